@@ -1,0 +1,73 @@
+"""``mrfm info CONFIG [--json]``: figures of merit of an experiment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mrfm.units import format_quantity
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "info",
+        help="noise floor, tip gradient and spin polarization of an experiment",
+        description="Print the cantilever's thermal noise floor, the tip's field gradient "
+        "(and its ratio to a clinical MRI scanner's) and the spin polarization.",
+    )
+    p.add_argument("config", help="experiment file (TOML)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a configuration key, e.g. cantilever.Q=3e4")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=run)
+
+
+def parse_sets(items: list[str]) -> dict[str, object]:
+    """``["a.b=1", ...]`` -> ``{"a.b": 1}`` with TOML-typed values."""
+    from mrfm.config import ConfigError, parse_override_value
+
+    overrides: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. cantilever.Q=3e4")
+        overrides[key.strip()] = parse_override_value(value.strip())
+    return overrides
+
+
+def run(args: argparse.Namespace) -> int:
+    from mrfm.config import load
+    from mrfm.info import summarize
+
+    exp = load(args.config, overrides=parse_sets(args.set))
+    summary = summarize(exp)
+    if args.json:
+        print(json.dumps(summary.as_json()))
+        return 0
+    print(render_table(summary), file=sys.stderr)
+    return 0
+
+
+def render_table(summary) -> str:
+    """Human-readable table of an ExperimentSummary."""
+    rows = [
+        ("experiment", summary.name),
+        ("protocol", summary.protocol),
+        ("force noise", f"{format_quantity(summary.force_noise, 'N')}/√Hz "
+                        f"(S_F = {summary.force_noise_psd:.3g} N²/Hz)"),
+        ("thermal motion (rms)", format_quantity(summary.thermal_rms, "m")),
+        ("ring-down time", format_quantity(summary.ringdown_time, "s")),
+        ("tip gradient max |dBz/dx|", f"{summary.tip_gradient_max:.3g} T/m at "
+                                      f"{format_quantity(summary.min_height, 'm')} spacing"),
+        ("  vs clinical MRI (0.04 T/m)", f"{summary.gradient_vs_clinical:.3g} x"),
+        ("tip field max |B_tip|", format_quantity(summary.tip_field_max, "T")),
+    ]
+    if summary.effective_q is not None:
+        rows.append(("Q with gas damping", f"{summary.effective_q:.4g}"))
+    for s in summary.species:
+        rows.append((f"spins {s.name}", f"{s.spins:.3g} spins, Larmor "
+                     f"{format_quantity(s.larmor_frequency, 'Hz')}, "
+                     f"polarization {s.polarization:.3g}"))
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)

@@ -1,0 +1,124 @@
+"""The ``mrfm`` command line: subcommand dispatch and the exit-code contract.
+
+Exit codes (API.md): 0 success; 2 bad input (one readable line on stderr, no
+traceback); 3 instrument fault (the scan stopped safely, data kept); 1 anything
+unexpected (a short message and the path of a log file holding the traceback).
+Each subcommand lives in ``mrfm/cli/<name>_cmd.py`` and provides
+``add_parser(subparsers)`` and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from mrfm import __version__
+from mrfm.errors import UserError
+
+#: subcommand modules, in the order ``mrfm --help`` lists them
+SUBCOMMAND_MODULES = (
+    "info",
+    "simulate",
+    "timeseries",
+    "rig",
+    "scan",
+    "dataset",
+    "reconstruct",
+    "plot",
+    "demo",
+)
+
+
+class UsageError(UserError):
+    """Bad command-line usage (unknown option, missing argument)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises UsageError (one line, exit 2) instead of printing usage."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _load_subcommands() -> list[object]:
+    modules = []
+    for name in SUBCOMMAND_MODULES:
+        module_name = f"mrfm.cli.{name}_cmd"
+        try:
+            modules.append(importlib.import_module(module_name))
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``mrfm`` argument parser."""
+    parser = _Parser(
+        prog="mrfm",
+        description="Magnetic resonance force microscopy: simulate signals, control a rig, "
+        "generate synthetic scans and reconstruct them.",
+    )
+    parser.add_argument("--version", action="version", version=f"mrfm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in _load_subcommands():
+        module.add_parser(sub)
+    return parser
+
+
+def _log_unexpected(exc: BaseException) -> Path:
+    folder = Path(os.environ.get("MRFM_LOG_DIR", Path(tempfile.gettempdir()) / "mrfm-logs"))
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="mrfm-error-", suffix=".log", dir=folder)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"mrfm {__version__}\nargv: {sys.argv!r}\n\n")
+        fh.write("".join(traceback.format_exception(exc)))
+    return Path(name)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (also used as the console script)."""
+    from mrfm.drivers.errors import InstrumentError
+
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help(sys.stderr)
+            return 2
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"mrfm: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except InstrumentError as exc:
+        print(f"mrfm: instrument fault: {_one_line(exc)}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("mrfm: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:  # argparse --help / --version
+        return int(exc.code or 0) if isinstance(exc.code, int) else 0
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the contract: short message plus a log file
+        log = _log_unexpected(exc)
+        print(
+            f"mrfm: unexpected error: {exc.__class__.__name__}: {_one_line(exc)[:200]} "
+            f"(traceback in {log})",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""``mrfm plot FILE.h5 -o FIGURE.png``: a figure of any mrfm file, chosen by its kind."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+from mrfm.errors import UserError
+
+#: file kind (``/entry@mrfm_kind``) -> plotting module with ``plot(path, out_png)``
+PLOTTERS = {
+    "signal_map": "mrfm.plotting.signal_map",
+    "timeseries": "mrfm.plotting.timeseries",
+    "scan": "mrfm.plotting.scan",
+    "reconstruction": "mrfm.plotting.volume",
+    "dataset_item": "mrfm.plotting.volume",
+}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plot", help="plot an mrfm HDF5 file to PNG",
+                       description="Plot a signal map, time series, scan or reconstruction.")
+    p.add_argument("file", help="an HDF5 file written by mrfm")
+    p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mrfm.data.nexus import open_mrfm_file, read_kind
+
+    out = Path(args.output)
+    if out.suffix.lower() != ".png":
+        raise UserError(f"-o {out}: the figure must be a .png file")
+    if not out.parent.exists():
+        raise UserError(f"-o {out}: folder {out.parent} does not exist")
+    with open_mrfm_file(args.file) as fh:
+        kind = read_kind(fh)
+    try:
+        module = importlib.import_module(PLOTTERS[kind])
+    except ModuleNotFoundError:
+        raise UserError(f"{args.file}: this mrfm cannot plot files of kind {kind!r}") from None
+    module.plot(args.file, out)
+    return 0

@@ -1,0 +1,1 @@
+"""Data files: NeXus-convention HDF5 reading and writing."""

@@ -1,0 +1,223 @@
+"""HDF5 files following NeXus conventions (API.md "Files").
+
+Layout written by every mrfm command::
+
+    /entry                  NXentry   attrs: mrfm_kind, mrfm_version, created (ISO 8601)
+    /entry/config           the effective experiment configuration, TOML text
+    /entry/data             NXdata    attrs: signal, axes; each dataset has `units`
+    /entry/instrument       NXinstrument (cantilever, magnet, field, rf ...)
+    /entry/sample           NXsample
+
+``mrfm_kind`` tells readers (``mrfm plot``) what the file holds: ``signal_map``,
+``timeseries``, ``scan``, ``reconstruction`` or ``dataset_item``.
+
+Files are never left half-written: :func:`atomic_h5` writes to a temporary
+name in the same folder and renames it into place only when the block
+completes (scans instead flush in SWMR mode as they go).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+import mrfm
+from mrfm.errors import UserError
+
+KINDS = ("signal_map", "timeseries", "scan", "reconstruction", "dataset_item")
+
+
+class FileFormatError(UserError):
+    """An input file is missing, truncated, corrupt or not an mrfm file of the expected kind."""
+
+
+@contextlib.contextmanager
+def atomic_h5(path: str | Path, *, libver: str = "latest") -> Iterator[h5py.File]:
+    """Open a new HDF5 file that appears at ``path`` only if the block completes.
+
+    The data are written to a temporary file beside ``path``; on success it is
+    flushed, closed and renamed over ``path`` (atomic on POSIX); on any
+    exception the temporary file is removed and ``path`` is untouched.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"{target}: output folder {folder} does not exist")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with h5py.File(tmp, "w", libver=libver) as fh:
+            yield fh
+            fh.flush()
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO 8601 with seconds."""
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def create_entry(fh: h5py.File, *, kind: str, config_text: str | None = None) -> h5py.Group:
+    """Create ``/entry`` (NXentry) with the kind, version, timestamp and configuration text."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown mrfm file kind {kind!r}")
+    fh.attrs["default"] = "entry"
+    entry = fh.require_group("entry")
+    entry.attrs["NX_class"] = "NXentry"
+    entry.attrs["default"] = "data"
+    entry.attrs["mrfm_kind"] = kind
+    entry.attrs["mrfm_version"] = mrfm.__version__
+    entry.attrs["created"] = now_iso()
+    if config_text is not None:
+        entry.create_dataset("config", data=config_text, dtype=h5py.string_dtype())
+    return entry
+
+
+def group(parent: h5py.Group, name: str, nx_class: str) -> h5py.Group:
+    """Create (or return) a child group with its NeXus class."""
+    g = parent.require_group(name)
+    g.attrs["NX_class"] = nx_class
+    return g
+
+
+def write_dataset(
+    parent: h5py.Group,
+    name: str,
+    data: Any,
+    units: str,
+    *,
+    long_name: str | None = None,
+    **kwargs: Any,
+) -> h5py.Dataset:
+    """Write a dataset with a ``units`` attribute (``""`` for dimensionless)."""
+    ds = parent.create_dataset(name, data=data, **kwargs)
+    ds.attrs["units"] = units
+    if long_name:
+        ds.attrs["long_name"] = long_name
+    return ds
+
+
+def write_values(parent: h5py.Group, values: Mapping[str, tuple[Any, str]]) -> None:
+    """Write scalar/array fields ``{name: (value, units)}`` into ``parent``; None is skipped."""
+    for name, (value, units) in values.items():
+        if value is None:
+            continue
+        if isinstance(value, str):
+            parent.create_dataset(name, data=value, dtype=h5py.string_dtype())
+        else:
+            write_dataset(parent, name, np.asarray(value), units)
+
+
+def write_experiment_metadata(entry: h5py.Group, exp: Any) -> None:
+    """Write ``/entry/instrument`` and ``/entry/sample`` from an Experiment (SI, with units)."""
+    inst = group(entry, "instrument", "NXinstrument")
+    cant = group(inst, "cantilever", "NXcollection")
+    c = exp.cantilever
+    write_values(cant, {
+        "spring_constant": (c.k, "N/m"),
+        "resonance_frequency": (c.f0, "Hz"),
+        "quality_factor": (c.Q, ""),
+        "temperature": (c.T, "K"),
+        "peak_amplitude": (exp.amplitude, "m"),
+        "force_noise_psd": (c.force_noise_psd(), "N^2/Hz"),
+    })
+    mag = group(inst, "magnet", "NXcollection")
+    m = exp.magnet
+    mag.create_dataset("shape", data=type(m).__name__, dtype=h5py.string_dtype())
+    write_values(mag, {
+        "params": (np.asarray(m.params), "m"),
+        "polarization": (np.asarray(m.polarization), "T"),
+    })
+    write_values(group(inst, "field", "NXcollection"), {"B0": (exp.B0, "T")})
+    write_values(group(inst, "rf", "NXcollection"), {
+        "frequency": (exp.rf.frequency, "Hz"),
+        "B1": (exp.rf.B1, "T"),
+        "fm_depth": (exp.rf.fm_depth, "T"),
+    })
+    stage = group(inst, "stage", "NXcollection")
+    write_values(stage, {
+        "temperature": (exp.stage.temperature, "K"),
+        "pressure": (exp.stage.pressure, "Pa"),
+    })
+    sample = group(entry, "sample", "NXsample")
+    s = exp.sample
+    sample.create_dataset("species", data=",".join(sorted(set(s.densities) | set(s.points))),
+                          dtype=h5py.string_dtype())
+    write_values(sample, {
+        "voxel": (np.asarray(s.voxel), "m"),
+        "origin": (np.asarray(s.origin), "m"),
+        "grid_shape": (np.asarray(s.shape), ""),
+    })
+
+
+def open_mrfm_file(path: str | Path, *, kinds: tuple[str, ...] = KINDS) -> h5py.File:
+    """Open an mrfm HDF5 file for reading, checking that it holds one of ``kinds``.
+
+    Raises
+    ------
+    FileFormatError
+        If the file is missing, not HDF5, truncated or corrupt, or of another kind.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileFormatError(f"{p}: file not found")
+    if p.is_dir():
+        raise FileFormatError(f"{p}: is a directory, expected an HDF5 file")
+    try:
+        fh = _open_read(p)
+    except OSError as exc:
+        raise FileFormatError(f"{p}: not a readable HDF5 file (truncated or corrupt: {exc})") from None
+    try:
+        kind = read_kind(fh)
+    except FileFormatError:
+        fh.close()
+        raise FileFormatError(f"{p}: not an mrfm file (no /entry with an mrfm_kind)") from None
+    except (OSError, KeyError, RuntimeError) as exc:
+        fh.close()
+        raise FileFormatError(f"{p}: corrupt HDF5 structure ({exc})") from None
+    if kind not in kinds:
+        fh.close()
+        raise FileFormatError(f"{p}: holds a {kind!r}; expected one of {', '.join(kinds)}")
+    return fh
+
+
+def _open_read(path: Path) -> h5py.File:
+    """Open for reading in SWMR mode when the file allows it (scans being written), else plainly."""
+    try:
+        return h5py.File(path, "r", swmr=True)
+    except (OSError, ValueError):
+        return h5py.File(path, "r")
+
+
+def read_kind(fh: h5py.File) -> str:
+    """Return ``/entry``'s ``mrfm_kind`` attribute; FileFormatError if absent."""
+    if "entry" not in fh or "mrfm_kind" not in fh["entry"].attrs:
+        raise FileFormatError("no /entry/mrfm_kind")
+    kind = fh["entry"].attrs["mrfm_kind"]
+    return kind.decode() if isinstance(kind, bytes) else str(kind)
+
+
+def read_config_text(fh: h5py.File) -> str:
+    """Return the TOML text stored in ``/entry/config``; FileFormatError if absent."""
+    if "config" not in fh["entry"]:
+        raise FileFormatError(f"{fh.filename}: no experiment configuration in /entry/config")
+    value = fh["entry/config"][()]
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def units_of(ds: h5py.Dataset) -> str:
+    """The ``units`` attribute of a dataset as str (``""`` if absent)."""
+    unit = ds.attrs.get("units", "")
+    return unit.decode() if isinstance(unit, bytes) else str(unit)

@@ -1,0 +1,1 @@
+"""Figures (PNG, matplotlib) for every kind of mrfm file; ``mrfm plot`` dispatches here."""

@@ -1,0 +1,1 @@
+"""Scan plans, safe controller, SWMR data store."""

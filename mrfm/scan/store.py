@@ -1,0 +1,220 @@
+"""Scan files that are never lost: NeXus HDF5 written in SWMR mode, flushed line by line.
+
+Layout (API.md "Files")::
+
+    /entry                      NXentry, mrfm_kind = "scan"
+    /entry/config               experiment configuration, TOML text
+    /entry/rig                  rig file text (TOML)
+    /entry/instrument/identities    *IDN? (or equivalent) of each instrument, "name: idn" lines
+    /entry/data                 NXdata: one dataset per channel, shape = grid shape (nx, ny, nz),
+                                NaN where not measured yet; axes x, y, height (m)
+    /entry/data/measured        bool mask, same shape
+    /entry/data/timestamp       s since the scan started, per point (NaN until measured)
+    /entry/status               fixed-length string: "running", "complete", "interrupted", "fault: ..."
+
+Every dataset is created before SWMR mode starts (HDF5 forbids new objects in
+SWMR mode), so a reader in another process (``h5py.File(path, "r", swmr=True)``)
+sees each line as soon as :meth:`ScanStore.flush` has run, and a process killed
+with SIGKILL leaves a file holding every line flushed before the kill.
+``--resume`` reopens the file, checks that it belongs to the same scan (same
+configuration hash and grid) and continues from the ``measured`` mask.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+import mrfm
+from mrfm.data.nexus import FileFormatError, now_iso
+from mrfm.errors import UserError
+
+STATUS_LEN = 256
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One recorded quantity: dataset name, SI unit and a long name for plots."""
+
+    name: str
+    unit: str
+    long_name: str
+
+
+def config_hash(config_text: str) -> str:
+    """SHA-256 of the configuration text: identifies a scan for ``--resume``."""
+    return hashlib.sha256(config_text.encode("utf-8")).hexdigest()
+
+
+class ScanStore:
+    """The HDF5 file of one scan, open for writing in SWMR mode.
+
+    Use :meth:`create` for a new scan and :meth:`resume` to continue an
+    interrupted one; close with :meth:`close` (also a context manager).
+    """
+
+    def __init__(self, fh: h5py.File, channels: Sequence[Channel]):
+        self._fh = fh
+        self.channels = tuple(channels)
+        data = fh["entry/data"]
+        self._datasets = {c.name: data[c.name] for c in self.channels}
+        self._measured = data["measured"]
+        self._timestamp = data["timestamp"]
+        self._status = fh["entry/status"]
+        self.shape = tuple(self._measured.shape)
+        # The mask in memory mirrors the file; it is the source of truth while scanning.
+        self.measured = np.array(self._measured[()], dtype=bool)
+
+    # ------------------------------------------------------------------ creation
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        *,
+        axes: Mapping[str, np.ndarray],
+        channels: Sequence[Channel],
+        config_text: str,
+        rig_text: str = "",
+        identities: Mapping[str, str] | None = None,
+        attrs: Mapping[str, object] | None = None,
+    ) -> ScanStore:
+        """Create a new scan file (refuses to overwrite an existing one)."""
+        p = Path(path)
+        if p.exists():
+            raise UserError(f"{p}: exists already; use --resume to continue it or choose -o")
+        if not p.parent.exists():
+            raise UserError(f"{p}: output folder {p.parent} does not exist")
+        shape = tuple(int(np.asarray(a).size) for a in axes.values())
+        fh = h5py.File(p, "w", libver="latest")
+        try:
+            fh.attrs["default"] = "entry"
+            entry = fh.create_group("entry")
+            entry.attrs.update({
+                "NX_class": "NXentry", "default": "data", "mrfm_kind": "scan",
+                "mrfm_version": mrfm.__version__, "created": now_iso(),
+                "config_sha256": config_hash(config_text),
+            })
+            for key, value in (attrs or {}).items():
+                entry.attrs[key] = value
+            entry.create_dataset("config", data=config_text, dtype=h5py.string_dtype())
+            entry.create_dataset("rig", data=rig_text, dtype=h5py.string_dtype())
+            inst = entry.create_group("instrument")
+            inst.attrs["NX_class"] = "NXinstrument"
+            idn = "\n".join(f"{k}: {v}" for k, v in (identities or {}).items())
+            inst.create_dataset("identities", data=idn, dtype=h5py.string_dtype())
+            entry.create_dataset("status", data=np.array("running".ljust(STATUS_LEN), dtype="S"))
+            data = entry.create_group("data")
+            data.attrs["NX_class"] = "NXdata"
+            data.attrs["signal"] = channels[0].name
+            data.attrs["axes"] = list(axes)
+            for i, (name, values) in enumerate(axes.items()):
+                ds = data.create_dataset(name, data=np.asarray(values, dtype=float))
+                ds.attrs["units"] = "m"
+                data.attrs[f"{name}_indices"] = i
+            for c in channels:
+                ds = data.create_dataset(c.name, shape=shape, dtype="f8", fillvalue=np.nan,
+                                         chunks=_chunks(shape))
+                ds.attrs["units"] = c.unit
+                ds.attrs["long_name"] = c.long_name
+            data.create_dataset("measured", shape=shape, dtype=bool, fillvalue=False,
+                                chunks=_chunks(shape))
+            ts = data.create_dataset("timestamp", shape=shape, dtype="f8", fillvalue=np.nan,
+                                     chunks=_chunks(shape))
+            ts.attrs["units"] = "s"
+            fh.swmr_mode = True
+        except BaseException:
+            fh.close()
+            p.unlink(missing_ok=True)
+            raise
+        return cls(fh, channels)
+
+    @classmethod
+    def resume(cls, path: str | Path, *, config_text: str, channels: Sequence[Channel],
+               axes: Mapping[str, np.ndarray]) -> ScanStore:
+        """Reopen an interrupted scan; refuses a file that belongs to another scan."""
+        p = Path(path)
+        if not p.exists():
+            raise UserError(f"{p}: cannot resume, file not found")
+        try:
+            fh = h5py.File(p, "r+", libver="latest")
+        except OSError as exc:
+            raise FileFormatError(f"{p}: cannot reopen for resume ({exc})") from None
+        try:
+            entry = fh.get("entry")
+            if entry is None or entry.attrs.get("mrfm_kind") != "scan":
+                raise FileFormatError(f"{p}: not an mrfm scan file")
+            if entry.attrs.get("config_sha256") != config_hash(config_text):
+                raise UserError(
+                    f"{p}: belongs to another scan (its configuration differs from this one); "
+                    "resume with the same configuration or choose a new -o"
+                )
+            data = entry["data"]
+            for name, values in axes.items():
+                if name not in data or not np.array_equal(data[name][()], np.asarray(values)):
+                    raise UserError(f"{p}: the scan grid axis {name!r} differs; cannot resume")
+            missing = [c.name for c in channels if c.name not in data]
+            if missing:
+                raise UserError(f"{p}: channels {missing} missing; cannot resume")
+            fh.swmr_mode = True
+        except BaseException:
+            fh.close()
+            raise
+        store = cls(fh, channels)
+        store.set_status("running")
+        return store
+
+    # ------------------------------------------------------------------ writing
+    def write_point(self, index: tuple[int, ...], values: Mapping[str, float], t: float) -> None:
+        """Record one point's channel values (SI) and its time; marks it measured."""
+        for name, value in values.items():
+            self._datasets[name][index] = value
+        self._timestamp[index] = t
+        self.measured[index] = True
+
+    def flush(self) -> None:
+        """Make everything written so far visible to readers and safe against a kill."""
+        self._measured[...] = self.measured
+        for ds in self._datasets.values():
+            ds.flush()
+        self._timestamp.flush()
+        self._measured.flush()
+        self._status.flush()
+        self._fh.flush()
+
+    def set_status(self, status: str) -> None:
+        """Store the scan status ("running", "complete", "interrupted", "fault: ...")."""
+        self._status[()] = np.array(status[:STATUS_LEN].ljust(STATUS_LEN), dtype="S")
+        self._status.flush()
+
+    @property
+    def complete(self) -> bool:
+        """True when every point is measured."""
+        return bool(self.measured.all())
+
+    def close(self) -> None:
+        """Flush and close the file (idempotent)."""
+        if self._fh.id.valid:
+            self.flush()
+            self._fh.close()
+
+    def __enter__(self) -> ScanStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """One line (all of the first axis) per chunk: a flushed line is one chunk write."""
+    return tuple(max(1, n) if i == 0 else 1 for i, n in enumerate(shape))
+
+
+def read_status(path: str | Path) -> str:
+    """The status string of a scan file (readable while the scan runs)."""
+    with h5py.File(path, "r", swmr=True) as fh:
+        return fh["entry/status"][()].decode().strip()
