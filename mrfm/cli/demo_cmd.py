@@ -13,7 +13,8 @@ from mrfm.errors import UserError
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run a small virtual MRFM experiment end to end",
                        description="Simulate the demo preset and write files and figures.")
-    p.add_argument("-o", "--output", default="mrfm-demo", help="output folder (default ./mrfm-demo)")
+    p.add_argument("-o", "--output", default="mrfm-demo",
+                   help="output folder (default ./mrfm-demo)")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     p.set_defaults(func=run)
 

@@ -446,7 +446,9 @@ def _positions(raw: Any) -> np.ndarray:
         out[i] = [parse_quantity(v, "length", f"{where}[{i}]") for v in p]
     if np.any(out[:, 2] > 0):
         bad = int(np.argmax(out[:, 2] > 0))
-        raise ConfigError(f"{where}[{bad}]: z = {out[bad, 2]:g} m is above the surface; need z <= 0")
+        raise ConfigError(
+            f"{where}[{bad}]: z = {out[bad, 2]:g} m is above the surface; need z <= 0"
+        )
     return out
 
 
@@ -492,7 +494,9 @@ def _parse_extra(name: str, target: str, table: Any) -> Any:
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError):
-        raise ConfigError(f"{name}: this installation of mrfm cannot read a [{name}] section") from None
+        raise ConfigError(
+            f"{name}: this installation of mrfm cannot read a [{name}] section"
+        ) from None
     if hasattr(cls, "from_config"):
         return cls.from_config(table, name)
     return parse_section(cls, table, name)

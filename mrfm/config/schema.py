@@ -248,7 +248,9 @@ def convert(raw: Any, sp: dict[str, Any], where: str) -> Any:
         if isinstance(raw, list):
             if len(raw) != 3:
                 raise ConfigError(f"{where}: expected a scalar or 3 values, got {_show(raw)}")
-            vec = tuple(parse_quantity(v, sp["dimension"], f"{where}[{i}]") for i, v in enumerate(raw))
+            vec = tuple(
+                parse_quantity(v, sp["dimension"], f"{where}[{i}]") for i, v in enumerate(raw)
+            )
             check_range(float(np.linalg.norm(vec)), sp, where, raw)
             return vec
         value = check_range(parse_quantity(raw, sp["dimension"], where), sp, where, raw)
@@ -264,8 +266,10 @@ def _convert_axis(raw: Any, sp: dict[str, Any], where: str) -> np.ndarray:
             raise ConfigError(
                 f"{where}: expected a single value or [start, stop, count], got {_show(raw)}"
             )
-        start = check_range(parse_quantity(raw[0], sp["dimension"], f"{where}[0]"), sp, where, raw[0])
-        stop = check_range(parse_quantity(raw[1], sp["dimension"], f"{where}[1]"), sp, where, raw[1])
+        start, stop = (
+            check_range(parse_quantity(raw[i], sp["dimension"], f"{where}[{i}]"), sp, where, raw[i])
+            for i in (0, 1)
+        )
         count = raw[2]
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ConfigError(f"{where}: count {_show(count)} must be an integer >= 1")

@@ -178,7 +178,9 @@ def open_mrfm_file(path: str | Path, *, kinds: tuple[str, ...] = KINDS) -> h5py.
     try:
         fh = _open_read(p)
     except OSError as exc:
-        raise FileFormatError(f"{p}: not a readable HDF5 file (truncated or corrupt: {exc})") from None
+        raise FileFormatError(
+            f"{p}: not a readable HDF5 file (truncated or corrupt: {exc})"
+        ) from None
     try:
         kind = read_kind(fh)
     except FileFormatError:

@@ -26,6 +26,8 @@ from mrfm.config.schema import parse_section, spec
 from mrfm.errors import ConfigError
 from mrfm.units import parse_quantity
 
+Position = tuple[float, float, float]
+
 
 @dataclass(frozen=True)
 class ScanPlan:
@@ -77,7 +79,7 @@ class ScanPlan:
         """Shape of every recorded channel."""
         return tuple(a.size for a in self.axes(grid).values())
 
-    def lines(self, grid: Any) -> Iterator[list[tuple[tuple[int, ...], tuple[float, float, float]]]]:
+    def lines(self, grid: Any) -> Iterator[list[tuple[tuple[int, ...], Position]]]:
         """Yield lines: lists of (index, (x, y, height)) in visiting order."""
         if self.pattern == "points":
             for i, p in enumerate(self.points):
@@ -97,7 +99,9 @@ class ScanPlan:
         """All target positions (n, 3) in visiting order."""
         return np.array([p for line in self.lines(grid) for _, p in line])
 
-    def estimate_duration(self, grid: Any, *, time_constant: float, move_time: float = 0.0) -> float:
+    def estimate_duration(
+        self, grid: Any, *, time_constant: float, move_time: float = 0.0
+    ) -> float:
         """Seconds the scan will take: per point, move + settle + n x tau."""
         n = int(np.prod(self.shape(grid)))
         return n * (move_time + self.settle_time + self.lockin_settle * time_constant)

@@ -10,7 +10,8 @@ Layout (API.md "Files")::
                                 NaN where not measured yet; axes x, y, height (m)
     /entry/data/measured        bool mask, same shape
     /entry/data/timestamp       s since the scan started, per point (NaN until measured)
-    /entry/status               fixed-length string: "running", "complete", "interrupted", "fault: ..."
+    /entry/status               fixed-length string: "running", "complete", "interrupted",
+                                "fault: ..."
 
 Every dataset is created before SWMR mode starts (HDF5 forbids new objects in
 SWMR mode), so a reader in another process (``h5py.File(path, "r", swmr=True)``)
