@@ -177,7 +177,7 @@ def open_mrfm_file(path: str | Path, *, kinds: tuple[str, ...] = KINDS) -> h5py.
         raise FileFormatError(f"{p}: is a directory, expected an HDF5 file")
     try:
         fh = _open_read(p)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         raise FileFormatError(
             f"{p}: not a readable HDF5 file (truncated or corrupt: {exc})"
         ) from None
@@ -196,11 +196,17 @@ def open_mrfm_file(path: str | Path, *, kinds: tuple[str, ...] = KINDS) -> h5py.
 
 
 def _open_read(path: Path) -> h5py.File:
-    """Open for reading in SWMR mode when the file allows it (scans being written), else plainly."""
+    """Open for reading; SWMR mode only for a file flagged as being written (a running scan).
+
+    A plain open comes first because it checks the file for truncation, which
+    SWMR mode (where a file may grow) does not.
+    """
     try:
-        return h5py.File(path, "r", swmr=True)
-    except (OSError, ValueError):
         return h5py.File(path, "r")
+    except OSError as exc:
+        if "already open for write" not in str(exc):
+            raise
+        return h5py.File(path, "r", swmr=True)
 
 
 def read_kind(fh: h5py.File) -> str:

@@ -24,6 +24,7 @@ configuration hash and grid) and continues from the ``measured`` mask.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,8 +144,14 @@ class ScanStore:
             raise UserError(f"{p}: cannot resume, file not found")
         try:
             fh = h5py.File(p, "r+", libver="latest")
-        except OSError as exc:
-            raise FileFormatError(f"{p}: cannot reopen for resume ({exc})") from None
+        except OSError:
+            # A writer killed in SWMR mode leaves the file flagged "open for write";
+            # it stays readable in SWMR mode, so rewrite a clean copy and reopen that.
+            recover(p)
+            try:
+                fh = h5py.File(p, "r+", libver="latest")
+            except OSError as exc:
+                raise FileFormatError(f"{p}: cannot reopen for resume ({exc})") from None
         try:
             entry = fh.get("entry")
             if entry is None or entry.attrs.get("mrfm_kind") != "scan":
@@ -213,6 +220,28 @@ class ScanStore:
 def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
     """One line (all of the first axis) per chunk: a flushed line is one chunk write."""
     return tuple(max(1, n) if i == 0 else 1 for i, n in enumerate(shape))
+
+
+def recover(path: str | Path) -> None:
+    """Rewrite a scan file left flagged "open for write" by a killed writer.
+
+    The file is read in SWMR mode (which HDF5 allows after a crash), copied
+    object by object into a temporary file beside it, and renamed over the
+    original: nothing flushed before the crash is lost, and the copy opens
+    normally afterwards.
+    """
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.recover.tmp")
+    try:
+        with h5py.File(p, "r", swmr=True) as src, h5py.File(tmp, "w", libver="latest") as dst:
+            for key, value in src.attrs.items():
+                dst.attrs[key] = value
+            for name in src:
+                src.copy(src[name], dst, name=name)
+        os.replace(tmp, p)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise FileFormatError(f"{p}: cannot recover the interrupted scan file ({exc})") from None
 
 
 def read_status(path: str | Path) -> str:
