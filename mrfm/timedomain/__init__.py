@@ -1,1 +1,24 @@
+"""Time-domain signal simulator: Langevin cantilever, spin dynamics, optical readout,
+ADC, lock-in amplifier and PLL, streamed to HDF5 (``mrfm timeseries``).
 
+Modules: :mod:`.oscillator` (exact discretization), :mod:`.spins` (protocol
+magnetization), :mod:`.interferometer`, :mod:`.adc`, :mod:`.lockin`, :mod:`.pll`,
+:mod:`.chain` (the sample-by-sample chain), :mod:`.stream` (chunked HDF5),
+:mod:`.settings` (the ``[timeseries]`` section), :mod:`.experiment`.
+"""
+
+from mrfm.timedomain.chain import ChainParameters, ChainSimulator
+from mrfm.timedomain.oscillator import discretize, lorentzian_psd, simulate_oscillator
+from mrfm.timedomain.settings import TimeseriesSettings
+from mrfm.timedomain.stream import read_timeseries, write_timeseries
+
+__all__ = [
+    "ChainParameters",
+    "ChainSimulator",
+    "TimeseriesSettings",
+    "discretize",
+    "lorentzian_psd",
+    "read_timeseries",
+    "simulate_oscillator",
+    "write_timeseries",
+]
