@@ -1,0 +1,229 @@
+"""Measurement noise of a synthetic MRFM scan.
+
+The scan is acquired point by point in raster order (x fastest, then y, then
+height), ``dwell`` seconds per point, through a lock-in amplifier whose output
+low-pass is an ``order``-pole RC filter of time constant ``tau``. Effects:
+
+* thermal force noise of the cantilever, one-sided PSD ``S_F = 4 k kB T/(omega0 Q)``;
+  after the lock-in its standard deviation is ``sqrt(S_F * ENBW)`` (``ENBW`` the
+  filter's equivalent noise bandwidth, PHYSICS.md "Readout") =
+  ``Cantilever.force_noise(ENBW)``; generated as white noise and passed through the
+  same filter as the signal, so consecutive points are correlated when ``dwell < tau``;
+* statistical spin noise: ``N`` spins-1/2 have a net moment of variance ``N mu^2``
+  (Degen et al., PRL 99, 250601 (2007)), correlated over ``tau_m``; averaged over a
+  dwell time its variance falls by ``min(1, 2 tau_m / dwell)``. For a force-variance
+  measurement (statistical polarization) the estimate of a variance from ``n``
+  independent samples has standard deviation ``sqrt(2/n)`` times the total variance;
+* tip-sample drift: a constant drift velocity of random direction; the signal is
+  sampled at the drifted positions (trilinear interpolation of the noiseless map);
+* lock-in filtering: the signal sequence is passed through the RC filter (exact
+  discretisation for an input held constant over each dwell).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage, signal
+
+#: equivalent noise bandwidth of an n-pole RC filter, ENBW = factor / tau (PHYSICS.md)
+ENBW_FACTOR = {1: 1 / 4, 2: 1 / 8, 3: 3 / 32, 4: 5 / 64}
+
+
+def lockin_enbw(tau: float, order: int) -> float:
+    """Equivalent noise bandwidth (Hz) of an ``order``-pole RC low-pass of time constant tau (s)."""
+    if order not in ENBW_FACTOR:
+        raise ValueError(f"lock-in filter order must be 1..4, got {order}")
+    if tau <= 0:
+        raise ValueError(f"time constant must be > 0 s, got {tau}")
+    return ENBW_FACTOR[order] / tau
+
+
+def lockin_tau_for_bandwidth(bandwidth: float, order: int) -> float:
+    """Time constant (s) giving an ``order``-pole filter the noise bandwidth ``bandwidth`` (Hz)."""
+    if bandwidth <= 0:
+        raise ValueError(f"bandwidth must be > 0 Hz, got {bandwidth}")
+    return ENBW_FACTOR[order] / bandwidth
+
+
+def _filter_coefficients(tau: float, dwell: float, order: int) -> tuple[np.ndarray, np.ndarray]:
+    a = float(np.exp(-dwell / tau))
+    b, den = np.array([1.0 - a]), np.array([1.0, -a])
+    bb, aa = np.array([1.0]), np.array([1.0])
+    for _ in range(order):
+        bb = np.convolve(bb, b)
+        aa = np.convolve(aa, den)
+    return bb, aa
+
+
+def rc_filter(sequence: np.ndarray, *, tau: float, dwell: float, order: int,
+              initial: float | None = None) -> np.ndarray:
+    """Output of an ``order``-pole RC filter sampled at the end of each dwell.
+
+    Each pole obeys ``y[n] = a y[n-1] + (1 - a) x[n]`` with ``a = exp(-dwell/tau)``, exact
+    for an input held at ``x[n]`` during dwell ``n``. The filter starts settled at
+    ``initial`` (default: the first input).
+    """
+    x = np.asarray(sequence, dtype=float)
+    bb, aa = _filter_coefficients(tau, dwell, order)
+    start = x[0] if initial is None else initial
+    zi = signal.lfilter_zi(bb, aa) * start
+    y, _ = signal.lfilter(bb, aa, x, zi=zi)
+    return y
+
+
+def filtered_white_noise(n: int, *, sigma: float, tau: float, dwell: float, order: int,
+                         rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of white noise after the RC filter, stationary standard deviation ``sigma``.
+
+    The white input is scaled by the filter's exact discrete noise gain (the sum of its
+    squared impulse response), and a burn-in of ``10 order tau/dwell`` samples removes the
+    start transient.
+    """
+    if sigma == 0:
+        return np.zeros(n)
+    bb, aa = _filter_coefficients(tau, dwell, order)
+    burn = int(min(10 * order * tau / dwell, 100_000)) + 1
+    impulse = signal.lfilter(bb, aa, np.r_[1.0, np.zeros(burn + 50 * order)])
+    gain = float(np.sqrt(np.sum(impulse**2)))
+    white = rng.standard_normal(n + burn) * (sigma / gain)
+    return signal.lfilter(bb, aa, white)[burn:]
+
+
+def raster_order(values: np.ndarray) -> np.ndarray:
+    """Flatten a (nx, ny, nh) map in acquisition order: x fastest, then y, then height."""
+    return np.transpose(values, (2, 1, 0)).ravel()
+
+
+def from_raster_order(sequence: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """Inverse of :func:`raster_order`."""
+    nx, ny, nh = shape
+    return np.ascontiguousarray(np.transpose(np.reshape(sequence, (nh, ny, nx)), (2, 1, 0)))
+
+
+def drift_offsets(shape: tuple[int, int, int], *, rate: float, dwell: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Tip-sample displacement (m) at each scan point for a constant drift of random direction.
+
+    Returns an array of shape (nx, ny, nh, 3); the drift velocity has magnitude ``rate``
+    (m/s) and a direction drawn uniformly on the sphere.
+    """
+    direction = rng.standard_normal(3)
+    direction /= np.linalg.norm(direction)
+    n = int(np.prod(shape))
+    times = np.arange(n) * dwell
+    disp = times[:, None] * (rate * direction)[None, :]
+    return np.stack([from_raster_order(disp[:, i], shape) for i in range(3)], axis=-1)
+
+
+def sample_with_drift(values: np.ndarray, offsets: np.ndarray, spacing: tuple[float, float, float]
+                      ) -> np.ndarray:
+    """The map ``values`` (nx, ny, nh) sampled at grid positions shifted by ``offsets`` (m).
+
+    Trilinear interpolation; positions beyond the map take the nearest edge value.
+    """
+    idx = np.indices(values.shape, dtype=float)
+    coords = [idx[i] + offsets[..., i] / spacing[i] for i in range(3)]
+    return ndimage.map_coordinates(values, coords, order=1, mode="nearest")
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """Parameters of :func:`add_noise` (SI).
+
+    Attributes
+    ----------
+    kind : str
+        ``"force"`` (signal in N, Curie polarization) or ``"variance"`` (signal in N^2,
+        statistical polarization).
+    thermal_sigma : float
+        Thermal force noise after the lock-in, N (``Cantilever.force_noise(ENBW)``).
+    tau : float
+        Lock-in time constant, s.
+    order : int
+        Lock-in filter order (1..4).
+    dwell : float
+        Time per scan point, s.
+    tau_m : float
+        Correlation time of the spin fluctuations, s.
+    drift_rate : float
+        Tip-sample drift speed, m/s.
+    snr : float or None
+        If given, replaces the physical noise by white Gaussian noise of standard deviation
+        ``peak|signal| / snr`` (after drift and filtering).
+    """
+
+    kind: str
+    thermal_sigma: float
+    tau: float
+    order: int
+    dwell: float
+    tau_m: float
+    drift_rate: float = 0.0
+    snr: float | None = None
+
+
+def add_noise(
+    noiseless: np.ndarray,
+    *,
+    model: NoiseModel,
+    spacing: tuple[float, float, float],
+    rng: np.random.Generator,
+    spin_variance: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """A noisy measurement of the map ``noiseless`` (nx, ny, nh).
+
+    Parameters
+    ----------
+    noiseless : ndarray
+        Noiseless signal on the tip grid (N or N^2).
+    model : NoiseModel
+    spacing : tuple of 3 float
+        Tip-grid spacing (m), for the drift.
+    rng : numpy.random.Generator
+    spin_variance : ndarray, optional
+        For ``kind="force"``: the statistical force variance ``sum mu^2 (dB/dx)^2`` at each
+        point (N^2), giving the spin noise on top of the Curie signal.
+
+    Returns
+    -------
+    noisy : ndarray
+    info : dict
+        ``sigma`` (standard deviation of noisy - noiseless), ``snr`` (peak/sigma) and the
+        components (``thermal_sigma``, ``spin_sigma_rms``, ``drift_rms``), SI.
+    """
+    shape = noiseless.shape
+    x = np.asarray(noiseless, dtype=float)
+    info: dict[str, float] = {"thermal_sigma": 0.0, "spin_sigma_rms": 0.0, "drift_rms": 0.0}
+    if model.drift_rate > 0:
+        offsets = drift_offsets(shape, rate=model.drift_rate, dwell=model.dwell, rng=rng)
+        x = sample_with_drift(x, offsets, spacing)
+        info["drift_rms"] = float(np.sqrt(np.mean(np.sum(offsets**2, axis=-1))))
+    seq = raster_order(x)
+    averaging = min(1.0, 2.0 * model.tau_m / model.dwell)
+    if model.snr is None:
+        if model.kind == "variance":
+            n_eff = max(1.0, model.dwell / (2.0 * model.tau_m))
+            std = np.sqrt(2.0 / n_eff) * (np.abs(seq) + model.thermal_sigma**2)
+            seq = seq + std * rng.standard_normal(seq.size)
+            info["spin_sigma_rms"] = float(np.sqrt(np.mean(std**2)))
+        elif spin_variance is not None:
+            std = np.sqrt(np.maximum(raster_order(spin_variance), 0.0) * averaging)
+            seq = seq + std * rng.standard_normal(seq.size)
+            info["spin_sigma_rms"] = float(np.sqrt(np.mean(std**2)))
+    seq = rc_filter(seq, tau=model.tau, dwell=model.dwell, order=model.order)
+    if model.snr is None:
+        if model.kind == "force":
+            seq = seq + filtered_white_noise(seq.size, sigma=model.thermal_sigma, tau=model.tau,
+                                             dwell=model.dwell, order=model.order, rng=rng)
+            info["thermal_sigma"] = model.thermal_sigma
+    else:
+        peak = float(np.max(np.abs(noiseless)))
+        seq = seq + rng.normal(0.0, peak / model.snr, size=seq.size)
+    noisy = from_raster_order(seq, shape)
+    sigma = float(np.std(noisy - noiseless))
+    peak = float(np.max(np.abs(noiseless)))
+    info["sigma"] = sigma
+    info["snr"] = peak / sigma if sigma > 0 else float("inf")
+    return noisy, info

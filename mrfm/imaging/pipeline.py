@@ -1,0 +1,189 @@
+"""Reconstruct an mrfm file (scan, signal map or dataset item) into a density volume file.
+
+Output layout (``mrfm_kind = "reconstruction"``)::
+
+    /entry/config                the experiment configuration of the input
+    /entry/data                  NXdata: density (m^-3); axes x, y, z (voxel centres, m)
+    /entry/ground_truth          NXdata: density (m^-3), when the input had one
+    /entry/imaging               the grid (origin, voxel, shapes), psf_source
+    /entry/reconstruction        method, stopping_rule, stopped_by, iterations,
+                                 residual_norm, residual_history, target_residual, metrics
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from mrfm.errors import ConfigError, UserError
+from mrfm.imaging.operators import ConvolutionOperator
+from mrfm.imaging.reconstruct import (
+    ReconstructionSettings,
+    correlation,
+    normalized_error,
+    reconstruct,
+    two_point_resolution,
+)
+
+
+def _read_input(path: Path) -> dict[str, Any]:
+    """Signal, grid, configuration text, noise level and ground truth of an input file."""
+    from mrfm.data.nexus import FileFormatError, open_mrfm_file, read_config_text, read_kind
+    from mrfm.imaging.dataset import read_grid
+
+    with open_mrfm_file(path, kinds=("scan", "signal_map", "dataset_item")) as fh:
+        kind = read_kind(fh)
+        try:
+            config_text = read_config_text(fh)
+        except FileFormatError:
+            raise FileFormatError(
+                f"{path}: no experiment configuration in /entry/config; cannot build the "
+                "point-spread function"
+            ) from None
+        entry = fh["entry"]
+        if "data" not in entry:
+            raise FileFormatError(f"{path}: no /entry/data")
+        data = entry["data"]
+        name = data.attrs.get("signal", "signal")
+        name = name.decode() if isinstance(name, bytes) else str(name)
+        if name not in data:
+            raise FileFormatError(f"{path}: /entry/data has no signal dataset {name!r}")
+        out: dict[str, Any] = {
+            "kind": kind, "config_text": config_text,
+            "signal": np.asarray(data[name][()], dtype=float),
+            "unit": str(data[name].attrs.get("units", "")),
+        }
+        if "measured" in data:
+            measured = np.asarray(data["measured"][()], dtype=bool)
+            if not measured.all():
+                raise UserError(f"{path}: the scan is incomplete ({int((~measured).sum())} "
+                                "points not measured); finish it with --resume first")
+        if "imaging" in entry:
+            out["grid"] = read_grid(entry["imaging"])
+            if "noise_sigma" in entry["imaging"]:
+                out["noise_sigma"] = float(entry["imaging/noise_sigma"][()])
+        else:
+            axes = {}
+            for key, aliases in (("x", ("x",)), ("y", ("y",)), ("height", ("height", "z"))):
+                for alias in aliases:
+                    if alias in data:
+                        axes[key] = np.atleast_1d(np.asarray(data[alias][()], dtype=float))
+                        break
+                else:
+                    raise FileFormatError(f"{path}: /entry/data has no {key} axis")
+            out["axes"] = axes
+        if "ground_truth" in entry:
+            out["truth"] = np.asarray(entry["ground_truth/density"][()], dtype=float)
+    return out
+
+
+def reconstruct_file(
+    path: str | Path,
+    out_path: str | Path,
+    *,
+    settings: ReconstructionSettings | None = None,
+) -> dict[str, Any]:
+    """Reconstruct ``path`` and write ``out_path``; returns the summary (JSON-ready, SI)."""
+    from mrfm.config import loads
+    from mrfm.imaging.psf import grid_for_scan, kernel_for_experiment
+
+    t0 = time.perf_counter()
+    path, out_path = Path(path), Path(out_path)
+    if not out_path.parent.exists():
+        raise UserError(f"-o {out_path}: folder {out_path.parent} does not exist")
+    src = _read_input(path)
+    try:
+        exp = loads(src["config_text"], origin=f"{path}:/entry/config")
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: stored configuration is invalid: {exc}") from None
+    s = settings or exp.section("reconstruction") or ReconstructionSettings()
+    if "grid" in src:
+        grid = src["grid"]
+    else:
+        axes = src["axes"]
+        voxel = np.broadcast_to(np.asarray(exp.sample.voxel, float), (3,))
+        depth = s.depth_voxels or max(len(axes["height"]), 1)
+        try:
+            grid = grid_for_scan(x=axes["x"], y=axes["y"], height=axes["height"],
+                                 depth_voxels=depth, voxel_depth=float(voxel[2]))
+        except ValueError as exc:
+            raise UserError(f"{path}: cannot reconstruct this scan: {exc}") from None
+    signal = src["signal"].reshape(grid.data_shape)
+    kernel, unit, source = kernel_for_experiment(
+        exp, grid, prefer_solver=s.psf != "dipole", subsample=s.subsample
+    )
+    if s.psf == "solver" and source != "solver":
+        raise UserError("reconstruction.psf = \"solver\" but the solver is not available")
+    op = ConvolutionOperator(kernel, object_shape=grid.object_shape, data_shape=grid.data_shape)
+    sigma = s.noise_sigma if s.noise_sigma is not None else src.get("noise_sigma")
+    result = reconstruct(op, signal, settings=s, noise_sigma=sigma)
+    metrics: dict[str, Any] = {}
+    truth = src.get("truth")
+    if truth is not None and truth.shape == grid.object_shape:
+        metrics["correlation"] = correlation(result.density, truth)
+        metrics["normalized_error"] = normalized_error(result.density, truth)
+        if s.resolution_test:
+            amplitude = float(np.max(truth)) if np.max(truth) > 0 else 1.0
+            fixed = ReconstructionSettings(
+                method=s.method, stopping="fixed", iterations=max(result.iterations, 1),
+                relaxation=s.relaxation, subsample=s.subsample,
+            )
+            for axis, label in ((0, "x"), (1, "y"), (2, "z")):
+                metrics[f"resolution_{label}_m"] = two_point_resolution(
+                    op, axis=axis, voxel=grid.voxel[axis], amplitude=amplitude,
+                    settings=fixed, noise_sigma=sigma, max_separation=8,
+                )
+    summary = {
+        "input": str(path), "output": str(out_path), "input_kind": src["kind"],
+        "method": result.method, "stopping_rule": result.stopping_rule,
+        "stopped_by": result.stopped_by, "iterations": result.iterations,
+        "residual_norm": result.residual_norm, "target_residual": result.target_residual,
+        "signal_unit": unit, "psf_source": source, "noise_sigma": sigma,
+        "object_shape": list(grid.object_shape), "voxel_m": list(grid.voxel),
+        "density_max_m3": float(np.max(result.density)), "note": result.note,
+        **metrics,
+    }
+    _write(out_path, exp, grid, result, summary, truth, source)
+    summary["elapsed_s"] = time.perf_counter() - t0
+    return summary
+
+
+def _write(out_path, exp, grid, result, summary, truth, source) -> None:
+    from mrfm.data.nexus import atomic_h5, create_entry, group, write_dataset
+    from mrfm.imaging.dataset import write_grid
+
+    with atomic_h5(out_path) as fh:
+        entry = create_entry(fh, kind="reconstruction", config_text=exp.source_text)
+        data = group(entry, "data", "NXdata")
+        data.attrs["signal"] = "density"
+        data.attrs["axes"] = ["x", "y", "z"]
+        for i, (name, axis) in enumerate(zip(("x", "y", "z"), grid.object_axes(), strict=True)):
+            write_dataset(data, name, axis, "m")
+            data.attrs[f"{name}_indices"] = i
+        write_dataset(data, "density", result.density, "m^-3", long_name="reconstructed density")
+        if truth is not None and truth.shape == grid.object_shape:
+            gt = group(entry, "ground_truth", "NXdata")
+            gt.attrs["signal"] = "density"
+            write_dataset(gt, "density", truth, "m^-3", long_name="ground-truth density")
+        im = group(entry, "imaging", "NXcollection")
+        write_grid(im, grid)
+        im.create_dataset("psf_source", data=source, dtype=h5py.string_dtype())
+        rec = group(entry, "reconstruction", "NXprocess")
+        for key in ("method", "stopping_rule", "stopped_by", "note"):
+            rec.create_dataset(key, data=str(summary[key]), dtype=h5py.string_dtype())
+        write_dataset(rec, "iterations", result.iterations, "")
+        write_dataset(rec, "residual_norm", result.residual_norm, summary["signal_unit"])
+        write_dataset(rec, "residual_history", result.residual_history, summary["signal_unit"])
+        if result.target_residual is not None:
+            write_dataset(rec, "target_residual", result.target_residual, summary["signal_unit"])
+        metrics = {k: v for k, v in summary.items()
+                   if k in ("correlation", "normalized_error") or k.startswith("resolution_")}
+        for key, value in metrics.items():
+            if value is not None:
+                write_dataset(rec, key, value, "m" if key.endswith("_m") else "")
+        rec.create_dataset("summary", data=json.dumps(summary), dtype=h5py.string_dtype())

@@ -1,0 +1,200 @@
+"""Dataset generation on a real dask LocalCluster: determinism, resume, failures, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from mrfm.imaging.dataset import array_checksum, generate_dataset, read_manifest
+
+CONFIG = """
+name = "dataset test"
+[cantilever]
+k = "60 uN/m"
+f0 = "3 kHz"
+Q = 2e4
+[stage]
+temperature = "300 mK"
+[magnet]
+shape = "sphere"
+radius = "50 nm"
+polarization = "1.9 T"
+[field]
+B0 = "3 T"
+[rf]
+frequency = "135.1 MHz"
+B1 = "4 mT"
+fm_depth = "8 mT"
+[sample]
+species = "1H"
+shape = "slab"
+size = ["100 nm", "100 nm"]
+thickness = "20 nm"
+density = "5e28 m^-3"
+voxel = "2 nm"
+[protocol]
+name = "CAI"
+polarization = "statistical"
+[scan]
+height = "25 nm"
+[dataset]
+phantoms = ["rods", "blobs", "defects", "film"]
+grid = [12, 12, 3]
+rod_length = ["10 nm", "20 nm"]
+rod_radius = ["2 nm", "3 nm"]
+drift_rate = "1 pm/s"
+seed = 7
+[dataset.vary]
+"scan.height" = ["20 nm", "30 nm"]
+"""
+
+
+@pytest.fixture(scope="module")
+def clients():
+    from mrfm.imaging.dataset import connect
+
+    made = {n: connect(None, n) for n in (1, 2)}
+    yield {n: c for n, (c, _) in made.items()}
+    for client, cluster in made.values():
+        client.close()
+        cluster.close()
+
+
+def _write(tmp_path, text=CONFIG, name="exp.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _arrays(path):
+    with h5py.File(path, "r") as fh:
+        return [fh[k][()] for k in ("entry/ground_truth/density", "entry/data/signal_noiseless",
+                                    "entry/data/signal")]
+
+
+def test_same_seed_gives_identical_arrays_with_1_and_2_workers(tmp_path, clients):
+    cfg = _write(tmp_path)
+    one = generate_dataset(cfg, count=3, out_dir=tmp_path / "w1", client=clients[1],
+                           progress=False)
+    two = generate_dataset(cfg, count=3, out_dir=tmp_path / "w2", client=clients[2],
+                           progress=False)
+    assert one["generated"] == two["generated"] == 3
+    m1, m2 = read_manifest(one["manifest"]), read_manifest(two["manifest"])
+    assert [r["sha256"] for r in m1] == [r["sha256"] for r in m2]
+    for i in range(3):
+        a1, a2 = _arrays(tmp_path / "w1" / m1[i]["file"]), _arrays(tmp_path / "w2" / m2[i]["file"])
+        for x, y in zip(a1, a2, strict=True):
+            assert x.tobytes() == y.tobytes()
+        assert array_checksum(*a1) == m1[i]["sha256"]
+    # items differ from each other and carry units and SNR
+    assert len({r["sha256"] for r in m1}) == 3
+    with h5py.File(tmp_path / "w1" / m1[0]["file"], "r") as fh:
+        assert fh["entry"].attrs["mrfm_kind"] == "dataset_item"
+        assert fh["entry/ground_truth/density"].attrs["units"] == "m^-3"
+        assert fh["entry/data/signal"].attrs["units"] == "N^2"
+        assert "config" in fh["entry"]
+    assert all(r["snr"] > 0 and 20e-9 <= r["parameters"]["scan.height"] <= 30e-9 for r in m1)
+
+
+def test_resume_regenerates_only_the_damaged_item(tmp_path, clients):
+    cfg = _write(tmp_path)
+    out = tmp_path / "set"
+    first = generate_dataset(cfg, count=4, out_dir=out, client=clients[2], progress=False)
+    assert first["generated"] == 4
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("item_*.h5")}
+    with open(out / "item_000002.h5", "r+b") as fh:  # corrupt the arrays' bytes
+        fh.seek(-4000, os.SEEK_END)
+        fh.write(b"\xff" * 2000)
+    time.sleep(0.01)
+    second = generate_dataset(cfg, count=4, out_dir=out, client=clients[2], progress=False)
+    assert (second["generated"], second["skipped"], second["failed"]) == (1, 3, 0)
+    after = {p.name: p.stat().st_mtime_ns for p in out.glob("item_*.h5")}
+    changed = [name for name in before if before[name] != after[name]]
+    assert changed == ["item_000002.h5"]
+    records = read_manifest(second["manifest"])
+    assert [r["index"] for r in records] == [0, 1, 2, 3]
+    assert records[2]["sha256"] == read_manifest(first["manifest"])[2]["sha256"]
+
+
+def test_failing_item_is_recorded_and_the_set_goes_on(tmp_path, clients):
+    # heights drawn from [-10 nm, 30 nm]: negative heights are rejected by the config
+    text = CONFIG.replace('"scan.height" = ["20 nm", "30 nm"]',
+                          '"scan.height" = ["-30 nm", "30 nm"]')
+    cfg = _write(tmp_path, text)
+    summary = generate_dataset(cfg, count=4, out_dir=tmp_path / "f", client=clients[2],
+                               progress=False)
+    records = read_manifest(summary["manifest"])
+    bad = [r for r in records if r["status"] == "error"]
+    good = [r for r in records if r["status"] == "ok"]
+    assert bad and good and summary["failed"] == len(bad)
+    assert all("scan.height" in r["error"] for r in bad)
+    assert all(r["parameters"] is None or r["parameters"]["scan.height"] < 0 for r in bad)
+
+
+# ------------------------------------------------------------------------- command line
+def _cli(capsys, *argv):
+    from mrfm.cli.main import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line(code, err, fragment):
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(("edit", "fragment"), [
+    (('phantoms = ["rods", "blobs", "defects", "film"]', 'phantoms = ["rods", "virions"]'),
+     "unknown phantom type 'virions'"),
+    (('rod_length = ["10 nm", "20 nm"]', 'rod_length = ["30 nm", "20 nm"]'),
+     "impossible range"),
+    (('"scan.height" = ["20 nm", "30 nm"]', '"scan.height" = ["40 nm", "30 nm"]'),
+     "impossible range"),
+])
+def test_bad_dataset_sections_exit_2(tmp_path, capsys, edit, fragment):
+    cfg = _write(tmp_path, CONFIG.replace(*edit))
+    code, _, err = _cli(capsys, "dataset", str(cfg), "-n", "2", "-o", str(tmp_path / "o"))
+    _one_line(code, err, fragment)
+
+
+def test_unreachable_scheduler_exits_2_within_10_s(tmp_path, capsys):
+    cfg = _write(tmp_path)
+    t0 = time.monotonic()
+    code, _, err = _cli(capsys, "dataset", str(cfg), "-n", "1", "-o", str(tmp_path / "o"),
+                        "--scheduler", "tcp://127.0.0.1:9")
+    assert time.monotonic() - t0 < 15.0
+    _one_line(code, err, "cannot reach the dask scheduler")
+
+
+def test_reconstruct_item_and_file_without_configuration(tmp_path, capsys, clients):
+    cfg = _write(tmp_path)
+    summary = generate_dataset(cfg, count=1, out_dir=tmp_path / "r", client=clients[1],
+                               progress=False)
+    item = tmp_path / "r" / read_manifest(summary["manifest"])[0]["file"]
+    out = tmp_path / "rec.h5"
+    code, stdout, err = _cli(capsys, "reconstruct", str(item), "-o", str(out), "--json")
+    assert code == 0, err
+    result = json.loads(stdout)
+    assert result["stopping_rule"] in ("discrepancy", "fixed")
+    assert -1.0 <= result["correlation"] <= 1.0 and result["iterations"] >= 1
+    with h5py.File(out, "r") as fh:
+        assert fh["entry/data/density"].attrs["units"] == "m^-3"
+        assert np.min(fh["entry/data/density"][()]) >= 0
+    code, _, err = _cli(capsys, "plot", str(out), "-o", str(tmp_path / "rec.png"))
+    assert code == 0 and (tmp_path / "rec.png").stat().st_size > 0
+    # strip the configuration: exit 2, one line
+    bare = tmp_path / "bare.h5"
+    with h5py.File(item, "r") as src, h5py.File(bare, "w") as dst:
+        src.copy("entry", dst)
+        del dst["entry/config"]
+    code, _, err = _cli(capsys, "reconstruct", str(bare), "-o", str(tmp_path / "x.h5"))
+    _one_line(code, err, "no experiment configuration")
