@@ -1,0 +1,180 @@
+"""Virtual Keysight 33500B-series waveform generator (33511B/33512B/33521B/33522B).
+
+SCPI over a raw socket (the real unit listens on TCP 5025), LF both ways;
+short and long forms (``SOUR1:FREQ``, ``SOURce1:FREQuency``), optional
+``SOURce`` node, ``;`` between commands. Set commands are silent; errors go
+to the SCPI queue read with ``SYSTem:ERRor?`` (``+0,"No error"``,
+``-113,"Undefined header"``, ``-222,"Data out of range"``, ...). Numbers are
+returned as ``+1.000000000000000E+03``.
+"""
+
+from __future__ import annotations
+
+from mrfm.rig.instruments.base import (
+    ILLEGAL_PARAMETER,
+    MISSING_PARAMETER,
+    UNDEFINED_HEADER,
+    CommandError,
+    Session,
+    VirtualInstrument,
+    in_range,
+    parse_float,
+    parse_int,
+    scpi_bool,
+    scpi_match,
+)
+
+FUNCTIONS = {"SIN": "SIN", "SINUSOID": "SIN", "SQU": "SQU", "SQUARE": "SQU", "TRI": "TRI",
+             "TRIANGLE": "TRI", "RAMP": "RAMP", "PULS": "PULS", "PULSE": "PULS", "PRBS": "PRBS",
+             "NOIS": "NOIS", "NOISE": "NOIS", "ARB": "ARB", "DC": "DC"}
+INF_LOAD = 9.9e37
+
+
+def sci(value: float) -> str:
+    """Keysight number format: ``+1.000000000000000E+03``."""
+    return f"{value:+.15E}"
+
+
+class Keysight33500B(VirtualInstrument):
+    """33500B waveform generator (see module docstring); ``options.model`` e.g. 33522B."""
+
+    driver = "keysight.33500b"
+    read_termination = "\n"
+    write_termination = "\n"
+    real_port = 5025
+
+    def __init__(self, state, *, name, options=None):
+        super().__init__(state, name=name, options=options)
+        self.model = str(self.options.get("model", "33522B"))
+        self.channels = 1 if self.model in ("33511B", "33521B") else 2
+        self.max_freq = 30e6 if self.model.startswith("3352") else 20e6
+        self.reset()
+
+    def reset(self) -> None:
+        """``*RST`` defaults."""
+        self.ch = {
+            n: {"FUNC": "SIN", "FREQ": 1000.0, "VOLT": 0.1, "OFFS": 0.0, "UNIT": "VPP",
+                "PHAS": 0.0, "OUTP": False, "LOAD": 50.0, "BURS": False, "NCYC": 1.0,
+                "TRIG": "IMM"}
+            for n in range(1, self.channels + 1)
+        }
+
+    def _channel(self, n: int) -> dict:
+        if n not in self.ch:
+            raise CommandError.of(UNDEFINED_HEADER, f"channel {n}")
+        return self.ch[n]
+
+    def execute(self, line: str, session: Session) -> list[str]:
+        replies = []
+        for command in line.split(";"):
+            if not command.strip():
+                continue
+            try:
+                reply = self.command(command.strip())
+            except CommandError as exc:
+                self.push_error(exc.code, exc.message)
+                continue
+            if reply is not None:
+                replies.append(reply)
+        return [";".join(replies)] if replies else []
+
+    def command(self, command: str) -> str | None:
+        """One SCPI command; its reply or None."""
+        header, _, arg = command.partition(" ")
+        query = header.endswith("?")
+        header = header.rstrip("?")
+        arg = arg.strip()
+        up = arg.upper()
+
+        def want_arg() -> None:
+            if not arg:
+                raise CommandError.of(MISSING_PARAMETER, header)
+
+        if header.upper() == "*IDN" and query:
+            return f"Keysight Technologies,{self.model},MY{self.serial},4.00-1.19-2.00-58-00"
+        if header.upper() == "*RST":
+            self.reset()
+            return None
+        if header.upper() == "*CLS":
+            self.errors.clear()
+            return None
+        if header.upper() == "*OPC" and query:
+            return "1"
+        if scpi_match(header, "SYSTem:ERRor[:NEXT]") is not None and query:
+            code, msg = self.pop_error()
+            return f"{code:+d},\"{msg}\""
+        if (m := scpi_match(header, "[SOURce#:]FUNCtion[:SHAPe]")) is not None:
+            c = self._channel(m[0])
+            if query:
+                return c["FUNC"]
+            want_arg()
+            if up not in FUNCTIONS:
+                raise CommandError.of(ILLEGAL_PARAMETER, arg[:20])
+            c["FUNC"] = FUNCTIONS[up]
+            return None
+        simple = (
+            ("[SOURce#:]FREQuency[:CW]", "FREQ", (1e-6, self.max_freq)),
+            ("[SOURce#:]VOLTage[:LEVel][:IMMediate][:AMPLitude]", "VOLT", (0.001, 10.0)),
+            ("[SOURce#:]VOLTage[:LEVel][:IMMediate]:OFFSet", "OFFS", (-4.995, 4.995)),
+            ("[SOURce#:]PHASe[:ADJust]", "PHAS", (-360.0, 360.0)),
+            ("[SOURce#:]BURSt:NCYCles", "NCYC", (1.0, 1e8)),
+        )
+        for pattern, key, (lo, hi) in simple:
+            if (m := scpi_match(header, pattern)) is not None:
+                c = self._channel(m[0])
+                if query:
+                    return sci(c[key])
+                want_arg()
+                if key == "NCYC" and up in ("INF", "INFINITY"):
+                    c[key] = 9.9e37
+                    return None
+                c[key] = in_range(parse_float(arg, key), lo, hi, key)
+                return None
+        if (m := scpi_match(header, "[SOURce#:]VOLTage:UNIT")) is not None:
+            c = self._channel(m[0])
+            if query:
+                return c["UNIT"]
+            if up not in ("VPP", "VRMS", "DBM"):
+                raise CommandError.of(ILLEGAL_PARAMETER, arg[:20])
+            c["UNIT"] = up
+            return None
+        if (m := scpi_match(header, "[SOURce#:]BURSt:STATe")) is not None:
+            c = self._channel(m[0])
+            if query:
+                return "1" if c["BURS"] else "0"
+            want_arg()
+            c["BURS"] = scpi_bool(arg)
+            return None
+        if (m := scpi_match(header, "TRIGger#:SOURce")) is not None:
+            c = self._channel(m[0])
+            if query:
+                return c["TRIG"]
+            sources = {"IMM": "IMM", "IMMEDIATE": "IMM", "EXT": "EXT", "EXTERNAL": "EXT",
+                       "TIM": "TIM", "TIMER": "TIM", "BUS": "BUS"}
+            if up not in sources:
+                raise CommandError.of(ILLEGAL_PARAMETER, arg[:20])
+            c["TRIG"] = sources[up]
+            return None
+        if (m := scpi_match(header, "OUTPut#[:STATe]")) is not None:
+            c = self._channel(m[0])
+            if query:
+                return "1" if c["OUTP"] else "0"
+            want_arg()
+            c["OUTP"] = scpi_bool(arg)
+            return None
+        if (m := scpi_match(header, "OUTPut#:LOAD")) is not None:
+            c = self._channel(m[0])
+            if query:
+                return sci(c["LOAD"])
+            want_arg()
+            if up in ("INF", "INFINITY"):
+                c["LOAD"] = INF_LOAD
+            else:
+                c["LOAD"] = in_range(parse_float(arg, "LOAD"), 1.0, 10000.0, "LOAD")
+            return None
+        if scpi_match(header, "SYSTem:BEEPer[:IMMediate]") is not None and not query:
+            return None
+        if header.upper() == "*ESE" and not query:
+            parse_int(arg, "*ESE")
+            return None
+        raise CommandError.of(UNDEFINED_HEADER, header[:40])

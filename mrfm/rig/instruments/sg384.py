@@ -1,0 +1,175 @@
+"""Virtual Stanford Research SG384 RF signal generator (DC-4.05 GHz).
+
+SRS syntax (SG380 manual, "Remote programming"): ``FREQ 2.96 GHz``,
+``FREQ?``; units optional (Hz, kHz, MHz, GHz; dBm); LF terminations; ``;``
+separates commands; set commands are silent. Errors are read with ``LERR?``
+(last error code, 0 when none; 10 illegal value, 110 illegal command,
+111 undefined command, 118 invalid floating point number ...). ``AMPR`` above the lab's
+``max_rf_power`` is refused with error 10 (the lab's limit is programmed
+into the virtual source). The source's state drives the rig's resonant slice:
+frequency and FM deviation (``FDEV``, with ``MODL 1``, ``TYPE 1``) with the
+N-type output on (``ENBR 1``); ``RATE`` is the modulation rate.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mrfm.rig.instruments.base import CommandError, Session, VirtualInstrument, in_range
+from mrfm.rig.instruments.sr830 import srs_split
+
+ILLEGAL_VALUE = (10, "Illegal value")
+ILLEGAL_COMMAND = (110, "Illegal command")
+UNDEFINED_COMMAND = (111, "Undefined command")
+ILLEGAL_QUERY = (112, "Illegal query")
+MISSING_PARAMETERS = (116, "Missing parameters")
+INVALID_FLOAT = (118, "Invalid floating point number")
+
+_NUMBER = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*$")
+_FREQ_UNITS = {"": 1.0, "HZ": 1.0, "KHZ": 1e3, "MHZ": 1e6, "GHZ": 1e9}
+
+
+def _value(text: str, units: dict[str, float] | None = None) -> float:
+    m = _NUMBER.match(text)
+    if not m:
+        raise CommandError.of(INVALID_FLOAT if text.strip() else MISSING_PARAMETERS, text[:40])
+    unit = m.group(2).upper()
+    table = units or {"": 1.0}
+    if unit not in table:
+        raise CommandError.of(ILLEGAL_VALUE, f"unit {unit!r}")
+    return float(m.group(1)) * table[unit]
+
+
+class SG384(VirtualInstrument):
+    """SG384 (see module docstring)."""
+
+    driver = "srs.sg384"
+    read_termination = "\n"
+    write_termination = "\n"
+    real_port = 5025
+
+    def __init__(self, state, *, name, options=None):
+        super().__init__(state, name=name, options=options)
+        self.bnc_amplitude = -10.0
+        self.bnc_on = False
+        self.phase = 0.0
+        self.mod_function = 0
+        self.last_error = 0
+
+    def push_error(self, code: int, message: str) -> None:
+        super().push_error(code, message)
+        self.last_error = code
+
+    def execute(self, line: str, session: Session) -> list[str]:
+        replies = []
+        for command in line.split(";"):
+            if not command.strip():
+                continue
+            try:
+                reply = self.command(command)
+            except CommandError as exc:
+                self.push_error(exc.code, exc.message)
+                continue
+            if reply is not None:
+                replies.append(reply)
+        return replies
+
+    def command(self, command: str) -> str | None:
+        """One command; its reply or None."""
+        head, query, arg = srs_split(command)
+        rf = self.state.rf
+        max_dbm = min(16.5, self.state.limits.max_rf_power_dbm)
+        with self.state.lock:
+            self.state.temperature()  # applies the temperature interlock
+            if head == "*IDN" and query:
+                return f"Stanford Research Systems,SG384,s/n{self.serial},ver1.02.0E"
+            if head == "LERR" and query:
+                code, self.last_error = self.last_error, 0
+                if self.errors:
+                    self.errors.popleft()
+                return str(code)
+            if head == "*CLS":
+                self.errors.clear()
+                self.last_error = 0
+                return None
+            if head == "*RST":
+                rf.frequency, rf.power_dbm, rf.output, rf.modulation = 1e8, -10.0, False, False
+                return None
+            if head == "FREQ":
+                if query:
+                    return f"{rf.frequency:.6f}"
+                rf.frequency = in_range(_value(arg, _FREQ_UNITS), 0.0, 4.05e9, "FREQ")
+                return None
+            if head in ("AMPR", "AMPL"):
+                if query:
+                    return f"{rf.power_dbm if head == 'AMPR' else self.bnc_amplitude:.2f}"
+                v = _value(arg, {"": 1.0, "DBM": 1.0})
+                if head == "AMPR":
+                    if not -110.0 <= v <= max_dbm:
+                        raise CommandError.of(ILLEGAL_VALUE, f"AMPR {v:g} dBm > {max_dbm:g}")
+                    rf.power_dbm = v
+                else:
+                    if not -47.0 <= v <= 13.0:
+                        raise CommandError.of(ILLEGAL_VALUE, f"AMPL {v:g}")
+                    self.bnc_amplitude = v
+                return None
+            if head in ("ENBR", "ENBL", "MODL"):
+                if query:
+                    value = {"ENBR": rf.output, "ENBL": self.bnc_on, "MODL": rf.modulation}[head]
+                    return "1" if value else "0"
+                v = _value(arg)
+                if v not in (0.0, 1.0):
+                    raise CommandError.of(ILLEGAL_VALUE, f"{head} {v:g}")
+                if head == "ENBR":
+                    if v and rf.interlocked:
+                        raise CommandError(12, "Not allowed", "temperature interlock")
+                    rf.output = bool(v)
+                elif head == "ENBL":
+                    self.bnc_on = bool(v)
+                else:
+                    rf.modulation = bool(v)
+                return None
+            if head == "TYPE":
+                if query:
+                    return str(rf.mod_type)
+                v = _value(arg)
+                if v not in range(7):
+                    raise CommandError.of(ILLEGAL_VALUE, f"TYPE {v:g}")
+                rf.mod_type = int(v)
+                return None
+            if head == "MFNC":
+                if query:
+                    return str(self.mod_function)
+                v = _value(arg)
+                if v not in range(6):
+                    raise CommandError.of(ILLEGAL_VALUE, f"MFNC {v:g}")
+                self.mod_function = int(v)
+                return None
+            if head == "FDEV":
+                if query:
+                    return f"{rf.fm_deviation:.6f}"
+                v = _value(arg, _FREQ_UNITS)
+                if not 0.0 <= v <= 32e6:
+                    raise CommandError.of(ILLEGAL_VALUE, f"FDEV {v:g}")
+                rf.fm_deviation = v
+                return None
+            if head == "RATE":
+                if query:
+                    return f"{rf.mod_rate:.6f}"
+                v = _value(arg, _FREQ_UNITS)
+                if not 1e-6 <= v <= 50e3:
+                    raise CommandError.of(ILLEGAL_VALUE, f"RATE {v:g}")
+                rf.mod_rate = v
+                return None
+            if head == "PHAS":
+                if query:
+                    return f"{self.phase:.2f}"
+                v = _value(arg, {"": 1.0, "DEG": 1.0})
+                if not -360.0 <= v <= 360.0:
+                    raise CommandError.of(ILLEGAL_VALUE, f"PHAS {v:g}")
+                self.phase = v
+                return None
+        if query:
+            raise CommandError.of(ILLEGAL_QUERY, head[:20])
+        raise CommandError.of(UNDEFINED_COMMAND, head[:20])
+

@@ -1,0 +1,201 @@
+"""Virtual Stanford Research SR865A (SR86x family) lock-in amplifier.
+
+Differences from the SR830 that drivers trip over (SR865A manual, ch. 4):
+sensitivity is ``SCAL`` with index 0 = 1 V down to 27 = 1 nV (the SR830's
+order reversed); ``OUTP?`` numbers X, Y, R, theta from 0 (or names them ``X``,
+``Y``, ``R``, ``THeta``); ``SNAP?`` takes two or three parameters; a space is
+required between the mnemonic and its first argument; several queries on
+one line come back as a single ``;``-separated reply. Commands and replies end
+in LF. Set commands are silent; errors set ``*ESR?`` bits (32 command, 16 execution).
+"""
+
+from __future__ import annotations
+
+import cmath
+import math
+import re
+
+from mrfm.rig.instruments.base import (
+    COMMAND_ERROR,
+    CommandError,
+    Session,
+    VirtualInstrument,
+    in_range,
+    need,
+    parse_float,
+    parse_int,
+    split_args,
+)
+from mrfm.rig.instruments.sr830 import ESR_COMMAND, ESR_EXECUTION
+
+#: full scale, V, index 0..27: 1 V, 500 mV, 200 mV, ... 1 nV
+SCALES = [1.0] + [m * 10.0**e for e in range(-1, -10, -1) for m in (5, 2, 1)]
+#: time constants, s, index 0..21: 1 us, 3 us, ... 30 ks
+TIME_CONSTANTS = [m * 10.0**e for e in range(-6, 5) for m in (1, 3)]
+
+_HEAD = re.compile(r"^\s*(\*?[A-Za-z]+)(\?)?(?:(\s+)(.*?))?\s*$", re.S)
+_NAMES = {"X": 0, "Y": 1, "R": 2, "TH": 3, "THETA": 3, "IN1": 4, "IN2": 5, "IN3": 6, "IN4": 7,
+          "XNO": 8, "XNOISE": 8, "YNO": 9, "YNOISE": 9, "OUT1": 10, "OUT2": 11, "PHA": 12,
+          "PHASE": 12, "SAM": 13, "SAMP": 13, "LEV": 14, "LEVEL": 14, "FI": 15, "FINT": 15,
+          "FE": 16, "FEXT": 16}
+
+
+def _param(text: str, hi: int) -> int:
+    key = text.strip().upper()
+    if key in _NAMES:
+        value = _NAMES[key]
+    else:
+        value = parse_int(text, "parameter")
+    return int(in_range(value, 0, hi, "parameter"))
+
+
+class SR865(VirtualInstrument):
+    """SR865A lock-in (see module docstring); ``options.model`` may be SR860/SR865/SR865A."""
+
+    driver = "srs.sr865"
+    read_termination = "\n"
+    write_termination = "\n"
+
+    def __init__(self, state, *, name, options=None):
+        super().__init__(state, name=name, options=options)
+        self.model = str(self.options.get("model", "SR865A"))
+        self.max_frequency = {"SR860": 500e3, "SR865": 2e6}.get(self.model, 4e6)
+        self.channel = state.new_lockin()
+        self.reset()
+
+    def reset(self) -> None:
+        """Power-on defaults."""
+        self.scale_index = 0
+        self.tau_index = 10  # 100 ms
+        self.slope = 1
+        self.amplitude = 0.0
+        self.harmonic = 1
+        self.aux_out = [0.0] * 4
+        self.esr = 0
+        self.channel.configure(tau=TIME_CONSTANTS[self.tau_index], poles=self.slope + 1,
+                               phase_deg=0.0)
+
+    def values(self) -> list[float]:
+        """The 17 SNAP? quantities (X, Y, R, theta, inputs, noise, outputs, ...)."""
+        z = self.channel.read()
+        fs = 1.09 * SCALES[self.scale_index]
+        x, y = max(-fs, min(fs, z.real)), max(-fs, min(fs, z.imag))
+        r = abs(complex(x, y))
+        theta = math.degrees(cmath.phase(complex(x, y))) if r else 0.0
+        noise = self.channel.noise_std()
+        f = self.channel.frequency
+        return [x, y, r, theta, 0.0, 0.0, 0.0, 0.0, noise, noise, 0.0, 0.0,
+                self.channel.phase_deg, self.amplitude, 0.0, f, f]
+
+    def execute(self, line: str, session: Session) -> list[str]:
+        replies: list[str] = []
+        for command in line.split(";"):
+            if not command.strip():
+                continue
+            try:
+                reply = self.command(command)
+            except CommandError as exc:
+                self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
+                self.push_error(exc.code, exc.message)
+                continue
+            if reply is not None:
+                replies.append(reply)
+        return [";".join(replies)] if replies else []
+
+    def command(self, command: str) -> str | None:
+        """One command; its reply or None."""
+        m = _HEAD.match(command)
+        if not m:
+            raise CommandError.of(COMMAND_ERROR, "a space is required before the first argument")
+        head, query, arg = m.group(1).upper(), bool(m.group(2)), m.group(4) or ""
+        args = split_args(arg)
+        ch = self.channel
+        g = "{:.11g}".format
+        if head == "*IDN" and query:
+            return f"Stanford_Research_Systems,{self.model},{self.serial},V1.51"
+        if head == "*RST":
+            self.reset()
+            return None
+        if head == "*CLS":
+            self.esr = 0
+            self.errors.clear()
+            return None
+        if head == "*ESR" and query:
+            value, self.esr = self.esr, 0
+            return str(value)
+        if head == "FREQ":
+            if query:
+                return g(ch.frequency)
+            need(args, 1)
+            ch.configure(frequency=in_range(parse_float(args[0]), 0.001, self.max_frequency))
+            return None
+        if head == "PHAS":
+            if query:
+                return g(ch.phase_deg)
+            need(args, 1)
+            ch.configure(phase_deg=in_range(parse_float(args[0]), -360.0, 360.0))
+            return None
+        if head == "SLVL":
+            if query:
+                return g(self.amplitude)
+            need(args, 1)
+            self.amplitude = in_range(parse_float(args[0]), 0.0, 2.0)
+            return None
+        if head == "SCAL":
+            if query:
+                return str(self.scale_index)
+            need(args, 1)
+            self.scale_index = int(in_range(parse_int(args[0]), 0, len(SCALES) - 1))
+            return None
+        if head == "OFLT":
+            if query:
+                return str(self.tau_index)
+            need(args, 1)
+            self.tau_index = int(in_range(parse_int(args[0]), 0, len(TIME_CONSTANTS) - 1))
+            ch.configure(tau=TIME_CONSTANTS[self.tau_index])
+            return None
+        if head == "OFSL":
+            if query:
+                return str(self.slope)
+            need(args, 1)
+            self.slope = int(in_range(parse_int(args[0]), 0, 3))
+            ch.configure(poles=self.slope + 1)
+            return None
+        if head == "HARM":
+            if query:
+                return str(self.harmonic)
+            need(args, 1)
+            self.harmonic = int(in_range(parse_int(args[0]), 1, 99))
+            return None
+        if head == "OUTP" and query:
+            need(args, 1)
+            return g(self.values()[_param(args[0], 3)])
+        if head == "SNAP" and query:
+            need(args, (2, 3))
+            vals = self.values()
+            return ",".join(g(vals[_param(a, 16)]) for a in args)
+        if head == "SNAPD" and query:
+            need(args, 0)
+            vals = self.values()
+            return ",".join(g(v) for v in vals[:4])
+        if head in ("AUXV", "OAUX"):
+            if query:
+                need(args, 1)
+                i = int(in_range(parse_int(args[0]), 0, 3))
+                return g(self.aux_out[i]) if head == "AUXV" else g(0.0)
+            if head == "OAUX":
+                raise CommandError.of(COMMAND_ERROR, "OAUX is a query")
+            need(args, 2)
+            i = int(in_range(parse_int(args[0]), 0, 3))
+            self.aux_out[i] = in_range(parse_float(args[1]), -10.5, 10.5)
+            return None
+        if head == "APHS" and not query:
+            z = ch.read()
+            ch.configure(phase_deg=(ch.phase_deg + math.degrees(cmath.phase(z)) + 180.0) % 360.0
+                         - 180.0)
+            return None
+        raise CommandError.of(COMMAND_ERROR, f"unknown command {head[:20]!r}")
+
+    def error_reply(self, exc: CommandError, session: Session) -> list[str]:
+        self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
+        return []

@@ -1,0 +1,407 @@
+"""TCP servers for the virtual instruments, fault injection, and :class:`VirtualRig`.
+
+Each instrument listens on 127.0.0.1 only, on a port the OS chooses (bind
+port 0) unless the rig file fixes one, and is addressed as the VISA resource
+``TCPIP0::127.0.0.1::<port>::SOCKET``. A connection gets the model's banner,
+then request lines (split at LF or CR; at most :data:`MAX_LINE` bytes, longer
+requests are discarded up to the next terminator and reported as an error,
+the connection stays open) and replies with the model's write termination.
+Every connection runs in its own daemon thread; one physics state serves all.
+
+Python API (in-process, threads)::
+
+    with VirtualRig.from_file("instruments/virtual.toml") as rig:
+        rig.resources          # {"lockin": "TCPIP0::127.0.0.1::40123::SOCKET", ...}
+        rig.state              # the RigState
+        rig.inject_fault("lockin", "timeout")
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import socketserver
+import string
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mrfm.errors import ConfigError
+from mrfm.rig import rigfile as rf
+from mrfm.rig.instruments import MODELS
+from mrfm.rig.instruments.base import MAX_LINE, Session, VirtualInstrument
+from mrfm.rig.rigfile import FaultSpec, RigFile
+from mrfm.rig.signal import SignalModel
+from mrfm.rig.state import RigState, SimClock
+
+HOST = "127.0.0.1"
+#: longest simulated wait (stepw) served, wall seconds
+MAX_WAIT = 120.0
+
+
+def socket_resource(port: int, host: str = HOST) -> str:
+    """VISA resource string of a raw socket."""
+    return f"TCPIP0::{host}::{port}::SOCKET"
+
+
+@dataclass
+class _ActiveFault:
+    spec: FaultSpec
+    rng: random.Random
+    latched: bool = False
+
+
+class FaultInjector:
+    """Faults of one instrument, counting its commands across connections (thread-safe)."""
+
+    def __init__(self, specs: tuple[FaultSpec, ...] = ()) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[_ActiveFault] = []
+        self.count = 0
+        for s in specs:
+            self.add(s)
+
+    def add(self, spec: FaultSpec) -> None:
+        """Arm ``spec`` (its ``after`` counts from now)."""
+        with self._lock:
+            spec = FaultSpec(spec.mode, self.count + spec.after, spec.probability, spec.seed)
+            self._faults.append(_ActiveFault(spec, random.Random(spec.seed)))
+
+    def clear(self) -> None:
+        """Remove every fault (frozen readings thaw, the instrument answers again)."""
+        with self._lock:
+            self._faults.clear()
+
+    def fire(self) -> set[str]:
+        """Count one command; the fault modes active for it."""
+        with self._lock:
+            self.count += 1
+            active = set()
+            for f in self._faults:
+                if f.latched:
+                    active.add(f.spec.mode)
+                    continue
+                if self.count > f.spec.after and f.rng.random() < f.spec.probability:
+                    active.add(f.spec.mode)
+                    if f.spec.mode in ("timeout", "stuck"):
+                        f.latched = True
+            return active
+
+    def is_stuck(self) -> bool:
+        """True while a ``stuck`` fault holds the readings."""
+        with self._lock:
+            return any(f.latched and f.spec.mode == "stuck" for f in self._faults)
+
+
+class InstrumentServer:
+    """A threaded TCP server for one virtual instrument."""
+
+    def __init__(
+        self,
+        instrument: VirtualInstrument,
+        *,
+        port: int = 0,
+        host: str = HOST,
+        faults: FaultInjector | None = None,
+    ) -> None:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(f"virtual instruments bind the loopback interface only, not {host!r}")
+        self.instrument = instrument
+        self.faults = faults or FaultInjector()
+        self._stuck_replies: dict[str, list[str]] = {}
+        self._stuck_lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+        self._stopping = threading.Event()
+        outer = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                outer._serve_connection(self.request)
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+            block_on_close = False
+
+        self._server = Server((host, port), Handler)
+        self.port = int(self._server.server_address[1])
+        self.resource = socket_resource(self.port, host)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Serve in a background thread (returns once listening)."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+            name=f"rig-{self.instrument.name}", daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop accepting, close every connection, release the port."""
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        with self._conn_lock:
+            for conn in list(self._connections):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                conn.close()
+            self._connections.clear()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+
+    # ------------------------------------------------------------- connection
+    def _serve_connection(self, conn: socket.socket) -> None:
+        inst = self.instrument
+        with self._conn_lock:
+            if self._stopping.is_set():
+                return
+            self._connections.add(conn)
+        session = inst.new_session()
+        term = inst.write_termination.encode()
+        try:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            banner = inst.banner()
+            if banner:
+                conn.sendall(banner)
+            buf = bytearray()
+            discarding = False
+            while not self._stopping.is_set():
+                data = conn.recv(65536)
+                if not data:
+                    break
+                buf += data
+                while True:
+                    cut = _first_terminator(buf)
+                    if cut < 0:
+                        break
+                    raw = bytes(buf[:cut])
+                    del buf[: cut + 1]
+                    if discarding:
+                        discarding = False
+                        continue
+                    if len(raw) > MAX_LINE:
+                        self._send(conn, inst.overlong(session), term)
+                        continue
+                    if not raw.strip(b" \t\r\n"):
+                        continue
+                    if not self._handle_line(conn, raw, session, term):
+                        return
+                if len(buf) > MAX_LINE:
+                    buf.clear()
+                    if not discarding:
+                        discarding = True
+                        self._send(conn, inst.overlong(session), term)
+        except OSError:
+            pass
+        finally:
+            with self._conn_lock:
+                self._connections.discard(conn)
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def _handle_line(self, conn: socket.socket, raw: bytes, session: Session, term: bytes) -> bool:
+        """Handle one request; False when the connection must close."""
+        inst = self.instrument
+        line = raw.decode("utf-8", errors="replace")
+        modes = self.faults.fire()
+        if "timeout" in modes:
+            return True
+        if "drop" in modes:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return False
+        if "stuck" in modes and inst.is_query(line):
+            with self._stuck_lock:
+                if line in self._stuck_replies:
+                    replies = self._stuck_replies[line]
+                else:
+                    replies = inst.handle(line, session)
+                    self._stuck_replies[line] = replies
+        else:
+            if self._stuck_replies and not self.faults.is_stuck():
+                with self._stuck_lock:
+                    self._stuck_replies.clear()
+            replies = inst.handle(line, session)
+        if session.delay > 0:
+            wait, session.delay = session.delay, 0.0
+            clock = inst.state.clock
+            if clock.manual:
+                clock.advance(wait)
+            else:
+                self._stopping.wait(min(wait / clock.time_scale, MAX_WAIT))
+        if "garbage" in modes and replies:
+            replies = [_junk()]
+        self._send(conn, replies, term)
+        return not session.close
+
+    @staticmethod
+    def _send(conn: socket.socket, replies: list[str], term: bytes) -> None:
+        if replies:
+            conn.sendall(b"".join(r.encode("utf-8", errors="replace") + term for r in replies))
+
+
+def _first_terminator(buf: bytearray) -> int:
+    lf = buf.find(b"\n")
+    cr = buf.find(b"\r")
+    if lf < 0:
+        return cr
+    if cr < 0:
+        return lf
+    return min(lf, cr)
+
+
+_JUNK = string.ascii_letters + string.digits + "#$%&()*+-/<=>@[]^_{|}~"
+
+
+def _junk() -> str:
+    """A reply of random characters (what a confused instrument sends)."""
+    rng = random.Random()
+    return "".join(rng.choice(_JUNK) for _ in range(rng.randint(3, 40)))
+
+
+# ------------------------------------------------------------------- the rig
+class VirtualRig:
+    """All virtual instruments of a rig file around one :class:`RigState`.
+
+    Parameters
+    ----------
+    rig : RigFile
+        The parsed rig file.
+    experiment : mrfm.config.Experiment, optional
+        Overrides the experiment named in the rig file.
+    clock : SimClock, optional
+        Overrides ``SimClock(rig.time_scale)`` (tests pass a manual clock).
+    signal_model : SignalModel, optional
+        Overrides the signal model built from the experiment.
+
+    Attributes
+    ----------
+    resources : dict
+        Instrument name -> VISA resource string (after :meth:`start`).
+    notes : list of str
+        Things a user should know (e.g. the built-in signal model is in use).
+    """
+
+    def __init__(
+        self,
+        rig: RigFile,
+        *,
+        experiment: Any = None,
+        clock: SimClock | None = None,
+        signal_model: SignalModel | None = None,
+    ) -> None:
+        self.rig = rig
+        self.notes: list[str] = []
+        if experiment is None and rig.experiment is not None:
+            experiment = self._load_experiment(rig.experiment)
+        self.experiment = experiment
+        self.state = RigState(
+            limits=rig.limits, settings=rig.virtual, experiment=experiment,
+            signal_model=signal_model, clock=clock or SimClock(rig.time_scale),
+        )
+        if self.state.signal_model.backend != "solver":
+            self.notes.append("signal: built-in point-dipole CAI model (mrfm.solver not used)")
+        self.instruments: dict[str, VirtualInstrument] = {}
+        self.faults: dict[str, FaultInjector] = {}
+        for spec in rig.instruments:
+            cls = MODELS[spec.driver]
+            self.instruments[spec.name] = cls(self.state, name=spec.name, options=spec.options)
+            self.faults[spec.name] = FaultInjector(tuple(rig.faults.get(spec.name, ())))
+        self.servers: dict[str, InstrumentServer] = {}
+        self.resources: dict[str, str] = {}
+
+    def _load_experiment(self, path: Path) -> Any:
+        try:
+            from mrfm.config import load
+        except ImportError as exc:
+            self.notes.append(f"experiment {path} not loaded ({exc}); built-in physics used")
+            return None
+        try:
+            return load(path)
+        except ConfigError:
+            raise
+        except (ImportError, AttributeError, NameError) as exc:
+            # parts of the package still missing: keep serving with the built-in model
+            self.notes.append(
+                f"experiment {path} not loaded ({exc.__class__.__name__}: {exc}); "
+                "built-in physics used"
+            )
+            return None
+
+    @classmethod
+    def from_file(cls, path: str | Path | None = None, **kwargs: Any) -> VirtualRig:
+        """Build from a rig file (default: the shipped ``instruments/virtual.toml``)."""
+        if path is None:
+            from mrfm.resources import data_dir
+
+            path = data_dir("instruments") / "virtual.toml"
+        return cls(rf.load(path), **kwargs)
+
+    # ------------------------------------------------------------- lifecycle
+    def start(self) -> VirtualRig:
+        """Bind and start every server; fills :attr:`resources`."""
+        try:
+            for spec in self.rig.instruments:
+                server = InstrumentServer(
+                    self.instruments[spec.name], port=spec.port, faults=self.faults[spec.name]
+                )
+                server.start()
+                self.servers[spec.name] = server
+                self.resources[spec.name] = server.resource
+            if self.state.signal_model.backend == "solver":
+                threading.Thread(target=self._warm_up, name="rig-warm-up", daemon=True).start()
+        except OSError as exc:
+            self.stop()
+            raise ConfigError(
+                f"rig {self.rig.name!r}: cannot listen on 127.0.0.1 ({exc})"
+            ) from None
+        return self
+
+    def _warm_up(self) -> None:
+        """Evaluate the signal once so the solver's kernels compile before the first reading."""
+        exp = self.experiment
+        try:
+            x, y, h = self.state.tip_position()
+            self.state.signal_model.signal_at(x, y, h, exp.B0, exp.rf.frequency, exp.rf.fm_depth)
+        except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs time later
+            self.notes.append(f"signal warm-up failed: {exc.__class__.__name__}: {exc}")
+
+    def stop(self) -> None:
+        """Stop every server (idempotent)."""
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()
+
+    def __enter__(self) -> VirtualRig:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------- faults
+    def inject_fault(
+        self, name: str, mode: str, *, after: int = 0, probability: float = 1.0,
+        seed: int | None = None,
+    ) -> None:
+        """Arm a fault on instrument ``name`` (see :class:`~mrfm.rig.rigfile.FaultSpec`)."""
+        self.faults[name].add(FaultSpec(mode=mode, after=after, probability=probability, seed=seed))
+
+    def clear_faults(self, name: str | None = None) -> None:
+        """Remove the faults of ``name`` (or of every instrument)."""
+        for key, injector in self.faults.items():
+            if name is None or key == name:
+                injector.clear()
+
+    def describe(self) -> Mapping[str, Any]:
+        """``{"instruments": {name: resource}}``, the line ``mrfm rig serve`` prints."""
+        return {"instruments": dict(self.resources)}

@@ -1,0 +1,31 @@
+"""Fixtures for the virtual-rig tests."""
+
+from __future__ import annotations
+
+import pytest
+from rig_helpers import LineClient, make_rig
+
+from mrfm.rig.state import SimClock
+
+
+@pytest.fixture
+def rig():
+    """Every model, manual clock (time moves only when the test says)."""
+    r = make_rig(clock=SimClock(manual=True))
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def client(rig):
+    """Factory: client(name, term) connected to an instrument of ``rig``."""
+    opened = []
+
+    def connect(name: str, term: str = "\n", timeout: float = 3.0) -> LineClient:
+        c = LineClient(rig.resources[name], term, timeout)
+        opened.append(c)
+        return c
+
+    yield connect
+    for c in opened:
+        c.close()

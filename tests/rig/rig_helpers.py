@@ -1,0 +1,96 @@
+"""Helpers for the virtual-rig tests: a rig file with every model, a raw line client."""
+
+from __future__ import annotations
+
+import socket
+
+from mrfm.rig import rigfile
+from mrfm.rig.server import VirtualRig
+from mrfm.rig.state import SimClock
+
+RIG_TOML = """
+name = "test rig"
+[instruments.lockin]
+driver = "srs.sr830"
+[instruments.lockin2]
+driver = "srs.sr865"
+[instruments.rf]
+driver = "srs.sg384"
+[instruments.awg]
+driver = "keysight.33500b"
+[instruments.coarse]
+driver = "attocube.anc300"
+password = "secret"
+[instruments.scanner]
+driver = "pi.e727"
+[instruments.temperature]
+driver = "lakeshore.336"
+[instruments.magnet]
+driver = "ami.430"
+[instruments.interferometer]
+driver = "attocube.ids3010"
+
+[limits]
+x_range = ["-5 um", "5 um"]
+y_range = ["-5 um", "5 um"]
+height_range = ["2 nm", "4 um"]
+max_temperature = "10 K"
+max_rf_power = "10 dBm"
+max_field = "3 T"
+max_field_rate = "0.02 T/s"
+piezo_voltage = [["4 K", "250 V"], ["300 K", "120 V"]]
+
+[virtual]
+base_temperature = "4.2 K"
+thermal_time_constant = "20 s"
+seed = 1
+"""
+
+
+def make_rig(text: str = RIG_TOML, *, clock: SimClock | None = None, **kwargs) -> VirtualRig:
+    """A started VirtualRig from rig-file text (caller stops it)."""
+    return VirtualRig(rigfile.loads(text), clock=clock, **kwargs).start()
+
+
+def port_of(resource: str) -> int:
+    return int(resource.split("::")[2])
+
+
+class LineClient:
+    """A raw TCP client speaking lines with a given termination."""
+
+    def __init__(self, resource: str, term: str = "\n", timeout: float = 3.0) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port_of(resource)), timeout=timeout)
+        self.term = term.encode()
+        self.buf = b""
+
+    def send(self, text: str | bytes) -> None:
+        data = text if isinstance(text, bytes) else text.encode()
+        self.sock.sendall(data + self.term)
+
+    def read_raw(self, n: int = 65536) -> bytes:
+        return self.sock.recv(n)
+
+    def readline(self) -> str:
+        while self.term not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed by the instrument")
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(self.term)
+        return line.decode()
+
+    def query(self, text: str) -> str:
+        self.send(text)
+        return self.readline()
+
+    def read_until(self, marker: str) -> list[str]:
+        lines = []
+        while True:
+            line = self.readline()
+            lines.append(line)
+            if line in (marker, "ERROR"):
+                return lines
+
+    def close(self) -> None:
+        self.sock.close()

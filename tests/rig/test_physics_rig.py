@@ -1,0 +1,218 @@
+"""The rig's physics seen through the instruments' wire protocols.
+
+Truths: the piezo model's closed forms (play-operator loop width 2 h w g, Jung &
+Gweon creep Delta*gamma*log10(1 + t/tau_c)); a linear magnet ramp at the set
+rate; first-order thermal relaxation T(t) = T_set + (T0 - T_set) exp(-t/tau);
+the lock-in output equal to the signal model's force through the cantilever
+transfer function and the detector gain, within 5 sigma of the thermal noise.
+"""
+
+from __future__ import annotations
+
+import cmath
+import math
+import time
+
+import pytest
+from rig_helpers import RIG_TOML, LineClient, make_rig
+
+from mrfm.rig.signal import SPECIES_TABLE
+from mrfm.rig.state import SimClock
+
+QUIET = RIG_TOML.replace("seed = 1", "seed = 1\nsensor_noise = 0.0")
+
+
+def gcs(c: LineClient, cmd: str) -> str:
+    c.send(cmd)
+    lines = [c.readline()]
+    while lines[-1].endswith(" "):
+        lines.append(c.readline())
+    return "\n".join(s.rstrip() for s in lines)
+
+
+def val(reply: str) -> float:
+    return float(reply.split("=")[1])
+
+
+def test_piezo_moves_respect_limits(rig, client):
+    c = client("scanner")
+    assert gcs(c, "TMX? 1") == "1=5.0000000"  # lab's x range inside the 4 K travel
+    assert val(gcs(c, "TMX? 3")) == pytest.approx(4.0, abs=1e-6)  # height limit 4 um
+    fine = rig.state.fine
+    lo, hi = fine.travel(fine.axes["1"])
+    # 4.2 K: gain 50 um/120 V * (0.2 + 0.8 * 0.2/296), times the 250 V limit
+    f = 0.2 + 0.8 * 0.2 / 296
+    v_limit = 250 + (120 - 250) * 0.2 / 296  # interpolated between (4 K, 250 V), (300 K, 120 V)
+    assert hi - lo == pytest.approx(50e-6 / 120 * f * v_limit, rel=1e-9)
+    c.send("MOV 1 2.5")
+    assert gcs(c, "ERR?") == "0"
+    rig.state.clock.advance(0.1)
+    assert val(gcs(c, "POS? 1")) == pytest.approx(2.5, abs=0.01)
+    c.send("MOV 1 5.5")  # beyond the soft limit: refused, nothing moves
+    assert gcs(c, "ERR?") == "7"
+    assert val(gcs(c, "MOV? 1")) == pytest.approx(2.5)
+    c.send("MOV 9 1")
+    assert gcs(c, "ERR?") == "15"
+    reply = gcs(c, "POS?")
+    assert reply.count("\n") == 2 and reply.startswith("1=")
+
+
+def test_piezo_hysteresis_and_creep_open_loop():
+    rig = make_rig(QUIET.replace("seed = 1", "seed = 1\ncreep = 0.0"), clock=SimClock(manual=True))
+    try:
+        c = LineClient(rig.resources["scanner"])
+        c.send("SVA 1 10")
+        assert gcs(c, "ERR?") == "79"  # open-loop command with the servo on
+        c.send("SVO 1 0")
+        c.send("SVA 1 300")
+        assert gcs(c, "ERR?") == "17"  # above the 250 V limit at 4 K
+        for v in (0, 200, 100):
+            c.send(f"SVA 1 {v}")
+        down = val(gcs(c, "POS? 1"))
+        for v in (0, 100):
+            c.send(f"SVA 1 {v}")
+        up = val(gcs(c, "POS? 1"))
+        s = rig.state.settings
+        g = rig.state.fine.gain(rig.state.fine.axes["1"]) / 1e-6  # um/V
+        v_limit = rig.state.voltage_limit()
+        assert v_limit == pytest.approx(250 + (120 - 250) * 0.2 / 296)
+        width = 2 * s.hysteresis * s.play_width * v_limit * g
+        assert down - up == pytest.approx(width, abs=2e-7)  # POS? prints 7 decimals
+        assert width > 0.05  # a visible loop, tens of nm
+        c.close()
+    finally:
+        rig.stop()
+
+    rig = make_rig(QUIET, clock=SimClock(manual=True))
+    try:
+        c = LineClient(rig.resources["scanner"])
+        c.send("SVO 2 0")
+        p0 = val(gcs(c, "POS? 2"))
+        c.send("SVA 2 150")
+        t_step = rig.state.now()
+        p_step = val(gcs(c, "POS? 2"))
+        delta = p_step - p0
+        s = rig.state.settings
+        for dt in (1.0, 10.0, 100.0):
+            rig.state.clock.advance(dt - (rig.state.now() - t_step))
+            expected = p_step + delta * s.creep * math.log10(1 + dt / s.creep_time)
+            assert val(gcs(c, "POS? 2")) == pytest.approx(expected, abs=2e-7)
+        # closed loop removes creep: switch the servo on, the position holds
+        c.send("SVO 2 1")
+        held = val(gcs(c, "POS? 2"))
+        rig.state.clock.advance(1000.0)
+        assert val(gcs(c, "POS? 2")) == pytest.approx(held, abs=1e-6)
+        c.close()
+    finally:
+        rig.stop()
+
+
+def test_magnet_ramps_at_the_configured_rate(rig, client):
+    c = client("magnet", "\r\n")
+    assert c.readline() == "American Magnetics Model 430 IP Interface"
+    assert c.readline() == "Hello."
+    c.send("CONF:RAMP:RATE:FIELD 1,0.05,3")  # above the lab's 0.02 T/s: refused
+    assert c.query("SYST:ERR?").startswith("-222")
+    c.send("CONF:RAMP:RATE:FIELD 1,0.01,3")
+    c.send("CONF:FIELD:TARG 0.5")
+    assert c.query("SYST:ERR?") == '0,"No error"'
+    c.send("RAMP")
+    assert c.query("STATE?") == "1"
+    rig.state.clock.advance(10.0)
+    assert float(c.query("FIELD:MAG?")) == pytest.approx(0.1, abs=1e-9)
+    assert c.query("STATE?") == "1"
+    rig.state.clock.advance(40.0)
+    assert float(c.query("FIELD:MAG?")) == pytest.approx(0.5, abs=1e-12)
+    assert c.query("STATE?") == "2"
+    c.send("CONF:FIELD:TARG 3.5")  # above max_field
+    assert c.query("SYST:ERR?").startswith("-222")
+    c.send("CONF:FIELD:UNITS 0")  # kilogauss
+    assert float(c.query("FIELD:MAG?")) == pytest.approx(5.0)
+
+
+def test_temperature_follows_setpoint_with_time_constant():
+    scale = 200.0
+    rig = make_rig(RIG_TOML, clock=SimClock(scale))
+    try:
+        c = LineClient(rig.resources["temperature"], "\r\n")
+        assert c.query("KRDG? A") == "+004.200"
+        c.send("SETP 1,8.0;RANGE 1,1")
+        t0 = rig.state.now()
+        time.sleep(0.1)  # ~20 simulated seconds
+        before = rig.state.now() - t0
+        temp = float(c.query("KRDG? A"))
+        after = rig.state.now() - t0
+        tau = 20.0
+
+        def model(t):
+            return 8.0 + (4.2 - 8.0) * math.exp(-t / tau)
+
+        assert model(before) - 1e-3 <= temp <= model(after) + 1e-3
+        assert 4.5 < temp < 7.99
+        assert float(c.query("SETP? 1")) == 8.0
+        assert 0 < float(c.query("HTR? 1")) <= 100
+        c.close()
+    finally:
+        rig.stop()
+
+
+LOCKIN_RIG = RIG_TOML.replace(
+    "seed = 1", 'seed = 7\ninitial_field = "2.6 T"\ninitial_height = "50 nm"'
+)
+
+
+def test_lockin_reading_matches_signal_model():
+    rig = make_rig(LOCKIN_RIG, clock=SimClock(manual=True))
+    try:
+        st = rig.state
+        f0 = st.cantilever.f0
+        gamma = SPECIES_TABLE["1H"][0]
+        f_rf = gamma * 2.7 / (2 * math.pi)
+        fdev = 4e-3 * gamma / (2 * math.pi)
+        rf = LineClient(rig.resources["rf"])
+        rf.send(f"FREQ {f_rf:.3f};FDEV {fdev:.3f};RATE {f0};TYPE 1;MODL 1;AMPR 0;ENBR 1")
+        assert rf.query("LERR?") == "0"
+        sc = LineClient(rig.resources["scanner"])
+        sc.send("MOV 1 0.1")
+        assert sc.query("ERR?") == "0"
+        li = LineClient(rig.resources["lockin"])
+        li.send(f"FREQ {f0};OFLT 12;OFSL 1;PHAS 0")  # tau = 10 s, 12 dB/oct
+        st.clock.advance(300.0)
+        x, y = (float(v) for v in li.query("SNAP? 1,2").split(","))
+        tip = st.tip_position()
+        assert tip[0] == pytest.approx(100e-9, abs=1e-12) and tip[2] == pytest.approx(50e-9)
+        force = st.signal_model.signal_at(*tip, 2.6, float(rf.query("FREQ?")), 4e-3)
+        expected = (st.settings.volts_per_meter * st.cantilever.transfer(f0) * force
+                    / math.sqrt(2))
+        sigma = math.sqrt(st.input_noise_psd(f0) / 8.0 / 10.0)  # ENBW 1/(8 tau), tau = 10 s
+        assert abs(force) > 1e-17
+        assert abs(expected) > 20 * sigma  # the test means something
+        assert abs(complex(x, y) - expected) < 5 * sigma * math.sqrt(2)
+        assert math.degrees(cmath.phase(complex(x, y))) == pytest.approx(
+            math.degrees(cmath.phase(expected)), abs=10.0
+        )
+        # RF off: the reading decays to noise
+        rf.send("ENBR 0")
+        assert rf.query("ENBR?") == "0"
+        st.clock.advance(300.0)
+        x, y = (float(v) for v in li.query("SNAP? 1,2").split(","))
+        assert abs(complex(x, y)) < 6 * sigma
+        for cl in (rf, sc, li):
+            cl.close()
+    finally:
+        rig.stop()
+
+
+def test_temperature_interlock_switches_rf_off(rig, client):
+    rf = client("rf")
+    ls = client("temperature", "\r\n")
+    rf.send("ENBR 1")
+    assert rf.query("ENBR?") == "1"
+    ls.send("SETP 1,20;RANGE 1,2")  # medium range reaches 50 K
+    assert ls.query("RANGE? 1") == "2"
+    rig.state.clock.advance(200.0)  # 10 time constants
+    assert float(ls.query("KRDG? A")) == pytest.approx(20.0, abs=2e-3)
+    assert rf.query("ENBR?") == "0"  # above the 10 K interlock
+    rf.send("ENBR 1")
+    assert rf.query("LERR?") == "12"
+    assert any("interlock" in e for e in rig.state.events)
