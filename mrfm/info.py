@@ -109,7 +109,7 @@ def summarize(exp) -> ExperimentSummary:
             )
         )
     try:
-        q_eff = float(exp.stage.effective_q(cant.Q))
+        q_eff = float(exp.stage.effective_q(cant))
     except (AttributeError, TypeError, ValueError):
         q_eff = None
     return ExperimentSummary(

@@ -1,1 +1,45 @@
+"""Physics models of an MRFM experiment: cantilever, tip magnets, spins, sample and stage.
 
+All quantities are SI. The magnet classes live in :mod:`mrfm.physics.magnets` and are
+imported on first use, so ``import mrfm.physics`` stays light (no numba compilation).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from mrfm.physics.cantilever import Cantilever
+from mrfm.physics.sample import Sample
+from mrfm.physics.spins import SpinSpecies
+from mrfm.physics.stage import Stage
+
+_LAZY = {
+    "SphereMagnet": "mrfm.physics.magnets",
+    "CuboidMagnet": "mrfm.physics.magnets",
+    "CylinderMagnet": "mrfm.physics.magnets",
+}
+
+__all__ = [
+    "Cantilever",
+    "CuboidMagnet",
+    "CylinderMagnet",
+    "Sample",
+    "SphereMagnet",
+    "SpinSpecies",
+    "Stage",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the magnet classes on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mrfm.physics' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
