@@ -1,0 +1,150 @@
+"""FFT evaluation for tip grids commensurate with the voxel grid.
+
+For a rigid sample the signal is a correlation of the density with a
+translation-invariant kernel (PHYSICS.md "Signal as a convolution")::
+
+    S(r_t) = sum_v rho_v V K(r_v - r_t)
+
+For each tip height h and voxel layer z_k the kernel is evaluated once on
+the 2-D grid of lateral offsets ``x_v - x_t`` (which all lie on the voxel
+pitch when the tip step is an integer multiple of it; the tip grid's offset
+needs no alignment), correlated with the density layer by zero-padded real
+FFTs (``scipy.fft``, padded to at least n_voxel + n_tip - 1 per axis, so no
+wrap-around) and summed over layers. The kernel value for each offset is the
+same function (:func:`mrfm.solver.slice.voxel_value`) as in the direct path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft as sfft
+from numba import njit, prange
+
+from mrfm.solver import kernels as K
+from mrfm.solver import slice as S
+
+
+@njit(cache=True, fastmath=False, parallel=True)
+def kernel_plane(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp):
+    """Kernel (per unit density per unit volume) on the offset grid dxs x dys at height dz.
+
+    Returns (dxs.size, dys.size) float64.
+    """
+    res = np.zeros((dxs.size, dys.size))
+    for i in prange(dxs.size):
+        out = np.zeros(K.OUT_LEN)
+        crossings = np.zeros(S.MAX_CROSSINGS)
+        stack = np.zeros((S.STACK_LEN, 4))
+        for j in range(dys.size):
+            res[i, j] = S.voxel_value(kid, shape_id, mparams, pol, dxs[i], dys[j], dz, voxel[0],
+                                      voxel[1], voxel[2], pp, out, crossings, stack)
+    return res
+
+
+def step_ratio(axis: np.ndarray, pitch: float) -> int | None:
+    """Integer m with tip step = m * voxel pitch (1 for a single position); None if not."""
+    axis = np.asarray(axis, dtype=float)
+    if axis.size == 1:
+        return 1
+    steps = np.diff(axis)
+    step = steps[0]
+    if step <= 0 or np.any(np.abs(steps - step) > 1e-9 * abs(step)):
+        return None
+    m = round(step / pitch)
+    if m < 1 or abs(step - m * pitch) > 1e-6 * pitch:
+        return None
+    return int(m)
+
+
+def compatible(x: np.ndarray, y: np.ndarray, voxel: np.ndarray) -> bool:
+    """Whether the tip grid (x, y) can use the FFT path with this voxel pitch."""
+    return step_ratio(x, voxel[0]) is not None and step_ratio(y, voxel[1]) is not None
+
+
+def plan(x: np.ndarray, y: np.ndarray, shape: tuple[int, int, int],
+         voxel: np.ndarray) -> dict[str, int]:
+    """Sizes of the FFT problem: full-resolution tip counts, kernel extents, padded sizes."""
+    mx = step_ratio(x, voxel[0])
+    my = step_ratio(y, voxel[1])
+    if mx is None or my is None:
+        raise ValueError("tip grid is not commensurate with the voxel grid")
+    ntx = (x.size - 1) * mx + 1
+    nty = (y.size - 1) * my + 1
+    lx = shape[0] + ntx - 1
+    ly = shape[1] + nty - 1
+    return {
+        "mx": mx, "my": my, "ntx": ntx, "nty": nty, "lx": lx, "ly": ly,
+        "n1": sfft.next_fast_len(lx, real=True), "n2": sfft.next_fast_len(ly, real=True),
+    }
+
+
+def fft_signal(kid: int, magnet, *, rho: np.ndarray, origin: np.ndarray, voxel: np.ndarray,
+               x: np.ndarray, y: np.ndarray, heights: np.ndarray, pp: np.ndarray,
+               progress=None) -> np.ndarray:
+    """Signal on the tip grid (x, y, heights) by FFT correlation.
+
+    Parameters
+    ----------
+    kid : int
+        Kernel family.
+    magnet
+        Object with ``shape_id``, ``params``, ``polarization``, ``half_height``.
+    rho : (nx, ny, nz) float64
+        Spin density, m^-3.
+    origin, voxel : (3,) float64
+        Centre of voxel [0, 0, 0] and voxel edges, m.
+    x, y : 1-D float64
+        Tip axes, m (steps integer multiples of the voxel pitch).
+    heights : 1-D float64
+        Tip heights (gap between surface and the magnet's lowest point), m.
+    pp : (PP_LEN,) float64
+        Protocol parameters.
+    progress : callable, optional
+        Called with 1 after each voxel layer.
+
+    Returns
+    -------
+    (x.size, y.size, heights.size) float64 in the protocol's unit.
+    """
+    p = plan(x, y, rho.shape, voxel)
+    n1, n2 = p["n1"], p["n2"]
+    ntx, nty = p["ntx"], p["nty"]
+    dxs = origin[0] - x[0] + (np.arange(p["lx"]) - (ntx - 1)) * voxel[0]
+    dys = origin[1] - y[0] + (np.arange(p["ly"]) - (nty - 1)) * voxel[1]
+    centre_z = np.asarray(heights, dtype=float) + float(magnet.half_height)
+    acc = np.zeros((heights.size, n1, n2 // 2 + 1), dtype=complex)
+    mparams = np.asarray(magnet.params, dtype=float)
+    pol = np.asarray(magnet.polarization, dtype=float)
+    vox = np.asarray(voxel, dtype=float)
+    for k in range(rho.shape[2]):
+        layer = rho[:, :, k]
+        if not np.any(layer):
+            if progress is not None:
+                progress(1)
+            continue
+        r_hat = np.conj(sfft.rfft2(layer, s=(n1, n2)))
+        zk = origin[2] + k * voxel[2]
+        for ih, cz in enumerate(centre_z):
+            plane = kernel_plane(kid, int(magnet.shape_id), mparams, pol, dxs, dys, zk - cz, vox,
+                                 pp)
+            acc[ih] += r_hat * sfft.rfft2(plane, s=(n1, n2))
+        if progress is not None:
+            progress(1)
+    vol = float(np.prod(voxel))
+    out = np.empty((x.size, y.size, heights.size))
+    ix = (ntx - 1) - np.arange(x.size) * p["mx"]
+    iy = (nty - 1) - np.arange(y.size) * p["my"]
+    for ih in range(heights.size):
+        corr = sfft.irfft2(acc[ih], s=(n1, n2))
+        out[:, :, ih] = corr[np.ix_(ix, iy)] * vol
+    return out
+
+
+def layer_cost(x: np.ndarray, y: np.ndarray, shape: tuple[int, int, int],
+               voxel: np.ndarray) -> int:
+    """Kernel evaluations per (voxel layer, tip height) on the FFT path."""
+    p = plan(x, y, shape, voxel)
+    return int(p["lx"] * p["ly"])
+
+
+__all__ = ["compatible", "fft_signal", "kernel_plane", "layer_cost", "plan", "step_ratio"]

@@ -1,0 +1,443 @@
+"""Numba building blocks shared by every detection protocol.
+
+The solver evaluates, for a spin at position ``r`` relative to the magnet's
+centre, the field magnitude ``|B|`` of ``B = B0 z + B_tip(r)`` and its
+derivatives (PHYSICS.md "Frame and conventions")::
+
+    d|B|/dx_j   = (B . dB/dx_j) / |B|
+    d2|B|/dx2   = (|dB/dx|^2 + B . d2B/dx2) / |B| - (B . dB/dx)^2 / |B|^3
+
+or, in the high-field approximation ``|B| ~ B0 + B_z``, the z components
+alone. Tip fields come from :func:`mrfm.physics.magnet_kernels.magnet_point`,
+so every magnet shape works.
+
+Also here: the thermal (Brillouin) mean moment, the closed-form volume
+fraction of a box between two parallel planes (used for exact resonance
+slices, :mod:`mrfm.solver.slice`) and the cantilever-trajectory averages of
+Lee, Moore & Marohn, PRB 85, 165447 (2012), Eq. 20.
+
+Protocol parameters travel to the kernels as one float64 vector ``pp``; the
+``P_*`` constants index it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+from scipy import constants
+
+from mrfm.physics.magnet_kernels import OUT_LEN, magnet_point
+
+KB = constants.k
+
+#: protocol identifiers used inside the kernels
+CAI = 0
+OSCAR = 1
+CERMIT = 2
+FORCE_GRADIENT = 3
+
+# indices into the protocol parameter vector ``pp``
+P_B0 = 0  # applied field along z, T
+P_BRES = 1  # resonance field omega_rf / |gamma|, T
+P_HALF = 2  # half-width of the resonant slice, T
+P_B1 = 3  # RF field amplitude, T
+P_XPK = 4  # peak cantilever amplitude, m
+P_MOMENT = 5  # full moment of one spin hbar |gamma| I, J/T
+P_SPIN = 6  # spin quantum number I
+P_T = 7  # temperature, K
+P_STAT = 8  # 1.0: statistical polarization (variance), 0.0: Curie (mean)
+P_VAR1 = 9  # variance of mu_z of one spin (statistical), J^2/T^2
+P_HIGH = 10  # 1.0: high-field approximation |B| ~ B0 + B_z
+P_PREF = 11  # protocol prefactor multiplying the per-unit-moment kernel
+P_NTHETA = 12  # number of trajectory intervals on [0, pi]
+P_TOL = 13  # curvature tolerance for sub-voxel refinement (fraction of the voxel's |B| span)
+P_DEPTH = 14  # maximum sub-voxel refinement depth (each level halves the edges)
+PP_LEN = 15
+
+# Gauss-Legendre nodes and weights on [-1, 1], 8 points
+GL8_X, GL8_W = np.polynomial.legendre.leggauss(8)
+
+
+@njit(cache=True, fastmath=False)
+def field_magnitude(shape_id, mparams, pol, rx, ry, rz, order, pp, out):
+    """|B| and its derivatives at one point relative to the magnet centre.
+
+    Parameters
+    ----------
+    shape_id, mparams, pol
+        Magnet description (see ``mrfm.physics.magnet_kernels``).
+    rx, ry, rz : float
+        Spin position minus magnet centre, m.
+    order : int
+        0: |B| only; 1: also grad|B|; 2: also d2|B|/dx2.
+    pp : (PP_LEN,) float64
+        Protocol parameters (``P_B0`` and ``P_HIGH`` are used).
+    out : (OUT_LEN,) float64
+        Scratch buffer for the magnet kernel.
+
+    Returns
+    -------
+    (b, gx, gy, gz, d2) : tuple of float
+        |B| (T), grad|B| (T/m) and d2|B|/dx2 (T/m^2); entries above ``order`` are 0.
+    """
+    magnet_point(shape_id, mparams, pol, rx, ry, rz, order, out)
+    gx = 0.0
+    gy = 0.0
+    gz = 0.0
+    d2 = 0.0
+    if pp[P_HIGH] != 0.0:
+        b = pp[P_B0] + out[2]
+        if order >= 1:
+            gx = out[9]
+            gy = out[10]
+            gz = out[11]
+        if order >= 2:
+            d2 = out[23]
+        return b, gx, gy, gz, d2
+    bx = out[0]
+    by = out[1]
+    bz = out[2] + pp[P_B0]
+    b = math.sqrt(bx * bx + by * by + bz * bz)
+    if order >= 1:
+        if b <= 0.0:
+            return b, 0.0, 0.0, 0.0, 0.0
+        gx = (bx * out[3] + by * out[6] + bz * out[9]) / b
+        gy = (bx * out[4] + by * out[7] + bz * out[10]) / b
+        gz = (bx * out[5] + by * out[8] + bz * out[11]) / b
+    if order >= 2:
+        dsq = out[3] * out[3] + out[6] * out[6] + out[9] * out[9]
+        d2 = (dsq + bx * out[21] + by * out[22] + bz * out[23]) / b - gx * gx / b
+    return b, gx, gy, gz, d2
+
+
+@njit(cache=True, fastmath=False)
+def brillouin(spin, x):
+    """Brillouin function B_I(x) (odd in x); x = mu B / (kB T) with mu = hbar |gamma| I."""
+    ax = abs(x)
+    if ax < 1e-2:
+        # series of a coth(a x) - c coth(c x) (a = (2I+1)/(2I), c = 1/(2I)); truncation ~x^7,
+        # and it avoids the cancellation of the closed form at small x
+        a2 = ((2.0 * spin + 1.0) / (2.0 * spin)) ** 2
+        c2 = (1.0 / (2.0 * spin)) ** 2
+        x2 = x * x
+        return x * ((a2 - c2) / 3.0 - (a2 * a2 - c2 * c2) * x2 / 45.0
+                    + 2.0 * (a2 ** 3 - c2 ** 3) * x2 * x2 / 945.0)
+    if spin == 0.5:
+        return math.tanh(x)
+    a = (2.0 * spin + 1.0) / (2.0 * spin)
+    c = 1.0 / (2.0 * spin)
+    return a / math.tanh(a * x) - c / math.tanh(c * x)
+
+
+@njit(cache=True, fastmath=False)
+def mean_moment(pp, b):
+    """Thermal mean moment along the local field, J/T (Curie law, exact Brillouin form)."""
+    mu = pp[P_MOMENT]
+    return mu * brillouin(pp[P_SPIN], mu * b / (KB * pp[P_T]))
+
+
+@njit(cache=True, fastmath=False)
+def moment_weight(pp, b, q):
+    """Per-spin signal from the per-unit-moment kernel value ``q`` (already with prefactor).
+
+    Curie: <mu_z>(|B|, T) * q; statistical: Var(mu_z) * q^2.
+    """
+    if pp[P_STAT] != 0.0:
+        return pp[P_VAR1] * q * q
+    return mean_moment(pp, b) * q
+
+
+@njit(cache=True, fastmath=False)
+def _cdf_uniform_sum(t, w1, w2, w3):
+    """P(U1 + U2 + U3 <= t) for independent U_i uniform on [-w_i/2, w_i/2], w1 >= w2 >= w3 >= 0.
+
+    The distribution of a linear function over a box: piecewise polynomial
+    (box spline). Widths below 1e-4 of the largest are treated as zero (error
+    O((w_small/w1)^2) < 1e-8), which also keeps the inclusion-exclusion sums
+    well conditioned.
+    """
+    if w1 <= 0.0:
+        if t > 0.0:
+            return 1.0
+        if t < 0.0:
+            return 0.0
+        return 0.5
+    small = 1e-4 * w1
+    if w2 <= small:
+        v = (t + 0.5 * w1) / w1
+        return min(1.0, max(0.0, v))
+    if w3 <= small:
+        s = t + 0.5 * (w1 + w2)
+        if s <= 0.0:
+            return 0.0
+        if s >= w1 + w2:
+            return 1.0
+        acc = s * s
+        d = s - w1
+        if d > 0.0:
+            acc -= d * d
+        d = s - w2
+        if d > 0.0:
+            acc -= d * d
+        v = acc / (2.0 * w1 * w2)
+        return min(1.0, max(0.0, v))
+    s = t + 0.5 * (w1 + w2 + w3)
+    tot = w1 + w2 + w3
+    if s <= 0.0:
+        return 0.0
+    if s >= tot:
+        return 1.0
+    # use the symmetry F(t) = 1 - F(-t) to evaluate on the lower half (less cancellation)
+    flip = s > 0.5 * tot
+    if flip:
+        s = tot - s
+    acc = s * s * s
+    for d in (s - w1, s - w2, s - w3):
+        if d > 0.0:
+            acc -= d * d * d
+    for d in (s - w1 - w2, s - w1 - w3, s - w2 - w3):
+        if d > 0.0:
+            acc += d * d * d
+    v = acc / (6.0 * w1 * w2 * w3)
+    v = min(1.0, max(0.0, v))
+    if flip:
+        return 1.0 - v
+    return v
+
+
+@njit(cache=True, fastmath=False)
+def slab_fraction(s0, gx, gy, gz, ax, ay, az, lo, hi):
+    """Volume fraction of a box where a linear function lies in [lo, hi].
+
+    The function is ``s(r) = s0 + g . (r - c)`` over the box of edges
+    (ax, ay, az) centred at c; the fraction is exact for linear ``s`` (a
+    piecewise cubic in the plane offsets).
+    """
+    w1 = abs(gx) * ax
+    w2 = abs(gy) * ay
+    w3 = abs(gz) * az
+    # sort descending
+    if w1 < w2:
+        w1, w2 = w2, w1
+    if w2 < w3:
+        w2, w3 = w3, w2
+    if w1 < w2:
+        w1, w2 = w2, w1
+    return _cdf_uniform_sum(hi - s0, w1, w2, w3) - _cdf_uniform_sum(lo - s0, w1, w2, w3)
+
+
+@njit(cache=True, fastmath=False)
+def trajectory_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out):
+    """Cantilever-trajectory weighted curvature of |B|, T/m^2.
+
+    For peak amplitude a = x_pk > 0 it returns the large-amplitude form of
+    Lee, Moore & Marohn, PRB 85, 165447 (2012), Eq. 20 for a fixed moment::
+
+        K2 = -(1 / (pi a)) * integral_{-pi}^{pi} d|B|/dx(x - a cos th) cos th dth
+
+    which tends to d2|B|/dx2 as a -> 0. The integrand is periodic and even in
+    theta, so the trapezoid rule on [0, pi] with ``pp[P_NTHETA]`` intervals is
+    spectrally accurate. For a = 0 the exact second derivative is returned.
+    """
+    a = pp[P_XPK]
+    if a <= 0.0:
+        b, gx, gy, gz, d2 = field_magnitude(shape_id, mparams, pol, rx, ry, rz, 2, pp, out)
+        return d2
+    n = int(pp[P_NTHETA])
+    h = math.pi / n
+    acc = 0.0
+    for m in range(n + 1):
+        th = m * h
+        c = math.cos(th)
+        b, gx, gy, gz, d2 = field_magnitude(shape_id, mparams, pol, rx - a * c, ry, rz, 1,
+                                            pp, out)
+        w = 0.5 if (m == 0 or m == n) else 1.0
+        acc += w * gx * c
+    # integral over [-pi, pi] = 2 * integral over [0, pi]
+    return -(2.0 * acc * h) / (math.pi * a)
+
+
+@njit(cache=True, fastmath=False)
+def _oscar_integrand(shape_id, mparams, pol, rx, ry, rz, th, pp, out):
+    """s(theta) * d|B|/dx * cos(theta) with s = dB / sqrt(dB^2 + B1^2) along the trajectory."""
+    c = math.cos(th)
+    b, gx, gy, gz, d2 = field_magnitude(shape_id, mparams, pol, rx - pp[P_XPK] * c, ry, rz, 1,
+                                        pp, out)
+    db = b - pp[P_BRES]
+    b1 = pp[P_B1]
+    if b1 > 0.0:
+        s = db / math.sqrt(db * db + b1 * b1)
+    elif db > 0.0:
+        s = 1.0
+    elif db < 0.0:
+        s = -1.0
+    else:
+        s = 0.0
+    return s * gx * c
+
+
+@njit(cache=True, fastmath=False)
+def _gl_interval(shape_id, mparams, pol, rx, ry, rz, lo, hi, pp, out):
+    """8-point Gauss-Legendre integral of the OSCAR integrand over [lo, hi] (theta)."""
+    half = 0.5 * (hi - lo)
+    mid = 0.5 * (hi + lo)
+    acc = 0.0
+    for i in range(8):
+        acc += GL8_W[i] * _oscar_integrand(shape_id, mparams, pol, rx, ry, rz,
+                                           mid + half * GL8_X[i], pp, out)
+    return acc * half
+
+
+@njit(cache=True, fastmath=False)
+def _graded(shape_id, mparams, pol, rx, ry, rz, start, end, w, pp, out):
+    """Integral over [start, end] on a mesh graded geometrically (ratio 4) away from ``start``.
+
+    ``w`` is the width (rad) of the locked moment's transition at the resonance
+    crossing at ``start``; ``end`` may lie on either side of ``start``.
+    """
+    length = abs(end - start)
+    if length <= 0.0:
+        return 0.0
+    direction = 1.0 if end > start else -1.0
+    if w <= 0.0 or w >= length:
+        v = _gl_interval(shape_id, mparams, pol, rx, ry, rz, min(start, end), max(start, end),
+                         pp, out)
+        return v
+    acc = 0.0
+    d0 = 0.0
+    d1 = w
+    while True:
+        if d1 > length:
+            d1 = length
+        a0 = start + direction * d0
+        a1 = start + direction * d1
+        acc += _gl_interval(shape_id, mparams, pol, rx, ry, rz, min(a0, a1), max(a0, a1), pp, out)
+        if d1 >= length:
+            break
+        d0 = d1
+        d1 = 4.0 * d1
+    return acc
+
+
+@njit(cache=True, fastmath=False)
+def _delta_b(shape_id, mparams, pol, rx, ry, rz, th, pp, out):
+    b, gx, gy, gz, d2 = field_magnitude(shape_id, mparams, pol, rx - pp[P_XPK] * math.cos(th),
+                                        ry, rz, 0, pp, out)
+    return b - pp[P_BRES]
+
+
+@njit(cache=True, fastmath=False)
+def _find_crossing(shape_id, mparams, pol, rx, ry, rz, lo, flo, hi, fhi, pp, out):
+    """Root of dB(theta) in [lo, hi] (sign change given) by the Illinois method, |err| < 1e-13."""
+    side = 0
+    for _ in range(100):
+        if hi - lo < 1e-13:
+            break
+        if fhi != flo:
+            mid = (lo * fhi - hi * flo) / (fhi - flo)
+        else:
+            mid = 0.5 * (lo + hi)
+        if not (lo < mid < hi):
+            mid = 0.5 * (lo + hi)
+        fm = _delta_b(shape_id, mparams, pol, rx, ry, rz, mid, pp, out)
+        if fm == 0.0:
+            return mid
+        if (fm > 0.0) == (fhi > 0.0):
+            hi = mid
+            fhi = fm
+            if side == 1:
+                flo *= 0.5
+            side = 1
+        else:
+            lo = mid
+            flo = fm
+            if side == -1:
+                fhi *= 0.5
+            side = -1
+    return 0.5 * (lo + hi)
+
+
+@njit(cache=True, fastmath=False)
+def oscar_trajectory_integral(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
+    """OSCAR per-unit-moment integral of Lee, Moore & Marohn, PRB 85, 165447 (2012), Eq. 20.
+
+    Returns ``(J, swept, db_start, db_end)`` where::
+
+        J = integral_{-pi}^{pi} s(theta) d|B|/dx(x - a cos theta) cos theta dtheta,
+        s = dB / sqrt(dB^2 + B1^2),  dB = |B| - omega_rf/|gamma|
+
+    and ``swept`` tells whether the trajectory crosses resonance (only such
+    spins are locked; otherwise J = 0). ``db_start``/``db_end`` are dB at
+    theta = 0 and pi (the trajectory's ends).
+
+    Method: dB is sampled at ``pp[P_NTHETA] + 1`` points of [0, pi] (the
+    integrand is even in theta); every sign change is located to 1e-13 rad;
+    the pieces between crossings are integrated with 8-point Gauss-Legendre
+    on meshes graded from each crossing with the width of the locked
+    moment's transition, B1 / |d dB/dtheta|. For B1 -> 0 the pieces are
+    smooth and the result converges exponentially.
+    """
+    n = int(pp[P_NTHETA])
+    h = math.pi / n
+    ncross = 0
+    f_prev = _delta_b(shape_id, mparams, pol, rx, ry, rz, 0.0, pp, out)
+    db_start = f_prev
+    th_prev = 0.0
+    for m in range(1, n + 1):
+        th = m * h if m < n else math.pi
+        f = _delta_b(shape_id, mparams, pol, rx, ry, rz, th, pp, out)
+        if (f_prev < 0.0 < f) or (f < 0.0 < f_prev) or (f == 0.0 and f_prev != 0.0):
+            if ncross < crossings.size:
+                if f == 0.0:
+                    crossings[ncross] = th
+                else:
+                    crossings[ncross] = _find_crossing(shape_id, mparams, pol, rx, ry, rz,
+                                                       th_prev, f_prev, th, f, pp, out)
+                ncross += 1
+        f_prev = f
+        th_prev = th
+    db_end = f_prev
+    if ncross == 0:
+        return 0.0, False, db_start, db_end
+    # transition widths at each crossing
+    b1 = pp[P_B1]
+    a = pp[P_XPK]
+    total = 0.0
+    left = 0.0
+    w_left = 0.0
+    is_cross_left = False
+    for k in range(ncross + 1):
+        if k < ncross:
+            right = crossings[k]
+            b, gx, gy, gz, d2 = field_magnitude(shape_id, mparams, pol,
+                                                rx - a * math.cos(right), ry, rz, 1, pp, out)
+            slope = abs(gx * a * math.sin(right))
+            w_right = b1 / slope if slope > 0.0 else math.pi
+            is_cross_right = True
+        else:
+            right = math.pi
+            w_right = 0.0
+            is_cross_right = False
+        if right > left:
+            if is_cross_left and is_cross_right:
+                mid = 0.5 * (left + right)
+                total += _graded(shape_id, mparams, pol, rx, ry, rz, left, mid, w_left, pp, out)
+                total += _graded(shape_id, mparams, pol, rx, ry, rz, right, mid, w_right, pp, out)
+            elif is_cross_left:
+                total += _graded(shape_id, mparams, pol, rx, ry, rz, left, right, w_left, pp, out)
+            elif is_cross_right:
+                total += _graded(shape_id, mparams, pol, rx, ry, rz, right, left, w_right, pp,
+                                 out)
+            else:
+                total += _gl_interval(shape_id, mparams, pol, rx, ry, rz, left, right, pp, out)
+        left = right
+        w_left = w_right
+        is_cross_left = is_cross_right
+    return 2.0 * total, True, db_start, db_end
+
+
+def scratch() -> np.ndarray:
+    """A fresh scratch buffer for :func:`magnet_point` (OUT_LEN float64)."""
+    return np.zeros(OUT_LEN)

@@ -1,0 +1,46 @@
+"""CERMIT: frequency shift from saturating or inverting the resonant slice.
+
+Physics (Garner et al., APL 84, 5091 (2004); Moore et al., PNAS 106, 22251
+(2009); large amplitude: Lee, Moore & Marohn, PRB 85, 165447 (2012), Eq. 20)::
+
+    delta_f = -(f0 / 2k) sum_v rho_v V_v f_v Delta<mu_z> K2
+
+with Delta<mu_z> = -<mu_z> (saturate) or -2 <mu_z> (invert) for spins in the
+slice | |B| - omega_rf/|gamma| | <= half-width (``fm_depth``, or ``B1`` when
+no frequency modulation is given), and K2 = d2|B|/dx2 for a small
+amplitude, or its trajectory average with the cos(theta) weighting of Eq. 20
+for a peak amplitude x_pk > 0 (:func:`mrfm.solver.kernels.trajectory_curvature`).
+Statistical polarization gives the variance of delta_f (Hz^2).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from mrfm.solver.kernels import P_BRES, P_HALF, P_PREF, field_magnitude, trajectory_curvature
+
+NAME = "CERMIT"
+UNITS = {"curie": "Hz", "statistical": "Hz^2"}
+REFERENCES = (
+    "Garner, Kuehn, Dwyer & Marohn, Appl. Phys. Lett. 84, 5091 (2004)",
+    "Moore, Lee, Hickman, Wright, Kuehn & Marohn, PNAS 106, 22251 (2009)",
+    "Lee, Moore & Marohn, Phys. Rev. B 85, 165447 (2012)",
+)
+
+
+def prefactor(exp) -> float:
+    """(f0 / 2k) * c with c = 1 (saturate) or 2 (invert): Hz per (J/T * T/m^2)."""
+    c = 2.0 if exp.protocol.cermit_mode == "invert" else 1.0
+    return c * exp.cantilever.f0 / (2.0 * exp.cantilever.k)
+
+
+@njit(cache=True, fastmath=False)
+def quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
+    """Per-unit-moment CERMIT kernel: q = c f0/(2k) K2 (Hz per J/T); see the module notes.
+
+    Returns (b, gx, gy, gz, q, inside) as :func:`mrfm.solver.protocols.cai.quantity`.
+    """
+    b, gx, gy, gz, d2 = field_magnitude(shape_id, mparams, pol, rx, ry, rz, 1, pp, out)
+    inside = abs(b - pp[P_BRES]) <= pp[P_HALF]
+    k2 = trajectory_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out)
+    return b, gx, gy, gz, pp[P_PREF] * k2, inside

@@ -1,0 +1,41 @@
+"""Force-gradient (no RF) frequency shift of the Curie magnetization.
+
+Physics (PHYSICS.md; small amplitude: delta_f = -(f0/2k) dF/dx; large
+amplitude: Lee, Moore & Marohn, PRB 85, 165447 (2012), Eq. 20 with a fixed
+moment)::
+
+    delta_f = -(f0 / 2k) sum_v rho_v V_v <mu_z>(|B|, T) K2
+
+over every spin, with K2 = d2|B|/dx2 or its cantilever-trajectory average
+(:func:`mrfm.solver.kernels.trajectory_curvature`). The Curie moment is taken
+at the spin's field for the cantilever at rest (T1 much longer than 1/f0).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from mrfm.solver.kernels import P_PREF, field_magnitude, trajectory_curvature
+
+NAME = "force-gradient"
+UNITS = {"curie": "Hz", "statistical": "Hz^2"}
+REFERENCES = (
+    "Lee, Moore & Marohn, Phys. Rev. B 85, 165447 (2012)",
+    "Garner et al., Appl. Phys. Lett. 84, 5091 (2004)",
+)
+
+
+def prefactor(exp) -> float:
+    """-(f0 / 2k): Hz per (J/T * T/m^2)."""
+    return -exp.cantilever.f0 / (2.0 * exp.cantilever.k)
+
+
+@njit(cache=True, fastmath=False)
+def quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
+    """Per-unit-moment force-gradient kernel q = -(f0/2k) K2 (Hz per J/T); every spin counts.
+
+    Returns (b, gx, gy, gz, q, True).
+    """
+    b, gx, gy, gz, d2 = field_magnitude(shape_id, mparams, pol, rx, ry, rz, 1, pp, out)
+    k2 = trajectory_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out)
+    return b, gx, gy, gz, pp[P_PREF] * k2, True
