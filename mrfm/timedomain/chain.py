@@ -2,10 +2,12 @@
 
 :class:`ChainParameters` holds plain numbers (SI); :class:`ChainSimulator`
 generates any stretch ``[n0, n0 + n)`` of the record in order, carrying the
-state between calls. Every random number is drawn from a stream keyed by
-(seed, stream, block of :data:`BLOCK` samples) — a counter-based layout with
-numpy's ``SeedSequence`` spawn keys — so the record is identical whatever the
-chunk size. Per sample n (time t_n = n dt):
+state between calls. Every random number is a function of (seed, stream,
+absolute sample index) only — Philox-4x32-10 with a ziggurat for normals, drawn
+inside the kernel (:mod:`.noise`) — so the record is identical whatever the
+chunk size. The spin signal is made in the same kernel: the CAI envelope, the
+Ornstein–Uhlenbeck statistical force or the OSCAR telegraph (:mod:`.spins` gives
+the same processes as stand-alone functions). Per sample n (time t_n = n dt):
 
 1. the photodiode sees P(x_n) + shot noise, low-passed by the detector; the
    voltage ``gain (P - P0)`` is clipped and quantized by the ADC;
@@ -33,20 +35,14 @@ from numba import njit
 
 from mrfm.errors import UserError
 from mrfm.timedomain import interferometer as optics
+from mrfm.timedomain import noise
 from mrfm.timedomain import pll as pll_mod
 from mrfm.timedomain.adc import lsb, quantize_sample
-from mrfm.timedomain.lockin import RESYNC, filter_order, lockin_sample, phasor_at, reference_phasor
+from mrfm.timedomain.lockin import RESYNC, filter_order, phasor_at, reference_phasor
+from mrfm.timedomain.noise import FILL_BLOCK, fill_pairs, fill_singles, fill_uniforms
 from mrfm.timedomain.oscillator import discretize, sinusoid_response
-from mrfm.timedomain.spins import (
-    cai_envelope,
-    ou_coefficients,
-    ou_process,
-    telegraph,
-    telegraph_flip_probability,
-)
+from mrfm.timedomain.spins import ou_coefficients, telegraph_flip_probability
 
-#: samples per random-number block (the unit of the counter-based seeding)
-BLOCK = 2**16
 #: random stream ids
 STREAM_INITIAL, STREAM_THERMAL, STREAM_SHOT, STREAM_SPIN = 0, 1, 2, 3
 SPIN_MODELS = ("none", "cai", "cai-statistical", "shift", "shift-telegraph")
@@ -165,40 +161,6 @@ class ChainParameters:
         return self.f0
 
 
-class BlockNoise:
-    """Random draws addressed by absolute sample index (independent of chunking).
-
-    Block b of stream s comes from ``Generator(PCG64(SeedSequence(seed, spawn_key=(s, b))))``.
-    """
-
-    def __init__(self, seed: int, stream: int, *, width: int = 1, kind: str = "normal") -> None:
-        self.seed, self.stream, self.width, self.kind = seed, stream, width, kind
-        self._cached: tuple[int, np.ndarray] | None = None
-
-    def _block(self, b: int) -> np.ndarray:
-        if self._cached is not None and self._cached[0] == b:
-            return self._cached[1]
-        ss = np.random.SeedSequence(self.seed, spawn_key=(self.stream, b))
-        gen = np.random.Generator(np.random.PCG64(ss))
-        shape = (BLOCK, self.width) if self.width > 1 else (BLOCK,)
-        data = gen.standard_normal(shape) if self.kind == "normal" else gen.random(shape)
-        self._cached = (b, data)
-        return data
-
-    def take(self, n0: int, n: int) -> np.ndarray:
-        """Draws for samples n0 .. n0 + n - 1, shape (n,) or (n, width)."""
-        shape = (n, self.width) if self.width > 1 else (n,)
-        out = np.empty(shape)
-        pos, end = n0, n0 + n
-        while pos < end:
-            b = pos // BLOCK
-            off = pos - b * BLOCK
-            m = min(BLOCK - off, end - pos)
-            out[pos - n0: pos - n0 + m] = self._block(b)[off: off + m]
-            pos += m
-        return out
-
-
 # parameter vector layout of the numba kernel
 (P00, P01, P10, P11, K00, K01, K10, K11, C00, C01, C10, C11, G0, G1, L00, L10, L11,
  DGR0, DGI0, DGR1, DGI1, DRV_CPS, DRV_PHASE, DRV_AMP,
@@ -207,25 +169,40 @@ class BlockNoise:
  ADC_STEP, ADC_VMAX,
  LK_CPS, LK_PHASE, LK_A, LK_ORDER, LK_SENS,
  PLL_ON, PLL_DT, PLL_FC, PLL_KP, PLL_KI, PLL_A,
- SP_CARRIER, SGR0, SGI0, SGR1, SGI1, SP_CPS, SP_PHASE, NPAR) = range(59)
-# state vector layout
-S_X, S_V, S_DET, S_AGC, S_LK, S_PLL = 0, 1, 2, 3, 4, 12
+ SP_CARRIER, SGR0, SGI0, SGR1, SGI1, SP_CPS, SP_PHASE,
+ TH_ON, SHOT_ON, SP_MODEL, SP_VALUE, SP_OU_A, SP_OU_B, SP_PFLIP, SP_DK_PER_HZ,
+ ENV_ON, ENV_RATE, ENV_LOG_KEEP, ENV_INV_T1, DT, NPAR) = range(72)
+# spin model codes of the kernel (index into SPIN_MODELS)
+MODEL_NONE, MODEL_CAI, MODEL_CAI_STAT, MODEL_SHIFT, MODEL_TELEGRAPH = range(5)
+# state vector layout: x, v, detector, amplitude loop, spin (OU value or telegraph sign),
+# lock-in filter sections (4 in-phase, 4 quadrature), PLL
+S_X, S_V, S_DET, S_AGC, S_SPIN, S_LK, S_PLL = 0, 1, 2, 3, 4, 5, 13
 NSTATE = S_PLL + pll_mod.STATE_SIZE
 
 
+def initial_normals(seed: int, count: int) -> np.ndarray:
+    """``count`` standard normals of the initial-state stream (samples 0, 1, ...)."""
+    return noise.normals(seed, STREAM_INITIAL, 0, (count + 1) // 2).reshape(-1)[:count]
+
+
 @njit(cache=True, fastmath=False)
-def chain_kernel(n0, p, st, z_th, z_shot, f_spin, dk, out_x, out_f, out_pd, out_lx, out_ly,
-                 out_df, counts):  # pragma: no cover - numba
-    """Advance the chain over samples n0 .. n0 + n - 1 (n = out_x.size); see module docs."""
+def chain_kernel(n0, p, st, k0, k1, out_x, out_f, out_pd, out_lx, out_ly, out_df, out_spin,
+                 counts):  # pragma: no cover - numba
+    """Advance the chain over samples n0 .. n0 + n - 1 (n = out_x.size); see module docs.
+
+    Random draws come from :mod:`.noise` keyed by (k0, k1), the stream and the absolute
+    sample index, made a block of :data:`~mrfm.timedomain.noise.FILL_BLOCK` samples at a
+    time; the per-sample loop then has no calls, allocations or transcendental functions
+    besides the interferometer's cosine (and the PLL's in the self-oscillating mode).
+    """
     n = out_x.shape[0]
-    has_z = z_th.shape[0] > 0
-    has_shot = z_shot.shape[0] > 0
-    has_f = f_spin.shape[0] > 0
-    has_dk = dk.shape[0] > 0
+    has_th = p[TH_ON] > 0.0
+    has_shot = p[SHOT_ON] > 0.0
+    model = int(p[SP_MODEL])
     order = int(p[LK_ORDER])
     selfosc = p[SELF] > 0.0
     pll_on = p[PLL_ON] > 0.0
-    lk_stages = st[S_LK:S_LK + 2 * order]
+    env_on = p[ENV_ON] > 0.0
     pll_state = st[S_PLL:S_PLL + 6]
     cr, sr = phasor_at(n0, p[LK_CPS], p[LK_PHASE], RESYNC)
     wl = 2.0 * math.pi * p[LK_CPS]
@@ -233,7 +210,6 @@ def chain_kernel(n0, p, st, z_th, z_shot, f_spin, dk, out_x, out_f, out_pd, out_
     cd, sd = phasor_at(n0, p[DRV_CPS], p[DRV_PHASE], RESYNC)
     wdv = 2.0 * math.pi * p[DRV_CPS]
     cwd, swd = math.cos(wdv), math.sin(wdv)
-    carrier = p[SP_CARRIER] > 0.0
     cm, sm = phasor_at(n0, p[SP_CPS], p[SP_PHASE], RESYNC)
     wm = 2.0 * math.pi * p[SP_CPS]
     cwm, swm = math.cos(wm), math.sin(wm)
@@ -241,6 +217,10 @@ def chain_kernel(n0, p, st, z_th, z_shot, f_spin, dk, out_x, out_f, out_pd, out_
     v = st[S_V]
     det = st[S_DET]
     agc = st[S_AGC]
+    spin_state = st[S_SPIN]
+    # the four in-phase and four quadrature filter sections (only `order` are used)
+    x1, x2, x3, x4 = st[S_LK], st[S_LK + 1], st[S_LK + 2], st[S_LK + 3]
+    y1, y2, y3, y4 = st[S_LK + 4], st[S_LK + 5], st[S_LK + 6], st[S_LK + 7]
     clipped = 0
     overload = 0
     # parameters as locals (the loop stores to arrays; keep loads out of it)
@@ -248,30 +228,18 @@ def chain_kernel(n0, p, st, z_th, z_shot, f_spin, dk, out_x, out_f, out_pd, out_
     q_adc_vmax = p[ADC_VMAX]
     q_agc_a = p[AGC_A]
     q_agc_gain = p[AGC_GAIN]
-    q_c00 = p[C00]
-    q_c01 = p[C01]
-    q_c10 = p[C10]
-    q_c11 = p[C11]
+    q_c00, q_c01, q_c10, q_c11 = p[C00], p[C01], p[C10], p[C11]
     q_c_damp = p[C_DAMP]
     q_det_a = p[DET_A]
-    q_dgi0 = p[DGI0]
-    q_dgi1 = p[DGI1]
-    q_dgr0 = p[DGR0]
-    q_dgr1 = p[DGR1]
+    q_dgr0, q_dgi0, q_dgr1, q_dgi1 = p[DGR0], p[DGI0], p[DGR1], p[DGI1]
     q_drv_amp = p[DRV_AMP]
     q_drv_cps = p[DRV_CPS]
     q_drv_phase = p[DRV_PHASE]
-    q_g0 = p[G0]
-    q_g1 = p[G1]
     q_gmax = p[GMAX]
-    q_k00 = p[K00]
-    q_k01 = p[K01]
-    q_k10 = p[K10]
-    q_k11 = p[K11]
-    q_l00 = p[L00]
-    q_l10 = p[L10]
-    q_l11 = p[L11]
+    q_k00, q_k01, q_k10, q_k11 = p[K00], p[K01], p[K10], p[K11]
+    q_l00, q_l10, q_l11 = p[L00], p[L10], p[L11]
     q_lk_a = p[LK_A]
+    q_lk_b = 1.0 - q_lk_a
     q_lk_cps = p[LK_CPS]
     q_lk_phase = p[LK_PHASE]
     q_lk_sens = p[LK_SENS]
@@ -280,89 +248,146 @@ def chain_kernel(n0, p, st, z_th, z_shot, f_spin, dk, out_x, out_f, out_pd, out_
     q_opt_p0 = p[OPT_P0]
     q_opt_phase = p[OPT_PHASE]
     q_opt_vis = p[OPT_VIS]
-    q_p00 = p[P00]
-    q_p01 = p[P01]
-    q_p10 = p[P10]
-    q_p11 = p[P11]
+    q_p00, q_p01, q_p10, q_p11 = p[P00], p[P01], p[P10], p[P11]
     q_pd_gain = p[PD_GAIN]
     q_pll_a = p[PLL_A]
     q_pll_dt = p[PLL_DT]
     q_pll_fc = p[PLL_FC]
     q_pll_ki = p[PLL_KI]
     q_pll_kp = p[PLL_KP]
-    q_sgi0 = p[SGI0]
-    q_sgi1 = p[SGI1]
-    q_sgr0 = p[SGR0]
-    q_sgr1 = p[SGR1]
+    q_sgr0, q_sgi0, q_sgr1, q_sgi1 = p[SGR0], p[SGI0], p[SGR1], p[SGI1]
     q_shot_sigma = p[SHOT_SIGMA]
     q_sp_cps = p[SP_CPS]
     q_sp_phase = p[SP_PHASE]
     q_xpk = p[XPK]
-    for i in range(n):
-        nabs = n0 + i
-        if nabs % RESYNC == 0:
-            cr, sr = reference_phasor(nabs, q_lk_cps, q_lk_phase)
-            cd, sd = reference_phasor(nabs, q_drv_cps, q_drv_phase)
-            cm, sm = reference_phasor(nabs, q_sp_cps, q_sp_phase)
-        out_x[i] = x
-        # optics, detector, ADC
-        power = q_opt_p0 * (1.0 + q_opt_vis * math.cos(q_opt_k4 * x + q_opt_phase))
+    q_value = p[SP_VALUE]
+    q_ou_a = p[SP_OU_A]
+    q_ou_b = p[SP_OU_B]
+    q_pflip = p[SP_PFLIP]
+    q_dk_per_hz = p[SP_DK_PER_HZ]
+    q_env_rate = p[ENV_RATE]
+    q_env_log_keep = p[ENV_LOG_KEEP]
+    q_env_inv_t1 = p[ENV_INV_T1]
+    q_dt = p[DT]
+    sqrt2 = math.sqrt(2.0)
+    wbuf = np.empty(2 * FILL_BLOCK, dtype=np.uint64)
+    z_th = np.zeros(2 * FILL_BLOCK)
+    z_shot = np.zeros(FILL_BLOCK)
+    r_spin = np.zeros(FILL_BLOCK)
+    for b0 in range(0, n, FILL_BLOCK):
+        m = min(FILL_BLOCK, n - b0)
+        nb = n0 + b0
+        if has_th:
+            fill_pairs(k0, k1, STREAM_THERMAL, nb, m, wbuf, z_th)
         if has_shot:
-            power += q_shot_sigma * z_shot[i]
-        det = q_det_a * det + (1.0 - q_det_a) * power
-        u, c = quantize_sample(q_pd_gain * (det - q_opt_p0), q_adc_step, q_adc_vmax)
-        if c:
-            clipped += 1
-        out_pd[i] = u
-        lx, ly = lockin_sample(u, cr, sr, q_lk_a, order, lk_stages)
-        out_lx[i] = lx
-        out_ly[i] = ly
-        if abs(lx) > q_lk_sens or abs(ly) > q_lk_sens:
-            overload += 1
-        if pll_on:
-            out_df[i] = pll_mod.pll_sample(u, q_pll_dt, q_pll_fc, q_pll_kp, q_pll_ki,
-                                           q_pll_a, pll_state)
-        else:
-            out_df[i] = 0.0
-        # forces on the cantilever
-        f = f_spin[i] if has_f else 0.0
-        fc = 0.0
-        if carrier:  # spin force f cos(theta_m): exact sinusoid response, amplitude held
-            fc = f
-            f = 0.0
-        dkk = dk[i] if has_dk else 0.0
-        dc = 0.0
-        ffb = 0.0
-        if selfosc:
-            amp = math.sqrt(x * x + (v / q_omega0) ** 2)
-            agc = q_agc_a * agc + (1.0 - q_agc_a) * amp
-            g = 1.0 + q_agc_gain * (1.0 - agc / q_xpk)
-            g = min(max(g, 0.0), q_gmax)
-            dc = q_c_damp * (1.0 - g)
-            ffb = g * q_c_damp * v
-        out_f[i] = f + fc * cm + q_drv_amp * cd + ffb
-        a00 = q_p00 + dkk * q_k00 + dc * q_c00
-        a01 = q_p01 + dkk * q_k01 + dc * q_c01
-        a10 = q_p10 + dkk * q_k10 + dc * q_c10
-        a11 = q_p11 + dkk * q_k11 + dc * q_c11
-        xn = a00 * x + a01 * v + q_g0 * f + q_drv_amp * (q_dgr0 * cd - q_dgi0 * sd)
-        vn = a10 * x + a11 * v + q_g1 * f + q_drv_amp * (q_dgr1 * cd - q_dgi1 * sd)
-        if carrier:
-            xn += fc * (q_sgr0 * cm - q_sgi0 * sm)
-            vn += fc * (q_sgr1 * cm - q_sgi1 * sm)
-        if has_z:
-            z0 = z_th[i, 0]
-            xn += q_l00 * z0
-            vn += q_l10 * z0 + q_l11 * z_th[i, 1]
-        x = xn
-        v = vn
-        cr, sr = cr * cwl - sr * swl, sr * cwl + cr * swl
-        cd, sd = cd * cwd - sd * swd, sd * cwd + cd * swd
-        cm, sm = cm * cwm - sm * swm, sm * cwm + cm * swm
+            fill_singles(k0, k1, STREAM_SHOT, nb, m, wbuf, z_shot)
+        if model == MODEL_CAI_STAT:
+            fill_singles(k0, k1, STREAM_SPIN, nb, m, wbuf, r_spin)
+        elif model == MODEL_TELEGRAPH:
+            fill_uniforms(k0, k1, STREAM_SPIN, nb, m, wbuf, r_spin)
+        for j in range(m):
+            i = b0 + j
+            nabs = nb + j
+            if nabs % RESYNC == 0:
+                cr, sr = reference_phasor(nabs, q_lk_cps, q_lk_phase)
+                cd, sd = reference_phasor(nabs, q_drv_cps, q_drv_phase)
+                cm, sm = reference_phasor(nabs, q_sp_cps, q_sp_phase)
+            out_x[i] = x
+            # optics, detector, ADC
+            power = q_opt_p0 * (1.0 + q_opt_vis * math.cos(q_opt_k4 * x + q_opt_phase))
+            power += q_shot_sigma * z_shot[j]
+            det = q_det_a * det + (1.0 - q_det_a) * power
+            u, c = quantize_sample(q_pd_gain * (det - q_opt_p0), q_adc_step, q_adc_vmax)
+            if c:
+                clipped += 1
+            out_pd[i] = u
+            # lock-in: four RC sections per arm, output after `order` of them
+            xin = u * cr
+            yin = u * sr
+            x1 = q_lk_a * x1 + q_lk_b * xin
+            y1 = q_lk_a * y1 + q_lk_b * yin
+            x2 = q_lk_a * x2 + q_lk_b * x1
+            y2 = q_lk_a * y2 + q_lk_b * y1
+            x3 = q_lk_a * x3 + q_lk_b * x2
+            y3 = q_lk_a * y3 + q_lk_b * y2
+            x4 = q_lk_a * x4 + q_lk_b * x3
+            y4 = q_lk_a * y4 + q_lk_b * y3
+            if order == 4:
+                lx, ly = x4, y4
+            elif order == 3:
+                lx, ly = x3, y3
+            elif order == 2:
+                lx, ly = x2, y2
+            else:
+                lx, ly = x1, y1
+            lx = sqrt2 * lx
+            ly = -sqrt2 * ly
+            out_lx[i] = lx
+            out_ly[i] = ly
+            if abs(lx) > q_lk_sens or abs(ly) > q_lk_sens:
+                overload += 1
+            if pll_on:
+                out_df[i] = pll_mod.pll_sample(u, q_pll_dt, q_pll_fc, q_pll_kp, q_pll_ki,
+                                               q_pll_a, pll_state)
+            else:
+                out_df[i] = 0.0
+            # spin signal: CAI force amplitude (N) or frequency shift (Hz)
+            fc = 0.0
+            dkk = 0.0
+            if model == MODEL_CAI:
+                spin = q_value
+                if env_on:
+                    t = float(nabs) * q_dt
+                    spin = q_value * (math.exp(math.floor(t * q_env_rate) * q_env_log_keep)
+                                      * math.exp(-t * q_env_inv_t1))
+                fc = spin
+            elif model == MODEL_CAI_STAT:
+                spin = spin_state
+                spin_state = q_ou_a * spin_state + q_ou_b * r_spin[j]
+                fc = spin
+            elif model == MODEL_SHIFT:
+                spin = q_value
+                dkk = q_dk_per_hz * spin
+            elif model == MODEL_TELEGRAPH:
+                spin = q_value * spin_state
+                if r_spin[j] < q_pflip:
+                    spin_state = -spin_state
+                dkk = q_dk_per_hz * spin
+            else:
+                spin = 0.0
+            out_spin[i] = spin
+            # forces on the cantilever
+            dc = 0.0
+            ffb = 0.0
+            if selfosc:
+                amp = math.sqrt(x * x + (v / q_omega0) ** 2)
+                agc = q_agc_a * agc + (1.0 - q_agc_a) * amp
+                g = 1.0 + q_agc_gain * (1.0 - agc / q_xpk)
+                g = min(max(g, 0.0), q_gmax)
+                dc = q_c_damp * (1.0 - g)
+                ffb = g * q_c_damp * v
+            out_f[i] = fc * cm + q_drv_amp * cd + ffb
+            a00 = q_p00 + dkk * q_k00 + dc * q_c00
+            a01 = q_p01 + dkk * q_k01 + dc * q_c01
+            a10 = q_p10 + dkk * q_k10 + dc * q_c10
+            a11 = q_p11 + dkk * q_k11 + dc * q_c11
+            z0 = z_th[2 * j]
+            xn = (a00 * x + a01 * v + q_drv_amp * (q_dgr0 * cd - q_dgi0 * sd)
+                  + fc * (q_sgr0 * cm - q_sgi0 * sm) + q_l00 * z0)
+            vn = (a10 * x + a11 * v + q_drv_amp * (q_dgr1 * cd - q_dgi1 * sd)
+                  + fc * (q_sgr1 * cm - q_sgi1 * sm) + q_l10 * z0 + q_l11 * z_th[2 * j + 1])
+            x = xn
+            v = vn
+            cr, sr = cr * cwl - sr * swl, sr * cwl + cr * swl
+            cd, sd = cd * cwd - sd * swd, sd * cwd + cd * swd
+            cm, sm = cm * cwm - sm * swm, sm * cwm + cm * swm
     st[S_X] = x
     st[S_V] = v
     st[S_DET] = det
     st[S_AGC] = agc
+    st[S_SPIN] = spin_state
+    st[S_LK], st[S_LK + 1], st[S_LK + 2], st[S_LK + 3] = x1, x2, x3, x4
+    st[S_LK + 4], st[S_LK + 5], st[S_LK + 6], st[S_LK + 7] = y1, y2, y3, y4
     counts[0] += clipped
     counts[1] += overload
 
@@ -465,9 +490,31 @@ class ChainSimulator:
         p[LK_ORDER] = filter_order(c.lockin_slope)
         p[LK_SENS] = c.lockin_sensitivity
         self.p = p
+        # random streams and the spin model
+        p[TH_ON] = 1.0 if t_eff > 0 else 0.0
+        p[SHOT_ON] = 1.0 if c.shot_noise else 0.0
+        p[SP_MODEL] = SPIN_MODELS.index(c.spin_model)
+        p[SP_VALUE] = c.spin_value
+        p[DT] = c.dt
+        p[SP_DK_PER_HZ] = 2.0 * c.k / c.f0  # dk = 2 k df / f0
+        if c.spin_model == "cai":
+            f_mod = c.modulation_frequency if c.modulation_frequency is not None else c.f0
+            if not 0.0 <= c.cai_loss < 1.0:
+                raise UserError(f"loss per inversion {c.cai_loss!r} must be in [0, 1)")
+            p[ENV_ON] = 1.0 if (c.cai_loss > 0 or math.isfinite(c.spin_time)) else 0.0
+            p[ENV_RATE] = 2.0 * f_mod  # two inversions per modulation cycle
+            p[ENV_LOG_KEEP] = math.log1p(-c.cai_loss)
+            p[ENV_INV_T1] = 1.0 / c.spin_time if math.isfinite(c.spin_time) else 0.0
+        elif c.spin_model == "cai-statistical":
+            p[SP_OU_A], p[SP_OU_B] = ou_coefficients(dt=c.dt, tau=c.spin_time,
+                                                     sigma=math.sqrt(c.spin_value))
+        elif c.spin_model == "shift-telegraph":
+            p[SP_PFLIP] = telegraph_flip_probability(dt=c.dt, flip_rate=0.5 / c.spin_time)
+        self.p = p
+        self.key = noise.seed_key(c.seed)
         # state: thermal equilibrium draw (driven) or the peak amplitude (self-oscillating)
         st = np.zeros(NSTATE)
-        z0 = BlockNoise(c.seed, STREAM_INITIAL, width=2).take(0, 1)[0]
+        z0 = initial_normals(c.seed, 3)
         sx = math.sqrt(sc.k * t_eff / c.k)
         st[S_X] = sx * z0[0] + (c.amplitude if c.mode == "self-oscillating" else 0.0)
         st[S_V] = sx * omega0 * z0[1]
@@ -475,62 +522,25 @@ class ChainSimulator:
                                             wavelength=c.wavelength,
                                             phase=-0.5 * math.pi + c.phase_error)
         st[S_AGC] = c.amplitude
-        self.state = st
-        self._thermal = BlockNoise(c.seed, STREAM_THERMAL, width=2) if t_eff > 0 else None
-        self._shot = BlockNoise(c.seed, STREAM_SHOT) if c.shot_noise else None
-        kind = "uniform" if c.spin_model == "shift-telegraph" else "normal"
-        self._spin_noise = BlockNoise(c.seed, STREAM_SPIN, kind=kind)
-        self._spin_state = 1.0
+        st[S_SPIN] = 1.0  # telegraph sign
         if c.spin_model == "cai-statistical":
-            z = BlockNoise(c.seed, STREAM_INITIAL, width=3).take(1, 1)[0, 2]
-            self._spin_state = math.sqrt(c.spin_value) * z
-
-    # spin signal -------------------------------------------------------------------
-    def _spin_arrays(self, n0: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(force amplitude N, spring-constant change N/m, spin channel) for a piece.
-
-        CAI models return the amplitude of the carrier cos(2 pi f_mod t + phase); the
-        kernel applies the exact per-step response to the sinusoid (no hold delay).
-        """
-        c = self.params
-        empty = np.empty(0)
-        idx = np.arange(n0, n0 + n, dtype=np.float64)
-        if c.spin_model == "none":
-            return empty, empty, np.zeros(n)
-        if c.spin_model in ("cai", "cai-statistical"):
-            if c.spin_model == "cai":
-                f_mod = c.modulation_frequency if c.modulation_frequency is not None else c.f0
-                spin = c.spin_value * cai_envelope(idx * c.dt, inversion_rate=2.0 * f_mod,
-                                                   loss_per_inversion=c.cai_loss,
-                                                   t1rho=c.spin_time)
-            else:
-                a, b = ou_coefficients(dt=c.dt, tau=c.spin_time, sigma=math.sqrt(c.spin_value))
-                spin = np.empty(n)
-                self._spin_state = ou_process(self._spin_state, a, b,
-                                              self._spin_noise.take(n0, n), spin)
-            return spin, empty, spin
-        if c.spin_model == "shift":
-            shift = np.full(n, c.spin_value)
-        else:
-            p_flip = telegraph_flip_probability(dt=c.dt, flip_rate=0.5 / c.spin_time)
-            sign = np.empty(n)
-            self._spin_state = telegraph(self._spin_state, p_flip, self._spin_noise.take(n0, n),
-                                         sign)
-            shift = c.spin_value * sign
-        return empty, 2.0 * c.k * shift / c.f0, shift
+            st[S_SPIN] = math.sqrt(c.spin_value) * z0[2]  # stationary OU start
+        self.state = st
 
     def run(self, n: int) -> dict[str, np.ndarray]:
-        """Generate the next ``n`` samples; returns the channel arrays (SI), shape (n,)."""
+        """Generate the next ``n`` samples; returns the channel arrays (SI), shape (n,).
+
+        Channels: displacement (m), force (N), photodiode (V), lockin_x, lockin_y (V RMS),
+        frequency_shift (Hz; zero unless self-oscillating), spin (N, N or Hz: the CAI
+        force amplitude, the statistical force or the frequency shift).
+        """
         n0 = self.n_done
-        f_spin, dk, spin = self._spin_arrays(n0, n)
-        z_th = self._thermal.take(n0, n) if self._thermal is not None else np.empty((0, 2))
-        z_shot = self._shot.take(n0, n) if self._shot is not None else np.empty(0)
         out = {name: np.empty(n) for name in ("displacement", "force", "photodiode",
-                                               "lockin_x", "lockin_y", "frequency_shift")}
-        chain_kernel(n0, self.p, self.state, z_th, z_shot, f_spin, dk, out["displacement"],
+                                               "lockin_x", "lockin_y", "frequency_shift",
+                                               "spin")}
+        chain_kernel(n0, self.p, self.state, self.key[0], self.key[1], out["displacement"],
                      out["force"], out["photodiode"], out["lockin_x"], out["lockin_y"],
-                     out["frequency_shift"], self.counts)
-        out["spin"] = spin
+                     out["frequency_shift"], out["spin"], self.counts)
         self.n_done += n
         return out
 

@@ -45,6 +45,7 @@ import scipy.linalg
 from numba import njit
 
 from mrfm.errors import UserError
+from mrfm.timedomain.noise import FILL_BLOCK, fill_pairs
 
 
 @dataclass(frozen=True)
@@ -303,6 +304,63 @@ def propagate(phi, gamma_in, chol, x0, v0, force, normals, out_x, out_v):  # pra
             xn += l00 * z0
             vn += l10 * z0 + l11 * normals[i, 1]
         x, v = xn, vn
+    return x, v
+
+
+@njit(cache=True, fastmath=False)
+def propagate_thermal(phi, gamma_in, chol, x0, v0, k0, k1, stream, n0, force, out_x,
+                      out_v):  # pragma: no cover - numba
+    """Step the oscillator with thermal noise drawn in place (numba kernel).
+
+    Like :func:`propagate`, but the standard normal pair of step n0 + i is
+    ``mrfm.timedomain.noise.normal_pair(k0, k1, stream, n0 + i)`` (Philox-4x32-10 and a
+    ziggurat), so a record made in pieces (any n0) equals the record made at once.
+
+    Parameters
+    ----------
+    phi, gamma_in, chol : float64 arrays
+        From :func:`discretize`.
+    x0, v0 : float
+        State at sample n0 (m, m/s).
+    k0, k1 : int
+        Philox key words (:func:`mrfm.timedomain.noise.seed_key`).
+    stream : int
+        Random stream id.
+    n0 : int
+        Absolute index of the first sample.
+    force : (n,) float64 or (0,) float64
+        Force held over each step, N (empty: no force).
+    out_x, out_v : (n,) float64
+        Filled with x and v at samples n0 .. n0 + n - 1.
+
+    Returns
+    -------
+    (float, float)
+        State at sample n0 + n.
+    """
+    p00, p01, p10, p11 = phi[0, 0], phi[0, 1], phi[1, 0], phi[1, 1]
+    g0, g1 = gamma_in[0], gamma_in[1]
+    l00, l10, l11 = chol[0, 0], chol[1, 0], chol[1, 1]
+    has_f = force.shape[0] > 0
+    wbuf = np.empty(2 * FILL_BLOCK, dtype=np.uint64)
+    zbuf = np.empty(2 * FILL_BLOCK)
+    n = out_x.shape[0]
+    x, v = x0, v0
+    # blocks: draw the noise first (vectorized Philox, ziggurat), then the recurrence
+    for b0 in range(0, n, FILL_BLOCK):
+        m = min(FILL_BLOCK, n - b0)
+        fill_pairs(k0, k1, stream, n0 + b0, m, wbuf, zbuf)
+        for j in range(m):
+            i = b0 + j
+            out_x[i] = x
+            out_v[i] = v
+            z0 = zbuf[2 * j]
+            xn = p00 * x + p01 * v + l00 * z0
+            vn = p10 * x + p11 * v + l10 * z0 + l11 * zbuf[2 * j + 1]
+            if has_f:
+                xn += g0 * force[i]
+                vn += g1 * force[i]
+            x, v = xn, vn
     return x, v
 
 

@@ -127,7 +127,8 @@ class SpinSignal:
     value : float
         CAI curie: force amplitude at f0, N. CAI statistical: force variance, N^2.
         OSCAR / CERMIT / force-gradient: frequency shift, Hz (for statistical OSCAR the
-        shift of one locked orientation; the sign flips at random).
+        shift of one locked orientation, the square root of the solver's variance in
+        Hz^2; the sign flips at random).
     unit : str
         "N", "N^2" or "Hz".
     """
@@ -168,6 +169,10 @@ def spin_signal_from_solver(exp: Any, tip: tuple[float, float, float]) -> SpinSi
     res = simulate(one)
     value = float(np.asarray(res.signal, dtype=float).ravel()[0])
     unit = str(res.unit)
+    if unit == "Hz^2":
+        # statistical frequency-shift protocols give the variance of the shift; a locked
+        # spin is +-df with equal probability, whose variance is df**2
+        value, unit = math.sqrt(max(value, 0.0)), "Hz"
     if unit not in UNITS:
         raise UserError(f"solver returned a signal in {unit!r}; the time series needs N, N^2 or Hz")
     return SpinSignal(protocol=str(res.protocol), polarization=exp.protocol.polarization,

@@ -23,6 +23,7 @@ from mrfm.timedomain.oscillator import (
     discretize,
     lorentzian_psd,
     propagate,
+    propagate_thermal,
     simulate_oscillator,
     sinusoid_response,
 )
@@ -96,10 +97,13 @@ def autocovariance(lag_t, Q):
     return sc.k * T / K * np.exp(-g * lag_t) * (np.cos(wd * lag_t) + g / wd * np.sin(wd * lag_t))
 
 
+@pytest.mark.parametrize("source", ["numpy", "philox"])
 @pytest.mark.parametrize("Q", [10.0, 1e3, 1e6])
 @pytest.mark.parametrize("dt", [T0 / 20, T0 / 3])
-def test_psd_matches_lorentzian(Q, dt):
-    """Averaged Hann periodogram of 300 records (kernel `propagate`, equilibrium start).
+def test_psd_matches_lorentzian(Q, dt, source):
+    """Averaged Hann periodogram of 300 records, equilibrium start; the noise comes from
+    numpy (kernel `propagate`) or is drawn in the kernel (`propagate_thermal`, Philox +
+    ziggurat, one stream per record).
 
     Expected value per bin: (2 dt / sum w^2) sum_m R(m dt) c_w(m) exp(-2 pi i k m / L), with
     c_w the window autocorrelation — exact for the sampled Lorentzian process. Each
@@ -115,10 +119,14 @@ def test_psd_matches_lorentzian(Q, dt):
     acc = np.zeros(length // 2 + 1)
     out_x, out_v = np.empty(length), np.empty(length)
     sx, sv = math.sqrt(sc.k * T / K), math.sqrt(sc.k * T / M)
-    for _ in range(n_rec):
-        propagate(d.phi, d.gamma_in, d.chol, sx * rng.standard_normal(),
-                  sv * rng.standard_normal(), np.empty(0), rng.standard_normal((length, 2)),
-                  out_x, out_v)
+    for r in range(n_rec):
+        x0, v0 = sx * rng.standard_normal(), sv * rng.standard_normal()
+        if source == "numpy":
+            propagate(d.phi, d.gamma_in, d.chol, x0, v0, np.empty(0),
+                      rng.standard_normal((length, 2)), out_x, out_v)
+        else:
+            propagate_thermal(d.phi, d.gamma_in, d.chol, x0, v0, 5, 0, 100 + r, 0,
+                              np.empty(0), out_x, out_v)
         acc += np.abs(np.fft.rfft(w * out_x)) ** 2
     est = acc / n_rec * 2 * dt / np.sum(w**2)
     m = np.arange(length)

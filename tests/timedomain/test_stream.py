@@ -8,7 +8,9 @@ import pytest
 
 from mrfm.errors import ResourceLimitError
 from mrfm.timedomain import stream
-from mrfm.timedomain.chain import BLOCK, ChainParameters, ChainSimulator
+from mrfm.timedomain.chain import ChainParameters, ChainSimulator
+from mrfm.timedomain.lockin import RESYNC
+from mrfm.timedomain.noise import FILL_BLOCK
 
 
 def params(**kw):
@@ -30,9 +32,12 @@ def test_record_independent_of_chunk_size(mode):
     extra = {"mode": mode, "amplitude": 5e-9, "spin_model": "shift-telegraph",
              "spin_value": 0.2, "spin_time": 0.01} if mode == "self-oscillating" else {}
     c = params(**extra)
-    n = 2 * BLOCK + 1234
+    # pieces that start and end inside the kernels' noise blocks and across the
+    # reference-phasor resync grid
+    n = 2 * RESYNC + 3 * FILL_BLOCK + 1234
+    sizes = [1000, FILL_BLOCK + 17, 1, RESYNC - 3, 777]
     whole = run_in_pieces(c, [n])
-    odd = run_in_pieces(c, [1000, BLOCK + 17, 4096, n - 1000 - BLOCK - 17 - 4096])
+    odd = run_in_pieces(c, sizes + [n - sum(sizes)])
     for key in whole:
         np.testing.assert_array_equal(whole[key], odd[key], err_msg=key)
     other = run_in_pieces(params(seed=43, **extra), [n])
