@@ -402,7 +402,8 @@ def _build_sample(s: SampleSection) -> Any:
             positions = _positions(s.positions)
             if len(species) != 1:
                 raise ConfigError("sample.species: a points sample takes exactly one species")
-            return Sample.from_points(positions=positions, species=species[0])
+            kwargs = {} if s.voxel is None else {"voxel": _voxel(s.voxel)}
+            return Sample.from_points(positions=positions, species=species[0], **kwargs)
         voxel = _voxel(s.voxel)
         if s.shape == "film":
             return Sample.film(layers=_layers(s.layers), size=s.size, voxel=voxel)
