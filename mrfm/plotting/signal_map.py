@@ -45,18 +45,23 @@ def plot(path: str | Path, out_png: str | Path) -> Path:
         i0, i1 = "xyz".index(a0), "xyz".index(a1)
         sl = [slice(None) if i in (i0, i1) else 0 for i in range(3)]
         plane = sig[tuple(sl)] * factor
-        fig, (ax_map, ax_cut) = figure(1, 2, figsize=(11, 4.4))
+        fig, (ax_map, ax_cut) = figure(1, 2, figsize=(12.5, 4.8), layout="constrained")
+        fig.get_layout_engine().set(wspace=0.12)
         extent = [coords[a0][0] * lfac, coords[a0][-1] * lfac,
                   coords[a1][0] * lfac, coords[a1][-1] * lfac]
         vmax = float(np.max(np.abs(plane))) or 1.0
         signed = bool(np.any(plane < 0))
-        im = ax_map.imshow(plane.T, origin="lower", extent=extent, aspect="auto",
+        lateral = {a0, a1} == {"x", "y"}
+        im = ax_map.imshow(plane.T, origin="lower", extent=extent,
+                           aspect="equal" if lateral else "auto",
                            cmap="RdBu_r" if signed else "viridis",
                            vmin=-vmax if signed else None, vmax=vmax if signed else None)
         cb = fig.colorbar(im, ax=ax_map)
         cb.set_label(f"signal ({unit_label})")
         ax_map.set_xlabel(f"{_AXIS_LABEL[a0]} ({lpre}m)")
         ax_map.set_ylabel(f"{_AXIS_LABEL[a1]} ({lpre}m)")
+        if lateral:
+            title += f", tip height {coords['z'][0] * 1e9:.3g} nm"
         ax_map.set_title(title)
         k = int(np.unravel_index(np.argmax(np.abs(plane)), plane.shape)[1])
         ax_cut.plot(coords[a0] * lfac, plane[:, k], lw=1.6)
@@ -67,7 +72,7 @@ def plot(path: str | Path, out_png: str | Path) -> Path:
     else:
         a0 = axes[0] if axes else "x"
         i0 = "xyz".index(a0)
-        fig, ax = figure(1, 1, figsize=(6.5, 4.4))
+        fig, ax = figure(1, 1, figsize=(6.5, 4.4), layout="constrained")
         heights = coords["z"]
         if a0 == "z":
             line = sig.reshape(-1) * factor

@@ -15,7 +15,6 @@ RC = {
     "legend.fontsize": 10,
     "figure.dpi": 110,
     "savefig.dpi": 130,
-    "savefig.bbox": "tight",
     "image.cmap": "viridis",
 }
 

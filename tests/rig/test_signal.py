@@ -104,7 +104,7 @@ def test_builtin_model_agrees_with_the_solver_on_the_demo_experiment():
     from mrfm.config import load
     from mrfm.resources import data_dir
 
-    exp = load(data_dir("configs") / "demo.toml")
+    exp = load(data_dir("configs") / "electron-spins.toml")
     builtin = SignalModel(exp, use_solver=False)
     solver = SignalModel(exp)
     assert solver.backend == "solver" and builtin.backend == "dipole"

@@ -10,7 +10,7 @@
   sigma_F^2 = 2.66e3 aN^2 +- 5 % at x = y = 0.
 - cermit (Moore et al., PNAS 106, 22251 (2009) parameters after Isaac et al.): saturation
   CERMIT at x = 0: delta_f = -127 mHz +- 5 % (negative: the spring softens).
-- demo: four electron spins, CAI Curie: peak |F| of order 1-2 aN.
+- electron-spins: four electron spins, CAI Curie: peak |F| of order 1-2 aN.
 Scan grids are reduced with overrides to keep the tests short.
 """
 
@@ -54,7 +54,7 @@ def test_cermit_saturation_shift():
     assert res.signal[0, 0, 0] == pytest.approx(-0.127, rel=0.05)
 
 
-def test_demo_force_per_spin():
-    res = _run("demo")
+def test_electron_spins_force_per_spin():
+    res = _run("electron-spins")
     assert res.unit == "N"
     assert 0.8e-18 < res.peak < 2.5e-18
