@@ -32,6 +32,8 @@ from mrfm.scan.store import ScanStore
 
 #: longest single sleep while waiting (s): the stop flag is checked at least this often
 POLL_INTERVAL = 0.05
+#: a tip this close below the safe height (m, sensor noise) counts as at the safe height
+HEIGHT_TOLERANCE = 1e-9
 
 
 class RigHandle(Protocol):
@@ -217,6 +219,9 @@ class ScanController:
         """Interlocks that refuse to start: field ramping, RF power, temperature."""
         if self.rig.field_ramping():
             raise InterlockError("magnet supply is still ramping; wait until it holds the field")
+        field = getattr(self.rig, "field", None)
+        if field is not None:
+            self.limits.check_field(field())
         self.limits.check_rf_power(self.rig.rf_power())
         self.limits.check_temperature(self.rig.temperature())
 
@@ -318,7 +323,7 @@ class ScanController:
                             t_s = self.clock()
                             self._wait(settle)
                             line_settle += self.clock() - t_s
-                        self.store.write_point(idx, self.rig.read(), self.clock() - t0)
+                        self.store.write_point(idx, self.rig.read(), self.store.elapsed())
                     self.store.flush()
                     done_here += len(todo)
                     loop_time += self.clock() - t_line
@@ -359,7 +364,7 @@ class ScanController:
         where = getattr(self.rig, "position", None)
         if where is not None:
             x0, y0, h0 = where()
-            if h0 < safe:
+            if h0 < safe - HEIGHT_TOLERANCE:
                 self.notify(f"retract: up to the safe height {safe:.4g} m before moving across")
                 self._vertical(x0, y0, h0, safe)
         self.notify(f"approach: to ({x:.4g}, {y:.4g}) m at {safe:.4g} m, then down to {h:.4g} m")

@@ -8,6 +8,7 @@ optional ``[plan]`` section says how to visit it::
     settle_time = "5 ms"       # stage settling after each move
     lockin_settle = 5          # wait n x the lock-in time constant before reading
     safe_height = "1 um"       # retract height for approach, retract and parking
+    approach_step = "100 nm"   # largest downward step while approaching the first point
     points = [["0 nm", "0 nm", "50 nm"], ...]   # pattern = "points" only (x, y, height)
 
 x is the fast axis, y the slow axis, and heights are a stack of planes. A
@@ -16,6 +17,7 @@ x is the fast axis, y the slow axis, and heights are a stack of planes. A
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +43,9 @@ class ScanPlan:
         "quantity", dimension="dimensionless", min=0, max=100.0, doc="multiples of tau"))
     safe_height: float = field(default=1e-6, metadata=spec(
         "quantity", dimension="length", min=0, min_exclusive=True, max=1e-3))
+    approach_step: float = field(default=100e-9, metadata=spec(
+        "quantity", dimension="length", min=0, min_exclusive=True, max=1e-3,
+        doc="largest downward step of the approach"))
     points: tuple[tuple[float, float, float], ...] | None = field(
         default=None, metadata=spec("raw"))
 
@@ -62,9 +67,7 @@ class ScanPlan:
                     raise ConfigError(f"{path}.points[{i}]: height {xyz[2]:g} m must be > 0 m "
                                       "(the tip would touch the sample)")
                 pts.append(xyz)
-            return ScanPlan(pattern=plan.pattern, settle_time=plan.settle_time,
-                            lockin_settle=plan.lockin_settle, safe_height=plan.safe_height,
-                            points=tuple(pts))
+            return dataclasses.replace(plan, points=tuple(pts))
         if plan.points is not None:
             raise ConfigError(f"{path}.points: only used with pattern = 'points'")
         return plan

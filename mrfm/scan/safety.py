@@ -60,6 +60,14 @@ class SafetyLimits:
                 f"RF power {power_dbm:g} dBm above the rig limit {self.max_rf_power_dbm:g} dBm"
             )
 
+    def check_field(self, field: float) -> None:
+        """Raise InterlockError if the magnet field exceeds the rig's limit (NaN: no magnet)."""
+        if math.isfinite(field) and abs(field) > self.max_field:
+            raise InterlockError(
+                f"magnet field {field:.4g} T above the rig limit {self.max_field:.4g} T; "
+                "scan not started"
+            )
+
     def check_temperature(self, temperature: float) -> None:
         """Raise InterlockError if the stage is above the temperature interlock."""
         if temperature > self.max_temperature:

@@ -9,7 +9,9 @@ Layout (API.md "Files")::
     /entry/data                 NXdata: one dataset per channel, shape = grid shape (nx, ny, nz),
                                 NaN where not measured yet; axes x, y, height (m)
     /entry/data/measured        bool mask, same shape
-    /entry/data/timestamp       s since the scan started, per point (NaN until measured)
+    /entry/data/timestamp       s since the scan file was created (``/entry@t0_unix``, Unix
+                                time), per point (NaN until measured); resumed sessions
+                                continue on the same time axis
     /entry/status               fixed-length string: "running", "complete", "interrupted",
                                 "fault: ..."
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,8 +72,14 @@ class ScanStore:
         self._timestamp = data["timestamp"]
         self._status = fh["entry/status"]
         self.shape = tuple(self._measured.shape)
+        #: Unix time of the file's creation: the origin of ``timestamp``
+        self.t0_unix = float(fh["entry"].attrs.get("t0_unix", time.time()))
         # The mask in memory mirrors the file; it is the source of truth while scanning.
         self.measured = np.array(self._measured[()], dtype=bool)
+        # Points written since the last flush: index -> (values, t). They reach the file
+        # at flush() as one slab write per dataset (their bounding box), not one small
+        # write per point and dataset, which would cost ~1 ms per point.
+        self._pending: dict[tuple[int, ...], tuple[dict[str, float], float]] = {}
 
     # ------------------------------------------------------------------ creation
     @classmethod
@@ -100,6 +109,7 @@ class ScanStore:
                 "NX_class": "NXentry", "default": "data", "mrfm_kind": "scan",
                 "mrfm_version": mrfm.__version__, "created": now_iso(),
                 "config_sha256": config_hash(config_text),
+                "t0_unix": time.time(),
             })
             for key, value in (attrs or {}).items():
                 entry.attrs[key] = value
@@ -178,15 +188,43 @@ class ScanStore:
 
     # ------------------------------------------------------------------ writing
     def write_point(self, index: tuple[int, ...], values: Mapping[str, float], t: float) -> None:
-        """Record one point's channel values (SI) and its time; marks it measured."""
-        for name, value in values.items():
-            self._datasets[name][index] = value
-        self._timestamp[index] = t
+        """Record one point's channel values (SI) and its time; marks it measured.
+
+        The point reaches the file at the next :meth:`flush` (the controller flushes
+        after every line).
+        """
+        unknown = set(values) - set(self._datasets)
+        if unknown:
+            raise KeyError(f"channels {sorted(unknown)} are not in this scan file")
+        index = tuple(int(i) for i in index)
+        self._pending[index] = (dict(values), float(t))
         self.measured[index] = True
+
+    def _write_pending(self) -> None:
+        """Write the pending points as one bounding-box slab per dataset."""
+        if not self._pending:
+            return
+        idx = np.array(list(self._pending), dtype=int)
+        lo, hi = idx.min(axis=0), idx.max(axis=0) + 1
+        box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+        full = len(self._pending) == int(np.prod(hi - lo))
+        rel = tuple((idx - lo).T)
+        targets = [*self._datasets.items(), ("\0timestamp", self._timestamp)]
+        for name, ds in targets:
+            # points of the box not written now keep their stored values
+            slab = np.full(tuple(hi - lo), np.nan) if full else ds[box]
+            if name == "\0timestamp":
+                column = [t for _, t in self._pending.values()]
+            else:
+                column = [v.get(name, np.nan) for v, _ in self._pending.values()]
+            slab[rel] = column
+            ds[box] = slab
+        self._measured[box] = self.measured[box]
+        self._pending.clear()
 
     def flush(self) -> None:
         """Make everything written so far visible to readers and safe against a kill."""
-        self._measured[...] = self.measured
+        self._write_pending()
         for ds in self._datasets.values():
             ds.flush()
         self._timestamp.flush()
@@ -198,6 +236,10 @@ class ScanStore:
         """Store the scan status ("running", "complete", "interrupted", "fault: ...")."""
         self._status[()] = np.array(status[:STATUS_LEN].ljust(STATUS_LEN), dtype="S")
         self._status.flush()
+
+    def elapsed(self) -> float:
+        """Seconds since the file was created (the ``timestamp`` of a point measured now)."""
+        return time.time() - self.t0_unix
 
     @property
     def complete(self) -> bool:
