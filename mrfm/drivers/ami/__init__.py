@@ -1,0 +1,1 @@
+"""American Magnetics instruments: Model 430 magnet power supply programmer."""

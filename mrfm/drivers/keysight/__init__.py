@@ -1,0 +1,1 @@
+"""Keysight instruments: 33500B-series waveform generators."""

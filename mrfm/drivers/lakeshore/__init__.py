@@ -1,0 +1,1 @@
+"""Lake Shore Cryotronics instruments: Model 336 temperature controller."""

@@ -1,0 +1,1 @@
+"""Physik Instrumente (PI) controllers: E-727 (GCS 2.0)."""
