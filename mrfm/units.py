@@ -7,6 +7,7 @@ read-only afterwards (parsing does not mutate it).
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -36,6 +37,11 @@ SI_UNITS: dict[str, str] = {
     "mass_density": "kg/m**3",
     "power_dbm": "",  # handled specially: "10 dBm" or a bare number in dBm
 }
+
+
+#: characters a quantity string may hold ("110 uN/m", "1e22 m^-3", "4.2 K", "2 µm");
+#: anything else (";", ",", quotes, control characters) is refused before pint sees it
+_QUANTITY_TEXT = re.compile(r"[\w .+\-*/^()µΩ°%]+")
 
 
 class UnitError(ConfigError):
@@ -111,9 +117,11 @@ def _parse_string(text: str, dimension: str, field: str) -> float:
         except ValueError:
             raise UnitError(f"{field}: cannot read {text!r} as a power in dBm") from None
     ureg = registry()
+    if not _QUANTITY_TEXT.fullmatch(stripped):
+        raise UnitError(f"{field}: cannot read {text!r} as a quantity")
     try:
         quantity = ureg.Quantity(stripped)
-    except (pint.errors.PintError, ValueError, TypeError, AttributeError, SyntaxError):
+    except Exception:  # noqa: BLE001 - pint's parser raises many types (even AssertionError)
         raise UnitError(f"{field}: cannot read {text!r} as a quantity") from None
     target = SI_UNITS[dimension]
     if not isinstance(quantity, ureg.Quantity):  # a bare number inside a string: "3e4"

@@ -87,8 +87,14 @@ def reconstruct_file(
     out_path: str | Path,
     *,
     settings: ReconstructionSettings | None = None,
+    truth: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Reconstruct ``path`` and write ``out_path``; returns the summary (JSON-ready, SI)."""
+    """Reconstruct ``path`` and write ``out_path``; returns the summary (JSON-ready, SI).
+
+    ``truth`` (m^-3, on the imaging grid of the scan) is the known density to compare
+    with, for inputs that do not carry their own ``/entry/ground_truth`` (a scan of a
+    known phantom); it is stored in the output beside the reconstruction.
+    """
     from mrfm.config import loads
     from mrfm.imaging.psf import grid_for_scan, kernel_for_experiment
 
@@ -113,6 +119,11 @@ def reconstruct_file(
                                  depth_voxels=depth, voxel_depth=float(voxel[2]))
         except ValueError as exc:
             raise UserError(f"{path}: cannot reconstruct this scan: {exc}") from None
+    if src["unit"] == "V":
+        raise UserError(
+            f"{path}: the scan recorded uncalibrated lock-in volts only; give the lock-in's "
+            "force_per_volt (or frequency_per_volt) in the rig file so scans record the force"
+        )
     signal = src["signal"].reshape(grid.data_shape)
     kernel, unit, source = kernel_for_experiment(
         exp, grid, prefer_solver=s.psf != "dipole", subsample=s.subsample
@@ -123,7 +134,7 @@ def reconstruct_file(
     sigma = s.noise_sigma if s.noise_sigma is not None else src.get("noise_sigma")
     result = reconstruct(op, signal, settings=s, noise_sigma=sigma)
     metrics: dict[str, Any] = {}
-    truth = src.get("truth")
+    truth = src.get("truth") if truth is None else np.asarray(truth, dtype=float)
     if truth is not None and truth.shape == grid.object_shape:
         metrics["correlation"] = correlation(result.density, truth)
         metrics["normalized_error"] = normalized_error(result.density, truth)

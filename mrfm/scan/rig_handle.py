@@ -115,12 +115,15 @@ def channels_for(rig: Any) -> list[Channel]:
     """The channels a scan on ``rig`` records (known before any instrument is opened)."""
     roles = _roles(rig)
     lockin = roles["lockin"]
-    chans = [Channel("lockin_x", "V", "lock-in X"), Channel("lockin_y", "V", "lock-in Y")]
+    # A calibrated physical channel, when the rig file gives one, comes first: it is the
+    # file's NXdata signal (what `mrfm plot` and `mrfm reconstruct` read).
+    chans = []
     if "force_per_volt" in lockin.options:
         chans.append(Channel("force", "N", "force (lock-in X x force_per_volt)"))
     if "frequency_per_volt" in lockin.options:
         chans.append(Channel("frequency_shift", "Hz",
                              "frequency shift (lock-in X x frequency_per_volt)"))
+    chans += [Channel("lockin_x", "V", "lock-in X"), Channel("lockin_y", "V", "lock-in Y")]
     if "temperature" in roles:
         chans.append(Channel("temperature", "K", "stage temperature"))
     if "magnet" in roles:
@@ -244,7 +247,10 @@ class DriverRig:
                     continue
                 if not spec.resource:
                     raise UserError(f"instruments.{spec.name}.resource: no VISA resource string")
-                opened[role] = _open_driver(spec, role, limits=rig.limits, cal=cal)
+                opened[role] = _open_driver(
+                    spec, role, limits=rig.limits, cal=cal,
+                    stage_temperature=(float(experiment.stage.temperature)
+                                       if experiment is not None else None))
             handle = cls(rig, opened, roles, experiment=experiment)
             handle._identify()
             handle._configure()
@@ -529,8 +535,8 @@ DRIVER_CLASSES = {
 }
 
 
-def _driver_kwargs(spec: Any, role: str, *, limits: Any, cal: ScannerCalibration | None
-                   ) -> dict[str, Any]:
+def _driver_kwargs(spec: Any, role: str, *, limits: Any, cal: ScannerCalibration | None,
+                   stage_temperature: float | None = None) -> dict[str, Any]:
     """Constructor arguments of one driver from its rig-file entry (and the rig's limits)."""
     kw: dict[str, Any] = {}
     if spec.read_termination is not None:
@@ -542,15 +548,24 @@ def _driver_kwargs(spec: Any, role: str, *, limits: Any, cal: ScannerCalibration
         kw["axes"] = cal.axes
     elif role == "rf" and limits is not None:
         kw["limits"] = {"power": limits.max_rf_power_dbm}  # the driver refuses more, too
+    elif role == "magnet" and limits is not None:
+        # every field and ramp-rate set-point is checked by the driver before it is sent
+        kw["limits"] = {"max_field": limits.max_field, "max_ramp_rate": limits.max_field_rate}
     elif role == "awg" and "model" in opts:
         kw["model_name"] = str(opts["model"])
-    elif role == "coarse" and "password" in opts:
-        kw["password"] = str(opts["password"])
+    elif role == "coarse":
+        if "password" in opts:
+            kw["password"] = str(opts["password"])
+        if stage_temperature is not None and hasattr(limits, "piezo_voltage_limit"):
+            # stepper amplitude and offset never above the piezo limit at this temperature
+            volts = limits.piezo_voltage_limit(stage_temperature)
+            kw["limits"] = {"voltage": volts, "offset": volts}
     return kw
 
 
 def _open_driver(spec: Any, role: str, *, limits: Any = None,
-                 cal: ScannerCalibration | None = None) -> Any:
+                 cal: ScannerCalibration | None = None,
+                 stage_temperature: float | None = None) -> Any:
     """Open one instrument with its driver; UserError if it cannot be reached."""
     import importlib
 
@@ -561,7 +576,8 @@ def _open_driver(spec: Any, role: str, *, limits: Any = None,
         raise UserError(f"instruments.{spec.name}: this mrfm has no driver for "
                         f"{spec.driver!r} ({module_name}.{class_name})") from None
     try:
-        drv = cls(spec.resource, **_driver_kwargs(spec, role, limits=limits, cal=cal))
+        drv = cls(spec.resource, **_driver_kwargs(spec, role, limits=limits, cal=cal,
+                                                  stage_temperature=stage_temperature))
     except (InstrumentError, OSError, ValueError) as exc:
         raise UserError(f"instruments.{spec.name}: cannot reach {spec.resource} "
                         f"({exc.__class__.__name__}: {exc}); check the address and that the "

@@ -200,10 +200,15 @@ class ScanStore:
         self._pending[index] = (dict(values), float(t))
         self.measured[index] = True
 
-    def _write_pending(self) -> None:
-        """Write the pending points as one bounding-box slab per dataset."""
+    def _write_pending(self) -> tuple[slice, ...] | None:
+        """Write the pending points' data as one bounding-box slab per dataset.
+
+        Returns the box, whose ``measured`` mask the caller writes only after the
+        data are flushed, so a reader never sees a point marked measured before
+        its values are on disk.
+        """
         if not self._pending:
-            return
+            return None
         idx = np.array(list(self._pending), dtype=int)
         lo, hi = idx.min(axis=0), idx.max(axis=0) + 1
         box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
@@ -219,15 +224,21 @@ class ScanStore:
                 column = [v.get(name, np.nan) for v, _ in self._pending.values()]
             slab[rel] = column
             ds[box] = slab
-        self._measured[box] = self.measured[box]
         self._pending.clear()
+        return box
 
     def flush(self) -> None:
-        """Make everything written so far visible to readers and safe against a kill."""
-        self._write_pending()
+        """Make everything written so far visible to readers and safe against a kill.
+
+        Order matters for readers and for a kill at any instant: data first, then the
+        ``measured`` mask that declares them valid.
+        """
+        box = self._write_pending()
         for ds in self._datasets.values():
             ds.flush()
         self._timestamp.flush()
+        if box is not None:
+            self._measured[box] = self.measured[box]
         self._measured.flush()
         self._status.flush()
         self._fh.flush()
