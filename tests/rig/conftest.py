@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from rig_helpers import LineClient, make_rig
 
 from mrfm.rig.state import SimClock
+
+from .rig_helpers import LineClient, make_rig
 
 
 @pytest.fixture

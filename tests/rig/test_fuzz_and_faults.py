@@ -14,11 +14,12 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rig_helpers import RIG_TOML, LineClient, make_rig
 
 from mrfm.errors import ConfigError
 from mrfm.rig import rigfile
 from mrfm.rig.state import SimClock
+
+from .rig_helpers import RIG_TOML, LineClient, make_rig
 
 IDENTITY = {
     "lockin": ("*IDN?", "\n", "Stanford_Research_Systems,SR830"),

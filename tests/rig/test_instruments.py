@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from rig_helpers import LineClient
 
 from mrfm.rig.instruments.base import MAX_LINE, scpi_match
+
+from .rig_helpers import LineClient
 
 
 def test_scpi_header_matching():

@@ -14,10 +14,11 @@ import math
 import time
 
 import pytest
-from rig_helpers import RIG_TOML, LineClient, make_rig
 
 from mrfm.rig.signal import SPECIES_TABLE
 from mrfm.rig.state import SimClock
+
+from .rig_helpers import RIG_TOML, LineClient, make_rig
 
 QUIET = RIG_TOML.replace("seed = 1", "seed = 1\nsensor_noise = 0.0")
 

@@ -24,9 +24,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from scanfiles import write_experiment, write_rig
 
 from mrfm.cli.main import main
+
+from .scanfiles import write_experiment, write_rig
 
 SAFE_HEIGHT = 1e-6
 

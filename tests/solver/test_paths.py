@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import ELECTRON, PROTON, make_exp, slab_sample
 
 from mrfm.solver import simulate
 from mrfm.solver.reference import reference_simulate
+
+from .helpers import ELECTRON, PROTON, make_exp, slab_sample
 
 X = np.arange(-3, 4) * 5e-9  # step = 1 voxel
 Y = np.array([-10e-9, 0.0, 10e-9])  # step = 2 voxels, not aligned with voxel centres + offset

@@ -19,10 +19,11 @@ import math
 
 import numpy as np
 import pytest
-from helpers import ELECTRON, PROTON, Sample, make_exp
 from scipy import constants
 
 from mrfm.solver import simulate
+
+from .helpers import ELECTRON, PROTON, Sample, make_exp
 
 SPIN = np.array([[18e-9, 6e-9, -12e-9]])
 HEIGHT = 30e-9

@@ -13,13 +13,14 @@ import json
 import h5py
 import numpy as np
 import pytest
-from helpers import ELECTRON, PROTON, Sample, make_exp, slab_sample
 
 from mrfm.cli.main import main
 from mrfm.errors import ResourceLimitError, UserError
 from mrfm.resources import data_dir
 from mrfm.solver import ResonanceOutsideSampleWarning, SignalMap, memory, simulate
 from mrfm.solver import fft as fftpath
+
+from .helpers import ELECTRON, PROTON, Sample, make_exp, slab_sample
 
 
 def test_tip_inside_sample_is_an_error():
