@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import threading
 import time
 
 import pyvisa
@@ -37,10 +36,6 @@ def main() -> None:
     args = parser.parse_args()
     n = 300 if args.quick else 5000
     with VirtualRig.from_file() as rig:
-        # the rig compiles and evaluates the solver once in the background: let it finish
-        for thread in threading.enumerate():
-            if thread.name.startswith("rig-warm"):
-                thread.join(timeout=600)
         rm = pyvisa.ResourceManager("@py")
         lockin = rm.open_resource(rig.resources["lockin"], read_termination="\n",
                                   write_termination="\n", timeout=5000)

@@ -70,6 +70,33 @@ def _rig_file(spec: str, config_path: str) -> object:
     return dataclasses.replace(rf, experiment=Path(config_path).resolve())
 
 
+def _calibrate_virtual_lockin(rf: object, exp: object) -> object:
+    """The virtual lock-in's calibration for this experiment (force or frequency per volt).
+
+    The virtual rig turns a force F at the cantilever's resonance into a lock-in
+    reading X = volts_per_meter (Q/k) F / sqrt(2) (V r.m.s.), and a frequency shift
+    into X = volts_per_hertz df / sqrt(2); the inverse gives a scan channel in N or Hz
+    (for statistical polarization, the r.m.s. of the fluctuating signal).
+    """
+    import math
+
+    settings = rf.virtual
+    frequency_protocol = exp.protocol.name != "CAI"
+    specs = []
+    for spec in rf.instruments:
+        if spec.driver in ("srs.sr830", "srs.sr865"):
+            opts = {k: v for k, v in spec.options.items()
+                    if k not in ("force_per_volt", "frequency_per_volt")}
+            if frequency_protocol:
+                opts["frequency_per_volt"] = math.sqrt(2.0) / settings.volts_per_hertz
+            else:
+                c = exp.cantilever
+                opts["force_per_volt"] = math.sqrt(2.0) * c.k / (settings.volts_per_meter * c.Q)
+            spec = dataclasses.replace(spec, options=opts)
+        specs.append(spec)
+    return dataclasses.replace(rf, instruments=tuple(specs))
+
+
 @contextlib.contextmanager
 def _served(rf: object, experiment: object) -> Iterator[object]:
     """For a virtual rig file (no resource strings), serve it here and fill them in.
@@ -102,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".h5", ".hdf5", ".nxs"):
         raise UserError(f"-o {out}: the scan file must end in .h5 (HDF5)")
     rf = _rig_file(args.rig, args.config)
+    if args.rig == "virtual":
+        rf = _calibrate_virtual_lockin(rf, exp)
     limits = SafetyLimits(**rf.limits.safety_kwargs())
     axes = plan.axes(exp.scan)
     # 1. the plan, checked before anything is opened or moved

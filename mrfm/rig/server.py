@@ -7,6 +7,9 @@ then request lines (split at LF or CR; at most :data:`MAX_LINE` bytes, longer
 requests are discarded up to the next terminator and reported as an error,
 the connection stays open) and replies with the model's write termination.
 Every connection runs in its own daemon thread; one physics state serves all.
+When the rig starts, a warm-up thread computes the experiment's signal map
+(:meth:`~mrfm.rig.signal.SignalModel.prepare_map`) so that readings on the
+experiment's own scan grid cost an interpolation, not a solver call.
 
 Python API (in-process, threads)::
 
@@ -270,6 +273,26 @@ def _junk() -> str:
 
 
 # ------------------------------------------------------------------- the rig
+def rf_multiplier(rig: RigFile) -> float:
+    """The external frequency multiplier after the rig's SG384 (its ``frequency_multiplier``
+    option, a positive number; 1 without one): the virtual spins see N x the source.
+
+    This is the option :mod:`mrfm.scan.rig_handle` divides the experiment's frequency
+    by when it tunes the source, so both sides agree on the carrier.
+    """
+    from mrfm.units import parse_quantity
+
+    for spec in rig.instruments:
+        if spec.driver != "srs.sg384" or "frequency_multiplier" not in spec.options:
+            continue
+        where = f"instruments.{spec.name}.frequency_multiplier"
+        value = parse_quantity(spec.options["frequency_multiplier"], "dimensionless", where)
+        if value <= 0:
+            raise ConfigError(f"{where}: must be > 0, got {value:g}")
+        return value
+    return 1.0
+
+
 class VirtualRig:
     """All virtual instruments of a rig file around one :class:`RigState`.
 
@@ -308,6 +331,7 @@ class VirtualRig:
         self.state = RigState(
             limits=rig.limits, settings=rig.virtual, experiment=experiment,
             signal_model=signal_model, clock=clock or SimClock(rig.time_scale),
+            rf_multiplier=rf_multiplier(rig),
         )
         if self.state.signal_model.backend != "solver":
             self.notes.append("signal: built-in point-dipole CAI model (mrfm.solver not used)")
@@ -349,7 +373,14 @@ class VirtualRig:
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> VirtualRig:
-        """Bind and start every server; fills :attr:`resources`."""
+        """Prepare the physics, then bind and start every server; fills :attr:`resources`.
+
+        The signal model is warmed up first (signal map computed, solver kernels
+        compiled: tens of seconds on a cold numba cache), so that no instrument
+        listens before it can answer a reading within a driver's timeout.
+        """
+        if self.state.signal_model.backend == "solver":
+            self._warm_up()
         try:
             for spec in self.rig.instruments:
                 server = InstrumentServer(
@@ -358,8 +389,6 @@ class VirtualRig:
                 server.start()
                 self.servers[spec.name] = server
                 self.resources[spec.name] = server.resource
-            if self.state.signal_model.backend == "solver":
-                threading.Thread(target=self._warm_up, name="rig-warm-up", daemon=True).start()
         except OSError as exc:
             self.stop()
             raise ConfigError(
@@ -368,11 +397,18 @@ class VirtualRig:
         return self
 
     def _warm_up(self) -> None:
-        """Evaluate the signal once so the solver's kernels compile before the first reading."""
-        exp = self.experiment
+        """Compute the experiment's signal map (:meth:`SignalModel.prepare_map`) before the
+        first reading; without a map, evaluate one point so the solver's kernels compile."""
+        model = self.state.signal_model
         try:
+            if model.prepare_map():
+                return
+            if model.map_error:
+                self.notes.append(f"signal map not computed ({model.map_error}); "
+                                  "readings use the one-point solver")
+            exp = self.experiment
             x, y, h = self.state.tip_position()
-            self.state.signal_model.signal_at(x, y, h, exp.B0, exp.rf.frequency, exp.rf.fm_depth)
+            model.signal_at(x, y, h, exp.B0, exp.rf.frequency, exp.rf.fm_depth)
         except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs time later
             self.notes.append(f"signal warm-up failed: {exc.__class__.__name__}: {exc}")
 

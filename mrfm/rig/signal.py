@@ -4,8 +4,23 @@
 of the experiment at one tip position and one set of instrument settings:
 
 * When :mod:`mrfm.solver` provides ``simulate`` and the rig names an
-  experiment, a one-point copy of that experiment is simulated (the solver's
-  protocol, unit and sample; results are cached per rounded setting).
+  experiment, the solver gives the signal (the solver's protocol, unit and
+  sample; results are cached per rounded setting):
+
+  - **signal map**: while B0, f_rf and fm_depth are the experiment's own (to
+    :data:`SETTING_TOLERANCE`), readings at tip positions inside the
+    experiment's ``[scan]`` grid come from one ``simulate`` of that grid
+    (:meth:`SignalModel.prepare_map`, the FFT path where the grid allows; the
+    virtual rig computes it in its warm-up thread). On a grid node (to
+    :data:`NODE_TOLERANCE`) the value is the map's, i.e. the solver's; between
+    nodes it is interpolated where the grid resolves the signal (see
+    :meth:`SignalModel.prepare_map`; :class:`GridMap` for the method and its error);
+  - **one point** otherwise: a one-point copy of the experiment is simulated
+    (direct path). A conservative test first asks whether any spin can be in
+    resonance (:meth:`SignalModel.may_resonate`); if none can, the value is 0
+    and the solver is not called, so it has no reason to warn that the slice
+    misses the sample (no warning filter is touched: ``warnings.catch_warnings``
+    swaps process-wide state and is not safe in the rig's server threads).
 * Otherwise the built-in model below is used. It is a complete (if simple)
   cyclic-adiabatic-inversion (CAI) model, kept as the fallback:
 
@@ -29,6 +44,7 @@ Jackson, *Classical Electrodynamics*, 3rd ed., Eq. 5.56 (dipole field).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections import OrderedDict
@@ -37,6 +53,16 @@ from typing import Any
 
 import numpy as np
 from scipy import constants as sc
+
+#: B0, the resonance field 2 pi f_rf/|gamma| and fm_depth (T) within which a setting counts
+#: as the experiment's own, so the signal map answers (float round trips through the
+#: instruments' wire formats stay far below it; the slice is mT thick)
+SETTING_TOLERANCE = 1e-9
+#: a tip coordinate within this distance (m) of a grid coordinate is on it
+NODE_TOLERANCE = 1e-12
+#: protocols whose signal needs a spin in the resonant slice / in the OSCAR sweep region
+SLICE_PROTOCOLS = ("CAI", "CERMIT")
+SWEEP_PROTOCOLS = ("OSCAR", "iOSCAR")
 
 #: |gamma| (rad s^-1 T^-1) and spin I of common species; electron and proton from CODATA
 #: (scipy.constants), the others from Harris et al., Pure Appl. Chem. 73, 1795 (2001).
@@ -172,6 +198,109 @@ class _Voxels:
     sizes: dict[str, np.ndarray]
 
 
+class GridMap:
+    """A signal map on a rectilinear tip grid, read at any position inside it.
+
+    Parameters
+    ----------
+    x, y, height : ndarray, shapes (nx,), (ny,), (nh,)
+        Increasing grid coordinates, m.
+    values : ndarray, shape (nx, ny, nh)
+        The signal at the nodes (any unit).
+
+    Notes
+    -----
+    On a node (every coordinate within :data:`NODE_TOLERANCE` of a grid value)
+    the node's value is returned unchanged. Between nodes each height plane is
+    interpolated laterally by the interpolating tensor-product spline of degree
+    ``min(3, n - 1)`` per axis (``scipy.interpolate.RectBivariateSpline`` with
+    ``s = 0``; along a single lateral axis ``make_interp_spline``), and linearly
+    between the two nearest planes. An axis with one coordinate accepts only that
+    coordinate. For smooth maps a cubic spline's error falls as h^4 (h the grid
+    step); CAI maps are only piecewise smooth (a slice about one grid step thick
+    cuts the sample), so the error is set by the slice edges: on
+    ``configs/demo.toml`` (4 nm steps, a 2.7 nm thick slice) it is at most 2 % of
+    the map's peak |signal| (0.4 % r.m.s.) at random positions between nodes,
+    against the solver evaluated at each position (``tests/rig/test_signal.py``
+    holds it to 3 %). Bilinear interpolation is about twice as far off (4.5 %, 0.9 %
+    r.m.s.). Between height planes the error is that of linear interpolation,
+    (h_z^2 / 8) max |d2S/dz2|.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, height: np.ndarray,
+                 values: np.ndarray) -> None:
+        from scipy.interpolate import RectBivariateSpline, make_interp_spline
+
+        self.axes = tuple(np.asarray(a, dtype=float).reshape(-1) for a in (x, y, height))
+        shape = tuple(a.size for a in self.axes)
+        self.values = np.asarray(values, dtype=float).reshape(shape)
+        for name, a in zip(("x", "y", "height"), self.axes, strict=True):
+            if a.size == 0 or np.any(np.diff(a) <= 0):
+                raise ValueError(f"GridMap: {name} must be non-empty and increasing")
+        peak = float(np.max(np.abs(self.values)))
+        #: the splines work on values / scale (O(1) numbers, whatever the unit's size)
+        self.scale = peak if peak > 0 else 1.0
+        xa, ya, _ = self.axes
+        self._planes = []
+        for k in range(shape[2]):
+            plane = self.values[:, :, k] / self.scale
+            if xa.size > 1 and ya.size > 1:
+                f2 = RectBivariateSpline(xa, ya, plane, kx=min(3, xa.size - 1),
+                                         ky=min(3, ya.size - 1), s=0)
+                self._planes.append(lambda px, py, f=f2: float(f(px, py, grid=False)))
+            elif xa.size > 1:
+                fx = make_interp_spline(xa, plane[:, 0], k=min(3, xa.size - 1))
+                self._planes.append(lambda px, py, f=fx: float(f(px)))
+            elif ya.size > 1:
+                fy = make_interp_spline(ya, plane[0, :], k=min(3, ya.size - 1))
+                self._planes.append(lambda px, py, f=fy: float(f(py)))
+            else:
+                self._planes.append(lambda px, py, v=float(plane[0, 0]): v)
+
+    @staticmethod
+    def _locate(a: np.ndarray, q: float) -> tuple[int, bool] | None:
+        """(index, on_node) of ``q`` on axis ``a``: the node it sits on, else the one below.
+
+        None when ``q`` is outside the axis by more than :data:`NODE_TOLERANCE`.
+        """
+        if q < a[0] - NODE_TOLERANCE or q > a[-1] + NODE_TOLERANCE:
+            return None
+        i = min(max(int(np.searchsorted(a, q, side="right")) - 1, 0), a.size - 1)
+        if abs(q - a[i]) <= NODE_TOLERANCE:
+            return i, True
+        if i + 1 < a.size and abs(a[i + 1] - q) <= NODE_TOLERANCE:
+            return i + 1, True
+        return i, False
+
+    def value(self, x: float, y: float, height: float, *,
+              nodes_only: bool = False) -> float | None:
+        """The signal at tip position (x, y, height), m.
+
+        None outside the grid, and between nodes when ``nodes_only``.
+        """
+        where = [self._locate(a, q) for a, q in zip(self.axes, (x, y, height), strict=True)]
+        if any(w is None for w in where):
+            return None
+        (i, on_x), (j, on_y), (k, on_h) = where
+        if on_x and on_y and on_h:
+            return float(self.values[i, j, k])
+        if nodes_only:
+            return None
+        xa, ya, ha = self.axes
+        px = min(max(x, xa[0]), xa[-1])
+        py = min(max(y, ya[0]), ya[-1])
+
+        def plane(kk: int) -> float:
+            if on_x and on_y:
+                return float(self.values[i, j, kk]) / self.scale
+            return self._planes[kk](px, py)
+
+        if on_h:
+            return plane(k) * self.scale
+        t = (height - ha[k]) / (ha[k + 1] - ha[k])
+        return ((1.0 - t) * plane(k) + t * plane(k + 1)) * self.scale
+
+
 class SignalModel:
     """Signal of an experiment at one tip position and one RF/field setting.
 
@@ -190,6 +319,12 @@ class SignalModel:
         of the tip laterally and in depth (the dipole gradient falls as r^-4).
     max_voxels : int
         Voxels in the window are merged into coarser blocks above this count.
+    use_map : bool
+        Answer readings at the experiment's own settings inside its ``[scan]`` grid
+        from one solver map (:meth:`prepare_map`, :class:`GridMap`); default True.
+    map_timeout : float
+        Longest wait (wall s) for a map another thread is computing before a
+        reading falls back to the one-point solver.
 
     Attributes
     ----------
@@ -198,6 +333,13 @@ class SignalModel:
         frequency-shift protocols, ``"N^2"`` for force variance).
     backend : str
         ``"solver"`` or ``"dipole"`` (the built-in model).
+    grid_map : GridMap or None
+        The experiment's signal map once :meth:`prepare_map` has computed it.
+    map_interpolates : bool
+        Whether readings between the map's nodes are interpolated (see
+        :meth:`prepare_map`) rather than computed by the one-point solver.
+    map_error : str or None
+        Why the map could not be computed (readings then use the one-point solver).
     """
 
     def __init__(
@@ -208,6 +350,8 @@ class SignalModel:
         use_solver: bool = True,
         window_factor: float = 4.0,
         max_voxels: int = 120_000,
+        use_map: bool = True,
+        map_timeout: float = 120.0,
     ) -> None:
         self.experiment = experiment
         self.fallback = fallback or FallbackPhysics()
@@ -246,6 +390,15 @@ class SignalModel:
         )
         #: |gamma| of the first species, rad s^-1 T^-1 (converts an FM deviation to field units)
         self.gamma = _species(names[0])[0] if names else SPECIES_TABLE["1H"][0]
+        self.use_map = bool(use_map) and self._simulate is not None
+        self.map_timeout = float(map_timeout)
+        self.grid_map: GridMap | None = None
+        self.map_interpolates = False
+        self.map_error: str | None = None
+        self._map_lock = threading.Lock()
+        self._map_started = False
+        self._map_done = threading.Event()
+        self._cells: list[tuple[float, np.ndarray, np.ndarray]] | None = None
 
     # ------------------------------------------------------------------ public
     def signal_at(
@@ -266,9 +419,10 @@ class SignalModel:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        if self._simulate is not None:
+        value = self._map_value(x, y, height, B0, f_rf, fm_depth)
+        if value is None and self._simulate is not None:
             value = self._solver_signal(x, y, height, B0, f_rf, fm_depth)
-        else:
+        elif value is None:
             value = self._dipole_signal(x, y, height, B0, f_rf, fm_depth)
         with self._lock:
             self._cache[key] = value
@@ -276,15 +430,181 @@ class SignalModel:
                 self._cache.popitem(last=False)
         return value
 
+    def is_experiment_setting(self, B0: float, f_rf: float, fm_depth: float) -> bool:
+        """True when B0 (T), f_rf (Hz) and fm_depth (T) are the experiment's own.
+
+        Compared in field units (the resonance field ``2 pi f_rf/|gamma|``) to
+        :data:`SETTING_TOLERANCE`.
+        """
+        exp = self.experiment
+        if exp is None:
+            return False
+        two_pi_over_gamma = 2.0 * math.pi / self.gamma
+        return (
+            abs(B0 - float(exp.B0)) <= SETTING_TOLERANCE
+            and abs(f_rf - float(exp.rf.frequency)) * two_pi_over_gamma <= SETTING_TOLERANCE
+            and abs(fm_depth - float(exp.rf.fm_depth)) <= SETTING_TOLERANCE
+        )
+
+    def prepare_map(self) -> bool:
+        """Simulate the experiment over its own ``[scan]`` grid, once (thread-safe).
+
+        The first caller computes (``simulate(experiment, method="auto")``: the
+        FFT path where the grid is commensurate with the voxels); later callers
+        wait for it, at most :attr:`map_timeout` s. Returns True when the map is
+        available. A failure is kept in :attr:`map_error` and readings use the
+        one-point solver instead.
+
+        Readings on the map's nodes always come from it. Between nodes the map is
+        interpolated (:class:`GridMap`) only when it resolves the signal: a sample
+        of voxel densities alone (each voxel's kernel is averaged over the voxel,
+        so the map varies on the voxel scale or slower) and grid steps no larger
+        than the voxel pitch along x, y and z. A point spin's signal is a thin
+        shell in tip position (the slice's thickness), which no grid resolves;
+        then, and on coarser grids, readings between nodes use the one-point solver.
+        """
+        if not self.use_map:
+            return False
+        with self._map_lock:
+            owner = not self._map_started
+            self._map_started = True
+        if not owner:
+            self._map_done.wait(self.map_timeout)
+            return self.grid_map is not None
+        try:
+            self.grid_map = self._compute_map()
+        except Exception as exc:  # noqa: BLE001 - the one-point solver is always there
+            self.map_error = f"{exc.__class__.__name__}: {exc}"
+        finally:
+            self._map_done.set()
+        return self.grid_map is not None
+
+    def _compute_map(self) -> GridMap:
+        from mrfm.solver import ResonanceOutsideSampleWarning
+
+        exp = self.experiment
+        scan = exp.scan
+        axes = [np.asarray(a, dtype=float).reshape(-1) for a in (scan.x, scan.y, scan.height)]
+        try:
+            res = self._simulate(exp, progress=False)
+        except ResonanceOutsideSampleWarning:
+            # raised only where warnings are errors: the map is all zero, which is its value
+            return GridMap(*axes, np.zeros(tuple(a.size for a in axes)))
+        self.unit = str(res.unit)
+        coords = [np.asarray(res.coords[k], dtype=float).reshape(-1) for k in ("x", "y", "z")]
+        values = np.asarray(res.signal, dtype=float).reshape(tuple(c.size for c in coords))
+        order = [np.argsort(c) for c in coords]  # the grid may be given in decreasing order
+        values = values[np.ix_(*order)]
+        self.map_interpolates = self._map_resolves_signal(coords)
+        return GridMap(*(c[o] for c, o in zip(coords, order, strict=True)), values)
+
+    def _map_resolves_signal(self, coords: list[np.ndarray]) -> bool:
+        """Voxel densities only, and every grid step <= the voxel pitch on its axis."""
+        s = self.experiment.sample
+        densities = getattr(s, "densities", {}) or {}
+        points = getattr(s, "points", {}) or {}
+        if not densities or any(np.asarray(p).size for p in points.values()):
+            return False
+        voxel = np.asarray(s.voxel, dtype=float) * np.ones(3)
+        for c, pitch in zip(coords, voxel, strict=True):
+            if c.size > 1 and np.max(np.abs(np.diff(c))) > pitch * (1.0 + 1e-9):
+                return False
+        return True
+
+    def _map_value(
+        self, x: float, y: float, height: float, B0: float, f_rf: float, fm_depth: float
+    ) -> float | None:
+        """The map's value at this reading, or None when the map does not apply."""
+        if not self.use_map or not self.is_experiment_setting(B0, f_rf, fm_depth):
+            return None
+        if self.grid_map is None and not self.prepare_map():
+            return None
+        return self.grid_map.value(x, y, height, nodes_only=not self.map_interpolates)
+
+    def may_resonate(
+        self, x: float, y: float, height: float, B0: float, f_rf: float, fm_depth: float
+    ) -> bool:
+        """False only when no spin can be in the resonant slice (or OSCAR sweep region).
+
+        A conservative version of the solver's own first test per voxel: a voxel
+        (or point spin) may contribute when ``| |B| - 2 pi f_rf/|gamma| |`` at its
+        centre is within ``fm_depth + 2 (span + sweep)``, where ``span`` is the
+        linear spread of |B| across the voxel (``sum_j |d|B|/dx_j| a_j``) and, for
+        OSCAR/iOSCAR, ``sweep = 2 (|d|B|/dx| x_pk + |second difference of |B| over
+        +-x_pk|)`` is the excursion along the cantilever trajectory. |B| is taken
+        both exactly and in the high-field form ``B0 + B_z``. Twice the solver's
+        margin: a False here means the solver's signal is exactly 0. Protocols
+        without a slice (force gradient) always return True.
+        """
+        exp = self.experiment
+        if exp is None:
+            return True
+        name = str(exp.protocol.name)
+        if name not in SLICE_PROTOCOLS + SWEEP_PROTOCOLS:
+            return True
+        amplitude = float(getattr(exp, "amplitude", 0.0)) if name in SWEEP_PROTOCOLS else 0.0
+        centre = np.array([x, y, height + self._half_height])
+        b0 = np.array([0.0, 0.0, B0])
+        for gamma, pos, edges in self._spin_cells():
+            rel = pos - centre
+            B, G = self._field_gradient(rel)
+            b_res = 2.0 * math.pi * f_rf / gamma
+            Bt = B + b0
+            exact = np.sqrt(np.einsum("ij,ij->i", Bt, Bt))
+            grad_exact = np.einsum("ni,nij->nj", Bt, G) / exact[:, None]
+            high = B0 + B[:, 2]
+            grad_high = G[:, 2, :]
+            for b, grad, form in ((exact, grad_exact, "exact"), (high, grad_high, "high")):
+                margin = 2.0 * np.sum(np.abs(grad) * edges, axis=1)
+                if amplitude > 0.0:
+                    shift = np.array([amplitude, 0.0, 0.0])
+                    bp = self._field_magnitude(rel - shift, B0, form)
+                    bm = self._field_magnitude(rel + shift, B0, form)
+                    curvature = np.abs(bp + bm - 2.0 * b)
+                    excursion = np.maximum(np.abs(bp - b), np.abs(bm - b))
+                    margin += 2.0 * (np.abs(grad[:, 0]) * amplitude + curvature + excursion)
+                if np.any(np.abs(b - b_res) <= fm_depth + margin):
+                    return True
+        return False
+
+    def _field_magnitude(self, rel: np.ndarray, B0: float, form: str) -> np.ndarray:
+        B, _ = self._field_gradient(rel)
+        if form == "high":
+            return B0 + B[:, 2]
+        B[:, 2] += B0
+        return np.sqrt(np.einsum("ij,ij->i", B, B))
+
+    def _spin_cells(self) -> list[tuple[float, np.ndarray, np.ndarray]]:
+        """(|gamma|, positions (n, 3) m, cell edges (n, 3) m) per species: occupied voxels
+        (edges = voxel) and point spins (edges 0)."""
+        if self._cells is not None:
+            return self._cells
+        cells = []
+        s = self.experiment.sample
+        densities = getattr(s, "densities", {}) or {}
+        if densities:
+            edge = np.asarray(s.voxel, dtype=float) * np.ones(3)
+            grid = np.stack(np.meshgrid(*s.axes(), indexing="ij"), axis=-1)
+            for name, dens in densities.items():
+                keep = np.asarray(dens, dtype=float) != 0
+                cells.append((_species(name)[0], grid[keep], np.tile(edge, (int(keep.sum()), 1))))
+        for name, pts in (getattr(s, "points", {}) or {}).items():
+            p = np.asarray(pts, dtype=float).reshape(-1, 3)
+            if len(p):
+                cells.append((_species(name)[0], p, np.zeros_like(p)))
+        self._cells = cells
+        return cells
+
     # ----------------------------------------------------------------- solver
     def _solver_signal(
         self, x: float, y: float, height: float, B0: float, f_rf: float, fm_depth: float
     ) -> float:
-        import dataclasses
-        import warnings
-
+        """One-point solver call; 0 without calling it when no spin can resonate."""
         from mrfm.errors import UserError
+        from mrfm.solver import ResonanceOutsideSampleWarning
 
+        if not self.may_resonate(x, y, height, B0, f_rf, fm_depth):
+            return 0.0
         exp = self.experiment
         one = np.array
         try:
@@ -297,11 +617,13 @@ class SignalModel:
                  "rf.frequency": f_rf, "rf.fm_depth": fm_depth}
             )
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # an empty slice is a legitimate zero here
-                res = self._simulate(point, method="direct", progress=False)
+            res = self._simulate(point, method="direct", progress=False)
         except UserError:
             return 0.0  # tip at or inside the sample surface: no resonance signal
+        except ResonanceOutsideSampleWarning:
+            # Only where warnings are errors (the slice passed within a voxel's |B| span
+            # of the sample yet touched no spin): the signal is exactly 0.
+            return 0.0
         self.unit = str(res.unit)
         return float(np.asarray(res.signal, dtype=float).reshape(-1)[0])
 

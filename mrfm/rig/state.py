@@ -26,13 +26,22 @@ Models (SI inside; the instruments convert to their own units):
   (possibly ramping) setpoint while heater output 1 is on, capped by the heater
   range, and the base temperature when it is off. A temperature above the
   lab's interlock switches the RF output off.
-* **RF** (SG384): frequency, power, output, FM deviation and rate; the FM
-  deviation in field units ``2 pi f_dev/|gamma|`` is the half-width of the
-  resonant slice.
+* **RF** (SG384): frequency, power, output, FM deviation and rate. An external
+  frequency multiplier after the source (``rf_multiplier`` N, the rig file's
+  ``frequency_multiplier`` option of the SG384, e.g. 4 for X band from a source
+  that stops at 4.05 GHz) multiplies both the carrier and the FM deviation, so
+  the spins see ``f_rf = N f_source`` and the resonant slice's half-width is
+  ``2 pi N f_dev/|gamma|`` in field units.
 * **Lock-in**: the spin force from :class:`~mrfm.rig.signal.SignalModel`,
   modulated at the FM rate, drives the cantilever (x/F transfer function), the
-  detector converts displacement to volts; the lock-in's n-pole low-pass filter
-  is integrated exactly stage by stage, and thermal force noise
+  detector converts displacement to volts. At resonance the cantilever lags the
+  force by 90 degrees, so a lock-in phase of -90 degrees puts the in-phase CAI
+  force in X with its sign, ``X = volts_per_meter (Q/k) F / sqrt(2)``. A
+  frequency-shift signal (PLL output, ``volts_per_hertz``) is delivered with the
+  same -90 degree lag (a convention of the virtual PLL chain, whose delay a real
+  rig calibrates), so one phase setting reads every protocol in X. Variances
+  (``N^2``, ``Hz^2``: statistical polarization) give their r.m.s. value. The
+  lock-in's n-pole low-pass filter is integrated exactly stage by stage, and thermal force noise
   ``S_F = 4 k kB T/(omega0 Q)`` plus detector noise give X and Y noise of
   variance ``S_V * ENBW`` (ENBW of an n-pole RC filter: 1/(4 tau), 1/(8 tau),
   3/(32 tau), 5/(64 tau)), as an Ornstein-Uhlenbeck process with correlation
@@ -557,6 +566,9 @@ class RigState:
         Default: ``SimClock(time_scale)``.
     time_scale : float
         Simulated seconds per wall second when no clock is given.
+    rf_multiplier : float
+        External frequency multiplier after the RF source (1: none); the spins see
+        the source's frequency and FM deviation times this factor.
     """
 
     def __init__(
@@ -568,7 +580,11 @@ class RigState:
         signal_model: SignalModel | None = None,
         clock: SimClock | None = None,
         time_scale: float = 1.0,
+        rf_multiplier: float = 1.0,
     ) -> None:
+        if not (math.isfinite(rf_multiplier) and rf_multiplier > 0):
+            raise ValueError(f"rf_multiplier must be a finite number > 0, got {rf_multiplier}")
+        self.rf_multiplier = float(rf_multiplier)
         self.lock = threading.RLock()
         self.limits = limits or RigLimits()
         self.settings = settings or VirtualSettings()
@@ -594,10 +610,11 @@ class RigState:
         self.fine = FineStage(self)
         self.magnet = Magnet(self, field0)
         self.rf = RFSource(mod_rate=self.cantilever.f0)
-        if experiment is not None:
-            self.rf.frequency = float(experiment.rf.frequency)
+        if experiment is not None:  # the source tuned for the experiment's carrier
+            self.rf.frequency = float(experiment.rf.frequency) / self.rf_multiplier
             self.rf.fm_deviation = (
-                float(experiment.rf.fm_depth) * self.signal_model.gamma / (2.0 * math.pi)
+                float(experiment.rf.fm_depth) * self.signal_model.gamma
+                / (2.0 * math.pi * self.rf_multiplier)
             )
             self.rf.modulation = True
         self.events: list[str] = []
@@ -663,9 +680,15 @@ class RigState:
                 return 0.0
             x, y, h = self.tip_position()
             b0 = self.field()
-            fm_depth = 2.0 * math.pi * self.rf.fm_deviation / self.signal_model.gamma
-            f_rf = self.rf.frequency
+            f_rf, f_dev = self.carrier()
+            fm_depth = 2.0 * math.pi * f_dev / self.signal_model.gamma
         return self.signal_model.signal_at(x, y, h, b0, f_rf, fm_depth)
+
+    def carrier(self) -> tuple[float, float]:
+        """(frequency, FM deviation) at the spins, Hz: the source's times ``rf_multiplier``."""
+        with self.lock:
+            n = self.rf_multiplier
+            return self.rf.frequency * n, self.rf.fm_deviation * n
 
     def input_phasor(self) -> tuple[complex, float]:
         """Lock-in input: complex amplitude (V r.m.s.) and its frequency (Hz)."""
@@ -674,10 +697,10 @@ class RigState:
         if value == 0.0:
             return 0j, f_mod
         unit = self.signal_model.unit
-        if unit == "Hz":
-            return complex(self.settings.volts_per_hertz * value) / math.sqrt(2.0), f_mod
-        if unit == "N^2":
+        if unit.endswith("^2"):  # a variance: its r.m.s. value
             value = math.sqrt(max(value, 0.0))
+        if unit.startswith("Hz"):  # the PLL chain's -90 degrees (see the module docstring)
+            return -1j * self.settings.volts_per_hertz * value / math.sqrt(2.0), f_mod
         x = self.cantilever.transfer(f_mod) * value
         return self.settings.volts_per_meter * x / math.sqrt(2.0), f_mod
 

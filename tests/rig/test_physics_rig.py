@@ -217,3 +217,97 @@ def test_temperature_interlock_switches_rf_off(rig, client):
     rf.send("ENBR 1")
     assert rf.query("LERR?") == "12"
     assert any("interlock" in e for e in rig.state.events)
+
+
+MULTIPLIED = LOCKIN_RIG.replace(
+    'driver = "srs.sg384"', 'driver = "srs.sg384"\nfrequency_multiplier = 4'
+)
+
+
+def test_rf_multiplier_scales_carrier_and_fm_depth():
+    """An external x4 multiplier: the spins see 4 x the SG384's frequency and FM deviation."""
+    gamma = SPECIES_TABLE["1H"][0]
+    f_rf = gamma * 2.7 / (2 * math.pi)
+    fdev = 4e-3 * gamma / (2 * math.pi)
+    signals = []
+    for text, n in ((LOCKIN_RIG, 1), (MULTIPLIED, 4)):
+        rig = make_rig(text, clock=SimClock(manual=True))
+        try:
+            st = rig.state
+            assert st.rf_multiplier == n
+            rf = LineClient(rig.resources["rf"])
+            rf.send(f"FREQ {f_rf / n:.6f};FDEV {fdev / n:.6f};TYPE 1;MODL 1;ENBR 1")
+            assert rf.query("LERR?") == "0"
+            assert float(rf.query("FREQ?")) == pytest.approx(f_rf / n, abs=1e-6)
+            carrier, dev = st.carrier()
+            assert carrier == pytest.approx(f_rf, abs=n * 1e-6)  # the wire's 1 uHz digits
+            assert dev == pytest.approx(fdev, abs=n * 1e-6)
+            rf.send("FREQ 5 GHz")  # beyond the SG384: refused whatever follows it
+            assert rf.query("LERR?") != "0"
+            assert float(rf.query("FREQ?")) == pytest.approx(f_rf / n, abs=1e-6)
+            rig.state.fine.move(rig.state.fine.axes["1"], 100e-9, st.now())
+            st.clock.advance(1.0)
+            signals.append(st.spin_signal())
+            tip = st.tip_position()
+            assert signals[-1] == st.signal_model.signal_at(*tip, 2.6, f_rf, 4e-3)
+            rf.close()
+        finally:
+            rig.stop()
+    assert abs(signals[0]) > 1e-17
+    assert signals[1] == pytest.approx(signals[0], rel=1e-9)
+
+
+def test_rf_multiplier_tunes_the_source_for_the_experiment():
+    from mrfm.config import load
+    from mrfm.errors import ConfigError
+    from mrfm.resources import data_dir
+    from mrfm.rig import rigfile
+    from mrfm.rig.server import VirtualRig, rf_multiplier
+    from mrfm.rig.state import RigState
+
+    exp = load(data_dir("configs") / "demo.toml")  # 11 GHz, 4 mT FM depth (electrons)
+    st = RigState(experiment=exp, rf_multiplier=4, clock=SimClock(manual=True))
+    assert st.rf.frequency == pytest.approx(2.75e9, rel=1e-15)  # inside the SG384's 4.05 GHz
+    assert st.rf.fm_deviation == pytest.approx(28.0e6, rel=1e-2)  # inside its 32 MHz
+    f, dev = st.carrier()
+    depth = 2 * math.pi * dev / st.signal_model.gamma
+    assert st.signal_model.is_experiment_setting(exp.B0, f, depth)
+    assert rf_multiplier(rigfile.load(data_dir("instruments") / "virtual.toml")) == 4.0
+    for bad in ("0", '"x4"', "-2"):
+        text = MULTIPLIED.replace("frequency_multiplier = 4", f"frequency_multiplier = {bad}")
+        with pytest.raises(ConfigError, match="frequency_multiplier"):
+            VirtualRig(rigfile.loads(text))
+
+
+def test_lockin_phase_minus_90_puts_the_cai_force_in_x():
+    """At resonance x = -i (Q/k) F, so the -90 degree reference gives X = +vpm (Q/k) F/sqrt(2)."""
+    rig = make_rig(LOCKIN_RIG, clock=SimClock(manual=True))
+    try:
+        st = rig.state
+        f0 = st.cantilever.f0
+        gamma = SPECIES_TABLE["1H"][0]
+        rf = LineClient(rig.resources["rf"])
+        rf.send(f"FREQ {gamma * 2.7 / (2 * math.pi):.3f};FDEV {4e-3 * gamma / (2 * math.pi):.3f};"
+                f"RATE {f0};TYPE 1;MODL 1;AMPR 0;ENBR 1")
+        assert rf.query("LERR?") == "0"  # (also: every command above has been handled)
+        li = LineClient(rig.resources["lockin"])
+        li.send(f"FREQ {f0};OFLT 12;OFSL 1;PHAS -90")
+        assert float(li.query("PHAS?")) == -90.0
+        readings = []
+        for x_um in (0.1, -0.1):
+            st.fine.move(st.fine.axes["1"], x_um * 1e-6, st.now())
+            st.clock.advance(300.0)
+            x, y = (float(v) for v in li.query("SNAP? 1,2").split(","))
+            force = st.spin_signal()
+            c = st.settings.volts_per_meter * st.cantilever.Q / st.cantilever.k / math.sqrt(2)
+            sigma = math.sqrt(st.input_noise_psd(f0) / 8.0 / 10.0)
+            assert abs(c * force) > 20 * sigma
+            assert x == pytest.approx(c * force, abs=5 * sigma)
+            assert abs(y) < 5 * sigma
+            assert x * force > 0  # X carries the force's sign ...
+            readings.append(x)
+        assert readings[0] * readings[1] < 0  # ... which flips with the side (the pad's edges)
+        rf.close()
+        li.close()
+    finally:
+        rig.stop()
