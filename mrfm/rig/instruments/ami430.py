@@ -84,18 +84,7 @@ class AMI430(VirtualInstrument):
 
     # protocol --------------------------------------------------------------
     def execute(self, line: str, session: Session) -> list[str]:
-        replies = []
-        for command in line.split(";"):
-            if not command.strip():
-                continue
-            try:
-                reply = self.command(command.strip())
-            except CommandError as exc:
-                self.push_error(exc.code, exc.message)
-                continue
-            if reply is not None:
-                replies.append(reply)
-        return replies
+        return self.run_commands(line, joined=False)
 
     def command(self, command: str) -> str | None:
         """One command; its reply or None."""

@@ -132,6 +132,36 @@ class VirtualInstrument:
         """Reply sent for a rejected request (most models stay silent)."""
         return []
 
+    def run_commands(self, line: str, *, joined: bool) -> list[str]:
+        """Execute the ``;``-separated commands of a line with :meth:`command`.
+
+        A rejected command goes to the error queue and the others still run (as
+        SCPI instruments do). The replies come back one per line, or as a single
+        ``;``-joined line (``joined=True``: SR86x, 33500B, Lake Shore 336).
+        """
+        replies: list[str] = []
+        for command in line.split(";"):
+            if not command.strip():
+                continue
+            try:
+                reply = self.command(command.strip())
+            except CommandError as exc:
+                self.record_error(exc)
+                continue
+            if reply is not None:
+                replies.append(reply)
+        if joined:
+            return [";".join(replies)] if replies else []
+        return replies
+
+    def record_error(self, exc: CommandError) -> None:
+        """A command of :meth:`run_commands` was rejected: queue its error."""
+        self.push_error(exc.code, exc.message)
+
+    def command(self, command: str) -> str | None:
+        """One command of a line (models that use :meth:`run_commands` define it)."""
+        raise CommandError.of(UNDEFINED_HEADER, command)
+
     def overlong(self, session: Session) -> list[str]:
         """A request longer than :data:`MAX_LINE` was discarded."""
         with self.lock:

@@ -65,18 +65,7 @@ class Keysight33500B(VirtualInstrument):
         return self.ch[n]
 
     def execute(self, line: str, session: Session) -> list[str]:
-        replies = []
-        for command in line.split(";"):
-            if not command.strip():
-                continue
-            try:
-                reply = self.command(command.strip())
-            except CommandError as exc:
-                self.push_error(exc.code, exc.message)
-                continue
-            if reply is not None:
-                replies.append(reply)
-        return [";".join(replies)] if replies else []
+        return self.run_commands(line, joined=True)
 
     def command(self, command: str) -> str | None:
         """One SCPI command; its reply or None."""

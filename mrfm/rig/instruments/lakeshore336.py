@@ -52,19 +52,11 @@ class LakeShore336(VirtualInstrument):
         self.ramp = {n: [0, 0.0] for n in range(1, 5)}
 
     def execute(self, line: str, session: Session) -> list[str]:
-        replies = []
-        for command in line.split(";"):
-            if not command.strip():
-                continue
-            try:
-                reply = self.command(command)
-            except CommandError as exc:
-                self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
-                self.push_error(exc.code, exc.message)
-                continue
-            if reply is not None:
-                replies.append(reply)
-        return [";".join(replies)] if replies else []
+        return self.run_commands(line, joined=True)
+
+    def record_error(self, exc: CommandError) -> None:
+        self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
+        self.push_error(exc.code, exc.message)
 
     def error_reply(self, exc: CommandError, session: Session) -> list[str]:
         self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND

@@ -88,19 +88,11 @@ class SR865(VirtualInstrument):
                 self.channel.phase_deg, self.amplitude, 0.0, f, f]
 
     def execute(self, line: str, session: Session) -> list[str]:
-        replies: list[str] = []
-        for command in line.split(";"):
-            if not command.strip():
-                continue
-            try:
-                reply = self.command(command)
-            except CommandError as exc:
-                self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
-                self.push_error(exc.code, exc.message)
-                continue
-            if reply is not None:
-                replies.append(reply)
-        return [";".join(replies)] if replies else []
+        return self.run_commands(line, joined=True)
+
+    def record_error(self, exc: CommandError) -> None:
+        self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
+        self.push_error(exc.code, exc.message)
 
     def command(self, command: str) -> str | None:
         """One command; its reply or None."""
