@@ -70,6 +70,7 @@ class SR865(VirtualInstrument):
         self.slope = 1
         self.amplitude = 0.0
         self.harmonic = 1
+        self.reference_source = 0  # RSRC: 0 internal, 1 external, 2 dual, 3 chop
         self.aux_out = [0.0] * 4
         self.esr = 0
         self.channel.configure(tau=TIME_CONSTANTS[self.tau_index], poles=self.slope + 1,
@@ -158,6 +159,12 @@ class SR865(VirtualInstrument):
                 return str(self.harmonic)
             need(args, 1)
             self.harmonic = int(in_range(parse_int(args[0]), 1, 99))
+            return None
+        if head == "RSRC":
+            if query:
+                return str(self.reference_source)
+            need(args, 1)
+            self.reference_source = int(in_range(parse_int(args[0]), 0, 3))
             return None
         if head == "OUTP" and query:
             need(args, 1)
