@@ -148,6 +148,9 @@ class Protocol:
         Detection bandwidth, Hz (sets the thermal force noise in the protocol).
     tau_m : float or None
         Correlation time of statistical polarization, s.
+    slice_profile : str
+        "hard" (|dB| < fm_depth counts fully) or "cos2" (weight cos^2(pi dB / 2 fm_depth),
+        the profile of the Marohn group's mrfmsim).
     """
 
     name: str = field(default="CAI", metadata=spec("choice", choices=PROTOCOLS))
@@ -161,6 +164,9 @@ class Protocol:
     T1rho: float = _q("time", 1.0, min=0, min_exclusive=True, max=1e6)
     bandwidth: float = _q("frequency", 1.0, min=0, min_exclusive=True, max=1e6)
     tau_m: float | None = _q("time", min=0, min_exclusive=True, max=1e6)
+    slice_profile: str = field(
+        default="hard", metadata=spec("choice", choices=("hard", "cos2"),
+                                      doc="resonant-slice weighting across fm_depth"))
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 """Direct summation: every tip position against every voxel (and every point spin).
 
 Serves arbitrary tip positions and the reference tests. The work is split
-into (tip, voxel-chunk) items run in parallel with numba ``prange``; each item
-walks a contiguous range of the flattened density grid, skipping empty
-voxels, so memory stays at O(tips x chunks).
+into (tip, x-slab) items run in parallel with numba ``prange``; each item
+walks its slab of the density grid as a tree of index boxes, skipping boxes
+that an exact bound proves to be far from resonance
+(:func:`mrfm.solver.slice.box_is_silent`) and empty voxels, so the cost per
+tip grows with the number of voxels near the resonant slice rather than with
+the grid, and memory stays at O(tips x slabs).
 """
 
 from __future__ import annotations
@@ -16,15 +19,95 @@ from numba import njit, prange
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
 
+#: blocks of at most this many voxels are evaluated voxel by voxel
+LEAF_VOXELS = 8
+#: depth of the block stack (binary splits of an index box: <= 3 log2(n) + 1 entries)
+BLOCK_STACK = 256
+
+
+@njit(cache=True, fastmath=False)
+def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, origin, voxel,
+               pp, out, crossings, stack, blocks):
+    """Sum of rho * voxel_value over voxels [i0, i1) x [0, ny) x [0, nz) for one magnet centre.
+
+    Index boxes are split in two along their longest side (depth-first); a box that
+    :func:`mrfm.solver.slice.box_is_silent` proves silent is skipped whole, so the work
+    grows with the number of voxels near the resonant slice, not with the grid.
+    """
+    n = 1
+    blocks[0, 0] = i0
+    blocks[0, 1] = i1
+    blocks[0, 2] = 0
+    blocks[0, 3] = ny
+    blocks[0, 4] = 0
+    blocks[0, 5] = nz
+    acc = 0.0
+    while n > 0:
+        n -= 1
+        a0 = blocks[n, 0]
+        a1 = blocks[n, 1]
+        b0 = blocks[n, 2]
+        b1 = blocks[n, 3]
+        c0 = blocks[n, 4]
+        c1 = blocks[n, 5]
+        la = a1 - a0
+        lb = b1 - b0
+        lc = c1 - c0
+        if la * lb * lc > 1:
+            hx = 0.5 * (la - 1) * voxel[0]
+            hy = 0.5 * (lb - 1) * voxel[1]
+            hz = 0.5 * (lc - 1) * voxel[2]
+            mx = origin[0] + 0.5 * (a0 + a1 - 1) * voxel[0] - tx
+            my = origin[1] + 0.5 * (b0 + b1 - 1) * voxel[1] - ty
+            mz = origin[2] + 0.5 * (c0 + c1 - 1) * voxel[2] - tz
+            if S.box_is_silent(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel[0],
+                               voxel[1], voxel[2], pp, out):
+                continue
+        if la * lb * lc > LEAF_VOXELS and n + 2 <= blocks.shape[0]:
+            # split the longest side (in voxels) in two
+            if la >= lb and la >= lc:
+                m = a0 + la // 2
+                blocks[n, 0] = a0
+                blocks[n, 1] = m
+                blocks[n + 1, 0] = m
+                blocks[n + 1, 1] = a1
+                for q in range(2, 6):
+                    blocks[n + 1, q] = blocks[n, q]
+            elif lb >= lc:
+                m = b0 + lb // 2
+                blocks[n, 3] = m
+                for q in range(6):
+                    blocks[n + 1, q] = blocks[n, q]
+                blocks[n + 1, 2] = m
+                blocks[n + 1, 3] = b1
+            else:
+                m = c0 + lc // 2
+                blocks[n, 5] = m
+                for q in range(6):
+                    blocks[n + 1, q] = blocks[n, q]
+                blocks[n + 1, 4] = m
+                blocks[n + 1, 5] = c1
+            n += 2
+            continue
+        for i in range(a0, a1):
+            cx = origin[0] + i * voxel[0] - tx
+            for j in range(b0, b1):
+                cy = origin[1] + j * voxel[1] - ty
+                for k in range(c0, c1):
+                    r = rho3[i, j, k]
+                    if r == 0.0:
+                        continue
+                    cz = origin[2] + k * voxel[2] - tz
+                    acc += r * S.voxel_value(kid, shape_id, mparams, pol, cx, cy, cz, voxel[0],
+                                             voxel[1], voxel[2], pp, out, crossings, stack)
+    return acc
+
 
 @njit(cache=True, fastmath=False, parallel=True)
-def _voxel_sums(kid, shape_id, mparams, pol, centres, rho_flat, shape, origin, voxel, pp,
-                nchunks):
+def _voxel_sums(kid, shape_id, mparams, pol, centres, rho3, origin, voxel, pp, nchunks):
     nt = centres.shape[0]
-    ny = shape[1]
-    nz = shape[2]
-    nvox = rho_flat.size
-    chunk = (nvox + nchunks - 1) // nchunks
+    nx, ny, nz = rho3.shape
+    chunk = (nx + nchunks - 1) // nchunks
     partial = np.zeros((nt, nchunks))
     for w in prange(nt * nchunks):
         t = w // nchunks
@@ -32,22 +115,13 @@ def _voxel_sums(kid, shape_id, mparams, pol, centres, rho_flat, shape, origin, v
         out = np.zeros(K.OUT_LEN)
         crossings = np.zeros(S.MAX_CROSSINGS)
         stack = np.zeros((S.STACK_LEN, 4))
-        start = c * chunk
-        stop = min(nvox, start + chunk)
-        acc = 0.0
-        for f in range(start, stop):
-            r = rho_flat[f]
-            if r == 0.0:
-                continue
-            i = f // (ny * nz)
-            j = (f // nz) % ny
-            k = f % nz
-            cx = origin[0] + i * voxel[0] - centres[t, 0]
-            cy = origin[1] + j * voxel[1] - centres[t, 1]
-            cz = origin[2] + k * voxel[2] - centres[t, 2]
-            acc += r * S.voxel_value(kid, shape_id, mparams, pol, cx, cy, cz, voxel[0], voxel[1],
-                                     voxel[2], pp, out, crossings, stack)
-        partial[t, c] = acc
+        blocks = np.zeros((BLOCK_STACK, 6), dtype=np.int64)
+        i0 = c * chunk
+        i1 = min(nx, i0 + chunk)
+        if i1 > i0:
+            partial[t, c] = _block_sum(kid, shape_id, mparams, pol, centres[t, 0],
+                                       centres[t, 1], centres[t, 2], rho3, i0, i1, ny, nz,
+                                       origin, voxel, pp, out, crossings, stack, blocks)
     vol = voxel[0] * voxel[1] * voxel[2]
     res = np.zeros(nt)
     for t in range(nt):
@@ -112,17 +186,16 @@ def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin:
     (nt,) float64 signal in the protocol's unit.
     """
     centres = np.ascontiguousarray(centres, dtype=float)
-    rho_flat = np.ascontiguousarray(rho, dtype=float).reshape(-1)
-    shape = np.asarray(rho.shape, dtype=np.int64)
+    rho3 = np.ascontiguousarray(rho, dtype=float)
     nt = centres.shape[0]
     out = np.zeros(nt)
-    nchunks = _chunks(nt, rho_flat.size)
+    nchunks = _chunks(nt, rho3.shape[0], min_items=1)
     batch = nt if progress is None else max(1, min(nt, 64))
     for start in range(0, nt, batch):
         stop = min(nt, start + batch)
         out[start:stop] = _voxel_sums(kid, int(magnet.shape_id), _f64(magnet.params),
-                                      _f64(magnet.polarization), centres[start:stop], rho_flat,
-                                      shape, _f64(origin), _f64(voxel), pp, nchunks)
+                                      _f64(magnet.polarization), centres[start:stop], rho3,
+                                      _f64(origin), _f64(voxel), pp, nchunks)
         if progress is not None:
             progress(stop - start)
     return out

@@ -12,6 +12,9 @@ needs no alignment), correlated with the density layer by zero-padded real
 FFTs (``scipy.fft``, padded to at least n_voxel + n_tip - 1 per axis, so no
 wrap-around) and summed over layers. The kernel value for each offset is the
 same function (:func:`mrfm.solver.slice.voxel_value`) as in the direct path.
+Offsets (tiles of them) that an exact bound proves far from resonance are not
+evaluated, and a (layer, height) whose kernel plane is all zero (the slice
+misses that layer) costs no FFT.
 """
 
 from __future__ import annotations
@@ -23,22 +26,93 @@ from numba import njit, prange
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
 
+#: lateral tile edge (offset-grid points) of the culling test in :func:`kernel_plane`
+TILE = 16
+SUBTILE = 4
+
 
 @njit(cache=True, fastmath=False, parallel=True)
 def kernel_plane(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp):
     """Kernel (per unit density per unit volume) on the offset grid dxs x dys at height dz.
 
-    Returns (dxs.size, dys.size) float64.
+    The grid (uniform steps) is walked in tiles of TILE x TILE offsets, each split into
+    SUBTILE x SUBTILE blocks; a tile or block that
+    :func:`mrfm.solver.slice.box_is_silent` proves silent is left at zero.
+
+    Returns
+    -------
+    (plane, nonzero) : ((dxs.size, dys.size) float64, bool)
     """
-    res = np.zeros((dxs.size, dys.size))
-    for i in prange(dxs.size):
+    nx = dxs.size
+    ny = dys.size
+    res = np.zeros((nx, ny))
+    stepx = dxs[1] - dxs[0] if nx > 1 else 0.0
+    stepy = dys[1] - dys[0] if ny > 1 else 0.0
+    ntx = (nx + TILE - 1) // TILE
+    nty = (ny + TILE - 1) // TILE
+    for w in prange(ntx * nty):
         out = np.zeros(K.OUT_LEN)
         crossings = np.zeros(S.MAX_CROSSINGS)
         stack = np.zeros((S.STACK_LEN, 4))
-        for j in range(dys.size):
-            res[i, j] = S.voxel_value(kid, shape_id, mparams, pol, dxs[i], dys[j], dz, voxel[0],
-                                      voxel[1], voxel[2], pp, out, crossings, stack)
-    return res
+        i0 = (w // nty) * TILE
+        j0 = (w % nty) * TILE
+        i1 = min(nx, i0 + TILE)
+        j1 = min(ny, j0 + TILE)
+        cx = 0.5 * (dxs[i0] + dxs[i1 - 1])
+        cy = 0.5 * (dys[j0] + dys[j1 - 1])
+        if S.box_is_silent(kid, shape_id, mparams, pol, cx, cy, dz,
+                           0.5 * (i1 - 1 - i0) * abs(stepx), 0.5 * (j1 - 1 - j0) * abs(stepy),
+                           0.0, voxel[0], voxel[1], voxel[2], pp, out):
+            continue
+        for a0 in range(i0, i1, SUBTILE):
+            a1 = min(i1, a0 + SUBTILE)
+            for b0 in range(j0, j1, SUBTILE):
+                b1 = min(j1, b0 + SUBTILE)
+                cx = 0.5 * (dxs[a0] + dxs[a1 - 1])
+                cy = 0.5 * (dys[b0] + dys[b1 - 1])
+                if S.box_is_silent(kid, shape_id, mparams, pol, cx, cy, dz,
+                                   0.5 * (a1 - 1 - a0) * abs(stepx),
+                                   0.5 * (b1 - 1 - b0) * abs(stepy), 0.0, voxel[0], voxel[1],
+                                   voxel[2], pp, out):
+                    continue
+                for i in range(a0, a1):
+                    for j in range(b0, b1):
+                        res[i, j] = S.voxel_value(kid, shape_id, mparams, pol, dxs[i], dys[j],
+                                                  dz, voxel[0], voxel[1], voxel[2], pp, out,
+                                                  crossings, stack)
+    nonzero = False
+    for i in range(nx):
+        for j in range(ny):
+            if res[i, j] != 0.0:
+                nonzero = True
+                break
+        if nonzero:
+            break
+    return res, nonzero
+
+
+@njit(cache=True, fastmath=False)
+def layer_may_sound(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp):
+    """False when every TILE x TILE tile of the offset plane at height dz is provably silent.
+
+    A serial pre-pass (no thread start-up per layer): layers the resonant slice cannot
+    reach skip :func:`kernel_plane` and their FFTs altogether.
+    """
+    nx = dxs.size
+    ny = dys.size
+    out = np.zeros(K.OUT_LEN)
+    stepx = abs(dxs[1] - dxs[0]) if nx > 1 else 0.0
+    stepy = abs(dys[1] - dys[0]) if ny > 1 else 0.0
+    for i0 in range(0, nx, TILE):
+        i1 = min(nx, i0 + TILE)
+        for j0 in range(0, ny, TILE):
+            j1 = min(ny, j0 + TILE)
+            if not S.box_is_silent(kid, shape_id, mparams, pol, 0.5 * (dxs[i0] + dxs[i1 - 1]),
+                                   0.5 * (dys[j0] + dys[j1 - 1]), dz,
+                                   0.5 * (i1 - 1 - i0) * stepx, 0.5 * (j1 - 1 - j0) * stepy,
+                                   0.0, voxel[0], voxel[1], voxel[2], pp, out):
+                return True
+    return False
 
 
 def step_ratio(axis: np.ndarray, pitch: float) -> int | None:
@@ -115,29 +189,47 @@ def fft_signal(kid: int, magnet, *, rho: np.ndarray, origin: np.ndarray, voxel: 
     acc = np.zeros((heights.size, n1, n2 // 2 + 1), dtype=complex)
     mparams = np.asarray(magnet.params, dtype=float)
     pol = np.asarray(magnet.polarization, dtype=float)
+    workers = _workers()
     vox = np.asarray(voxel, dtype=float)
+    occupied = np.any(rho != 0.0, axis=(0, 1))
+    sid = int(magnet.shape_id)
     for k in range(rho.shape[2]):
-        layer = rho[:, :, k]
-        if not np.any(layer):
+        if not occupied[k]:
             if progress is not None:
                 progress(1)
             continue
-        r_hat = np.conj(sfft.rfft2(layer, s=(n1, n2)))
+        layer = rho[:, :, k]
+        r_hat = None
         zk = origin[2] + k * voxel[2]
         for ih, cz in enumerate(centre_z):
-            plane = kernel_plane(kid, int(magnet.shape_id), mparams, pol, dxs, dys, zk - cz, vox,
-                                 pp)
-            acc[ih] += r_hat * sfft.rfft2(plane, s=(n1, n2))
+            if not layer_may_sound(kid, sid, mparams, pol, dxs, dys, zk - cz, vox, pp):
+                continue
+            plane, nonzero = kernel_plane(kid, sid, mparams, pol, dxs, dys, zk - cz, vox, pp)
+            if not nonzero:
+                continue  # the slice misses this layer at this height
+            if r_hat is None:
+                r_hat = np.conj(sfft.rfft2(layer, s=(n1, n2), workers=workers))
+            acc[ih] += r_hat * sfft.rfft2(plane, s=(n1, n2), workers=workers)
         if progress is not None:
             progress(1)
     vol = float(np.prod(voxel))
     out = np.empty((x.size, y.size, heights.size))
+    if not np.any(acc):
+        out[...] = 0.0
+        return out
     ix = (ntx - 1) - np.arange(x.size) * p["mx"]
     iy = (nty - 1) - np.arange(y.size) * p["my"]
     for ih in range(heights.size):
-        corr = sfft.irfft2(acc[ih], s=(n1, n2))
+        corr = sfft.irfft2(acc[ih], s=(n1, n2), workers=workers)
         out[:, :, ih] = corr[np.ix_(ix, iy)] * vol
     return out
+
+
+def _workers() -> int:
+    """FFT worker threads: numba's thread count (the same cores the kernels use)."""
+    from numba import get_num_threads
+
+    return max(1, int(get_num_threads()))
 
 
 def layer_cost(x: np.ndarray, y: np.ndarray, shape: tuple[int, int, int],
@@ -147,4 +239,5 @@ def layer_cost(x: np.ndarray, y: np.ndarray, shape: tuple[int, int, int],
     return int(p["lx"] * p["ly"])
 
 
-__all__ = ["compatible", "fft_signal", "kernel_plane", "layer_cost", "plan", "step_ratio"]
+__all__ = ["compatible", "fft_signal", "kernel_plane", "layer_cost", "layer_may_sound", "plan",
+           "step_ratio"]

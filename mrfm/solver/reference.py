@@ -80,7 +80,14 @@ def _oscar_integral(magnet, rel, b0, high, amplitude, b_res, b1, n_theta):
     return 2.0 * acc, swept
 
 
-def _per_spin(exp, species, rel, n_theta, fd_step):
+def _slice_weight(offset: np.ndarray, half: float, profile: str) -> np.ndarray:
+    """Hard (1 inside |dB| <= half) or cos^2(pi dB / (2 half)) slice weight."""
+    if profile == "cos2":
+        return np.where(np.abs(offset) < half, np.cos(0.5 * np.pi * offset / half) ** 2, 0.0)
+    return (np.abs(offset) <= half).astype(float)
+
+
+def _per_spin(exp, species, rel, n_theta, fd_step, profile="hard"):
     """Signal of one spin at each relative position (..., 3)."""
     name = exp.protocol.name
     b0 = float(exp.B0)
@@ -91,9 +98,11 @@ def _per_spin(exp, species, rel, n_theta, fd_step):
     b_res = 2 * math.pi * exp.rf.frequency / gamma if exp.rf.frequency > 0 else 0.0
     half = exp.rf.fm_depth if exp.rf.fm_depth > 0 else exp.rf.B1
     nb, g = _field(exp.magnet, rel, b0, high)
+    weight = 1.0
     if name == "CAI":
         q = g
         mask = np.abs(nb - b_res) <= half
+        weight = _slice_weight(nb - b_res, half, profile)
     elif name in ("OSCAR", "iOSCAR"):
         j, mask = _oscar_integral(exp.magnet, rel, b0, high, a, b_res, exp.rf.B1, n_theta)
         q = c.f0 / (2 * math.pi * c.k * a) * j
@@ -104,6 +113,7 @@ def _per_spin(exp, species, rel, n_theta, fd_step):
         q = factor * c.f0 / (2 * c.k) * _curvature(exp.magnet, rel, b0, high, a, n_theta,
                                                    fd_step)
         mask = np.abs(nb - b_res) <= half
+        weight = _slice_weight(nb - b_res, half, profile)
     else:
         q = -c.f0 / (2 * c.k) * _curvature(exp.magnet, rel, b0, high, a, n_theta, fd_step)
         mask = np.ones(nb.shape, dtype=bool)
@@ -111,11 +121,11 @@ def _per_spin(exp, species, rel, n_theta, fd_step):
         value = float(species.statistical_moment_variance(1)) * q**2
     else:
         value = species.mean_moment(nb, c.T) * q
-    return np.where(mask, value, 0.0)
+    return np.where(mask, weight * value, 0.0)
 
 
 def reference_simulate(exp, *, subdivisions: int = 4, n_theta: int = 2048,
-                       species_of=None) -> SignalMap:
+                       species_of=None, slice_profile: str | None = None) -> SignalMap:
     """Pure-numpy signal map of ``exp`` (tiny problems only: O(tips x voxels x sub-points)).
 
     Parameters
@@ -127,7 +137,10 @@ def reference_simulate(exp, *, subdivisions: int = 4, n_theta: int = 2048,
         Trapezoid intervals on [0, pi] for trajectory integrals.
     species_of : callable, optional
         name -> SpinSpecies (default: the sample's ``species`` list, else SpinSpecies.from_name).
+    slice_profile : {"hard", "cos2"}, optional
+        Slice weighting (default: ``exp.protocol.slice_profile`` if present, else "hard").
     """
+    profile = slice_profile or getattr(exp.protocol, "slice_profile", None) or "hard"
     sample = exp.sample
     lookup = {sp.name: sp for sp in (getattr(sample, "species", None) or [])}
 
@@ -162,13 +175,15 @@ def reference_simulate(exp, *, subdivisions: int = 4, n_theta: int = 2048,
         wts = np.repeat(weights, offs.shape[0])
         for i, j, k in np.ndindex(signal.shape):
             mc = np.array([x[i], y[j], h[k] + exp.magnet.half_height])
-            signal[i, j, k] += np.sum(wts * _per_spin(exp, sp, pts - mc, n_theta, fd_step))
+            signal[i, j, k] += np.sum(wts * _per_spin(exp, sp, pts - mc, n_theta, fd_step,
+                                                                 profile))
     for name, pos in points.items():
         pos = np.asarray(pos, float).reshape(-1, 3)
         sp = get_species(name)
         for i, j, k in np.ndindex(signal.shape):
             mc = np.array([x[i], y[j], h[k] + exp.magnet.half_height])
-            signal[i, j, k] += np.sum(_per_spin(exp, sp, pos - mc, n_theta, fd_step))
+            signal[i, j, k] += np.sum(_per_spin(exp, sp, pos - mc, n_theta, fd_step,
+                                                                 profile))
     pol = exp.protocol.polarization
     unit = _UNITS[exp.protocol.name][1 if pol == "statistical" else 0]
     return SignalMap(signal=signal, unit=unit, coords={"x": x, "y": y, "z": h},

@@ -113,7 +113,8 @@ def test_cli_simulate_json_and_plot(tmp_path, capsys):
 
 
 def test_cli_simulate_bad_method_exits_2(capsys):
-    cfg = data_dir("configs") / "demo.toml"
+    # point spins only: the FFT path needs a voxel grid
+    cfg = data_dir("configs") / "electron-spins.toml"
     code = main(["simulate", str(cfg), "--method", "fft"])
     err = capsys.readouterr().err
     assert code == 2 and "fft" in err

@@ -54,12 +54,18 @@ class SolverSettings:
         Maximum subdivision depth for slice protocols (CAI, CERMIT).
     oscar_depth : int
         Maximum subdivision depth at the OSCAR sweep boundary.
+    slice_profile : {"hard", "cos2"} or None
+        Weighting of spins across the resonant slice (CAI, CERMIT): "hard" counts a spin
+        fully when | |B| - B_res | <= half-width; "cos2" weights it by
+        cos^2(pi dB / (2 half-width)) (mrfmsim's IBM-cyclic adiabatic-inversion model).
+        None: the protocol's ``slice_profile`` attribute when it has one, else "hard".
     """
 
     n_theta: int | None = None
     curvature_tol: float = 0.01
     max_depth: int = 4
     oscar_depth: int = 2
+    slice_profile: str | None = None
 
 
 def protocol_info(name: str) -> ProtocolInfo:
@@ -118,7 +124,25 @@ def build_params(exp, species, info: ProtocolInfo, settings: SolverSettings,
     pp[K.P_TOL] = float(settings.curvature_tol)
     depth = settings.oscar_depth if info.kernel_id == K.OSCAR else settings.max_depth
     pp[K.P_DEPTH] = float(depth)
+    pp[K.P_PROFILE] = K.PROFILE_COS2 if slice_profile(exp, settings) == "cos2" else K.PROFILE_HARD
     return pp
 
 
-__all__ = ["PROTOCOLS", "ProtocolInfo", "SolverSettings", "build_params", "protocol_info"]
+SLICE_PROFILES = ("hard", "cos2")
+
+
+def slice_profile(exp, settings: SolverSettings | None = None) -> str:
+    """The slice weighting in force: settings, else ``exp.protocol.slice_profile``, else hard."""
+    from mrfm.errors import UserError
+
+    name = settings.slice_profile if settings is not None else None
+    if name is None:
+        name = getattr(exp.protocol, "slice_profile", None) or "hard"
+    if name not in SLICE_PROFILES:
+        raise UserError(f"protocol.slice_profile: {name!r} is not one of "
+                        f"{', '.join(SLICE_PROFILES)}")
+    return name
+
+
+__all__ = ["PROTOCOLS", "SLICE_PROFILES", "ProtocolInfo", "SolverSettings", "build_params",
+           "protocol_info", "slice_profile"]
