@@ -19,16 +19,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from mrfm.drivers.base import (
-    Instrument,
-    LimitError,
     Measurement,
     Range,
     Setting,
     check_esr,
-    parse_csv,
-    parse_float,
     parse_int,
 )
+from mrfm.drivers.srs._lockin import SRSLockin
 
 #: full-scale sensitivity, V, by SENS index 0..26 (2 nV ... 1 V in 1-2-5 steps)
 SENSITIVITIES = [m * 10.0**e for e in range(-9, 0) for m in (1.0, 2.0, 5.0)][1:] + [1.0]
@@ -43,12 +40,17 @@ SNAP_CODES = {
 }
 
 
-class SR830(Instrument):
+class SR830(SRSLockin):
     """SR830 lock-in amplifier.
 
     Per-instance ``limits`` keys: ``frequency`` (Hz), ``amplitude`` (V rms),
     ``aux_out`` (V, magnitude bound or (lo, hi)).
     """
+
+    snap_codes = SNAP_CODES
+    snap_count = (2, 6)
+    aux_indices = (1, 4)
+    aux_set_format = "AUXV {i},{v:.10g}"
 
     model = "SR830"
     read_termination = "\n"
@@ -84,51 +86,6 @@ class SR830(Instrument):
     def check_errors(self, after: str = "") -> None:
         """``*ESR?`` after a set: bits 2-5 mean the command was rejected."""
         check_esr(self, after)
-
-    def snap(self, *names: str) -> tuple[float, ...]:
-        """Read 2-6 values at the same instant (``SNAP?``).
-
-        Parameters
-        ----------
-        *names : str
-            Any of ``x, y, r, theta, aux1..aux4, frequency, ch1, ch2``.
-
-        Returns
-        -------
-        tuple of float
-            In the order asked (V, deg, Hz).
-        """
-        if not 2 <= len(names) <= 6:
-            raise LimitError(f"SR830.snap: takes 2 to 6 names, got {len(names)}")
-        try:
-            codes = [SNAP_CODES[n.lower()] for n in names]
-        except KeyError as exc:
-            raise LimitError(f"SR830.snap: unknown name {exc.args[0]!r}; "
-                             f"known: {', '.join(SNAP_CODES)}") from None
-        cmd = "SNAP? " + ",".join(str(c) for c in codes)
-        return tuple(self.ask(cmd, lambda t: parse_csv(t, len(codes))))
-
-    def xy(self) -> tuple[float, float]:
-        """X and Y at the same instant, V."""
-        x, y = self.snap("x", "y")
-        return x, y
-
-    def aux_in(self, index: int) -> float:
-        """Aux input ``index`` (1-4), V."""
-        i = Range(1, 4, integer=True)(index, "SR830.aux_in index")
-        return self.ask(f"OAUX? {i}", parse_float)
-
-    def aux_out(self, index: int) -> float:
-        """Aux output ``index`` (1-4) set-point, V."""
-        i = Range(1, 4, integer=True)(index, "SR830.aux_out index")
-        return self.ask(f"AUXV? {i}", parse_float)
-
-    def set_aux_out(self, index: int, volts: float) -> None:
-        """Set aux output ``index`` (1-4) to ``volts`` (-10.5..10.5 V, and ``limits``)."""
-        i = Range(1, 4, integer=True)(index, "SR830.aux_out index")
-        v = Range(-10.5, 10.5)(volts, "SR830.aux_out")
-        self.check_limit("aux_out", v, mode="abs", unit="V", what="SR830.aux_out")
-        self.write(f"AUXV {i},{v:.10g}")
 
     def auto_phase(self) -> None:
         """Auto-phase (``APHS``)."""

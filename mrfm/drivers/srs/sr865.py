@@ -15,16 +15,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from mrfm.drivers.base import (
-    Instrument,
-    LimitError,
     Measurement,
     Range,
     Setting,
     check_esr,
-    parse_csv,
-    parse_float,
     parse_int,
 )
+from mrfm.drivers.srs._lockin import SRSLockin
 
 #: full-scale sensitivity, V, by SCAL index 0..27 (1 V ... 1 nV, 1-2-5 steps downwards)
 SENSITIVITIES = [m * 10.0**e for e in range(-9, 1) for m in (1.0, 2.0, 5.0)][:28][::-1]
@@ -40,7 +37,7 @@ SNAP_CODES = {
 MAX_FREQUENCY = {"SR860": 500e3, "SR865": 2e6, "SR865A": 4e6}
 
 
-class SR865(Instrument):
+class SR865(SRSLockin):
     """SR86x lock-in amplifier (SR860, SR865, SR865A).
 
     Parameters
@@ -54,6 +51,11 @@ class SR865(Instrument):
         See :class:`~mrfm.drivers.base.Instrument`. ``limits`` keys: ``frequency`` (Hz),
         ``amplitude`` (V), ``aux_out`` (V).
     """
+
+    snap_codes = SNAP_CODES
+    snap_count = (2, 3)
+    aux_indices = (0, 3)
+    aux_set_format = "AUXV {i}, {v:.10g}"
 
     model = "SR865"
     read_termination = "\n"
@@ -103,40 +105,6 @@ class SR865(Instrument):
     def check_errors(self, after: str = "") -> None:
         """``*ESR?`` after a set."""
         check_esr(self, after)
-
-    def snap(self, *names: str) -> tuple[float, ...]:
-        """Read 2 or 3 values at the same instant (``SNAP? j,k{,l}``); see SNAP_CODES."""
-        if not 2 <= len(names) <= 3:
-            raise LimitError(f"SR865.snap: takes 2 or 3 names, got {len(names)}")
-        try:
-            codes = [SNAP_CODES[n.lower()] for n in names]
-        except KeyError as exc:
-            raise LimitError(f"SR865.snap: unknown name {exc.args[0]!r}; "
-                             f"known: {', '.join(SNAP_CODES)}") from None
-        cmd = "SNAP? " + ",".join(str(c) for c in codes)
-        return tuple(self.ask(cmd, lambda t: parse_csv(t, len(codes))))
-
-    def xy(self) -> tuple[float, float]:
-        """X and Y at the same instant, V."""
-        x, y = self.snap("x", "y")
-        return x, y
-
-    def aux_in(self, index: int) -> float:
-        """Aux input ``index`` (0-3), V."""
-        i = Range(0, 3, integer=True)(index, "SR865.aux_in index")
-        return self.ask(f"OAUX? {i}", parse_float)
-
-    def aux_out(self, index: int) -> float:
-        """Aux output ``index`` (0-3) set-point, V."""
-        i = Range(0, 3, integer=True)(index, "SR865.aux_out index")
-        return self.ask(f"AUXV? {i}", parse_float)
-
-    def set_aux_out(self, index: int, volts: float) -> None:
-        """Set aux output ``index`` (0-3) to ``volts`` (-10.5..10.5 V and ``limits``)."""
-        i = Range(0, 3, integer=True)(index, "SR865.aux_out index")
-        v = Range(-10.5, 10.5)(volts, "SR865.aux_out")
-        self.check_limit("aux_out", v, mode="abs", unit="V", what="SR865.aux_out")
-        self.write(f"AUXV {i}, {v:.10g}")
 
     def settings(self) -> dict[str, Any]:
         """Every setting, read back (SI)."""
