@@ -36,20 +36,28 @@ _CHUNK = 512
 
 
 @njit(cache=True, fastmath=False, parallel=True, error_model="numpy")
-def _evaluate(shape_id, params, pol, rel_points, order, ncols):
-    """(n, ncols) columns of the kernel output; one scratch buffer per chunk of points."""
-    n = rel_points.shape[0]
-    res = np.empty((n, ncols))
+def _evaluate(shape_id, params, pol, points, center, order, res):
+    """Fill ``res`` (n, ncols) with the first ncols kernel outputs at ``points`` (n, 3), m.
+
+    The output is allocated by the caller with numpy, whose large allocations are advised onto
+    transparent huge pages: the page faults of a freshly allocated (n, 12) array otherwise
+    cost more than the field itself. ``center`` is subtracted here, point by point, so no
+    temporary array of relative positions is written either.
+    """
+    n = points.shape[0]
+    ncols = res.shape[1]
+    cx = center[0]
+    cy = center[1]
+    cz = center[2]
     nchunks = (n + _CHUNK - 1) // _CHUNK
     for c in prange(nchunks):
         buf = np.zeros(OUT_LEN)
         stop = min(n, (c + 1) * _CHUNK)
         for i in range(c * _CHUNK, stop):
-            magnet_point(shape_id, params, pol, rel_points[i, 0], rel_points[i, 1],
-                         rel_points[i, 2], order, buf)
+            magnet_point(shape_id, params, pol, points[i, 0] - cx, points[i, 1] - cy,
+                         points[i, 2] - cz, order, buf)
             for k in range(ncols):
                 res[i, k] = buf[k]
-    return res
 
 
 def magnet_field_quantities(
@@ -89,10 +97,12 @@ def magnet_field_quantities(
     if order not in (0, 1, 2):
         raise ValueError(f"order must be 0, 1 or 2; got {order!r}")
     batch = pts.shape[:-1]
-    rel = np.ascontiguousarray(pts.reshape(-1, 3) - np.asarray(center, dtype=np.float64))
+    flat = np.ascontiguousarray(pts.reshape(-1, 3))
     ncols = (3, 12, OUT_LEN)[order]
-    out = _evaluate(int(shape_id), np.ascontiguousarray(params, dtype=np.float64),
-                    np.ascontiguousarray(polarization, dtype=np.float64), rel, order, ncols)
+    out = np.empty((flat.shape[0], ncols))
+    _evaluate(int(shape_id), np.ascontiguousarray(params, dtype=np.float64),
+              np.ascontiguousarray(polarization, dtype=np.float64), flat,
+              np.ascontiguousarray(center, dtype=np.float64), order, out)
     return out.reshape(*batch, ncols)
 
 
