@@ -25,7 +25,8 @@ The physics and literature of each shape are in :mod:`mrfm.physics._sphere`,
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 from mrfm.physics._cuboid import cuboid_point
 from mrfm.physics._cylinder import cylinder_point
@@ -36,7 +37,44 @@ SPHERE = 0
 CUBOID = 1
 CYLINDER = 2
 
-__all__ = ["CUBOID", "CYLINDER", "OUT_LEN", "SPHERE", "magnet_point", "magnet_points"]
+__all__ = [
+    "CUBOID", "CYLINDER", "OUT_LEN", "SPHERE", "magnet_point", "magnet_points", "shape_point",
+]
+
+_SHAPE_POINTS = (sphere_point, cuboid_point, cylinder_point)
+
+
+def shape_point(shape_id, params, pol, rx, ry, rz, order, out):
+    """The kernel of shape ``shape_id`` at one point (arguments as :func:`magnet_point`).
+
+    From Python this indexes the three kernels. Inside numba code it is resolved when the
+    caller is compiled (the overload below): where ``shape_id`` is a compile-time literal
+    (the solver's entry points request one with ``numba.literally``) only that shape's
+    kernel is compiled into the caller, which cuts the first-run compilation several-fold;
+    otherwise all three are, behind a run-time branch.
+    """
+    _SHAPE_POINTS[shape_id](params, pol, rx, ry, rz, order, out)
+
+
+@overload(shape_point, prefer_literal=True)
+def _shape_point_numba(shape_id, params, pol, rx, ry, rz, order, out):
+    if isinstance(shape_id, types.IntegerLiteral):
+        kernel = _SHAPE_POINTS[shape_id.literal_value]
+
+        def one_shape(shape_id, params, pol, rx, ry, rz, order, out):
+            kernel(params, pol, rx, ry, rz, order, out)
+
+        return one_shape
+
+    def any_shape(shape_id, params, pol, rx, ry, rz, order, out):
+        if shape_id == 0:
+            sphere_point(params, pol, rx, ry, rz, order, out)
+        elif shape_id == 1:
+            cuboid_point(params, pol, rx, ry, rz, order, out)
+        else:
+            cylinder_point(params, pol, rx, ry, rz, order, out)
+
+    return any_shape
 
 
 @njit(cache=True, fastmath=False, error_model="numpy")
@@ -67,12 +105,7 @@ def magnet_point(shape_id, params, pol, rx, ry, rz, order, out):
     >>> round(float(out[2]), 6)  # on-axis dipole field 2/3 J (R/z)^3
     0.083333
     """
-    if shape_id == 0:
-        sphere_point(params, pol, rx, ry, rz, order, out)
-    elif shape_id == 1:
-        cuboid_point(params, pol, rx, ry, rz, order, out)
-    else:
-        cylinder_point(params, pol, rx, ry, rz, order, out)
+    shape_point(shape_id, params, pol, rx, ry, rz, order, out)
 
 
 @njit(cache=True, fastmath=False, parallel=True, error_model="numpy")

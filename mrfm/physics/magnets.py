@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -58,6 +59,19 @@ def _evaluate(shape_id, params, pol, points, center, order, res):
                          points[i, 2] - cz, order, buf)
             for k in range(ncols):
                 res[i, k] = buf[k]
+
+
+@functools.cache
+def _evaluate_for(shape_id: int):
+    """:func:`_evaluate` compiled for one shape (a closure constant is a literal to numba,
+    so only that shape's kernel is compiled); takes the arguments after ``shape_id``."""
+    shape_c = int(shape_id)
+
+    @njit(cache=True, fastmath=False, error_model="numpy")
+    def evaluate(params, pol, points, center, order, res):
+        _evaluate(shape_c, params, pol, points, center, order, res)
+
+    return evaluate
 
 
 def magnet_field_quantities(
@@ -100,7 +114,7 @@ def magnet_field_quantities(
     flat = np.ascontiguousarray(pts.reshape(-1, 3))
     ncols = (3, 12, OUT_LEN)[order]
     out = np.empty((flat.shape[0], ncols))
-    _evaluate(int(shape_id), np.ascontiguousarray(params, dtype=np.float64),
+    _evaluate_for(int(shape_id))(np.ascontiguousarray(params, dtype=np.float64),
               np.ascontiguousarray(polarization, dtype=np.float64), flat,
               np.ascontiguousarray(center, dtype=np.float64), order, out)
     return out.reshape(*batch, ncols)

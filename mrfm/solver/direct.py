@@ -11,6 +11,7 @@ the grid, and memory stays at O(tips x slabs).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -152,6 +153,29 @@ def _point_sums(kid, shape_id, mparams, pol, centres, positions, pp, nchunks):
     return res
 
 
+@functools.cache
+def specialized(kid: int, shape_id: int):
+    """(voxel sums, point sums) compiled for one protocol family and one tip shape.
+
+    As :func:`mrfm.solver.fft.specialized`: closure constants are literals to numba, so
+    only that protocol's and shape's code is compiled. The functions take the arguments
+    of :func:`_voxel_sums` and :func:`_point_sums` after ``shape_id``.
+    """
+    kid_c = int(kid)
+    shape_c = int(shape_id)
+
+    @njit(cache=True, fastmath=False)
+    def voxel_sums(mparams, pol, centres, rho3, origin, voxel, pp, nchunks):
+        return _voxel_sums(kid_c, shape_c, mparams, pol, centres, rho3, origin, voxel, pp,
+                           nchunks)
+
+    @njit(cache=True, fastmath=False)
+    def point_sums(mparams, pol, centres, positions, pp, nchunks):
+        return _point_sums(kid_c, shape_c, mparams, pol, centres, positions, pp, nchunks)
+
+    return voxel_sums, point_sums
+
+
 def _chunks(n_tips: int, n_items: int, min_items: int = 4096) -> int:
     """Voxel chunks per tip: enough parallel items for the threads, not too small."""
     from numba import get_num_threads
@@ -191,11 +215,12 @@ def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin:
     out = np.zeros(nt)
     nchunks = _chunks(nt, rho3.shape[0], min_items=1)
     batch = nt if progress is None else max(1, min(nt, 64))
+    voxel_sums = specialized(kid, int(magnet.shape_id))[0]
     for start in range(0, nt, batch):
         stop = min(nt, start + batch)
-        out[start:stop] = _voxel_sums(kid, int(magnet.shape_id), _f64(magnet.params),
-                                      _f64(magnet.polarization), centres[start:stop], rho3,
-                                      _f64(origin), _f64(voxel), pp, nchunks)
+        out[start:stop] = voxel_sums(_f64(magnet.params), _f64(magnet.polarization),
+                                     centres[start:stop], rho3, _f64(origin), _f64(voxel), pp,
+                                     nchunks)
         if progress is not None:
             progress(stop - start)
     return out
@@ -209,8 +234,9 @@ def point_signal(kid: int, magnet, centres: np.ndarray, positions: np.ndarray,
     if positions.shape[0] == 0:
         return np.zeros(centres.shape[0])
     nchunks = _chunks(centres.shape[0], positions.shape[0], min_items=64)
-    return _point_sums(kid, int(magnet.shape_id), _f64(magnet.params), _f64(magnet.polarization),
-                       centres, positions, pp, nchunks)
+    point_sums = specialized(kid, int(magnet.shape_id))[1]
+    return point_sums(_f64(magnet.params), _f64(magnet.polarization), centres, positions, pp,
+                      nchunks)
 
 
 def _f64(a) -> np.ndarray:

@@ -19,6 +19,8 @@ misses that layer) costs no FFT.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.fft as sfft
 from numba import njit, prange
@@ -115,6 +117,30 @@ def layer_may_sound(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp):
     return False
 
 
+@functools.cache
+def specialized(kid: int, shape_id: int):
+    """(kernel_plane, layer_may_sound) compiled for one protocol family and one tip shape.
+
+    ``kid`` and ``shape_id`` are closure constants, so numba types them as literals and
+    compiles only that protocol's and that shape's code into the kernels (a fraction of
+    the first-run compilation of the general versions above, which branch at run time).
+    Each specialization is cached on disk like any other kernel. Returns two functions
+    taking the arguments of :func:`kernel_plane` after ``shape_id``.
+    """
+    kid_c = int(kid)
+    shape_c = int(shape_id)
+
+    @njit(cache=True, fastmath=False)
+    def plane(mparams, pol, dxs, dys, dz, voxel, pp):
+        return kernel_plane(kid_c, shape_c, mparams, pol, dxs, dys, dz, voxel, pp)
+
+    @njit(cache=True, fastmath=False)
+    def may_sound(mparams, pol, dxs, dys, dz, voxel, pp):
+        return layer_may_sound(kid_c, shape_c, mparams, pol, dxs, dys, dz, voxel, pp)
+
+    return plane, may_sound
+
+
 def step_ratio(axis: np.ndarray, pitch: float) -> int | None:
     """Integer m with tip step = m * voxel pitch (1 for a single position); None if not."""
     axis = np.asarray(axis, dtype=float)
@@ -192,7 +218,7 @@ def fft_signal(kid: int, magnet, *, rho: np.ndarray, origin: np.ndarray, voxel: 
     workers = _workers()
     vox = np.asarray(voxel, dtype=float)
     occupied = np.any(rho != 0.0, axis=(0, 1))
-    sid = int(magnet.shape_id)
+    plane_at, may_sound = specialized(kid, int(magnet.shape_id))
     for k in range(rho.shape[2]):
         if not occupied[k]:
             if progress is not None:
@@ -202,9 +228,9 @@ def fft_signal(kid: int, magnet, *, rho: np.ndarray, origin: np.ndarray, voxel: 
         r_hat = None
         zk = origin[2] + k * voxel[2]
         for ih, cz in enumerate(centre_z):
-            if not layer_may_sound(kid, sid, mparams, pol, dxs, dys, zk - cz, vox, pp):
+            if not may_sound(mparams, pol, dxs, dys, zk - cz, vox, pp):
                 continue
-            plane, nonzero = kernel_plane(kid, sid, mparams, pol, dxs, dys, zk - cz, vox, pp)
+            plane, nonzero = plane_at(mparams, pol, dxs, dys, zk - cz, vox, pp)
             if not nonzero:
                 continue  # the slice misses this layer at this height
             if r_hat is None:

@@ -30,7 +30,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from mrfm.solver import kernels as K
 from mrfm.solver.protocols import cai, cermit, force_gradient, oscar
@@ -39,15 +40,39 @@ STACK_LEN = 128
 MAX_CROSSINGS = 16
 
 
-@njit(cache=True, fastmath=False)
+_QUANTITIES = {K.CAI: cai.quantity, K.CERMIT: cermit.quantity, K.OSCAR: oscar.quantity,
+               K.FORCE_GRADIENT: force_gradient.quantity}
+
+
 def _quantity(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
-    if kid == K.CAI:
-        return cai.quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
-    if kid == K.CERMIT:
-        return cermit.quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
-    if kid == K.OSCAR:
-        return oscar.quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
-    return force_gradient.quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
+    """The per-point quantity of protocol family ``kid`` (see the protocol modules).
+
+    Resolved when the numba caller is compiled (overload below): a compile-time literal
+    ``kid`` compiles only that protocol into the caller; otherwise all four are.
+    """
+    return _QUANTITIES[kid](shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
+
+
+@overload(_quantity, prefer_literal=True)
+def _quantity_numba(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
+    if isinstance(kid, types.IntegerLiteral):
+        quantity = _QUANTITIES[kid.literal_value]
+
+        def one_protocol(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
+            return quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
+
+        return one_protocol
+
+    def any_protocol(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
+        if kid == K.CAI:
+            return cai.quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
+        if kid == K.CERMIT:
+            return cermit.quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
+        if kid == K.OSCAR:
+            return oscar.quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
+        return force_gradient.quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
+
+    return any_protocol
 
 
 @njit(cache=True, fastmath=False)
@@ -181,6 +206,38 @@ def _oscar_leaf(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, o
     return K.moment_weight(pp, b, pp[K.P_PREF] * j), False
 
 
+def _leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out, crossings):
+    """(value, split) of one (sub-)voxel: :func:`_oscar_leaf` for OSCAR, else
+    :func:`_slice_leaf`; resolved at compile time like :func:`_quantity`."""
+    if kid == K.OSCAR:
+        return _oscar_leaf(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out,
+                           crossings)
+    return _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out,
+                       crossings)
+
+
+@overload(_leaf, prefer_literal=True)
+def _leaf_numba(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out,
+                crossings):
+    oscar_only = isinstance(kid, types.IntegerLiteral) and kid.literal_value == K.OSCAR
+    slice_only = isinstance(kid, types.IntegerLiteral) and kid.literal_value != K.OSCAR
+    if oscar_only:
+        def oscar_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out,
+                       crossings):
+            return _oscar_leaf(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp,
+                               out, crossings)
+
+        return oscar_leaf
+    if slice_only:
+        def slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out,
+                       crossings):
+            return _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split,
+                               pp, out, crossings)
+
+        return slice_leaf
+    return _leaf
+
+
 @njit(cache=True, fastmath=False)
 def box_is_silent(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, ax, ay, az, pp, out):
     """Whether every voxel centred in the box ``c +- h`` has value exactly 0 (exact pre-test).
@@ -278,12 +335,8 @@ def voxel_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, cr
         sy = ay * scale
         sz = az * scale
         can_split = depth < max_depth and n + 8 <= stack.shape[0]
-        if kid == K.OSCAR:
-            val, split = _oscar_leaf(shape_id, mparams, pol, px, py, pz, sx, sy, sz, can_split,
-                                     pp, out, crossings)
-        else:
-            val, split = _slice_leaf(kid, shape_id, mparams, pol, px, py, pz, sx, sy, sz,
-                                     can_split, pp, out, crossings)
+        val, split = _leaf(kid, shape_id, mparams, pol, px, py, pz, sx, sy, sz, can_split, pp,
+                           out, crossings)
         if split:
             qx = 0.25 * sx
             qy = 0.25 * sy
