@@ -7,7 +7,11 @@
   Marohn-Group/mrfmsim tests/test_experiment/test_ibmcyclic.py: -477.032 aN^2 with their
   negative polarization-change sign; /work/notes/published_numbers.md section 0):
   477.0 aN^2 +- 0.5 % with the cos^2 profile and the high-field approximation on their grid;
-  1523 aN^2 +- 2 % with the hard slice.
+  1523 aN^2 +- 2 % with the hard slice. With the exact |B| (no high-field approximation)
+  and the hard slice, an independent numpy sum over the same point grid of
+  mu_p^2 (d|B|/dx)^2 rho dV gives 1514.3 aN^2 (the spin is quantized along the total field,
+  so the force is mu d|B|/dx; using dB_z/dx instead gives 1452.9 aN^2, the number an
+  earlier note had).
 - Solver (cos^2) against the pure-numpy reference (cos^2 weight at each sub-point).
 - box_is_silent never skips a box holding a voxel with a nonzero value, and the bounds it
   rests on (|grad B| <= 2 R^3 |J| / r^4 and the second-difference bound) hold.
@@ -100,6 +104,11 @@ def test_cos2_profile_reproduces_mrfmsim_ibm_cyclic_variance():
     hard = simulate(exp, method="direct")
     assert cos2.signal[0, 0, 0] == pytest.approx(477.032e-36, rel=0.005)
     assert hard.signal[0, 0, 0] == pytest.approx(1523e-36, rel=0.02)
+
+
+def test_exact_field_hard_slice_matches_independent_point_sum():
+    exact = simulate(_ibm_exp(high_field=False), method="direct")
+    assert exact.signal[0, 0, 0] == pytest.approx(1514.3e-36, rel=0.005)
 
 
 def test_cos2_profile_matches_reference():
