@@ -83,22 +83,18 @@ def cel(kc, p, c, s):
         pp = math.sqrt(f / g)
         cc = (c - s) / g
         ss = -q / (g * g * pp) + cc * pp
-    f = cc
-    cc = cc + ss / pp
-    g = k / pp
-    ss = 2.0 * (ss + f * g)
-    pp = g + pp
-    g = em
-    em = k + em
     kk = k
-    for _ in range(60):
-        if abs(g - k) <= g * 1e-9:
-            break
-        k = 2.0 * math.sqrt(kk)
-        kk = k * em
+    g = k
+    for it in range(61):
+        if it > 0:
+            if abs(g - k) <= g * 1e-9:
+                break
+            k = 2.0 * math.sqrt(kk)
+            kk = k * em
+            g = kk
         f = cc
         cc = cc + ss / pp
-        g = kk / pp
+        g = g / pp
         ss = 2.0 * (ss + f * g)
         pp = g + pp
         g = em
@@ -147,6 +143,14 @@ def _cel_p1(kc):
     return (s1 + c1 * em) * scale, (s2 + c2 * em) * scale, (s3 + c3 * em) * scale
 
 
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def _gegenbauer_step(t, m, c_prev, c_cur, fact, sgn):
+    """One step (m >= 1) of the C^(3/2) recurrence: (C_(m-2), C_(m-1), (m-1)!, sign) at t
+    -> (C_(m-1), C_m, m!, -sign), with C_(-1) = 0, C_0 = 1, C_1 = 3 t."""
+    c_new = (2.0 * t * (m + 0.5) * c_cur - (m + 1.0) * c_prev) / m if m > 1 else 3.0 * t
+    return c_cur, c_new, fact * m, -sgn
+
+
 @njit(cache=True, fastmath=False, error_model="numpy")
 def _disk_series(a, rho, zeta, order, side):
     """Axial expansion of one disk's functions (see module docstring); rho < 0.2 w.
@@ -172,11 +176,7 @@ def _disk_series(a, rho, zeta, order, side):
         e_k = -0.25 if k == 1 else e_prev * f
         # h_(2k)
         if m >= 1:
-            c_new = (2.0 * t * (m + 0.5) * c_cur - (m + 1.0) * c_prev) / m if m > 1 else 3.0 * t
-            c_prev = c_cur
-            c_cur = c_new
-            fact *= m
-            sgn = -sgn
+            c_prev, c_cur, fact, sgn = _gegenbauer_step(t, m, c_prev, c_cur, fact, sgn)
         h = sgn * fact * c_cur
         m += 1
         pd += 2.0 * k * e_k * h
@@ -185,11 +185,7 @@ def _disk_series(a, rho, zeta, order, side):
             r3 += 2.0 * (k - 1) * e_prev * h
             sr += e_prev * (k - 1.0) / k * h
         # h_(2k+1)
-        c_new = (2.0 * t * (m + 0.5) * c_cur - (m + 1.0) * c_prev) / m if m > 1 else 3.0 * t
-        c_prev = c_cur
-        c_cur = c_new
-        fact *= m
-        sgn = -sgn
+        c_prev, c_cur, fact, sgn = _gegenbauer_step(t, m, c_prev, c_cur, fact, sgn)
         h = sgn * fact * c_cur
         m += 1
         uz += t_k * h
@@ -261,6 +257,26 @@ def _disk(a, rho, zeta, order, zero_sign):
     return _disk_closed(a, rho, zeta, order, side)
 
 
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def _axisymmetric_block(out, k, jz, p, pzz, q, rx, ry, nx, ny):
+    """Write ``out[k:k+9]``, row-major: jz dF_i / dx_j of an axisymmetric gradient field
+    F = grad W (W harmonic) from ``p = W_rho / rho``, ``pzz = W_zz`` and ``q = W_rho z / rho``
+    (Laplace gives W_rho rho = -p - pzz); ``nx, ny = x / rho, y / rho``.
+
+    W = V gives the gradient of B (k = 3); W = V_z the Hessian of B_z (k = 12).
+    """
+    g = 2.0 * p + pzz
+    out[k] = jz * (p - g * nx * nx)
+    out[k + 1] = -jz * g * nx * ny
+    out[k + 2] = jz * q * rx
+    out[k + 3] = out[k + 1]
+    out[k + 4] = jz * (p - g * ny * ny)
+    out[k + 5] = jz * q * ry
+    out[k + 6] = out[k + 2]
+    out[k + 7] = out[k + 5]
+    out[k + 8] = jz * pzz
+
+
 @njit(cache=True, fastmath=False, error_model="numpy")
 def cylinder_point(params, pol, rx, ry, rz, order, out):
     """Fill ``out`` (see :func:`mrfm.physics.magnet_kernels.magnet_point`) for a cylinder.
@@ -301,31 +317,13 @@ def cylinder_point(params, pol, rx, ry, rz, order, out):
     else:
         nx = 0.0
         ny = 0.0
-    sg = 2.0 * pv + vzz
-    out[3] = jz * (pv - sg * nx * nx)
-    out[4] = -jz * sg * nx * ny
-    out[5] = jz * qv * rx
-    out[6] = out[4]
-    out[7] = jz * (pv - sg * ny * ny)
-    out[8] = jz * qv * ry
-    out[9] = out[5]
-    out[10] = out[8]
-    out[11] = jz * vzz
+    _axisymmetric_block(out, 3, jz, pv, vzz, qv, rx, ry, nx, ny)
     if order < 2:
         return
     vzzz = lo[4] - hi[4]
     r3 = lo[5] - hi[5]
     sr = lo[6] - hi[6]
-    sh = 2.0 * qv + vzzz
-    out[12] = jz * (qv - sh * nx * nx)
-    out[13] = -jz * sh * nx * ny
-    out[14] = jz * r3 * rx
-    out[15] = out[13]
-    out[16] = jz * (qv - sh * ny * ny)
-    out[17] = jz * r3 * ry
-    out[18] = out[14]
-    out[19] = out[17]
-    out[20] = jz * vzzz
+    _axisymmetric_block(out, 12, jz, qv, vzzz, r3, rx, ry, nx, ny)
     out[21] = jz * (-3.0 * sr * rx + (4.0 * sr - r3) * rx * nx * nx)
     out[22] = jz * (-sr * ry + (4.0 * sr - r3) * ry * nx * nx)
     out[23] = out[12]

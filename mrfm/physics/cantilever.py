@@ -18,6 +18,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import constants
 
+from mrfm.physics._checks import positive
+
 
 @dataclass(frozen=True)
 class Cantilever:
@@ -47,17 +49,8 @@ class Cantilever:
     T: float
 
     def __post_init__(self) -> None:
-        for name in ("k", "f0", "Q", "T"):
-            value = getattr(self, name)
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"Cantilever.{name}: expected a number, got {value!r}") from None
-            if not math.isfinite(number) or number <= 0.0:
-                unit = {"k": "N/m", "f0": "Hz", "Q": "", "T": "K"}[name]
-                raise ValueError(
-                    f"Cantilever.{name}: value {value!r} must be finite and > 0 {unit}".rstrip()
-                )
+        for name, unit in (("k", "N/m"), ("f0", "Hz"), ("Q", ""), ("T", "K")):
+            number = positive(getattr(self, name), f"Cantilever.{name}", unit)
             object.__setattr__(self, name, number)
 
     @property

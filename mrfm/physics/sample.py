@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from mrfm.physics._checks import positive
 from mrfm.physics.spins import SpinSpecies, canonical_name
 
 _EPS = 1e-9  # relative tolerance when counting whole voxels
@@ -45,16 +46,6 @@ def _as_voxel(voxel: ArrayLike) -> np.ndarray:
     if not np.all(np.isfinite(v)) or np.any(v <= 0.0):
         raise ValueError(f"voxel: edges {v.tolist()} must be finite and > 0 m")
     return v
-
-
-def _positive(value: Any, name: str, unit: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number, got {value!r}") from None
-    if not math.isfinite(x) or x <= 0.0:
-        raise ValueError(f"{name}: value {value!r} must be finite and > 0 {unit}")
-    return x
 
 
 def _density(value: Any, name: str = "density") -> float:
@@ -320,7 +311,7 @@ class Sample:
             except (TypeError, ValueError):
                 raise ValueError(f"layers[{i}]: expected (thickness, density, species), "
                                  f"got {layer!r}") from None
-            parsed.append((_positive(t, f"layers[{i}].thickness", "m"),
+            parsed.append((positive(t, f"layers[{i}].thickness", "m"),
                            _density(rho, f"layers[{i}].density"), _species_name(sp)))
         if not parsed:
             raise ValueError("layers: give at least one (thickness, density, species) layer")
@@ -363,7 +354,7 @@ class Sample:
             Scale the sub-sampled fractions by one common factor (within ~1 % of 1) so that
             the total is exactly density * 4/3 pi radius^3.
         """
-        r = _positive(radius, "radius", "m")
+        r = positive(radius, "radius", "m")
         rho = _density(density)
         c = _center(center, r, "sphere")
         v = _as_voxel(voxel)
@@ -411,8 +402,8 @@ class Sample:
             Scale the cross-section fractions by one common factor (within ~1e-3 of 1) so
             that the total is exactly density * pi radius^2 length.
         """
-        r = _positive(radius, "radius", "m")
-        ln = _positive(length, "length", "m")
+        r = positive(radius, "radius", "m")
+        ln = positive(length, "length", "m")
         rho = _density(density)
         if axis not in ("x", "y"):
             raise ValueError(f"axis: value {axis!r} is not allowed; use 'x' or 'y'")
@@ -551,7 +542,7 @@ def _size(size: Sequence[float]) -> tuple[float, float]:
         lx, ly = size
     except (TypeError, ValueError):
         raise ValueError(f"size: expected (lx, ly) in m, got {size!r}") from None
-    return _positive(lx, "size[0]", "m"), _positive(ly, "size[1]", "m")
+    return positive(lx, "size[0]", "m"), positive(ly, "size[1]", "m")
 
 
 def _center(center: Sequence[float] | None, r: float, what: str) -> np.ndarray:

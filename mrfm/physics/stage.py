@@ -45,6 +45,8 @@ from typing import Any
 
 from scipy import constants
 
+from mrfm.physics._checks import positive
+
 _HOUR = 3600.0
 
 
@@ -127,7 +129,7 @@ class Stage:
         f0 : float, optional
             Cantilever frequency, Hz; default ``cantilever_f0``.
         """
-        f = self.cantilever_f0 if f0 is None else _positive(f0, "f0")
+        f = self.cantilever_f0 if f0 is None else positive(f0, "f0")
         if self.pressure == 0.0:
             return math.inf
         t_gas = self.temperature if self.gas_temperature is None else self.gas_temperature
@@ -149,13 +151,13 @@ class Stage:
             if f0 is None:
                 f0 = q_intrinsic.f0
             q_intrinsic = q_intrinsic.Q
-        qi = _positive(q_intrinsic, "q_intrinsic")
+        qi = positive(q_intrinsic, "q_intrinsic")
         return 1.0 / (1.0 / qi + 1.0 / self.gas_q(f0))
 
     # ---------------------------------------------------------------- piezo range
     def piezo_fraction(self, temperature: float | None = None) -> float:
         """Piezo range at ``temperature`` (default: the stage's) relative to 300 K."""
-        t = self.temperature if temperature is None else _positive(temperature, "temperature")
+        t = self.temperature if temperature is None else positive(temperature, "temperature")
         lo, hi = 4.2, 300.0
         if t >= hi:
             return 1.0
@@ -165,13 +167,13 @@ class Stage:
 
     def piezo_range(self, range_300K: float | None = None) -> float:
         """Scan range at the stage temperature, m, from the 300 K range (default the stage's)."""
-        r = self.piezo_range_300K if range_300K is None else _positive(range_300K, "range_300K")
+        r = self.piezo_range_300K if range_300K is None else positive(range_300K, "range_300K")
         return r * self.piezo_fraction()
 
     # ---------------------------------------------------------------- drift
     def thermal_expansion(self, temperature: float | None = None) -> float:
         """Linear thermal expansion coefficient alpha(T) of the mechanical loop, 1/K."""
-        t = self.temperature if temperature is None else _positive(temperature, "temperature")
+        t = self.temperature if temperature is None else positive(temperature, "temperature")
 
         def g(x: float) -> float:
             u = (x / self.expansion_knee) ** 3
@@ -184,13 +186,3 @@ class Stage:
         """Tip-sample drift speed, m/s: L alpha(T) |dT/dt| + residual."""
         return (self.loop_length * self.thermal_expansion() * self.temperature_rate
                 + self.residual_drift)
-
-
-def _positive(value: Any, name: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number, got {value!r}") from None
-    if not math.isfinite(x) or x <= 0.0:
-        raise ValueError(f"{name}: value {value!r} must be finite and > 0")
-    return x

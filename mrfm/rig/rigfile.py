@@ -120,10 +120,12 @@ class FaultSpec:
 
 @dataclass(frozen=True)
 class RigLimits:
-    """Safety limits a lab sets (SI: m, K, s, dBm, T, T/s, V).
+    """Safety limits a lab sets (SI: m, K, s, dBm, T, T/s, V), the ``[limits]`` table.
 
-    The first eight fields have the names and meaning of
-    :class:`mrfm.scan.safety.SafetyLimits` (see :meth:`safety_kwargs`).
+    The one definition of the limits: :class:`mrfm.scan.safety.SafetyLimits` is this
+    class with the scan's checks added (see :meth:`safety_kwargs`).
+    ``x_range``/``y_range`` are the tip positions reachable by the fine scanner at
+    the stage temperature; ``height_range`` the allowed tip–surface gaps.
     ``piezo_voltage`` is a table of (temperature K, maximum piezo voltage V),
     interpolated linearly in temperature and held constant outside it.
     """
@@ -149,12 +151,8 @@ class RigLimits:
         return table[-1][1]
 
     def safety_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for :class:`mrfm.scan.safety.SafetyLimits`."""
-        names = (
-            "x_range", "y_range", "height_range", "max_temperature", "temperature_wait",
-            "max_rf_power_dbm", "max_field", "max_field_rate",
-        )
-        return {n: getattr(self, n) for n in names}
+        """Keyword arguments for :class:`mrfm.scan.safety.SafetyLimits` (every field)."""
+        return {f.name: getattr(self, f.name) for f in fields(RigLimits)}
 
 
 @dataclass(frozen=True)

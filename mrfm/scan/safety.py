@@ -16,6 +16,7 @@ import numpy as np
 
 from mrfm.drivers.errors import InstrumentError
 from mrfm.errors import UserError
+from mrfm.rig.rigfile import RigLimits
 
 
 class InterlockError(InstrumentError):
@@ -23,21 +24,13 @@ class InterlockError(InstrumentError):
 
 
 @dataclass(frozen=True)
-class SafetyLimits:
-    """Limits a scan must respect (SI: m, K, s, dBm, T, T/s).
+class SafetyLimits(RigLimits):
+    """Limits a scan must respect: the rig file's limits with the scan's checks.
 
-    ``x_range``/``y_range`` are the tip positions reachable by the fine scanner at
-    the stage temperature; ``height_range`` the allowed tip–surface gaps.
+    The fields (SI: m, K, s, dBm, T, T/s, V) and their defaults are those of
+    :class:`mrfm.rig.rigfile.RigLimits`; ``SafetyLimits(**rig.limits.safety_kwargs())``
+    turns a parsed rig file's limits into these.
     """
-
-    x_range: tuple[float, float] = (-5e-6, 5e-6)
-    y_range: tuple[float, float] = (-5e-6, 5e-6)
-    height_range: tuple[float, float] = (1e-9, 20e-6)
-    max_temperature: float = 10.0
-    temperature_wait: float = 600.0
-    max_rf_power_dbm: float = 10.0
-    max_field: float = 9.0
-    max_field_rate: float = 0.01
 
     def check_positions(self, positions: np.ndarray) -> None:
         """Raise UserError naming the first target outside the scan range."""

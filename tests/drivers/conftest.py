@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,6 +70,22 @@ class FakeSession:
 
     def done(self) -> bool:
         return not self.script and not self.pending
+
+
+def assert_refused(instrument: Any, name: str, value: Any) -> None:
+    """Setting ``instrument.name = value`` raises LimitError and leaves the setting as it was."""
+    from mrfm.drivers.errors import LimitError
+
+    before = getattr(instrument, name)
+    with pytest.raises(LimitError):
+        setattr(instrument, name, value)
+    assert getattr(instrument, name) == before
+
+
+@pytest.fixture
+def refused() -> Callable[[Any, str, Any], None]:
+    """:func:`assert_refused`, for the driver tests in the model folders."""
+    return assert_refused
 
 
 @pytest.fixture

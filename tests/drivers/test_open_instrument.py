@@ -15,33 +15,7 @@ import pytest
 from mrfm.drivers import DRIVERS, driver_class, open_instrument
 from mrfm.drivers.errors import InstrumentError, LimitError
 
-RIG = """
-name = "driver contract rig"
-[instruments.lockin]
-driver = "srs.sr830"
-[instruments.lockin2]
-driver = "srs.sr865"
-[instruments.rf]
-driver = "srs.sg384"
-[instruments.awg]
-driver = "keysight.33500b"
-[instruments.coarse]
-driver = "attocube.anc300"
-password = "secret"
-[instruments.scanner]
-driver = "pi.e727"
-[instruments.temperature]
-driver = "lakeshore.336"
-[instruments.magnet]
-driver = "ami.430"
-[instruments.interferometer]
-driver = "attocube.ids3010"
-[limits]
-max_field = "3 T"
-max_field_rate = "0.02 T/s"
-[virtual]
-seed = 1
-"""
+from ..rig.rig_helpers import RIG_TOML, make_rig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,9 +46,7 @@ def test_open_instrument_on_a_sim(sim):
 
 @pytest.fixture(scope="module")
 def rig():
-    rigfile = pytest.importorskip("mrfm.rig.rigfile")
-    server = pytest.importorskip("mrfm.rig.server")
-    vr = server.VirtualRig(rigfile.loads(RIG)).start()
+    vr = make_rig(RIG_TOML)
     try:
         yield vr
     finally:

@@ -1,4 +1,5 @@
-"""Helpers for the virtual-rig tests: a rig file with every model, a raw line client."""
+"""Helpers for the virtual-rig tests (and the driver contract tests): a rig file with
+every model, a raw line client."""
 
 from __future__ import annotations
 
@@ -8,37 +9,31 @@ from mrfm.rig import rigfile
 from mrfm.rig.server import VirtualRig
 from mrfm.rig.state import SimClock
 
-RIG_TOML = """
-name = "test rig"
-[instruments.lockin]
-driver = "srs.sr830"
-[instruments.lockin2]
-driver = "srs.sr865"
-[instruments.rf]
-driver = "srs.sg384"
-[instruments.awg]
-driver = "keysight.33500b"
-[instruments.coarse]
-driver = "attocube.anc300"
-password = "secret"
-[instruments.scanner]
-driver = "pi.e727"
-[instruments.temperature]
-driver = "lakeshore.336"
-[instruments.magnet]
-driver = "ami.430"
-[instruments.interferometer]
-driver = "attocube.ids3010"
-
+#: the lab limits of the test rigs (also those of tests/scan/scanfiles.py)
+LIMITS_TOML = """
 [limits]
 x_range = ["-5 um", "5 um"]
 y_range = ["-5 um", "5 um"]
 height_range = ["2 nm", "4 um"]
 max_temperature = "10 K"
 max_rf_power = "10 dBm"
-max_field = "3 T"
-max_field_rate = "0.02 T/s"
 piezo_voltage = [["4 K", "250 V"], ["300 K", "120 V"]]
+"""
+
+#: one instrument of every model the virtual rig serves: the rig's name for it -> driver
+INSTRUMENTS = {
+    "lockin": "srs.sr830", "lockin2": "srs.sr865", "rf": "srs.sg384", "awg": "keysight.33500b",
+    "coarse": "attocube.anc300", "scanner": "pi.e727", "temperature": "lakeshore.336",
+    "magnet": "ami.430", "interferometer": "attocube.ids3010",
+}
+_OPTIONS = {"coarse": 'password = "secret"\n'}
+
+#: a rig with every model (:data:`INSTRUMENTS`) and the lab limits
+RIG_TOML = '\nname = "test rig"\n' + "".join(
+    f'[instruments.{name}]\ndriver = "{driver}"\n{_OPTIONS.get(name, "")}'
+    for name, driver in INSTRUMENTS.items()
+) + LIMITS_TOML + """max_field = "3 T"
+max_field_rate = "0.02 T/s"
 
 [virtual]
 base_temperature = "4.2 K"

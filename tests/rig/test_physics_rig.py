@@ -160,6 +160,22 @@ def test_temperature_follows_setpoint_with_time_constant():
 LOCKIN_RIG = RIG_TOML.replace(
     "seed = 1", 'seed = 7\ninitial_field = "2.6 T"\ninitial_height = "50 nm"'
 )
+#: 1H: RF resonant at 2.7 T and FM deviation of 4 mT, Hz
+F_RF = SPECIES_TABLE["1H"][0] * 2.7 / (2 * math.pi)
+FDEV = 4e-3 * SPECIES_TABLE["1H"][0] / (2 * math.pi)
+
+
+def _cai_on(rig, phase: float) -> tuple[LineClient, LineClient]:
+    """RF on, frequency-modulated (F_RF, FDEV) at the cantilever frequency f0, and the
+    lock-in on f0 (tau = 10 s, 12 dB/oct, reference ``phase`` deg): the (rf, lockin) clients."""
+    f0 = rig.state.cantilever.f0
+    rf = LineClient(rig.resources["rf"])
+    rf.send(f"FREQ {F_RF:.3f};FDEV {FDEV:.3f};RATE {f0};TYPE 1;MODL 1;AMPR 0;ENBR 1")
+    assert rf.query("LERR?") == "0"  # (also: every command above has been handled)
+    li = LineClient(rig.resources["lockin"])
+    li.send(f"FREQ {f0};OFLT 12;OFSL 1;PHAS {phase:g}")
+    assert float(li.query("PHAS?")) == phase
+    return rf, li
 
 
 def test_lockin_reading_matches_signal_model():
@@ -167,17 +183,10 @@ def test_lockin_reading_matches_signal_model():
     try:
         st = rig.state
         f0 = st.cantilever.f0
-        gamma = SPECIES_TABLE["1H"][0]
-        f_rf = gamma * 2.7 / (2 * math.pi)
-        fdev = 4e-3 * gamma / (2 * math.pi)
-        rf = LineClient(rig.resources["rf"])
-        rf.send(f"FREQ {f_rf:.3f};FDEV {fdev:.3f};RATE {f0};TYPE 1;MODL 1;AMPR 0;ENBR 1")
-        assert rf.query("LERR?") == "0"
+        rf, li = _cai_on(rig, 0.0)
         sc = LineClient(rig.resources["scanner"])
         sc.send("MOV 1 0.1")
         assert sc.query("ERR?") == "0"
-        li = LineClient(rig.resources["lockin"])
-        li.send(f"FREQ {f0};OFLT 12;OFSL 1;PHAS 0")  # tau = 10 s, 12 dB/oct
         st.clock.advance(300.0)
         x, y = (float(v) for v in li.query("SNAP? 1,2").split(","))
         tip = st.tip_position()
@@ -226,9 +235,6 @@ MULTIPLIED = LOCKIN_RIG.replace(
 
 def test_rf_multiplier_scales_carrier_and_fm_depth():
     """An external x4 multiplier: the spins see 4 x the SG384's frequency and FM deviation."""
-    gamma = SPECIES_TABLE["1H"][0]
-    f_rf = gamma * 2.7 / (2 * math.pi)
-    fdev = 4e-3 * gamma / (2 * math.pi)
     signals = []
     for text, n in ((LOCKIN_RIG, 1), (MULTIPLIED, 4)):
         rig = make_rig(text, clock=SimClock(manual=True))
@@ -236,20 +242,20 @@ def test_rf_multiplier_scales_carrier_and_fm_depth():
             st = rig.state
             assert st.rf_multiplier == n
             rf = LineClient(rig.resources["rf"])
-            rf.send(f"FREQ {f_rf / n:.6f};FDEV {fdev / n:.6f};TYPE 1;MODL 1;ENBR 1")
+            rf.send(f"FREQ {F_RF / n:.6f};FDEV {FDEV / n:.6f};TYPE 1;MODL 1;ENBR 1")
             assert rf.query("LERR?") == "0"
-            assert float(rf.query("FREQ?")) == pytest.approx(f_rf / n, abs=1e-6)
+            assert float(rf.query("FREQ?")) == pytest.approx(F_RF / n, abs=1e-6)
             carrier, dev = st.carrier()
-            assert carrier == pytest.approx(f_rf, abs=n * 1e-6)  # the wire's 1 uHz digits
-            assert dev == pytest.approx(fdev, abs=n * 1e-6)
+            assert carrier == pytest.approx(F_RF, abs=n * 1e-6)  # the wire's 1 uHz digits
+            assert dev == pytest.approx(FDEV, abs=n * 1e-6)
             rf.send("FREQ 5 GHz")  # beyond the SG384: refused whatever follows it
             assert rf.query("LERR?") != "0"
-            assert float(rf.query("FREQ?")) == pytest.approx(f_rf / n, abs=1e-6)
+            assert float(rf.query("FREQ?")) == pytest.approx(F_RF / n, abs=1e-6)
             rig.state.fine.move(rig.state.fine.axes["1"], 100e-9, st.now())
             st.clock.advance(1.0)
             signals.append(st.spin_signal())
             tip = st.tip_position()
-            assert signals[-1] == st.signal_model.signal_at(*tip, 2.6, f_rf, 4e-3)
+            assert signals[-1] == st.signal_model.signal_at(*tip, 2.6, F_RF, 4e-3)
             rf.close()
         finally:
             rig.stop()
@@ -285,14 +291,7 @@ def test_lockin_phase_minus_90_puts_the_cai_force_in_x():
     try:
         st = rig.state
         f0 = st.cantilever.f0
-        gamma = SPECIES_TABLE["1H"][0]
-        rf = LineClient(rig.resources["rf"])
-        rf.send(f"FREQ {gamma * 2.7 / (2 * math.pi):.3f};FDEV {4e-3 * gamma / (2 * math.pi):.3f};"
-                f"RATE {f0};TYPE 1;MODL 1;AMPR 0;ENBR 1")
-        assert rf.query("LERR?") == "0"  # (also: every command above has been handled)
-        li = LineClient(rig.resources["lockin"])
-        li.send(f"FREQ {f0};OFLT 12;OFSL 1;PHAS -90")
-        assert float(li.query("PHAS?")) == -90.0
+        rf, li = _cai_on(rig, -90.0)
         readings = []
         for x_um in (0.1, -0.1):
             st.fine.move(st.fine.axes["1"], x_um * 1e-6, st.now())

@@ -15,6 +15,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from ..rig.rig_helpers import LIMITS_TOML
+
 EXPERIMENT = textwrap.dedent(
     """
     name = "scan test: four electron spins, CAI at 0.3 K"
@@ -106,15 +108,9 @@ RIG = textwrap.dedent(
     read_termination = "\\r\\n"
     write_termination = "\\r\\n"
     {magnet_extra}
-
-    [limits]
-    x_range = ["-5 um", "5 um"]
-    y_range = ["-5 um", "5 um"]
-    height_range = ["2 nm", "4 um"]
-    max_temperature = "10 K"
-    max_rf_power = "10 dBm"
-    piezo_voltage = [["4 K", "250 V"], ["300 K", "120 V"]]
-
+    """
+) + LIMITS_TOML + textwrap.dedent(
+    """
     [virtual]
     seed = 7
     initial_height = "1.5 um"

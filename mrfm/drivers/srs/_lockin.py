@@ -1,4 +1,5 @@
-"""What the SR830 and SR86x lock-ins share: snapshots, X/Y, aux inputs and outputs.
+"""What the SR830 and SR86x lock-ins share: snapshots, X/Y, aux inputs and outputs,
+LF terminations, ``*ESR?`` error checks and the list of settings.
 
 The wire formats differ between the models (INSTRUMENTS.md), so each driver
 states its own as class attributes: the SNAP? code table and how many values
@@ -8,8 +9,9 @@ one snapshot may take, the aux index range, and the AUXV set spelling.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from mrfm.drivers.base import Instrument, LimitError, Range, parse_csv, parse_float
+from mrfm.drivers.base import Instrument, LimitError, Range, check_esr, parse_csv, parse_float
 
 
 class SRSLockin(Instrument):
@@ -23,6 +25,19 @@ class SRSLockin(Instrument):
     aux_indices: tuple[int, int] = (1, 4)
     #: AUXV set command, formatted with index i and volts v
     aux_set_format: str = "AUXV {i},{v:.10g}"
+
+    read_termination = "\n"
+    write_termination = "\n"
+
+    def check_errors(self, after: str = "") -> None:
+        """``*ESR?`` after a set: bits 2-5 mean the command was rejected."""
+        check_esr(self, after)
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting, read back (SI)."""
+        names = ("frequency", "amplitude", "phase", "sensitivity", "time_constant",
+                 "filter_slope", "harmonic", "reference_source")
+        return {n: getattr(self, n) for n in names}
 
     def snap(self, *names: str) -> tuple[float, ...]:
         """Read several values at the same instant (``SNAP?``), in the order asked.

@@ -16,13 +16,11 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from mrfm.drivers.base import (
     Measurement,
     Range,
     Setting,
-    check_esr,
     parse_int,
 )
 from mrfm.drivers.srs._lockin import SRSLockin
@@ -53,8 +51,6 @@ class SR830(SRSLockin):
     aux_set_format = "AUXV {i},{v:.10g}"
 
     model = "SR830"
-    read_termination = "\n"
-    write_termination = "\n"
     limit_keys: Mapping[str, str] = {
         "frequency": "reference frequency range, Hz",
         "amplitude": "sine output amplitude, V rms",
@@ -83,16 +79,6 @@ class SR830(SRSLockin):
     r = Measurement("OUTP? 3", unit="V", doc="Magnitude R.")
     theta = Measurement("OUTP? 4", unit="deg", doc="Phase theta.")
 
-    def check_errors(self, after: str = "") -> None:
-        """``*ESR?`` after a set: bits 2-5 mean the command was rejected."""
-        check_esr(self, after)
-
     def auto_phase(self) -> None:
         """Auto-phase (``APHS``)."""
         self.write("APHS")
-
-    def settings(self) -> dict[str, Any]:
-        """Every setting, read back (SI)."""
-        names = ("frequency", "amplitude", "phase", "sensitivity", "time_constant",
-                 "filter_slope", "harmonic", "reference_source")
-        return {n: getattr(self, n) for n in names}

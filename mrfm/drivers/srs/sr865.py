@@ -18,7 +18,6 @@ from mrfm.drivers.base import (
     Measurement,
     Range,
     Setting,
-    check_esr,
     parse_int,
 )
 from mrfm.drivers.srs._lockin import SRSLockin
@@ -58,8 +57,6 @@ class SR865(SRSLockin):
     aux_set_format = "AUXV {i}, {v:.10g}"
 
     model = "SR865"
-    read_termination = "\n"
-    write_termination = "\n"
     limit_keys: Mapping[str, str] = {
         "frequency": "reference frequency range, Hz",
         "amplitude": "sine output amplitude, V",
@@ -101,13 +98,3 @@ class SR865(SRSLockin):
     y = Measurement("OUTP? 1", unit="V", doc="Quadrature output Y.")
     r = Measurement("OUTP? 2", unit="V", doc="Magnitude R.")
     theta = Measurement("OUTP? 3", unit="deg", doc="Phase theta.")
-
-    def check_errors(self, after: str = "") -> None:
-        """``*ESR?`` after a set."""
-        check_esr(self, after)
-
-    def settings(self) -> dict[str, Any]:
-        """Every setting, read back (SI)."""
-        names = ("frequency", "amplitude", "phase", "sensitivity", "time_constant",
-                 "filter_slope", "harmonic", "reference_source")
-        return {n: getattr(self, n) for n in names}
