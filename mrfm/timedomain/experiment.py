@@ -24,9 +24,14 @@ SPIN_MODELS = {
 
 
 def default_tip(exp: Any) -> tuple[float, float, float]:
-    """The first point of the experiment's scan grid (x, y, height), m."""
+    """The centre of the experiment's scan grid at its first height (x, y, height), m.
+
+    Scan grids are usually centred on the sample, so the centre sees the spins where a
+    corner of the grid often does not (a record there would hold no spin signal).
+    """
     scan = exp.scan
-    return (float(scan.x[0]), float(scan.y[0]), float(scan.height[0]))
+    return (float(scan.x[len(scan.x) // 2]), float(scan.y[len(scan.y) // 2]),
+            float(scan.height[0]))
 
 
 def spin_signal(exp: Any, settings: TimeseriesSettings) -> SpinSignal | None:

@@ -132,7 +132,7 @@ class TimeseriesSettings:
     channels : tuple of str
         Datasets to record, from :data:`CHANNELS` (displacement is always recorded).
     tip : (x, y, height) or None
-        Tip position for the spin signal, m (default: the first scan point).
+        Tip position for the spin signal, m (default: the scan grid's centre, first height).
     spin_signal : float or None
         The spin signal in the solver's unit (CAI: N, statistical CAI: N^2, OSCAR and
         gradient protocols: Hz); default: computed with mrfm.solver at ``tip``.

@@ -141,3 +141,17 @@ def test_statistical_cai_force_variance_matches_solver():
     assert 0.3 < g < 1.0
     assert signal > 5 * reference  # the spin force dominates the thermal force
     assert (signal - reference) == pytest.approx(predicted.value * g, rel=0.15)
+
+
+def test_default_tip_is_the_scan_grid_centre_and_sees_the_demo_rod():
+    from mrfm.config import load
+    from mrfm.resources import data_dir
+    from mrfm.timedomain.experiment import default_tip
+    from mrfm.timedomain.spins import spin_signal_from_solver
+
+    exp = load(data_dir("configs") / "demo.toml")
+    x, y, h = default_tip(exp)
+    assert x == exp.scan.x[len(exp.scan.x) // 2] and y == exp.scan.y[len(exp.scan.y) // 2]
+    assert h == exp.scan.height[0]
+    # the demo rod lies under the grid's centre: a CAI force of several aN there
+    assert abs(spin_signal_from_solver(exp, (x, y, h)).value) > 1e-18
