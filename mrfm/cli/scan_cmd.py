@@ -139,8 +139,8 @@ def run(args: argparse.Namespace) -> int:
     # 2. the output file
     store = None
     if args.resume:
-        store = ScanStore.resume(out, config_text=exp.source_text, channels=channels,
-                                 axes=axes)
+        ScanStore.check_resumable(out, config_text=exp.source_text, channels=channels,
+                                  axes=axes)
     else:
         if out.exists():
             raise UserError(f"{out}: exists already; use --resume to continue it or "
@@ -150,7 +150,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         with _served(rf, exp) as served, DriverRig.open(served, experiment=exp) as rig:
             rig.check_targets(plan.positions(exp.scan), safe_height=plan.safe_height)
-            if store is None:
+            if args.resume:
+                store = ScanStore.resume(out, config_text=exp.source_text, channels=channels,
+                                         axes=axes, rig_text=rf.source_text,
+                                         identities=rig.identities())
+            else:
                 store = ScanStore.create(
                     out, axes=axes, channels=channels, config_text=exp.source_text,
                     rig_text=rf.source_text, identities=rig.identities(),

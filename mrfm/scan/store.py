@@ -6,6 +6,10 @@ Layout (API.md "Files")::
     /entry/config               experiment configuration, TOML text
     /entry/rig                  rig file text (TOML)
     /entry/instrument/identities    *IDN? (or equivalent) of each instrument, "name: idn" lines
+    /entry/sessions/session_2   NXcollection per resumed session: rig (TOML text),
+                                identities, started (ISO 8601), t_start (s on the scan's
+                                time axis); the first session is /entry/rig and
+                                /entry/instrument
     /entry/data                 NXdata: one dataset per channel, shape = grid shape (nx, ny, nz),
                                 NaN where not measured yet; axes x, y, height (m)
     /entry/data/measured        bool mask, same shape
@@ -54,6 +58,59 @@ class Channel:
 def config_hash(config_text: str) -> str:
     """SHA-256 of the configuration text: identifies a scan for ``--resume``."""
     return hashlib.sha256(config_text.encode("utf-8")).hexdigest()
+
+
+def _open_for_resume(p: Path, config_text: str, channels: Sequence[Channel],
+                     axes: Mapping[str, np.ndarray]) -> h5py.File:
+    """Open ``p`` read-write after checking it is the same scan (config hash, grid, channels)."""
+    if not p.exists():
+        raise UserError(f"{p}: cannot resume, file not found")
+    try:
+        fh = h5py.File(p, "r+", libver="latest")
+    except OSError:
+        # A writer killed in SWMR mode leaves the file flagged "open for write";
+        # it stays readable in SWMR mode, so rewrite a clean copy and reopen that.
+        recover(p)
+        try:
+            fh = h5py.File(p, "r+", libver="latest")
+        except OSError as exc:
+            raise FileFormatError(f"{p}: cannot reopen for resume ({exc})") from None
+    try:
+        entry = fh.get("entry")
+        if entry is None or entry.attrs.get("mrfm_kind") != "scan":
+            raise FileFormatError(f"{p}: not an mrfm scan file")
+        if entry.attrs.get("config_sha256") != config_hash(config_text):
+            raise UserError(
+                f"{p}: belongs to another scan (its configuration differs from this one); "
+                "resume with the same configuration or choose a new -o"
+            )
+        data = entry["data"]
+        for name, values in axes.items():
+            if name not in data or not np.array_equal(data[name][()], np.asarray(values)):
+                raise UserError(f"{p}: the scan grid axis {name!r} differs; cannot resume")
+        missing = [c.name for c in channels if c.name not in data]
+        if missing:
+            raise UserError(f"{p}: channels {missing} missing; cannot resume")
+    except BaseException:
+        fh.close()
+        raise
+    return fh
+
+
+def _record_session(entry: h5py.Group, rig_text: str,
+                    identities: Mapping[str, str] | None) -> None:
+    """Add ``/entry/sessions/session_<n>`` (n = 2 for the first resume)."""
+    sessions = entry.require_group("sessions")
+    sessions.attrs["NX_class"] = "NXcollection"
+    n = 2 + sum(1 for name in sessions if name.startswith("session_"))
+    group = sessions.create_group(f"session_{n}")
+    group.attrs["NX_class"] = "NXcollection"
+    group.attrs["started"] = now_iso()
+    group.attrs["t_start"] = time.time() - float(entry.attrs.get("t0_unix", time.time()))
+    group.attrs["t_start_units"] = "s"
+    group.create_dataset("rig", data=rig_text, dtype=h5py.string_dtype())
+    idn = "\n".join(f"{k}: {v}" for k, v in (identities or {}).items())
+    group.create_dataset("identities", data=idn, dtype=h5py.string_dtype())
 
 
 class ScanStore:
@@ -147,37 +204,20 @@ class ScanStore:
 
     @classmethod
     def resume(cls, path: str | Path, *, config_text: str, channels: Sequence[Channel],
-               axes: Mapping[str, np.ndarray]) -> ScanStore:
-        """Reopen an interrupted scan; refuses a file that belongs to another scan."""
-        p = Path(path)
-        if not p.exists():
-            raise UserError(f"{p}: cannot resume, file not found")
+               axes: Mapping[str, np.ndarray], rig_text: str | None = None,
+               identities: Mapping[str, str] | None = None) -> ScanStore:
+        """Reopen an interrupted scan; refuses a file that belongs to another scan.
+
+        With ``rig_text`` (the rig file of this session) the session is recorded under
+        ``/entry/sessions/session_<n>`` with the instruments' ``identities``, so a scan
+        finished on another day, or with a replaced instrument, says which points which
+        rig measured (compare ``t_start`` with ``/entry/data/timestamp``). Without it the
+        file is only checked and reopened (:meth:`check_resumable` does the check alone).
+        """
+        fh = _open_for_resume(Path(path), config_text, channels, axes)
         try:
-            fh = h5py.File(p, "r+", libver="latest")
-        except OSError:
-            # A writer killed in SWMR mode leaves the file flagged "open for write";
-            # it stays readable in SWMR mode, so rewrite a clean copy and reopen that.
-            recover(p)
-            try:
-                fh = h5py.File(p, "r+", libver="latest")
-            except OSError as exc:
-                raise FileFormatError(f"{p}: cannot reopen for resume ({exc})") from None
-        try:
-            entry = fh.get("entry")
-            if entry is None or entry.attrs.get("mrfm_kind") != "scan":
-                raise FileFormatError(f"{p}: not an mrfm scan file")
-            if entry.attrs.get("config_sha256") != config_hash(config_text):
-                raise UserError(
-                    f"{p}: belongs to another scan (its configuration differs from this one); "
-                    "resume with the same configuration or choose a new -o"
-                )
-            data = entry["data"]
-            for name, values in axes.items():
-                if name not in data or not np.array_equal(data[name][()], np.asarray(values)):
-                    raise UserError(f"{p}: the scan grid axis {name!r} differs; cannot resume")
-            missing = [c.name for c in channels if c.name not in data]
-            if missing:
-                raise UserError(f"{p}: channels {missing} missing; cannot resume")
+            if rig_text is not None:
+                _record_session(fh["entry"], rig_text, identities)
             fh.swmr_mode = True
         except BaseException:
             fh.close()
@@ -185,6 +225,16 @@ class ScanStore:
         store = cls(fh, channels)
         store.set_status("running")
         return store
+
+    @classmethod
+    def check_resumable(cls, path: str | Path, *, config_text: str,
+                        channels: Sequence[Channel], axes: Mapping[str, np.ndarray]) -> None:
+        """Raise (UserError, FileFormatError) unless :meth:`resume` can continue ``path``.
+
+        Run before any instrument is opened; the file is left closed and unchanged (except
+        that a file left flagged "open for write" by a killed writer is rewritten clean).
+        """
+        _open_for_resume(Path(path), config_text, channels, axes).close()
 
     # ------------------------------------------------------------------ writing
     def write_point(self, index: tuple[int, ...], values: Mapping[str, float], t: float) -> None:

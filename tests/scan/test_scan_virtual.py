@@ -150,6 +150,9 @@ def test_sigkill_then_resume_completes_the_same_scan(reference, tmp_path):
         assert fh["entry/data/measured"][()].all()
         np.testing.assert_array_equal(fh["entry/data/lockin_x"][()][measured], kept[measured])
         assert fh["entry/status"][()].decode().strip() == "complete"
+        session = fh["entry/sessions/session_2"]  # the resumed session's rig and instruments
+        assert session["rig"].asstr()[()] == fh["entry/rig"].asstr()[()]
+        assert "SR830" in session["identities"].asstr()[()]
 
 
 def test_sigint_leaves_the_rig_safe_and_the_file_closed(tmp_path):

@@ -86,6 +86,29 @@ def test_resume_refuses_another_scan(tmp_path):
         ScanStore.create(path, axes=AXES, channels=CHANNELS, config_text="a = 1")
 
 
+def test_each_resumed_session_records_its_rig_and_instruments(tmp_path):
+    path = tmp_path / "scan.h5"
+    ScanStore.create(path, axes=AXES, channels=CHANNELS, config_text="a = 1",
+                     rig_text="name = 'day 1'", identities={"lockin": "SR830 s/n 1"}).close()
+    ScanStore.check_resumable(path, config_text="a = 1", channels=CHANNELS, axes=AXES)
+    with h5py.File(path, "r") as fh:  # the check writes nothing
+        assert "sessions" not in fh["entry"]
+    with pytest.raises(UserError, match="belongs to another scan"):
+        ScanStore.check_resumable(path, config_text="a = 2", channels=CHANNELS, axes=AXES)
+    for day, serial in ((2, "7"), (3, "8")):
+        ScanStore.resume(path, config_text="a = 1", channels=CHANNELS, axes=AXES,
+                         rig_text=f"name = 'day {day}'",
+                         identities={"lockin": f"SR830 s/n {serial}"}).close()
+    with h5py.File(path, "r") as fh:
+        entry = fh["entry"]
+        assert entry["rig"].asstr()[()] == "name = 'day 1'"
+        assert sorted(entry["sessions"]) == ["session_2", "session_3"]
+        s3 = entry["sessions/session_3"]
+        assert s3["rig"].asstr()[()] == "name = 'day 3'"
+        assert s3["identities"].asstr()[()] == "lockin: SR830 s/n 8"
+        assert 0.0 <= s3.attrs["t_start"] < 60.0 and s3.attrs["t_start_units"] == "s"
+
+
 def test_serpentine_visits_every_point_once_in_snake_order():
     grid = ScanGrid(x=np.arange(3.0), y=np.arange(2.0), height=np.array([1.0, 2.0]))
     plan = ScanPlan.from_config({"pattern": "serpentine"})
