@@ -29,7 +29,6 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 from numba import get_num_threads
@@ -138,17 +137,6 @@ print(json.dumps({"version": getattr(mrfmsim, "__version__", "?"), "points": out
 """
 
 
-@dataclass(frozen=True)
-class _GridSample:
-    """A uniform density on a regular grid whose voxel centres are mrfmsim's grid points."""
-
-    origin: np.ndarray
-    voxel: np.ndarray
-    densities: dict
-    points: dict = field(default_factory=dict)
-    species: list = field(default_factory=list)
-
-
 class _IbmExp:
     """mrfmsim's IBM-cyclic test case as an mrfm experiment (cos^2 slice, high field)."""
 
@@ -158,9 +146,9 @@ class _IbmExp:
         voxel = np.asarray(step_nm, float) * 1e-9
         extent = (np.asarray(shape) - 1) * voxel
         origin = np.array([-extent[0] / 2, -extent[1] / 2, -extent[2]])
-        self.sample = _GridSample(origin=origin, voxel=voxel,
-                                  densities={"1H": np.full(tuple(shape), p["density_nm3"] * 1e27)},
-                                  species=[sp])
+        # a uniform density whose voxel centres are mrfmsim's grid points
+        self.sample = Sample(origin=origin, voxel=voxel,
+                             densities={"1H": np.full(tuple(shape), p["density_nm3"] * 1e27)})
         self.magnet = SphereMagnet(radius=p["radius_nm"] * 1e-9,
                                    polarization=p["mu0_Ms_mT"] * 1e-3)
         self.cantilever = Cantilever(k=1e-4, f0=5e3, Q=1e4, T=p["T_K"])

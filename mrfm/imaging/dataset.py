@@ -231,21 +231,11 @@ def write_item(path: Path, item: Item, *, set_identity: str, seed: int) -> dict[
         entry.attrs["set_id"] = set_identity
         entry.attrs["sha256"] = checksum
         entry.attrs["record"] = json.dumps(record)
-        data = group(entry, "data", "NXdata")
-        data.attrs["signal"] = "signal"
-        data.attrs["axes"] = ["x", "y", "height"]
-        for i, (name, axis) in enumerate(zip(("x", "y", "height"), g.data_axes(), strict=True)):
-            write_dataset(data, name, axis, "m")
-            data.attrs[f"{name}_indices"] = i
+        data = write_nxdata(entry, "data", "signal", ("x", "y", "height"), g.data_axes())
         write_dataset(data, "signal", item.noisy, item.unit, long_name="noisy scan")
         write_dataset(data, "signal_noiseless", item.noiseless, item.unit,
                       long_name="noiseless scan")
-        truth = group(entry, "ground_truth", "NXdata")
-        truth.attrs["signal"] = "density"
-        truth.attrs["axes"] = ["x", "y", "z"]
-        for i, (name, axis) in enumerate(zip(("x", "y", "z"), g.object_axes(), strict=True)):
-            write_dataset(truth, name, axis, "m")
-            truth.attrs[f"{name}_indices"] = i
+        truth = write_nxdata(entry, "ground_truth", "density", ("x", "y", "z"), g.object_axes())
         write_dataset(truth, "density", item.density, "m^-3", long_name="spin density")
         write_grid(group(entry, "imaging", "NXcollection"), g)
         imaging = entry["imaging"]
@@ -260,6 +250,24 @@ def write_item(path: Path, item: Item, *, set_identity: str, seed: int) -> dict[
             dtype=h5py.string_dtype())
         params.attrs["units"] = "SI"
     return record
+
+
+def write_nxdata(entry: h5py.Group, name: str, signal: str, labels: tuple[str, ...],
+                 axes: Any) -> h5py.Group:
+    """Create the NXdata group ``entry/name`` whose ``signal`` lies on ``axes`` (m).
+
+    One dataset per axis, named by ``labels``, with the NeXus ``axes`` and
+    ``<label>_indices`` attributes; the caller writes the signal dataset itself.
+    """
+    from mrfm.data.nexus import group, write_dataset
+
+    data = group(entry, name, "NXdata")
+    data.attrs["signal"] = signal
+    data.attrs["axes"] = list(labels)
+    for i, (label, axis) in enumerate(zip(labels, axes, strict=True)):
+        write_dataset(data, label, axis, "m")
+        data.attrs[f"{label}_indices"] = i
+    return data
 
 
 def write_grid(parent: h5py.Group, grid: Any) -> None:

@@ -166,16 +166,11 @@ def reconstruct_file(
 
 def _write(out_path, exp, grid, result, summary, truth, source) -> None:
     from mrfm.data.nexus import atomic_h5, create_entry, group, write_dataset
-    from mrfm.imaging.dataset import write_grid
+    from mrfm.imaging.dataset import write_grid, write_nxdata
 
     with atomic_h5(out_path) as fh:
         entry = create_entry(fh, kind="reconstruction", config_text=exp.source_text)
-        data = group(entry, "data", "NXdata")
-        data.attrs["signal"] = "density"
-        data.attrs["axes"] = ["x", "y", "z"]
-        for i, (name, axis) in enumerate(zip(("x", "y", "z"), grid.object_axes(), strict=True)):
-            write_dataset(data, name, axis, "m")
-            data.attrs[f"{name}_indices"] = i
+        data = write_nxdata(entry, "data", "density", ("x", "y", "z"), grid.object_axes())
         write_dataset(data, "density", result.density, "m^-3", long_name="reconstructed density")
         if truth is not None and truth.shape == grid.object_shape:
             gt = group(entry, "ground_truth", "NXdata")

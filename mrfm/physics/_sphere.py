@@ -31,6 +31,17 @@ def _third(aa, cc, dd, jr, ji, jj, jm, xi, xj, xm, dij, dim, djm):
             + dd * xi * xj * xm)
 
 
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def _store_off_diagonal(out, at, xy, xz, yz):
+    """Off-diagonal entries of a symmetric 3 x 3 matrix stored row-major at ``out[at:at + 9]``."""
+    out[at + 1] = xy
+    out[at + 3] = xy
+    out[at + 2] = xz
+    out[at + 6] = xz
+    out[at + 5] = yz
+    out[at + 7] = yz
+
+
 @njit(cache=True, fastmath=False, error_model="numpy")
 def sphere_point(params, pol, rx, ry, rz, order, out):
     """Fill ``out`` (see :func:`mrfm.physics.magnet_kernels.magnet_point`) for a sphere.
@@ -85,12 +96,7 @@ def sphere_point(params, pol, rx, ry, rz, order, out):
     gxy = a * (jx * ry + jy * rx) - c * rx * ry
     gxz = a * (jx * rz + jz * rx) - c * rx * rz
     gyz = a * (jy * rz + jz * ry) - c * ry * rz
-    out[4] = gxy
-    out[6] = gxy
-    out[5] = gxz
-    out[9] = gxz
-    out[8] = gyz
-    out[10] = gyz
+    _store_off_diagonal(out, 3, gxy, gxz, gyz)
     if order < 2:
         return
     aa = a
@@ -103,14 +109,9 @@ def sphere_point(params, pol, rx, ry, rz, order, out):
     hxz = _third(aa, cc, dd, jr, jz, jx, jz, rz, rx, rz, 0.0, 1.0, 0.0)
     hyz = _third(aa, cc, dd, jr, jz, jy, jz, rz, ry, rz, 0.0, 1.0, 0.0)
     out[12] = hxx
-    out[13] = hxy
-    out[14] = hxz
-    out[15] = hxy
     out[16] = hyy
-    out[17] = hyz
-    out[18] = hxz
-    out[19] = hyz
     out[20] = hzz
+    _store_off_diagonal(out, 12, hxy, hxz, hyz)
     out[21] = _third(aa, cc, dd, jr, jx, jx, jx, rx, rx, rx, 1.0, 1.0, 1.0)
     out[22] = _third(aa, cc, dd, jr, jy, jx, jx, ry, rx, rx, 0.0, 0.0, 1.0)
     out[23] = hxx

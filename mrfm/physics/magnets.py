@@ -64,14 +64,20 @@ def _evaluate(shape_id, params, pol, points, center, order, res):
 @functools.cache
 def _evaluate_for(shape_id: int):
     """:func:`_evaluate` compiled for one shape (a closure constant is a literal to numba,
-    so only that shape's kernel is compiled); takes the arguments after ``shape_id``."""
+    so only that shape's kernel is compiled); takes the arguments after ``shape_id``.
+
+    Each closure gets a name of its own before compiling: numba names compiled code after
+    the qualified name and the argument types (the same for every shape) plus a per-process
+    counter, so specializations cached by different processes could otherwise collide.
+    """
     shape_c = int(shape_id)
 
-    @njit(cache=True, fastmath=False, error_model="numpy")
     def evaluate(params, pol, points, center, order, res):
         _evaluate(shape_c, params, pol, points, center, order, res)
 
-    return evaluate
+    evaluate.__qualname__ = f"{evaluate.__qualname__}_shape{shape_c}"
+    evaluate.__name__ = f"evaluate_shape{shape_c}"
+    return njit(cache=True, fastmath=False, error_model="numpy")(evaluate)
 
 
 def magnet_field_quantities(

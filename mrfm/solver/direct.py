@@ -17,7 +17,6 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
 
 #: blocks of at most this many voxels are evaluated voxel by voxel
@@ -65,29 +64,21 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
                                voxel[1], voxel[2], pp, out):
                 continue
         if la * lb * lc > LEAF_VOXELS and n + 2 <= blocks.shape[0]:
-            # split the longest side (in voxels) in two
+            # split the longest side (in voxels) in two: entry n keeps the lower half
+            # (its end becomes m), entry n + 1 the upper (a copy that starts at m)
             if la >= lb and la >= lc:
+                col = 0
                 m = a0 + la // 2
-                blocks[n, 0] = a0
-                blocks[n, 1] = m
-                blocks[n + 1, 0] = m
-                blocks[n + 1, 1] = a1
-                for q in range(2, 6):
-                    blocks[n + 1, q] = blocks[n, q]
             elif lb >= lc:
+                col = 2
                 m = b0 + lb // 2
-                blocks[n, 3] = m
-                for q in range(6):
-                    blocks[n + 1, q] = blocks[n, q]
-                blocks[n + 1, 2] = m
-                blocks[n + 1, 3] = b1
             else:
+                col = 4
                 m = c0 + lc // 2
-                blocks[n, 5] = m
-                for q in range(6):
-                    blocks[n + 1, q] = blocks[n, q]
-                blocks[n + 1, 4] = m
-                blocks[n + 1, 5] = c1
+            for q in range(6):
+                blocks[n + 1, q] = blocks[n, q]
+            blocks[n, col + 1] = m
+            blocks[n + 1, col] = m
             n += 2
             continue
         for i in range(a0, a1):
@@ -113,9 +104,7 @@ def _voxel_sums(kid, shape_id, mparams, pol, centres, rho3, origin, voxel, pp, n
     for w in prange(nt * nchunks):
         t = w // nchunks
         c = w % nchunks
-        out = np.zeros(K.OUT_LEN)
-        crossings = np.zeros(S.MAX_CROSSINGS)
-        stack = np.zeros((S.STACK_LEN, 4))
+        out, crossings, stack = S.scratch()
         blocks = np.zeros((BLOCK_STACK, 6), dtype=np.int64)
         i0 = c * chunk
         i1 = min(nx, i0 + chunk)
@@ -139,8 +128,7 @@ def _point_sums(kid, shape_id, mparams, pol, centres, positions, pp, nchunks):
     for w in prange(nt * nchunks):
         t = w // nchunks
         c = w % nchunks
-        out = np.zeros(K.OUT_LEN)
-        crossings = np.zeros(S.MAX_CROSSINGS)
+        out, crossings = S.point_scratch()
         acc = 0.0
         for p in range(c * chunk, min(npts, (c + 1) * chunk)):
             acc += S.point_value(kid, shape_id, mparams, pol, positions[p, 0] - centres[t, 0],
@@ -164,16 +152,14 @@ def specialized(kid: int, shape_id: int):
     kid_c = int(kid)
     shape_c = int(shape_id)
 
-    @njit(cache=True, fastmath=False)
     def voxel_sums(mparams, pol, centres, rho3, origin, voxel, pp, nchunks):
         return _voxel_sums(kid_c, shape_c, mparams, pol, centres, rho3, origin, voxel, pp,
                            nchunks)
 
-    @njit(cache=True, fastmath=False)
     def point_sums(mparams, pol, centres, positions, pp, nchunks):
         return _point_sums(kid_c, shape_c, mparams, pol, centres, positions, pp, nchunks)
 
-    return voxel_sums, point_sums
+    return S.compile_specialized(kid_c, shape_c, voxel_sums, point_sums)
 
 
 def _chunks(n_tips: int, n_items: int, min_items: int = 4096) -> int:

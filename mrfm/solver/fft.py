@@ -53,9 +53,7 @@ def kernel_plane(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp):
     ntx = (nx + TILE - 1) // TILE
     nty = (ny + TILE - 1) // TILE
     for w in prange(ntx * nty):
-        out = np.zeros(K.OUT_LEN)
-        crossings = np.zeros(S.MAX_CROSSINGS)
-        stack = np.zeros((S.STACK_LEN, 4))
+        out, crossings, stack = S.scratch()
         i0 = (w // nty) * TILE
         j0 = (w % nty) * TILE
         i1 = min(nx, i0 + TILE)
@@ -130,15 +128,13 @@ def specialized(kid: int, shape_id: int):
     kid_c = int(kid)
     shape_c = int(shape_id)
 
-    @njit(cache=True, fastmath=False)
     def plane(mparams, pol, dxs, dys, dz, voxel, pp):
         return kernel_plane(kid_c, shape_c, mparams, pol, dxs, dys, dz, voxel, pp)
 
-    @njit(cache=True, fastmath=False)
     def may_sound(mparams, pol, dxs, dys, dz, voxel, pp):
         return layer_may_sound(kid_c, shape_c, mparams, pol, dxs, dys, dz, voxel, pp)
 
-    return plane, may_sound
+    return S.compile_specialized(kid_c, shape_c, plane, may_sound)
 
 
 def step_ratio(axis: np.ndarray, pitch: float) -> int | None:

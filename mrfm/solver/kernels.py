@@ -269,6 +269,18 @@ def _cdf_uniform_sum(t, w1, w2, w3):
     return v
 
 
+@njit(cache=True, fastmath=False, inline="always")
+def _sort3_descending(w1, w2, w3):
+    """(w1, w2, w3) reordered so that w1 >= w2 >= w3 (the order :func:`_cdf_uniform_sum` wants)."""
+    if w1 < w2:
+        w1, w2 = w2, w1
+    if w2 < w3:
+        w2, w3 = w3, w2
+    if w1 < w2:
+        w1, w2 = w2, w1
+    return w1, w2, w3
+
+
 @njit(cache=True, fastmath=False)
 def slab_fraction(s0, gx, gy, gz, ax, ay, az, lo, hi):
     """Volume fraction of a box where a linear function lies in [lo, hi].
@@ -280,13 +292,7 @@ def slab_fraction(s0, gx, gy, gz, ax, ay, az, lo, hi):
     w1 = abs(gx) * ax
     w2 = abs(gy) * ay
     w3 = abs(gz) * az
-    # sort descending
-    if w1 < w2:
-        w1, w2 = w2, w1
-    if w2 < w3:
-        w2, w3 = w3, w2
-    if w1 < w2:
-        w1, w2 = w2, w1
+    w1, w2, w3 = _sort3_descending(w1, w2, w3)
     return _cdf_uniform_sum(hi - s0, w1, w2, w3) - _cdf_uniform_sum(lo - s0, w1, w2, w3)
 
 
@@ -347,12 +353,7 @@ def cos2_fraction(s0, gx, gy, gz, ax, ay, az, half):
             else:
                 prod *= 1.0 - x * x / 6.0
         return min(1.0, max(0.0, 0.5 + 0.5 * prod))
-    if w1 < w2:
-        w1, w2 = w2, w1
-    if w2 < w3:
-        w2, w3 = w3, w2
-    if w1 < w2:
-        w1, w2 = w2, w1
+    w1, w2, w3 = _sort3_descending(w1, w2, w3)
     base = s0 - hspan
     pts = np.empty(8)
     pts[0] = base

@@ -352,9 +352,43 @@ def voxel_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, cr
     return total
 
 
-def scratch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fresh scratch buffers (out, crossings, stack) for one thread."""
-    return K.scratch(), np.zeros(MAX_CROSSINGS), np.zeros((STACK_LEN, 4))
+def compile_specialized(kid: int, shape_id: int, *fns):
+    """``njit(cache=True)`` versions of closures made for one protocol family and tip shape.
+
+    Used by :func:`mrfm.solver.direct.specialized` and :func:`mrfm.solver.fft.specialized`.
+    Each closure first gets a qualified name of its own (``..._kid1_shape0``). numba names
+    compiled code and its environment after the qualified name, the argument types and a
+    per-process counter; the specializations share the first two, so two of them compiled
+    by different processes into the on-disk cache could carry the same symbol names, and
+    loading both into one process then failed (``NRT_adapt_ndarray_to_python: 'descr' is
+    NULL``). Distinct names also give each specialization its own cache files.
+    """
+    out = []
+    for fn in fns:
+        fn.__qualname__ = f"{fn.__qualname__}_kid{kid}_shape{shape_id}"
+        fn.__name__ = f"{fn.__name__}_kid{kid}_shape{shape_id}"
+        out.append(njit(cache=True, fastmath=False)(fn))
+    return tuple(out)
 
 
-__all__ = ["box_is_silent", "point_value", "voxel_value", "scratch"]
+@njit(cache=True, fastmath=False, inline="always")
+def point_scratch():
+    """Fresh scratch buffers (out, crossings) of :func:`point_value` for one thread.
+
+    Callable from Python and from numba kernels (inlined: a ``prange`` body that calls
+    it allocates exactly as if it had called ``np.zeros`` itself).
+    """
+    return np.zeros(K.OUT_LEN), np.zeros(MAX_CROSSINGS)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def scratch():
+    """Fresh scratch buffers (out, crossings, stack) of :func:`voxel_value` for one thread.
+
+    As :func:`point_scratch`, plus the (STACK_LEN, 4) sub-voxel stack.
+    """
+    out, crossings = point_scratch()
+    return out, crossings, np.zeros((STACK_LEN, 4))
+
+
+__all__ = ["box_is_silent", "point_scratch", "point_value", "voxel_value", "scratch"]

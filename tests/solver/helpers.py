@@ -2,6 +2,7 @@
 
 They follow the contracts of mrfm.physics / mrfm.config so the solver sees the same
 attributes as with real objects; the magnet is a sphere (a point dipole outside).
+Also: :func:`box_quad`, the quadrature truth for the box averages of the kernels.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import constants
+from scipy import constants, integrate
 
 from mrfm.config.sections import RF, Protocol, ScanGrid
 
@@ -144,3 +145,26 @@ def make_exp(*, protocol="CAI", polarization="curie", sample=None, magnet=None, 
         scan=ScanGrid(x=np.asarray(x, float), y=np.asarray(y, float),
                       height=np.asarray(heights, float)),
     )
+
+
+def box_quad(s0, g, a, lo, hi, along):
+    """Box average, by quadrature, of a function of the linear offset s = s0 + g . u.
+
+    The box has edges ``a`` and is centred at u = 0. Only lo <= s <= hi counts: along the
+    third edge that is one interval of u2, and ``along(base, u_lo, u_hi)`` returns the
+    integral over it (s = base + g[2] u2), in closed form; the first two edges are
+    integrated by adaptive 2-D quadrature (scipy.integrate.dblquad). Needs g[2] != 0.
+    """
+    def line(u1, u0):
+        base = s0 + g[0] * u0 + g[1] * u1
+        t1 = (lo - base) / g[2]
+        t2 = (hi - base) / g[2]
+        u_lo = max(-a[2] / 2, min(t1, t2))
+        u_hi = min(a[2] / 2, max(t1, t2))
+        if u_hi <= u_lo:
+            return 0.0
+        return along(base, u_lo, u_hi)
+
+    val, _ = integrate.dblquad(line, -a[0] / 2, a[0] / 2, -a[1] / 2, a[1] / 2,
+                               epsabs=1e-10, epsrel=1e-8)
+    return val / np.prod(a)

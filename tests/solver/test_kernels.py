@@ -14,26 +14,15 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate
 
 from mrfm.solver import kernels as K
+
+from .helpers import box_quad
 
 
 def _fraction_quad(s0, g, a, lo, hi):
     """Fraction of the box where lo <= s0 + g.u <= hi by quadrature over (u0, u1)."""
-    def chord(u1, u0):
-        base = s0 + g[0] * u0 + g[1] * u1
-        # interval of u2 in [-a2/2, a2/2] with lo <= base + g2 u2 <= hi
-        t1 = (lo - base) / g[2]
-        t2 = (hi - base) / g[2]
-        left, right = min(t1, t2), max(t1, t2)
-        left = max(left, -a[2] / 2)
-        right = min(right, a[2] / 2)
-        return max(0.0, right - left)
-
-    val, _ = integrate.dblquad(chord, -a[0] / 2, a[0] / 2, -a[1] / 2, a[1] / 2,
-                               epsabs=1e-10, epsrel=1e-8)
-    return val / np.prod(a)
+    return box_quad(s0, g, a, lo, hi, lambda base, u_lo, u_hi: u_hi - u_lo)  # chord length
 
 
 @pytest.mark.parametrize("seed", range(6))

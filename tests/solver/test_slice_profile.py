@@ -20,11 +20,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from scipy import integrate
 
 from mrfm.solver import SolverSettings, simulate
 from mrfm.solver import kernels as K
@@ -32,28 +30,19 @@ from mrfm.solver import slice as S
 from mrfm.solver.protocols import build_params, protocol_info
 from mrfm.solver.reference import reference_simulate
 
-from .helpers import PROTON, Sphere, make_exp, slab_sample
+from .helpers import PROTON, Sample, Sphere, box_quad, make_exp, slab_sample
 
 
 def _cos2_quad(s0, g, a, half):
     k = 0.5 * math.pi / half
 
-    def line(u1, u0):
-        base = s0 + g[0] * u0 + g[1] * u1
-        lo_u, hi_u = -a[2] / 2, a[2] / 2
-        t1, t2 = (-half - base) / g[2], (half - base) / g[2]
-        lo_u, hi_u = max(lo_u, min(t1, t2)), min(hi_u, max(t1, t2))
-        if hi_u <= lo_u:
-            return 0.0
-
-        def anti(u):
+    def along(base, u_lo, u_hi):
+        def anti(u):  # antiderivative of cos^2(k (base + g2 u))
             return u / 2 + math.sin(2 * k * (base + g[2] * u)) / (4 * k * g[2])
 
-        return anti(hi_u) - anti(lo_u)
+        return anti(u_hi) - anti(u_lo)
 
-    val, _ = integrate.dblquad(line, -a[0] / 2, a[0] / 2, -a[1] / 2, a[1] / 2,
-                               epsabs=1e-10, epsrel=1e-8)
-    return val / np.prod(a)
+    return box_quad(s0, g, a, -half, half, along)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -77,20 +66,11 @@ def test_cos2_point_weight():
     assert K.profile_weight(2.0, 2.0, K.PROFILE_HARD) == 1.0
 
 
-@dataclass(frozen=True)
-class _GridSample:
-    origin: np.ndarray
-    voxel: np.ndarray
-    densities: dict
-    points: dict = field(default_factory=dict)
-    species: list = field(default_factory=list)
-
-
 def _ibm_exp(high_field=True):
     # mrfmsim grid: x, y in [-200, 200] nm (201 points), z in [-40, 0] nm (201 points)
     voxel = np.array([2e-9, 2e-9, 0.2e-9])
-    sample = _GridSample(origin=np.array([-200e-9, -200e-9, -40e-9]), voxel=voxel,
-                         densities={"1H": np.full((201, 201, 201), 4.9e28)}, species=[PROTON])
+    sample = Sample(origin=np.array([-200e-9, -200e-9, -40e-9]), voxel=voxel,
+                    densities={"1H": np.full((201, 201, 201), 4.9e28)}, species=[PROTON])
     half = math.pi * 2e6 / abs(PROTON.gamma)  # peak-to-peak FM 2 MHz -> 23.49 mT
     return make_exp(protocol="CAI", polarization="statistical", sample=sample,
                     magnet=Sphere(radius=100e-9, polarization=np.array([0.0, 0.0, 1.8])),
