@@ -418,6 +418,10 @@ def generate_dataset(
     if out.exists() and not out.is_dir():
         raise UserError(f"-o {out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
+    # temporary files of items (and the manifest) a killed run was writing: the items are
+    # generated again below, so their partial copies are only clutter
+    for stale in (*out.glob(".item_*.tmp"), *out.glob(f".{MANIFEST}*.tmp")):
+        stale.unlink(missing_ok=True)
     records: dict[int, dict[str, Any]] = {}
     pending = []
     for i in range(count):

@@ -223,7 +223,9 @@ def test_sigkill_mid_run_then_resume_gives_the_same_set(tmp_path, clients):
         proc.communicate(timeout=30)
     written = sorted(p.name for p in out.glob("item_*.h5"))
     assert 2 <= len(written) < count, written
+    (out / ".item_000007.h5.abc123.tmp").write_bytes(b"partial")  # as a kill can leave
     resumed = generate_dataset(cfg, count=count, out_dir=out, client=clients[2], progress=False)
+    assert not list(out.glob(".*.tmp"))  # partial copies removed
     assert resumed["skipped"] >= len(written) - 1  # at most the item being renamed is redone
     assert resumed["skipped"] + resumed["generated"] == count and resumed["failed"] == 0
     fresh = generate_dataset(cfg, count=count, out_dir=tmp_path / "fresh", client=clients[1],
