@@ -56,6 +56,9 @@ class _ActiveFault:
     latched: bool = False
 
 
+_NO_FAULTS: frozenset[str] = frozenset()
+
+
 class FaultInjector:
     """Faults of one instrument, counting its commands across connections (thread-safe)."""
 
@@ -77,10 +80,12 @@ class FaultInjector:
         with self._lock:
             self._faults.clear()
 
-    def fire(self) -> set[str]:
+    def fire(self) -> frozenset[str] | set[str]:
         """Count one command; the fault modes active for it."""
         with self._lock:
             self.count += 1
+            if not self._faults:
+                return _NO_FAULTS
             active = set()
             for f in self._faults:
                 if f.latched:
@@ -174,10 +179,21 @@ class InstrumentServer:
                 conn.sendall(banner)
             buf = bytearray()
             discarding = False
-            while not self._stopping.is_set():
+            handle_line = self._handle_line
+            stopping = self._stopping
+            while not stopping.is_set():
                 data = conn.recv(65536)
                 if not data:
                     break
+                if not buf and not discarding:
+                    # The usual packet: one request, its terminator(s) at the end.
+                    raw = data.rstrip(b"\r\n")
+                    if len(raw) < len(data) and b"\n" not in raw and b"\r" not in raw:
+                        if len(raw) > MAX_LINE:
+                            self._send(conn, inst.overlong(session), term)
+                        elif raw.strip(b" \t") and not handle_line(conn, raw, session, term):
+                            return
+                        continue
                 buf += data
                 while True:
                     cut = _first_terminator(buf)
@@ -193,7 +209,7 @@ class InstrumentServer:
                         continue
                     if not raw.strip(b" \t\r\n"):
                         continue
-                    if not self._handle_line(conn, raw, session, term):
+                    if not handle_line(conn, raw, session, term):
                         return
                 if len(buf) > MAX_LINE:
                     buf.clear()
@@ -215,6 +231,13 @@ class InstrumentServer:
         inst = self.instrument
         line = raw.decode("utf-8", errors="replace")
         modes = self.faults.fire()
+        if not modes and not self._stuck_replies:  # no fault: the usual path
+            replies = inst.handle(line, session)
+            if session.delay > 0:
+                self._wait(session)
+            if replies:
+                self._send(conn, replies, term)
+            return not session.close
         if "timeout" in modes:
             return True
         if "drop" in modes:
@@ -236,20 +259,26 @@ class InstrumentServer:
                     self._stuck_replies.clear()
             replies = inst.handle(line, session)
         if session.delay > 0:
-            wait, session.delay = session.delay, 0.0
-            clock = inst.state.clock
-            if clock.manual:
-                clock.advance(wait)
-            else:
-                self._stopping.wait(min(wait / clock.time_scale, MAX_WAIT))
+            self._wait(session)
         if "garbage" in modes and replies:
             replies = [_junk()]
         self._send(conn, replies, term)
         return not session.close
 
+    def _wait(self, session: Session) -> None:
+        """Serve the simulated wait a command asked for (``session.delay``, s)."""
+        wait, session.delay = session.delay, 0.0
+        clock = self.instrument.state.clock
+        if clock.manual:
+            clock.advance(wait)
+        else:
+            self._stopping.wait(min(wait / clock.time_scale, MAX_WAIT))
+
     @staticmethod
     def _send(conn: socket.socket, replies: list[str], term: bytes) -> None:
-        if replies:
+        if len(replies) == 1:
+            conn.sendall(replies[0].encode("utf-8", errors="replace") + term)
+        elif replies:
             conn.sendall(b"".join(r.encode("utf-8", errors="replace") + term for r in replies))
 
 

@@ -433,9 +433,13 @@ class Cryostat:
         dt_total = now - self.t_last
         if dt_total <= 0:
             return
+        ramping = self.ramp_on and self.setpoint != self.setpoint_target
+        if not ramping and self.temperature == self._target(self.setpoint):
+            self.t_last = now  # at equilibrium: the relaxation below leaves it unchanged
+            return
         tau = max(self.state.settings.thermal_time_constant, 1e-9)
         steps = 1
-        if self.ramp_on and self.setpoint != self.setpoint_target:
+        if ramping:
             steps = int(min(2000, max(1, math.ceil(dt_total / (tau / 20.0)))))
         dt = dt_total / steps
         for _ in range(steps):
@@ -486,6 +490,28 @@ class RFSource:
 
 
 # ------------------------------------------------------------------- lock-in
+class NormalStream:
+    """Standard normal deviates of ``rng`` in blocks (one numpy call per ``block`` draws
+    instead of one per draw, which costs about a microsecond each). Not thread-safe: the
+    caller holds the rig's lock."""
+
+    def __init__(self, rng: np.random.Generator, block: int = 512) -> None:
+        self._rng = rng
+        self._block = block
+        self._buf: list[float] = []
+        self._i = 0
+
+    def pair(self) -> tuple[float, float]:
+        """Two independent N(0, 1) deviates."""
+        i = self._i
+        buf = self._buf
+        if i + 2 > len(buf):
+            buf = self._buf = self._rng.standard_normal(self._block).tolist()
+            i = 0
+        self._i = i + 2
+        return buf[i], buf[i + 1]
+
+
 ENBW_FACTOR = {1: 1.0 / 4.0, 2: 1.0 / 8.0, 3: 3.0 / 32.0, 4: 5.0 / 64.0}
 
 
@@ -501,6 +527,8 @@ class LockinChannel:
         self._stages = [0j] * 4
         self._noise = 0j
         self._t = state.clock.now()
+        self._sigma_key: tuple = ()
+        self._sigma = 0.0
 
     def configure(self, **changes: Any) -> None:
         """Change frequency/phase_deg/tau/poles after bringing the filter up to date."""
@@ -511,8 +539,14 @@ class LockinChannel:
 
     def noise_std(self) -> float:
         """Standard deviation of X (and of Y), V."""
-        s_v = self.state.input_noise_psd(self.frequency)
-        return math.sqrt(s_v * ENBW_FACTOR[self.poles] / self.tau)
+        st = self.state
+        c = st.cantilever
+        key = (self.frequency, self.tau, self.poles, st.cryostat.temperature, c.k, c.f0, c.Q)
+        if key != self._sigma_key:  # recomputed whenever anything it depends on changed
+            s_v = st.input_noise_psd(self.frequency)
+            self._sigma = math.sqrt(s_v * ENBW_FACTOR[self.poles] / self.tau)
+            self._sigma_key = key
+        return self._sigma
 
     def _advance(self, now: float) -> None:
         dt = now - self._t
@@ -521,25 +555,30 @@ class LockinChannel:
         self._t = now
         tau, n = self.tau, self.poles
         target, beat = self.state.demodulated_input(self.frequency, self.phase_deg)
+        stages = self._stages
         if beat == 0.0 and dt > 40.0 * n * tau:
             self._stages = [target] * 4
         else:
-            sub = max(1, min(4000, math.ceil(dt / (tau / 8.0))))
+            steps = dt / (tau / 8.0)
+            sub = 1 if steps <= 1.0 else min(4000, math.ceil(steps))
             h = dt / sub
             a = math.exp(-h / tau)
-            t_start = now - dt
-            for i in range(sub):
-                u = target * cmath.exp(2j * math.pi * beat * (t_start + (i + 1) * h))
-                prev = u
-                for k in range(n):
-                    self._stages[k] = prev + (self._stages[k] - prev) * a
-                    prev = self._stages[k]
-        sigma = self.noise_std()
-        corr = n * tau
-        rho = math.exp(-dt / corr)
-        kick = sigma * math.sqrt(max(0.0, 1.0 - rho * rho))
-        rng = self.state.rng
-        self._noise = self._noise * rho + complex(rng.normal(0, kick), rng.normal(0, kick))
+            if beat == 0.0:  # the input is constant over the step
+                for _ in range(sub):
+                    prev = target
+                    for k in range(n):
+                        prev = stages[k] = prev + (stages[k] - prev) * a
+            else:
+                t_start = now - dt
+                for i in range(sub):
+                    prev = target * cmath.exp(2j * math.pi * beat * (t_start + (i + 1) * h))
+                    for k in range(n):
+                        prev = stages[k] = prev + (stages[k] - prev) * a
+        # Ornstein-Uhlenbeck noise, correlation time n tau (rho <= 1, so 1 - rho^2 >= 0)
+        rho = math.exp(-dt / (n * tau))
+        kick = self.noise_std() * math.sqrt(1.0 - rho * rho)
+        gx, gy = self.state.normals.pair()
+        self._noise = self._noise * rho + complex(kick * gx, kick * gy)
 
     def read(self) -> complex:
         """X + iY, V r.m.s., at the present simulated time."""
@@ -590,6 +629,8 @@ class RigState:
         self.settings = settings or VirtualSettings()
         self.clock = clock or SimClock(time_scale)
         self.rng = np.random.default_rng(self.settings.seed)
+        #: the lock-ins' noise deviates (a stream of their own, drawn from rng in blocks)
+        self.normals = NormalStream(self.rng.spawn(1)[0])
         self.experiment = experiment
         self.signal_model = signal_model or SignalModel(experiment)
         if experiment is not None:
@@ -657,9 +698,11 @@ class RigState:
         with self.lock:
             now = self.clock.now()
             f = self.fine
-            x = self.coarse.offset("1") + f.position(f.axes["1"], now, noisy=False)
-            y = self.coarse.offset("2") + f.position(f.axes["2"], now, noisy=False)
-            h = self.coarse.offset("3") + f.position(f.axes["3"], now, noisy=False)
+            fine, coarse = f.axes, self.coarse.axes
+            offset = self.coarse.position_of
+            x = offset(coarse["1"], now) + f.position(fine["1"], now, noisy=False)
+            y = offset(coarse["2"], now) + f.position(fine["2"], now, noisy=False)
+            h = offset(coarse["3"], now) + f.position(fine["3"], now, noisy=False)
             if h < 0:
                 if not self.events or not self.events[-1].startswith("tip touches"):
                     self.events.append(f"tip touches the surface (height {h:.3g} m)")
@@ -706,7 +749,13 @@ class RigState:
 
     def demodulated_input(self, f_ref: float, phase_deg: float) -> tuple[complex, float]:
         """Lock-in mixer output before filtering: (X + iY at t = 0, beat frequency Hz)."""
+        with self.lock:
+            self.temperature()  # (which may switch the RF off)
+            if not self.rf.active_fm():  # no FM sweep, no signal (as in spin_signal)
+                return 0j, self.rf.mod_rate - f_ref
         v, f_sig = self.input_phasor()
+        if v == 0:
+            return 0j, f_sig - f_ref
         return v * cmath.exp(-1j * math.radians(phase_deg)), f_sig - f_ref
 
     def input_noise_psd(self, f: float) -> float:

@@ -16,13 +16,15 @@ import re
 import threading
 import zlib
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mrfm.rig.state import RigState
 
 #: longest request line accepted, bytes (longer ones are discarded with an error)
 MAX_LINE = 4096
+#: parsed request lines remembered per instrument (:meth:`VirtualInstrument.remember`)
+MAX_PLANS = 64
 
 COMMAND_ERROR = (-100, "Command error")
 UNDEFINED_HEADER = (-113, "Undefined header")
@@ -100,6 +102,9 @@ class VirtualInstrument:
         self.lock = threading.RLock()
         self.errors: deque[tuple[int, str]] = deque(maxlen=32)
         self.commands_handled = 0
+        #: request line -> its reply function, for lines already parsed and validated
+        #: (see :meth:`remember`): repeated queries skip the parsing, never the work
+        self._plans: dict[str, Callable[[], str]] = {}
 
     # --------------------------------------------------------------- protocol
     def banner(self) -> bytes:
@@ -115,6 +120,9 @@ class VirtualInstrument:
         with self.lock:
             self.commands_handled += 1
             try:
+                plan = self._plans.get(line)
+                if plan is not None:
+                    return [plan()]
                 return self.execute(line, session)
             except CommandError as exc:
                 self.push_error(exc.code, exc.message)
@@ -132,6 +140,18 @@ class VirtualInstrument:
         """Reply sent for a rejected request (most models stay silent)."""
         return []
 
+    def remember(self, line: str, plan: Callable[[], str]) -> Callable[[], str]:
+        """Answer later requests ``line`` with ``plan()`` without parsing them again.
+
+        Only for a line that is one valid query whose parsing and validation depend on
+        nothing but its text (e.g. ``OUTP? 1``): ``plan`` still does the work (reads
+        the physics) on every request. At most :data:`MAX_PLANS` lines are kept.
+        """
+        if len(self._plans) >= MAX_PLANS:
+            self._plans.clear()
+        self._plans[line] = plan
+        return plan
+
     def run_commands(self, line: str, *, joined: bool) -> list[str]:
         """Execute the ``;``-separated commands of a line with :meth:`command`.
 
@@ -139,6 +159,16 @@ class VirtualInstrument:
         SCPI instruments do). The replies come back one per line, or as a single
         ``;``-joined line (``joined=True``: SR86x, 33500B, Lake Shore 336).
         """
+        if ";" not in line:  # one command (the usual line): same as the loop below
+            command = line.strip()
+            if not command:
+                return []
+            try:
+                reply = self.command(command)
+            except CommandError as exc:
+                self.record_error(exc)
+                return []
+            return [] if reply is None else [reply]
         replies: list[str] = []
         for command in line.split(";"):
             if not command.strip():
@@ -209,6 +239,8 @@ def parse_float(text: str, what: str = "value") -> float:
 
 def parse_int(text: str, what: str = "value") -> int:
     """An integer (a float with no fraction is accepted), else CommandError -104."""
+    if len(text) <= 15 and text.isdigit() and text.isascii():  # the usual case, exactly
+        return int(text)
     value = parse_float(text, what)
     if value != int(value):
         raise CommandError.of(DATA_TYPE_ERROR, f"{what}={text.strip()[:40]!r} is not an integer")
@@ -249,6 +281,8 @@ def scpi_bool(text: str) -> bool:
 
 def fmt_g(value: float, digits: int = 6) -> str:
     """Compact float as the SRS instruments print it (``121.98``, ``-1.01026``, ``1.2e-07``)."""
+    if digits == 6:
+        return f"{value:.6g}"  # a constant format spec: a little faster
     return f"{value:.{digits}g}"
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import cmath
 import math
 import re
+from functools import partial
 
 from mrfm.rig.instruments.base import (
     COMMAND_ERROR,
@@ -48,12 +49,26 @@ ESR_COMMAND = 32
 LIAS_OUTPUT_OVERLOAD = 4
 
 
+#: parsed commands (a client repeats a few dozen commands, ``OUTP? 1`` thousands of
+#: times): command text -> srs_split result; bounded, emptied when full
+_SPLIT_CACHE: dict[str, tuple[str, bool, str]] = {}
+_SPLIT_CACHE_SIZE = 1024
+
+
 def srs_split(command: str) -> tuple[str, bool, str]:
     """(MNEMONIC upper-case, is_query, argument text) of one SRS command."""
+    hit = _SPLIT_CACHE.get(command)
+    if hit is not None:
+        return hit
     m = MNEMONIC.match(command)
     if not m:
         raise CommandError.of(COMMAND_ERROR, command[:40])
-    return m.group(1).upper(), bool(m.group(2)), m.group(3)
+    parsed = (m.group(1).upper(), bool(m.group(2)), m.group(3))
+    if len(command) <= 64:
+        if len(_SPLIT_CACHE) >= _SPLIT_CACHE_SIZE:
+            _SPLIT_CACHE.clear()
+        _SPLIT_CACHE[command] = parsed
+    return parsed
 
 
 class SR830(VirtualInstrument):
@@ -95,14 +110,39 @@ class SR830(VirtualInstrument):
         return SENSITIVITIES[self.sens_index]
 
     # ---------------------------------------------------------------- reading
+    def xy(self) -> tuple[float, float]:
+        """X and Y now, V, clipped at 109 % of full scale (which sets the overload bit)."""
+        z = self.channel.read()
+        fs = 1.09 * SENSITIVITIES[self.sens_index]
+        x, y = z.real, z.imag
+        if abs(x) > fs or abs(y) > fs:
+            self.lias |= LIAS_OUTPUT_OVERLOAD
+            x = max(-fs, min(fs, x))
+            y = max(-fs, min(fs, y))
+        return x, y
+
+    def output(self, i: int) -> float:
+        """Output ``i`` as the SR830 numbers them (1 X, 2 Y, 3 R, 4 theta)."""
+        x, y = self.xy()
+        if i == 1:
+            return x
+        if i == 2:
+            return y
+        r = abs(complex(x, y))
+        if i == 3:
+            return r
+        return math.degrees(cmath.phase(complex(x, y))) if r > 0 else 0.0
+
+    def _output_reply(self, i: int) -> str:
+        return fmt_g(self.output(i))
+
+    def _snap_reply(self, idx: tuple[int, ...]) -> str:
+        out = self.outputs()
+        return ",".join(fmt_g(out[i]) for i in idx)
+
     def outputs(self) -> dict[int, float]:
         """X, Y, R, theta as the SR830 numbers them (1..4), plus aux and reference."""
-        z = self.channel.read()
-        fs = 1.09 * self.sensitivity
-        if abs(z.real) > fs or abs(z.imag) > fs:
-            self.lias |= LIAS_OUTPUT_OVERLOAD
-        x = max(-fs, min(fs, z.real))
-        y = max(-fs, min(fs, z.imag))
+        x, y = self.xy()
         r = abs(complex(x, y))
         theta = math.degrees(cmath.phase(complex(x, y))) if r > 0 else 0.0
         return {
@@ -120,9 +160,19 @@ class SR830(VirtualInstrument):
 
     def command(self, command: str) -> str | None:
         """One command; returns its reply or None (silent)."""
+        plan = self._plans.get(command)
+        if plan is not None:
+            return plan()
         head, query, arg = srs_split(command)
         args = split_args(arg)
         ch = self.channel
+        if head in ("OUTP", "OUTR"):  # first: the readings are what clients ask for most
+            if not query:
+                raise CommandError.of(COMMAND_ERROR, head)
+            need(args, 1)
+            hi = 4 if head == "OUTP" else 2
+            i = int(in_range(parse_int(args[0], head), 1, hi))
+            return self.remember(command, partial(self._output_reply, i))()
         if head == "*IDN" and query:
             return f"Stanford_Research_Systems,{self.model},s/n{self.serial},ver1.07"
         if head == "*RST":
@@ -206,20 +256,12 @@ class SR830(VirtualInstrument):
             need(args, 1)
             self.ints[head] = int(in_range(parse_int(args[0], head), 0, 255))
             return None
-        if head in ("OUTP", "OUTR"):
-            if not query:
-                raise CommandError.of(COMMAND_ERROR, head)
-            need(args, 1)
-            hi = 4 if head == "OUTP" else 2
-            i = int(in_range(parse_int(args[0], head), 1, hi))
-            return fmt_g(self.outputs()[i])
         if head == "SNAP":
             if not query:
                 raise CommandError.of(COMMAND_ERROR, head)
             need(args, (2, 6))
-            idx = [int(in_range(parse_int(a, "SNAP"), 1, 11)) for a in args]
-            out = self.outputs()
-            return ",".join(fmt_g(out[i]) for i in idx)
+            idx = tuple(int(in_range(parse_int(a, "SNAP"), 1, 11)) for a in args)
+            return self.remember(command, partial(self._snap_reply, idx))()
         if head == "AUXV":
             if query:
                 need(args, 1)

@@ -1,0 +1,116 @@
+"""The virtual rig's per-request shortcuts change nothing a client can see.
+
+Repeated queries skip the parsing (``VirtualInstrument.remember``), never the
+physics: every reading follows the state at the time of the query. Parsed-line
+caches stay bounded, malformed requests are never remembered, requests split or
+packed across TCP packets are answered in order, and the lock-in's noise (drawn in
+blocks) keeps the variance of the model.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import numpy as np
+import pytest
+
+from mrfm.rig.instruments import sr830
+from mrfm.rig.instruments.base import MAX_PLANS
+from mrfm.rig.state import ENBW_FACTOR, NormalStream
+
+
+def test_repeated_reading_follows_the_state(rig, client):
+    c = client("lockin")
+    st = rig.state
+    readings = []
+    for _ in range(5):
+        st.clock.advance(1.0)
+        readings.append(c.query("OUTP? 1"))
+    assert len(set(readings)) == 5  # the noise moves with the clock: nothing is replayed
+    x = float(c.query("OUTP? 1"))
+    assert x == float(c.query("OUTP? 1"))  # no time has passed (manual clock): same reading
+    c.send("SENS 0")  # 2 nV full scale: the noise overloads it, the remembered line clips
+    st.clock.advance(1.0)
+    fs = 1.09 * sr830.SENSITIVITIES[0]
+    assert abs(float(c.query("OUTP? 1"))) <= fs * (1 + 1e-5)
+    assert abs(float(c.query("SNAP? 1,2").split(",")[1])) <= fs * (1 + 1e-5)
+    assert int(c.query("LIAS?")) & sr830.LIAS_OUTPUT_OVERLOAD
+    c.send("SENS 26")
+    st.clock.advance(1.0)
+    z = rig.instruments["lockin"].channel.read()
+    assert float(c.query("OUTP? 1")) == float(f"{z.real:.6g}")
+    assert float(c.query("OUTP? 2")) == float(f"{z.imag:.6g}")
+    assert float(c.query("OUTP? 3")) == float(f"{abs(z):.6g}")
+    assert int(c.query("LIAS?")) == 0
+
+
+def test_invalid_requests_are_never_remembered(rig, client):
+    c = client("lockin")
+    inst = rig.instruments["lockin"]
+    for _ in range(2):
+        c.send("OUTP? 5")  # out of range, every time
+        assert int(c.query("*ESR?")) == 16
+        c.send("OUTP 1")  # not a query
+        assert int(c.query("*ESR?")) == 32
+    assert "OUTP? 5" not in inst._plans and "OUTP 1" not in inst._plans
+    assert math.isfinite(float(c.query("OUTP? 1")))
+    assert "OUTP? 1" in inst._plans
+    # one remembered command inside a line of several is still answered in order
+    c.send("OUTP? 1;*IDN?;OUTP? 2")
+    assert math.isfinite(float(c.readline()))
+    assert c.readline().startswith("Stanford_Research_Systems,SR830")
+    assert math.isfinite(float(c.readline()))
+
+
+def test_parse_caches_stay_bounded(rig):
+    inst = rig.instruments["lockin"]
+    session = inst.new_session()
+    for k in range(3 * MAX_PLANS):
+        line = "OUTP? " + "0" * k + "1"
+        assert math.isfinite(float(inst.handle(line, session)[0]))
+        assert len(inst._plans) <= MAX_PLANS
+    for k in range(sr830._SPLIT_CACHE_SIZE + 10):
+        sr830.srs_split(f"FREQ {k}")
+        assert len(sr830._SPLIT_CACHE) <= sr830._SPLIT_CACHE_SIZE
+    assert sr830.srs_split("x" * 200 + "?") == ("X" * 200, True, "")
+    assert ("x" * 200 + "?") not in sr830._SPLIT_CACHE  # long lines are not kept
+
+
+def test_requests_split_and_packed_across_packets(rig, client):
+    c = client("lockin")
+    c.sock.sendall(b"*IDN?\r\n\r\n  \nSENS?\nOUTP")  # two requests, blank lines, a partial one
+    assert c.readline().startswith("Stanford_Research_Systems,SR830")
+    assert c.readline() == "26"
+    c.sock.sendall(b"? 1\n")
+    assert math.isfinite(float(c.readline()))
+    c.sock.sendall(b"SENS?\r\n")
+    assert c.readline() == "26"
+
+
+def test_lockin_noise_has_the_model_variance(rig, client):
+    c = client("lockin")
+    st = rig.state
+    ch = rig.instruments["lockin"].channel
+    c.send("OFLT 4")  # 1 ms, 12 dB/oct: samples 20 ms apart are independent
+    xs, ys = [], []
+    for _ in range(600):
+        st.clock.advance(0.02)
+        x, y = (float(v) for v in c.query("SNAP? 1,2").split(","))
+        xs.append(x)
+        ys.append(y)
+    sigma = math.sqrt(st.input_noise_psd(ch.frequency) * ENBW_FACTOR[2] / 1e-3)
+    assert ch.noise_std() == pytest.approx(sigma, rel=1e-12)
+    for v in (xs, ys):
+        assert abs(statistics.fmean(v)) < 0.2 * sigma
+        assert statistics.pstdev(v) == pytest.approx(sigma, rel=0.12)
+
+
+def test_normal_stream_is_seeded_and_standard():
+    a = NormalStream(np.random.default_rng(3), block=64)
+    b = NormalStream(np.random.default_rng(3), block=64)
+    draws = [a.pair() for _ in range(5000)]
+    assert draws == [b.pair() for _ in range(5000)]
+    flat = np.array(draws).ravel()
+    assert abs(flat.mean()) < 0.05 and abs(flat.std() - 1.0) < 0.03
+    assert abs(np.corrcoef(flat[:-1], flat[1:])[0, 1]) < 0.05
