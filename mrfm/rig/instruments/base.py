@@ -39,6 +39,11 @@ SETTINGS_CONFLICT = (-221, "Settings conflict")
 DEVICE_ERROR = (-300, "Device-specific error")
 
 
+#: IEEE 488.2 standard event status register bits: execution error, command error
+ESR_EXECUTION = 16
+ESR_COMMAND = 32
+
+
 class CommandError(Exception):
     """A request the instrument rejects: ``code`` and ``message`` go to the error queue."""
 
@@ -350,3 +355,27 @@ def scpi_match(header: str, pattern: str) -> list[int] | None:
         return walk(pi + 1, ni + 1, found + extra)
 
     return walk(0, 0, [])
+
+
+class StandardEvents:
+    """IEEE 488.2 error reporting: every queued error also sets the standard event status
+    register's execution-error bit (codes -2xx) or command-error bit (-1xx).
+
+    Mixed in before :class:`VirtualInstrument` by models with an ``esr`` register that
+    answer nothing to a rejected line.
+    """
+
+    esr: int
+
+    def flag(self, exc: CommandError) -> None:
+        """Set the ESR bit of ``exc``'s class of error."""
+        self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
+
+    def record_error(self, exc: CommandError) -> None:
+        self.flag(exc)
+        self.push_error(exc.code, exc.message)  # type: ignore[attr-defined]
+
+    def error_reply(self, exc: CommandError, session: Session) -> list[str]:
+        """Such instruments answer nothing to a rejected line; the error is in the ESR."""
+        self.flag(exc)
+        return []

@@ -17,6 +17,7 @@ from mrfm.rig.instruments.base import (
     COMMAND_ERROR,
     CommandError,
     Session,
+    StandardEvents,
     VirtualInstrument,
     in_range,
     need,
@@ -24,7 +25,7 @@ from mrfm.rig.instruments.base import (
     parse_int,
     split_args,
 )
-from mrfm.rig.instruments.sr830 import ESR_COMMAND, ESR_EXECUTION, srs_split
+from mrfm.rig.instruments.sr830 import srs_split
 
 INPUTS = ("A", "B", "C", "D")
 
@@ -34,7 +35,7 @@ def kelvin(value: float) -> str:
     return f"{value:+08.3f}"
 
 
-class LakeShore336(VirtualInstrument):
+class LakeShore336(StandardEvents, VirtualInstrument):
     """Model 336 (see module docstring)."""
 
     driver = "lakeshore.336"
@@ -53,14 +54,6 @@ class LakeShore336(VirtualInstrument):
 
     def execute(self, line: str, session: Session) -> list[str]:
         return self.run_commands(line, joined=True)
-
-    def record_error(self, exc: CommandError) -> None:
-        self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
-        self.push_error(exc.code, exc.message)
-
-    def error_reply(self, exc: CommandError, session: Session) -> list[str]:
-        self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
-        return []
 
     def _input(self, text: str) -> str:
         t = text.strip().upper()

@@ -40,6 +40,23 @@ def _value(text: str, units: dict[str, float] | None = None) -> float:
     return float(m.group(1)) * table[unit]
 
 
+def _bounded(head: str, text: str, lo: float, hi: float,
+             units: dict[str, float] | None = None) -> float:
+    """The value of ``text`` (in ``units``) if ``lo <= value <= hi``, else error 12 (-224)."""
+    v = _value(text, units)
+    if not lo <= v <= hi:
+        raise CommandError.of(ILLEGAL_VALUE, f"{head} {v:g}")
+    return v
+
+
+def _index(head: str, text: str, count: int) -> int:
+    """An integer choice 0 .. count - 1."""
+    v = _value(text)
+    if v not in range(count):
+        raise CommandError.of(ILLEGAL_VALUE, f"{head} {v:g}")
+    return int(v)
+
+
 class SG384(VirtualInstrument):
     """SG384 (see module docstring)."""
 
@@ -121,42 +138,27 @@ class SG384(VirtualInstrument):
             if head == "TYPE":
                 if query:
                     return str(rf.mod_type)
-                v = _value(arg)
-                if v not in range(7):
-                    raise CommandError.of(ILLEGAL_VALUE, f"TYPE {v:g}")
-                rf.mod_type = int(v)
+                rf.mod_type = _index(head, arg, 7)
                 return None
             if head == "MFNC":
                 if query:
                     return str(self.mod_function)
-                v = _value(arg)
-                if v not in range(6):
-                    raise CommandError.of(ILLEGAL_VALUE, f"MFNC {v:g}")
-                self.mod_function = int(v)
+                self.mod_function = _index(head, arg, 6)
                 return None
             if head == "FDEV":
                 if query:
                     return f"{rf.fm_deviation:.6f}"
-                v = _value(arg, _FREQ_UNITS)
-                if not 0.0 <= v <= 32e6:
-                    raise CommandError.of(ILLEGAL_VALUE, f"FDEV {v:g}")
-                rf.fm_deviation = v
+                rf.fm_deviation = _bounded(head, arg, 0.0, 32e6, _FREQ_UNITS)
                 return None
             if head == "RATE":
                 if query:
                     return f"{rf.mod_rate:.6f}"
-                v = _value(arg, _FREQ_UNITS)
-                if not 1e-6 <= v <= 50e3:
-                    raise CommandError.of(ILLEGAL_VALUE, f"RATE {v:g}")
-                rf.mod_rate = v
+                rf.mod_rate = _bounded(head, arg, 1e-6, 50e3, _FREQ_UNITS)
                 return None
             if head == "PHAS":
                 if query:
                     return f"{self.phase:.2f}"
-                v = _value(arg, {"": 1.0, "DEG": 1.0})
-                if not -360.0 <= v <= 360.0:
-                    raise CommandError.of(ILLEGAL_VALUE, f"PHAS {v:g}")
-                self.phase = v
+                self.phase = _bounded(head, arg, -360.0, 360.0, {"": 1.0, "DEG": 1.0})
                 return None
         if query:
             raise CommandError.of(ILLEGAL_QUERY, head[:20])

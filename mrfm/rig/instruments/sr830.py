@@ -26,6 +26,7 @@ from mrfm.rig.instruments.base import (
     MISSING_PARAMETER,
     CommandError,
     Session,
+    StandardEvents,
     VirtualInstrument,
     fmt_g,
     in_range,
@@ -44,8 +45,6 @@ TIME_CONSTANTS = [m * 10.0**e for e in range(-5, 5) for m in (1, 3)]
 
 MNEMONIC = re.compile(r"^\s*(\*?[A-Za-z]+)\s*(\?)?\s*(.*?)\s*$", re.S)
 
-ESR_EXECUTION = 16
-ESR_COMMAND = 32
 LIAS_OUTPUT_OVERLOAD = 4
 
 
@@ -71,7 +70,7 @@ def srs_split(command: str) -> tuple[str, bool, str]:
     return parsed
 
 
-class SR830(VirtualInstrument):
+class SR830(StandardEvents, VirtualInstrument):
     """SR830 lock-in over its GPIB-style LF protocol (see module docstring)."""
 
     driver = "srs.sr830"
@@ -153,10 +152,6 @@ class SR830(VirtualInstrument):
     # ---------------------------------------------------------------- protocol
     def execute(self, line: str, session: Session) -> list[str]:
         return self.run_commands(line, joined=False)
-
-    def record_error(self, exc: CommandError) -> None:
-        self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
-        self.push_error(exc.code, exc.message)
 
     def command(self, command: str) -> str | None:
         """One command; returns its reply or None (silent)."""
@@ -306,8 +301,4 @@ class SR830(VirtualInstrument):
         if query and not args and head in ("OUTP", "SNAP", "AUXV", "OAUX"):
             raise CommandError.of(MISSING_PARAMETER, head)
         raise CommandError.of(COMMAND_ERROR, f"unknown command {head[:20]!r}")
-
-    def error_reply(self, exc: CommandError, session: Session) -> list[str]:
-        self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
-        return []
 

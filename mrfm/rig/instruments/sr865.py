@@ -19,6 +19,7 @@ from mrfm.rig.instruments.base import (
     COMMAND_ERROR,
     CommandError,
     Session,
+    StandardEvents,
     VirtualInstrument,
     in_range,
     need,
@@ -26,7 +27,6 @@ from mrfm.rig.instruments.base import (
     parse_int,
     split_args,
 )
-from mrfm.rig.instruments.sr830 import ESR_COMMAND, ESR_EXECUTION
 
 #: full scale, V, index 0..27: 1 V, 500 mV, 200 mV, ... 1 nV
 SCALES = [1.0] + [m * 10.0**e for e in range(-1, -10, -1) for m in (5, 2, 1)]
@@ -49,7 +49,7 @@ def _param(text: str, hi: int) -> int:
     return int(in_range(value, 0, hi, "parameter"))
 
 
-class SR865(VirtualInstrument):
+class SR865(StandardEvents, VirtualInstrument):
     """SR865A lock-in (see module docstring); ``options.model`` may be SR860/SR865/SR865A."""
 
     driver = "srs.sr865"
@@ -90,10 +90,6 @@ class SR865(VirtualInstrument):
 
     def execute(self, line: str, session: Session) -> list[str]:
         return self.run_commands(line, joined=True)
-
-    def record_error(self, exc: CommandError) -> None:
-        self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
-        self.push_error(exc.code, exc.message)
 
     def command(self, command: str) -> str | None:
         """One command; its reply or None."""
@@ -195,6 +191,3 @@ class SR865(VirtualInstrument):
             return None
         raise CommandError.of(COMMAND_ERROR, f"unknown command {head[:20]!r}")
 
-    def error_reply(self, exc: CommandError, session: Session) -> list[str]:
-        self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
-        return []
