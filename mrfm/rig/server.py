@@ -179,7 +179,7 @@ class InstrumentServer:
                 conn.sendall(banner)
             buf = bytearray()
             discarding = False
-            handle_line = self._handle_line
+            request = self._request
             stopping = self._stopping
             while not stopping.is_set():
                 data = conn.recv(65536)
@@ -189,9 +189,7 @@ class InstrumentServer:
                     # The usual packet: one request, its terminator(s) at the end.
                     raw = data.rstrip(b"\r\n")
                     if len(raw) < len(data) and b"\n" not in raw and b"\r" not in raw:
-                        if len(raw) > MAX_LINE:
-                            self._send(conn, inst.overlong(session), term)
-                        elif raw.strip(b" \t") and not handle_line(conn, raw, session, term):
+                        if not request(conn, raw, session, term):
                             return
                         continue
                 buf += data
@@ -204,12 +202,7 @@ class InstrumentServer:
                     if discarding:
                         discarding = False
                         continue
-                    if len(raw) > MAX_LINE:
-                        self._send(conn, inst.overlong(session), term)
-                        continue
-                    if not raw.strip(b" \t\r\n"):
-                        continue
-                    if not handle_line(conn, raw, session, term):
+                    if not request(conn, raw, session, term):
                         return
                 if len(buf) > MAX_LINE:
                     buf.clear()
@@ -226,18 +219,21 @@ class InstrumentServer:
             except OSError:
                 pass
 
+    def _request(self, conn: socket.socket, raw: bytes, session: Session, term: bytes) -> bool:
+        """One request line without its terminator: an overlong one is refused, a blank one
+        ignored, the rest handled. False when the connection must close."""
+        if len(raw) > MAX_LINE:
+            self._send(conn, self.instrument.overlong(session), term)
+            return True
+        if not raw.strip(b" \t\r\n"):
+            return True
+        return self._handle_line(conn, raw, session, term)
+
     def _handle_line(self, conn: socket.socket, raw: bytes, session: Session, term: bytes) -> bool:
         """Handle one request; False when the connection must close."""
         inst = self.instrument
         line = raw.decode("utf-8", errors="replace")
         modes = self.faults.fire()
-        if not modes and not self._stuck_replies:  # no fault: the usual path
-            replies = inst.handle(line, session)
-            if session.delay > 0:
-                self._wait(session)
-            if replies:
-                self._send(conn, replies, term)
-            return not session.close
         if "timeout" in modes:
             return True
         if "drop" in modes:

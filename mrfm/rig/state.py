@@ -749,10 +749,6 @@ class RigState:
 
     def demodulated_input(self, f_ref: float, phase_deg: float) -> tuple[complex, float]:
         """Lock-in mixer output before filtering: (X + iY at t = 0, beat frequency Hz)."""
-        with self.lock:
-            self.temperature()  # (which may switch the RF off)
-            if not self.rf.active_fm():  # no FM sweep, no signal (as in spin_signal)
-                return 0j, self.rf.mod_rate - f_ref
         v, f_sig = self.input_phasor()
         if v == 0:
             return 0j, f_sig - f_ref

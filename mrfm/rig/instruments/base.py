@@ -286,8 +286,6 @@ def scpi_bool(text: str) -> bool:
 
 def fmt_g(value: float, digits: int = 6) -> str:
     """Compact float as the SRS instruments print it (``121.98``, ``-1.01026``, ``1.2e-07``)."""
-    if digits == 6:
-        return f"{value:.6g}"  # a constant format spec: a little faster
     return f"{value:.{digits}g}"
 
 

@@ -155,9 +155,6 @@ class SR830(StandardEvents, VirtualInstrument):
 
     def command(self, command: str) -> str | None:
         """One command; returns its reply or None (silent)."""
-        plan = self._plans.get(command)
-        if plan is not None:
-            return plan()
         head, query, arg = srs_split(command)
         args = split_args(arg)
         ch = self.channel
