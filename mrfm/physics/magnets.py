@@ -29,6 +29,7 @@ from numba import njit, prange
 from numpy.typing import ArrayLike, NDArray
 from scipy.constants import mu_0
 
+from mrfm.jit import compile_closure
 from mrfm.physics.magnet_kernels import CUBOID, CYLINDER, OUT_LEN, SPHERE, magnet_point
 
 __all__ = ["CuboidMagnet", "CylinderMagnet", "SphereMagnet", "magnet_field_quantities"]
@@ -65,19 +66,14 @@ def _evaluate(shape_id, params, pol, points, center, order, res):
 def _evaluate_for(shape_id: int):
     """:func:`_evaluate` compiled for one shape (a closure constant is a literal to numba,
     so only that shape's kernel is compiled); takes the arguments after ``shape_id``.
-
-    Each closure gets a name of its own before compiling: numba names compiled code after
-    the qualified name and the argument types (the same for every shape) plus a per-process
-    counter, so specializations cached by different processes could otherwise collide.
+    Each shape's version has a name of its own (:func:`mrfm.jit.compile_closure`).
     """
     shape_c = int(shape_id)
 
     def evaluate(params, pol, points, center, order, res):
         _evaluate(shape_c, params, pol, points, center, order, res)
 
-    evaluate.__qualname__ = f"{evaluate.__qualname__}_shape{shape_c}"
-    evaluate.__name__ = f"evaluate_shape{shape_c}"
-    return njit(cache=True, fastmath=False, error_model="numpy")(evaluate)
+    return compile_closure(evaluate, f"shape{shape_c}", error_model="numpy")
 
 
 def magnet_field_quantities(

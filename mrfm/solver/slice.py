@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from mrfm.jit import compile_closure
 from mrfm.solver import kernels as K
 from mrfm.solver.protocols import cai, cermit, force_gradient, oscar
 
@@ -353,22 +354,10 @@ def voxel_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, cr
 
 
 def compile_specialized(kid: int, shape_id: int, *fns):
-    """``njit(cache=True)`` versions of closures made for one protocol family and tip shape.
-
-    Used by :func:`mrfm.solver.direct.specialized` and :func:`mrfm.solver.fft.specialized`.
-    Each closure first gets a qualified name of its own (``..._kid1_shape0``). numba names
-    compiled code and its environment after the qualified name, the argument types and a
-    per-process counter; the specializations share the first two, so two of them compiled
-    by different processes into the on-disk cache could carry the same symbol names, and
-    loading both into one process then failed (``NRT_adapt_ndarray_to_python: 'descr' is
-    NULL``). Distinct names also give each specialization its own cache files.
-    """
-    out = []
-    for fn in fns:
-        fn.__qualname__ = f"{fn.__qualname__}_kid{kid}_shape{shape_id}"
-        fn.__name__ = f"{fn.__name__}_kid{kid}_shape{shape_id}"
-        out.append(njit(cache=True, fastmath=False)(fn))
-    return tuple(out)
+    """Compiled versions of closures made for one protocol family and tip shape (used by
+    :func:`mrfm.solver.direct.specialized` and :func:`mrfm.solver.fft.specialized`), each
+    under a name of its own (``..._kid1_shape0``, see :func:`mrfm.jit.compile_closure`)."""
+    return tuple(compile_closure(fn, f"kid{kid}_shape{shape_id}") for fn in fns)
 
 
 @njit(cache=True, fastmath=False, inline="always")
