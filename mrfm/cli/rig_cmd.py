@@ -50,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
     from mrfm.errors import UserError
     from mrfm.resources import data_dir
-    from mrfm.rig import rigfile
     from mrfm.rig.server import VirtualRig
+    from mrfm.rigdef import rigfile
 
     path = Path(args.rigfile) if args.rigfile else data_dir("instruments") / "virtual.toml"
     rig_def = rigfile.load(path)

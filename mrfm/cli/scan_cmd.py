@@ -61,7 +61,7 @@ def _virtual_rig_path() -> Path:
 
 def _rig_file(spec: str, config_path: str) -> object:
     """The parsed rig file; ``virtual`` is the shipped virtual rig backed by CONFIG."""
-    from mrfm.rig import rigfile
+    from mrfm.rigdef import rigfile
 
     if spec != "virtual":
         return rigfile.load(spec)

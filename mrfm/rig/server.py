@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from mrfm.errors import ConfigError
-from mrfm.rig import rigfile as rf
 from mrfm.rig.instruments import MODELS
 from mrfm.rig.instruments.base import MAX_LINE, Session, VirtualInstrument
-from mrfm.rig.rigfile import FaultSpec, RigFile
 from mrfm.rig.signal import SignalModel
 from mrfm.rig.state import RigState, SimClock
+from mrfm.rigdef import rigfile as rf
+from mrfm.rigdef.rigfile import FaultSpec, RigFile
 
 HOST = "127.0.0.1"
 #: longest simulated wait (stepw) served, wall seconds
@@ -454,7 +454,7 @@ class VirtualRig:
         self, name: str, mode: str, *, after: int = 0, probability: float = 1.0,
         seed: int | None = None,
     ) -> None:
-        """Arm a fault on instrument ``name`` (see :class:`~mrfm.rig.rigfile.FaultSpec`)."""
+        """Arm a fault on instrument ``name`` (see :class:`~mrfm.rigdef.rigfile.FaultSpec`)."""
         self.faults[name].add(FaultSpec(mode=mode, after=after, probability=probability, seed=seed))
 
     def clear_faults(self, name: str | None = None) -> None:

@@ -60,8 +60,8 @@ from typing import Any
 import numpy as np
 from scipy import constants as sc
 
-from mrfm.rig.rigfile import RigLimits, VirtualSettings
 from mrfm.rig.signal import SignalModel
+from mrfm.rigdef.rigfile import RigLimits, VirtualSettings
 
 ROOM_TEMPERATURE = 300.0
 LOW_TEMPERATURE = 4.0

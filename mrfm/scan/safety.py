@@ -16,7 +16,7 @@ import numpy as np
 
 from mrfm.drivers.errors import InstrumentError
 from mrfm.errors import UserError
-from mrfm.rig.rigfile import RigLimits
+from mrfm.rigdef.rigfile import RigLimits
 
 
 class InterlockError(InstrumentError):
@@ -28,7 +28,7 @@ class SafetyLimits(RigLimits):
     """Limits a scan must respect: the rig file's limits with the scan's checks.
 
     The fields (SI: m, K, s, dBm, T, T/s, V) and their defaults are those of
-    :class:`mrfm.rig.rigfile.RigLimits`; ``SafetyLimits(**rig.limits.safety_kwargs())``
+    :class:`mrfm.rigdef.rigfile.RigLimits`; ``SafetyLimits(**rig.limits.safety_kwargs())``
     turns a parsed rig file's limits into these.
     """
 

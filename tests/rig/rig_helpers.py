@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import socket
 
-from mrfm.rig import rigfile
 from mrfm.rig.server import VirtualRig
 from mrfm.rig.state import SimClock
+from mrfm.rigdef import rigfile
 
 #: the lab limits of the test rigs (also those of tests/scan/scanfiles.py)
 LIMITS_TOML = """

@@ -26,7 +26,7 @@ def test_demo_scan_puts_the_force_in_x_and_noise_in_y(tmp_path, capsys):
     from mrfm.cli import scan_cmd
     from mrfm.config import load
     from mrfm.resources import data_dir
-    from mrfm.rig import rigfile
+    from mrfm.rigdef import rigfile
     from mrfm.solver import simulate
 
     config = data_dir("configs") / "demo.toml"

@@ -267,9 +267,9 @@ def test_rf_multiplier_tunes_the_source_for_the_experiment():
     from mrfm.config import load
     from mrfm.errors import ConfigError
     from mrfm.resources import data_dir
-    from mrfm.rig import rigfile
     from mrfm.rig.server import VirtualRig, rf_multiplier
     from mrfm.rig.state import RigState
+    from mrfm.rigdef import rigfile
 
     exp = load(data_dir("configs") / "demo.toml")  # 11 GHz, 4 mT FM depth (electrons)
     st = RigState(experiment=exp, rf_multiplier=4, clock=SimClock(manual=True))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mrfm.drivers.srs.sr865 import SR865
-from mrfm.rig import rigfile
 from mrfm.rig.server import VirtualRig
+from mrfm.rigdef import rigfile
 
 RIG = 'name = "sr865 only"\n[instruments.lockin]\ndriver = "srs.sr865"\nport = 0\n'
 

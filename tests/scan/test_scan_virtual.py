@@ -238,7 +238,7 @@ def test_bad_input_is_refused_before_anything_moves(tmp_path, capsys):
         other = write_experiment(tmp_path, nx=4, ny=2, name="other.toml")
         other_out = tmp_path / "other.h5"
         from mrfm.config import load
-        from mrfm.rig.rigfile import load as load_rig
+        from mrfm.rigdef.rigfile import load as load_rig
         from mrfm.scan.plan import ScanPlan
         from mrfm.scan.rig_handle import channels_for
         from mrfm.scan.store import ScanStore
