@@ -27,25 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, signal
 
-#: equivalent noise bandwidth of an n-pole RC filter, ENBW = factor / tau (PHYSICS.md)
-ENBW_FACTOR = {1: 1 / 4, 2: 1 / 8, 3: 3 / 32, 4: 5 / 64}
-
-
-def lockin_enbw(tau: float, order: int) -> float:
-    """Equivalent noise bandwidth (Hz) of an ``order``-pole RC low-pass of time constant tau (s)."""
-    if order not in ENBW_FACTOR:
-        raise ValueError(f"lock-in filter order must be 1..4, got {order}")
-    if tau <= 0:
-        raise ValueError(f"time constant must be > 0 s, got {tau}")
-    return ENBW_FACTOR[order] / tau
-
-
-def lockin_tau_for_bandwidth(bandwidth: float, order: int) -> float:
-    """Time constant (s) giving an ``order``-pole filter the noise bandwidth ``bandwidth`` (Hz)."""
-    if bandwidth <= 0:
-        raise ValueError(f"bandwidth must be > 0 Hz, got {bandwidth}")
-    return ENBW_FACTOR[order] / bandwidth
-
 
 def _filter_coefficients(tau: float, dwell: float, order: int) -> tuple[np.ndarray, np.ndarray]:
     a = float(np.exp(-dwell / tau))

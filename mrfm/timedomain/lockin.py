@@ -8,7 +8,7 @@ for u = A cos(2 pi f_ref t + p), X = (A/sqrt 2) cos(p - phase) and
 Y = (A/sqrt 2) sin(p - phase). For white input noise of one-sided PSD S the
 output noise variance is var X = S * ENBW with the equivalent noise bandwidth
 of the n-pole filter ENBW = int_0^inf |H(f)|^2 df = 1/(4 tau), 1/(8 tau),
-3/(32 tau), 5/(64 tau) for n = 1..4 (PHYSICS.md "Readout").
+3/(32 tau), 5/(64 tau) for n = 1..4 (:mod:`mrfm.physics.lockin`).
 
 Each section is the exact zero-order-hold discretization of the RC filter,
 y[n+1] = a y[n] + (1 - a) u[n], a = exp(-dt/tau). The reference is a phasor
@@ -25,23 +25,19 @@ import numpy as np
 from numba import njit
 
 from mrfm.errors import UserError
+from mrfm.physics import lockin as lockin_filter
+from mrfm.physics.lockin import SLOPES_DB, filter_order
 
-SLOPES_DB = (6, 12, 18, 24)
+__all__ = ["RESYNC", "SLOPES_DB", "enbw", "filter_order", "lockin_sample", "phasor_at",
+           "reference_phasor"]
+
 RESYNC = 4096
-_ENBW = {1: 1.0 / 4.0, 2: 1.0 / 8.0, 3: 3.0 / 32.0, 4: 5.0 / 64.0}
-
-
-def filter_order(slope_db: int) -> int:
-    """Number of cascaded poles for a slope of 6, 12, 18 or 24 dB/octave."""
-    if slope_db not in SLOPES_DB:
-        raise UserError(
-            f"lock-in slope {slope_db!r} dB/oct is not available; allowed: 6, 12, 18, 24")
-    return slope_db // 6
 
 
 def enbw(*, time_constant: float, slope_db: int) -> float:
-    """Equivalent noise bandwidth, Hz, of the lock-in's output filter (one-sided)."""
-    return _ENBW[filter_order(slope_db)] / time_constant
+    """Equivalent noise bandwidth, Hz, of the lock-in's output filter (one-sided);
+    :func:`mrfm.physics.lockin.enbw` for a slope in dB/octave."""
+    return lockin_filter.enbw(time_constant, filter_order(slope_db))
 
 
 @njit(cache=True, fastmath=False)
