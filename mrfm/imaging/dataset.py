@@ -126,7 +126,8 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
     ConfigError
         If a drawn parameter is invalid for the experiment.
     """
-    from mrfm.imaging.noise import NoiseModel, add_noise, lockin_tau_for_bandwidth
+    from mrfm.imaging.noise import NoiseModel, add_noise
+    from mrfm.physics.lockin import time_constant_for_enbw
     from mrfm.imaging.operators import ConvolutionOperator
     from mrfm.imaging.phantoms import make_phantom
 
@@ -160,7 +161,7 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
             f"signals; this protocol gives {unit}: set dataset.snr"
         )
     bandwidth = exp.protocol.bandwidth
-    tau = lockin_tau_for_bandwidth(bandwidth, settings.lockin_order)
+    tau = time_constant_for_enbw(bandwidth, settings.lockin_order)
     dwell = settings.dwell if settings.dwell is not None else 5.0 * tau
     model = NoiseModel(
         kind="variance" if statistical else "force",
