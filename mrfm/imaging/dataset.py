@@ -94,10 +94,10 @@ def _experiment(text: str, overrides: tuple[tuple[str, float], ...] = ()) -> Any
 
 
 @functools.lru_cache(maxsize=4)
-def _kernel(text: str, overrides: tuple, grid: Any, subsample: int) -> tuple[np.ndarray, str, str]:
+def _kernel(text: str, overrides: tuple, grid: Any) -> tuple[np.ndarray, str, str]:
     from mrfm.imaging.psf import kernel_for_experiment
 
-    return kernel_for_experiment(_experiment(text, overrides), grid, subsample=subsample)
+    return kernel_for_experiment(_experiment(text, overrides), grid)
 
 
 def item_grid(exp: Any, settings: Any) -> Any:
@@ -127,9 +127,9 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
         If a drawn parameter is invalid for the experiment.
     """
     from mrfm.imaging.noise import NoiseModel, add_noise
-    from mrfm.physics.lockin import time_constant_for_enbw
     from mrfm.imaging.operators import ConvolutionOperator
     from mrfm.imaging.phantoms import make_phantom
+    from mrfm.physics.lockin import time_constant_for_enbw
 
     base = _experiment(config_text)
     settings = base.section("dataset")
@@ -148,7 +148,7 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
         files = tuple(str(Path(base_dir, f)) for f in ranges.files)
         ranges = dataclasses.replace(ranges, files=files)
     density = make_phantom(kind, grid.object_shape, grid.voxel, ranges=ranges, rng=rng_phantom)
-    kernel, unit, source = _kernel(config_text, overrides, grid, 3)
+    kernel, unit, source = _kernel(config_text, overrides, grid)
     op = ConvolutionOperator(kernel, object_shape=grid.object_shape, data_shape=grid.data_shape)
     if settings.forward == "solver":
         noiseless, unit = _solver_signal(exp, grid, density)

@@ -125,11 +125,11 @@ def reconstruct_file(
             "force_per_volt (or frequency_per_volt) in the rig file so scans record the force"
         )
     signal = src["signal"].reshape(grid.data_shape)
-    kernel, unit, source = kernel_for_experiment(
-        exp, grid, prefer_solver=s.psf != "dipole", subsample=s.subsample
-    )
-    if s.psf == "solver" and source != "solver":
-        raise UserError("reconstruction.psf = \"solver\" but the solver is not available")
+    if s.psf == "dipole":
+        raise UserError('reconstruction.psf = "dipole": the analytic dipole point-spread '
+                        'function was removed, the solver computes it for every tip; '
+                        'use "auto" or "solver"')
+    kernel, unit, source = kernel_for_experiment(exp, grid)
     op = ConvolutionOperator(kernel, object_shape=grid.object_shape, data_shape=grid.data_shape)
     sigma = s.noise_sigma if s.noise_sigma is not None else src.get("noise_sigma")
     result = reconstruct(op, signal, settings=s, noise_sigma=sigma)

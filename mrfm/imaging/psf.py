@@ -6,28 +6,20 @@ equals the voxel edge and whose heights step by the voxel depth, so that the
 signal is a discrete convolution (PHYSICS.md "Signal as a convolution",
 :mod:`mrfm.imaging.operators`).
 
-Two ways to build the kernel ``g`` (signal per unit spin density in one voxel):
-
-* :func:`kernel_from_solver` simulates a one-voxel sample with
-  :func:`mrfm.solver.simulate` over the tip positions that realise every
-  voxel-tip offset, so the kernel carries every effect the solver models;
-* :func:`cai_dipole_kernel` evaluates the cyclic-adiabatic-inversion force of a
-  point-dipole (sphere) tip with numpy: spins in the resonant shell
-  ``| |B| - omega_rf/|gamma| | < Delta_B`` contribute ``mu_z d|B|/dx`` (Curie) or
-  ``mu^2 (d|B|/dx)^2`` (statistical polarization, force variance), after
-  Rugar et al., Nature 360, 563 (1992) and Degen et al., PNAS 106, 1313 (2009).
-  It serves the tests and is the fallback when no solver is installed.
+The kernel ``g`` (signal per unit spin density in one voxel) comes from the solver:
+:func:`kernel_from_solver` simulates a one-voxel sample with :func:`mrfm.solver.simulate`
+over the tip positions that realise every voxel-tip offset, so the kernel carries every
+effect the solver models (any tip shape, every protocol, Curie or statistical
+polarization).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.constants import mu_0, pi
 
 from mrfm.imaging.operators import kernel_shape
 
@@ -162,129 +154,6 @@ def grid_for_scan(
     )
 
 
-def subvoxel_average(
-    function: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
-    grid: ImagingGrid,
-    *,
-    subsample: int = 3,
-) -> np.ndarray:
-    """Average ``function(dx, dy, dz)`` over ``subsample^3`` points inside each kernel voxel.
-
-    ``dx, dy, dz`` are broadcastable relative coordinates (spin minus tip reference, m).
-    Returns the kernel array of shape ``grid.kernel_shape``.
-    """
-    s = int(subsample)
-    if s < 1:
-        raise ValueError("subsample must be >= 1")
-    ox, oy, oz = grid.kernel_offsets()
-    frac = (np.arange(s) + 0.5) / s - 0.5
-    total = np.zeros(grid.kernel_shape)
-    for fx in frac:
-        for fy in frac:
-            for fz in frac:
-                dx = (ox + fx * grid.voxel[0])[:, None, None]
-                dy = (oy + fy * grid.voxel[1])[None, :, None]
-                dz = (oz + fz * grid.voxel[2])[None, None, :]
-                total += function(dx, dy, dz)
-    return total / s**3
-
-
-def dipole_field_and_xderivative(
-    d: Sequence[np.ndarray], moment: Sequence[float]
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Field B (T) of a point dipole ``moment`` (J/T) at displacement ``d`` and dB/dx (T/m).
-
-    ``B = mu0/(4 pi) [3 d (m.d)/r^5 - m/r^3]``; the x derivative is analytic.
-    ``d`` is a sequence of three broadcastable arrays (m) from the dipole to the point.
-    """
-    dx, dy, dz = d
-    mx, my, mz = (float(v) for v in moment)
-    r2 = dx * dx + dy * dy + dz * dz
-    r = np.sqrt(r2)
-    inv_r5 = 1.0 / (r2 * r2 * r)
-    inv_r3 = inv_r5 * r2
-    inv_r7 = inv_r5 / r2
-    mdotd = mx * dx + my * dy + mz * dz
-    c = mu_0 / (4 * pi)
-    comps = (dx, dy, dz)
-    ms = (mx, my, mz)
-    field = [c * (3 * comps[i] * mdotd * inv_r5 - ms[i] * inv_r3) for i in range(3)]
-    deriv = []
-    for i in range(3):
-        term = (3 * comps[i] * mx * inv_r5 - 15 * comps[i] * mdotd * dx * inv_r7
-                + 3 * ms[i] * dx * inv_r5)
-        if i == 0:
-            term = term + 3 * mdotd * inv_r5
-        deriv.append(c * term)
-    return field, deriv
-
-
-def cai_dipole_kernel(
-    grid: ImagingGrid,
-    *,
-    magnet_radius: float,
-    polarization: float | Sequence[float],
-    B0: float,
-    rf_frequency: float,
-    fm_depth: float,
-    gamma: float,
-    moment: float,
-    spin_polarization: float = 1.0,
-    statistical: bool = False,
-    subsample: int = 3,
-) -> np.ndarray:
-    """CAI point-spread function of a sphere (point-dipole) tip, per unit spin density.
-
-    Parameters
-    ----------
-    grid : ImagingGrid
-    magnet_radius : float
-        Sphere radius R, m; the magnet's centre is ``R`` above the tip height.
-    polarization : float or 3 floats
-        J = mu0 M, T (scalar: along +z). Moment ``J (4/3 pi R^3) / mu0``.
-    B0 : float
-        Applied field along +z, T.
-    rf_frequency : float
-        RF frequency, Hz; resonance at ``|B| = 2 pi f / |gamma|``.
-    fm_depth : float
-        Frequency-modulation depth Delta_B, T: the shell ``| |B| - B_res | < Delta_B``.
-    gamma : float
-        Gyromagnetic ratio, rad/(s T).
-    moment : float
-        Magnetic moment of one spin, J/T (``hbar |gamma| I``).
-    spin_polarization : float
-        Curie polarization <I_z>/I at the resonant field (unused when ``statistical``).
-    statistical : bool
-        Return the force-variance kernel ``mu^2 (d|B|/dx)^2 V`` (N^2 per m^-3) instead of
-        the force ``mu p d|B|/dx V`` (N per m^-3).
-    subsample : int
-        Sub-voxel points per axis (the resonant shell is often thinner than a voxel).
-
-    Returns
-    -------
-    ndarray, shape ``grid.kernel_shape``
-        Kernel ``g`` (see :mod:`mrfm.imaging.operators`), signal per m^-3 of spin density.
-    """
-    pol = np.asarray(polarization, dtype=float)
-    pol = np.array([0.0, 0.0, float(pol)]) if pol.ndim == 0 else pol
-    m_vec = pol * (4.0 / 3.0 * pi * magnet_radius**3) / mu_0
-    b_res = 2 * pi * rf_frequency / abs(gamma)
-    volume = float(np.prod(grid.voxel))
-
-    def one(dx: np.ndarray, dy: np.ndarray, dz: np.ndarray) -> np.ndarray:
-        d = np.broadcast_arrays(dx, dy, dz - magnet_radius)
-        field, deriv = dipole_field_and_xderivative(d, m_vec)
-        bz = field[2] + B0
-        bmag = np.sqrt(field[0] ** 2 + field[1] ** 2 + bz**2)
-        grad = (field[0] * deriv[0] + field[1] * deriv[1] + bz * deriv[2]) / bmag
-        in_shell = np.abs(bmag - b_res) < fm_depth
-        if statistical:
-            return np.where(in_shell, (moment * grad) ** 2 * volume, 0.0)
-        return np.where(in_shell, moment * spin_polarization * grad * volume, 0.0)
-
-    return subvoxel_average(one, grid, subsample=subsample)
-
-
 def kernel_from_solver(exp: Any, grid: ImagingGrid) -> tuple[np.ndarray, str]:
     """Kernel for ``exp`` by simulating a one-voxel sample of unit density with the solver.
 
@@ -293,8 +162,8 @@ def kernel_from_solver(exp: Any, grid: ImagingGrid) -> tuple[np.ndarray, str]:
 
     Raises
     ------
-    ImportError
-        If :mod:`mrfm.solver` provides no ``simulate``.
+    ValueError
+        If the sample has no spin species or the grid puts a tip below the surface.
     """
     from mrfm.config.sections import ScanGrid
     from mrfm.physics import Sample
@@ -310,7 +179,7 @@ def kernel_from_solver(exp: Any, grid: ImagingGrid) -> tuple[np.ndarray, str]:
     tip_y = (0.0 - oy)[::-1]
     tip_h = (z_spin - oz)[::-1]
     if tip_h[0] <= 0:
-        raise ValueError("the imaging grid needs tip heights below the surface")
+        raise ValueError("the imaging grid puts a tip at or below the sample surface (height <= 0)")
     sample = Sample.from_array(
         np.ones((1, 1, 1)),
         voxel=np.asarray(grid.voxel),
@@ -325,53 +194,11 @@ def kernel_from_solver(exp: Any, grid: ImagingGrid) -> tuple[np.ndarray, str]:
     return np.ascontiguousarray(signal[::-1, ::-1, ::-1]), str(result.unit)
 
 
-def kernel_for_experiment(
-    exp: Any, grid: ImagingGrid, *, prefer_solver: bool = True, subsample: int = 3
-) -> tuple[np.ndarray, str, str]:
+def kernel_for_experiment(exp: Any, grid: ImagingGrid) -> tuple[np.ndarray, str, str]:
     """Kernel for the experiment ``exp`` on ``grid``: ``(kernel, unit, source)``.
 
-    ``source`` is ``"solver"`` when :func:`kernel_from_solver` succeeded, otherwise
-    ``"dipole-cai"`` (:func:`cai_dipole_kernel`, valid for a sphere tip and CAI).
-
-    Raises
-    ------
-    mrfm.errors.UserError
-        If neither the solver nor the analytic model applies to the experiment.
+    The kernel comes from the solver (:func:`kernel_from_solver`); ``source`` is
+    ``"solver"``, the value datasets and reconstructions record as ``psf_source``.
     """
-    from mrfm.errors import UserError
-
-    solver_error = "no solver installed"
-    if prefer_solver:
-        try:
-            kernel, unit = kernel_from_solver(exp, grid)
-            return kernel, unit, "solver"
-        except ImportError as exc:
-            solver_error = f"solver unavailable ({exc})"
-    magnet = exp.magnet
-    if int(getattr(magnet, "shape_id", -1)) != 0 or exp.protocol.name != "CAI":
-        raise UserError(
-            f"cannot build the point-spread function: {solver_error}, and the analytic model "
-            f"covers only a sphere tip with protocol CAI (got {type(magnet).__name__}, "
-            f"{exp.protocol.name})"
-        )
-    from mrfm.physics import SpinSpecies
-
-    names = sorted(exp.sample.densities) or sorted(exp.sample.points)
-    species = SpinSpecies.from_name(names[0])
-    b_res = 2 * pi * exp.rf.frequency / abs(species.gamma)
-    statistical = exp.protocol.polarization == "statistical"
-    p = 1.0 if statistical else float(species.polarization(b_res, exp.cantilever.T))
-    kernel = cai_dipole_kernel(
-        grid,
-        magnet_radius=float(magnet.params[0]),
-        polarization=np.asarray(magnet.polarization),
-        B0=exp.B0,
-        rf_frequency=exp.rf.frequency,
-        fm_depth=exp.rf.fm_depth,
-        gamma=species.gamma,
-        moment=species.moment,
-        spin_polarization=p,
-        statistical=statistical,
-        subsample=subsample,
-    )
-    return kernel, ("N^2" if statistical else "N"), "dipole-cai"
+    kernel, unit = kernel_from_solver(exp, grid)
+    return kernel, unit, "solver"

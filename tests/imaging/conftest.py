@@ -1,4 +1,5 @@
-"""Shared fixtures of the imaging tests: an analytic CAI point-spread function."""
+"""Shared fixtures of the imaging tests: an analytic CAI point-spread function (the numpy
+oracle of :mod:`tests.imaging._oracle`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import pytest
 from scipy.constants import hbar, physical_constants
 
 from mrfm.imaging.operators import ConvolutionOperator
-from mrfm.imaging.psf import ImagingGrid, cai_dipole_kernel
+from mrfm.imaging.psf import ImagingGrid
+
+from ._oracle import cai_dipole_kernel
 
 GAMMA_P = physical_constants["proton gyromag. ratio"][0]
 VOXEL = 5e-9
