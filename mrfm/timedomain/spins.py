@@ -155,15 +155,10 @@ def spin_signal_from_solver(exp: Any, tip: tuple[float, float, float]) -> SpinSi
     Raises
     ------
     UserError
-        If the solver is not available or returns a unit this simulator cannot use.
+        If the solver returns a unit this simulator cannot use.
     """
-    try:
-        from mrfm.solver import simulate
-    except ImportError:
-        raise UserError(
-            "the spin signal needs mrfm.solver.simulate, which this installation lacks; "
-            "set [timeseries] spin_signal to give it directly"
-        ) from None
+    from mrfm.solver import simulate  # imported here: only this function needs the solver
+
     one = exp.with_overrides({"scan.x": float(tip[0]), "scan.y": float(tip[1]),
                               "scan.height": float(tip[2])})
     res = simulate(one)
