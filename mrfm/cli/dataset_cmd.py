@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from mrfm.cli.jsonout import print_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers, progress=sys.stderr.isatty() and not args.json,
     )
     if args.json:
-        print(json.dumps(summary))
+        print_json(summary)
     else:
         print(f"{summary['generated']} generated, {summary['skipped']} already present, "
               f"{summary['failed']} failed; manifest {summary['manifest']}", file=sys.stderr)

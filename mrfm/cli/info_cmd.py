@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from mrfm.cli.jsonout import print_json
 from mrfm.units import format_quantity
 
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     exp = load(args.config, overrides=parse_sets(args.set))
     summary = summarize(exp)
     if args.json:
-        print(json.dumps(summary.as_json()))
+        print_json(summary.as_json())
         return 0
     print(render_table(summary), file=sys.stderr)
     return 0

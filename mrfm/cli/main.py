@@ -73,14 +73,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _log_unexpected(exc: BaseException) -> Path:
-    folder = Path(os.environ.get("MRFM_LOG_DIR", Path(tempfile.gettempdir()) / "mrfm-logs"))
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="mrfm-error-", suffix=".log", dir=folder)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(f"mrfm {__version__}\nargv: {sys.argv!r}\n\n")
-        fh.write("".join(traceback.format_exception(exc)))
-    return Path(name)
+def log_dir() -> Path:
+    """Folder of the tracebacks of unexpected errors: ``MRFM_LOG_DIR``, else the per-user
+    ``$XDG_STATE_HOME/mrfm/logs`` (default ``~/.local/state/mrfm/logs``), mode 0700."""
+    env = os.environ.get("MRFM_LOG_DIR")
+    if env:
+        return Path(env)
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "mrfm" / "logs"
+
+
+def _log_unexpected(exc: BaseException) -> str:
+    """Write the traceback to a new file in :func:`log_dir`; returns where (or why not)."""
+    folder = log_dir()
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="mrfm-error-", suffix=".log", dir=folder)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"mrfm {__version__}\nargv: {sys.argv!r}\n\n")
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError as err:
+        return (f"no traceback log: cannot write in {folder} "
+                f"({err.strerror or err.__class__.__name__}); set MRFM_LOG_DIR")
+    return f"traceback in {name}"
 
 
 def _one_line(message: str) -> str:
@@ -93,13 +108,28 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (also used as the console script)."""
+    """Run the command line; returns the exit code (also used as the console script).
+
+    With ``--json`` among the arguments an error is also reported on stdout as one JSON
+    object ``{"error": "...", "exit_code": N}`` (API.md), beside the line on stderr.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    json_mode = "--json" in args
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
-        return _main(argv)
+        code, message = _main(args)
+    if message is not None:
+        print(message, file=sys.stderr)
+        if json_mode:
+            from mrfm.cli.jsonout import print_json
+
+            error = message.removeprefix("mrfm: ").removeprefix("error: ")
+            print_json({"error": error, "exit_code": code})
+    return code
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: list[str]) -> tuple[int, str | None]:
+    """Run; returns ``(exit code, error line or None)``."""
     from mrfm.drivers.errors import InstrumentError
 
     try:
@@ -107,29 +137,27 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):
             parser.print_help(sys.stderr)
-            return 2
-        return int(args.func(args) or 0)
+            return 2, None
+        return int(args.func(args) or 0), None
     except UserError as exc:
-        print(f"mrfm: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
+        return 2, f"mrfm: error: {_one_line(exc)}"
     except InstrumentError as exc:
-        print(f"mrfm: instrument fault: {_one_line(exc)}", file=sys.stderr)
-        return 3
+        return 3, f"mrfm: instrument fault: {_one_line(exc)}"
     except KeyboardInterrupt:
-        print("mrfm: interrupted", file=sys.stderr)
-        return 130
+        return 130, "mrfm: interrupted (finished work is kept)"
     except SystemExit as exc:  # argparse --help / --version
-        return int(exc.code or 0) if isinstance(exc.code, int) else 0
+        return (int(exc.code or 0) if isinstance(exc.code, int) else 0), None
     except BrokenPipeError:
-        return 1
+        return 1, None
+    except MemoryError:
+        return 2, ("mrfm: error: out of memory: the job does not fit in the available memory; "
+                   "use a coarser sample.voxel, fewer tip positions or a smaller grid")
+    except RecursionError:
+        return 2, "mrfm: error: input nested too deeply to be read"
     except Exception as exc:  # noqa: BLE001 - the contract: short message plus a log file
-        log = _log_unexpected(exc)
-        print(
-            f"mrfm: unexpected error: {exc.__class__.__name__}: {_one_line(exc)[:200]} "
-            f"(traceback in {log})",
-            file=sys.stderr,
-        )
-        return 1
+        where = _log_unexpected(exc)
+        return 1, (f"mrfm: unexpected error: {exc.__class__.__name__}: "
+                   f"{_one_line(exc)[:200]} ({where})")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from mrfm.cli.jsonout import print_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     summary = reconstruct_file(args.file, args.output)
     if args.json:
-        print(json.dumps(summary))
+        print_json(summary)
         return 0
     lines = [f"{summary['method']}: {summary['iterations']} iterations, stopped by "
              f"{summary['stopped_by']} (rule: {summary['stopping_rule']}), residual "

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
+
+from mrfm.cli.jsonout import print_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         "polarization": result.polarization,
     }
     if args.json:
-        print(json.dumps(summary))
+        print_json(summary)
         return 0
     unit = result.unit
     base = unit.split("^")[0]

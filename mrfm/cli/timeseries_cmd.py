@@ -9,9 +9,10 @@ goes to HDF5 chunk by chunk (``mrfm plot`` draws it).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from mrfm.cli.jsonout import print_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
                                channels=settings.channels, config_text=exp.source_text,
                                experiment=exp, progress=not args.json and sys.stderr.isatty())
     if args.json:
-        print(json.dumps(summary))
+        print_json(summary)
     else:
         print(f"wrote {summary['samples_written']} samples in {summary['elapsed_s']:.3g} s; "
               f"displacement rms {summary['displacement_rms_m']:.4g} m "

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -47,21 +45,11 @@ def atomic_h5(path: str | Path, *, libver: str = "latest") -> Iterator[h5py.File
     flushed, closed and renamed over ``path`` (atomic on POSIX); on any
     exception the temporary file is removed and ``path`` is untouched.
     """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"{target}: output folder {folder} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        with h5py.File(tmp, "w", libver=libver) as fh:
-            yield fh
-            fh.flush()
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    from mrfm.data.files import atomic_path
+
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", libver=libver) as fh:
+        yield fh
+        fh.flush()
 
 
 def now_iso() -> str:

@@ -76,7 +76,9 @@ BAD_SETS = [
 def test_bad_values_exit_2_naming_the_field(capsys, setting, field):
     code, out, err = run_cli(capsys, "info", str(DEMO), "--set", setting, "--json")
     assert_one_line_error(code, err, field)
-    assert out == ""
+    # API.md (December 2026): with --json the error is also one JSON object on stdout
+    assert json.loads(out) == {"error": err.strip().removeprefix("mrfm: error: "),
+                               "exit_code": 2}
 
 
 def test_usage_errors_are_one_line(capsys):
