@@ -2,62 +2,93 @@
 
 Every driver takes a resource string and a pyvisa backend, so the same class
 talks to hardware, to the virtual rig's sockets and to the pyvisa-sim files in
-``instruments/sim``. :func:`open_instrument` opens one from a rig-file entry.
+``instruments/sim``. :func:`open_instrument` opens one from a rig-file entry; which
+class serves which rig-file ``driver`` name is the registry's
+(:data:`mrfm.rigdef.registry.REGISTRY`).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-#: rig-file driver name -> "module:Class"
-DRIVERS = {
-    "srs.sr830": "mrfm.drivers.srs.sr830:SR830",
-    "srs.sr865": "mrfm.drivers.srs.sr865:SR865",
-    "srs.sg384": "mrfm.drivers.srs.sg384:SG384",
-    "keysight.33500b": "mrfm.drivers.keysight.ks33500b:KS33500B",
-    "attocube.anc300": "mrfm.drivers.attocube.anc300:ANC300",
-    "attocube.ids3010": "mrfm.drivers.attocube.ids3010:IDS3010",
-    "pi.e727": "mrfm.drivers.pi.e727:E727",
-    "lakeshore.336": "mrfm.drivers.lakeshore.ls336:LS336",
-    "ami.430": "mrfm.drivers.ami.ami430:AMI430",
-}
+from mrfm.rigdef.registry import REGISTRY
 
-#: rig-file options passed to a driver's constructor, per driver
-_CONSTRUCTOR_OPTIONS = {
-    "attocube.anc300": {"password": "password"},
-    "keysight.33500b": {"model": "model_name", "channel": "channel"},
-    "srs.sr865": {"model": "model_name"},
-    "pi.e727": {"axes": "axes"},
-    "lakeshore.336": {"output": "output"},
-    "attocube.ids3010": {"namespace": "namespace"},
-}
+#: rig-file driver name -> registry entry (the registry itself, under its old name here)
+DRIVERS = REGISTRY
+
+
+class InstrumentEntry(Protocol):
+    """What :func:`open_instrument` reads of a rig-file instrument entry
+    (:class:`mrfm.rigdef.rigfile.InstrumentSpec`)."""
+
+    name: str
+    driver: str
+    resource: str | None
+    read_termination: str | None
+    write_termination: str | None
+    options: Mapping[str, Any]
 
 
 def driver_class(name: str) -> type:
     """The driver class of a rig-file ``driver`` name (``"srs.sr830"``)."""
-    try:
-        module, cls = DRIVERS[name].split(":")
-    except KeyError:
-        raise ValueError(f"unknown driver {name!r}; known: {', '.join(DRIVERS)}") from None
-    return getattr(importlib.import_module(module), cls)
+    if name not in REGISTRY:
+        raise ValueError(f"unknown driver {name!r}; known: {', '.join(REGISTRY)}")
+    return REGISTRY[name].driver_class()
 
 
-def open_instrument(spec: Any, *, backend: str = "@py", limits: dict[str, Any] | None = None,
+def constructor_kwargs(spec: InstrumentEntry) -> dict[str, Any]:
+    """Driver constructor arguments from a rig-file entry: its terminations, ``timeout``
+    and the model's constructor options (registry ``constructor``: rig key -> argument).
+
+    Raises
+    ------
+    ValueError
+        An option of the wrong type (``axes`` not a list, ``channel`` not an integer).
+    """
+    from mrfm.units import parse_quantity
+
+    where = f"instruments.{spec.name}"
+    kwargs: dict[str, Any] = {}
+    for key, arg in REGISTRY[spec.driver].constructor.items():
+        if key not in spec.options:
+            continue
+        value = spec.options[key]
+        if arg == "axes":
+            if not isinstance(value, list) or not value:
+                raise ValueError(f"{where}.axes: expected a list of axis ids, got {value!r}")
+            value = tuple(str(a) for a in value)
+        elif arg in ("channel", "output"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{where}.{key}: expected an integer, got {value!r}")
+        else:
+            value = str(value)
+        kwargs[arg] = value
+    if "timeout" in spec.options:
+        kwargs["timeout"] = parse_quantity(spec.options["timeout"], "time", f"{where}.timeout")
+    if spec.read_termination is not None:
+        kwargs["read_termination"] = spec.read_termination
+    if spec.write_termination is not None:
+        kwargs["write_termination"] = spec.write_termination
+    return kwargs
+
+
+def open_instrument(spec: InstrumentEntry, *, backend: str = "@py",
+                    limits: Mapping[str, Any] | None = None,
                     timeout: float | None = None) -> Any:
     """Open the driver for one rig-file instrument entry.
 
     Parameters
     ----------
     spec : InstrumentSpec
-        Needs ``driver``, ``resource``; uses ``read_termination``,
-        ``write_termination`` and ``options`` when present.
+        Its ``driver``, ``resource``, terminations and options (see
+        :func:`constructor_kwargs`).
     backend : str
         pyvisa backend (``"@py"``; a ``"file.yaml@sim"`` for simulation).
     limits : dict, optional
         Per-instance safety limits (keys of the driver's ``limit_keys``).
     timeout : float, optional
-        Reply timeout, s (``options["timeout"]`` if not given).
+        Reply timeout, s (overrides the entry's ``timeout``).
 
     Raises
     ------
@@ -65,20 +96,10 @@ def open_instrument(spec: Any, *, backend: str = "@py", limits: dict[str, Any] |
         The instrument cannot be reached.
     """
     cls = driver_class(spec.driver)
-    options = dict(getattr(spec, "options", {}) or {})
-    kwargs: dict[str, Any] = {"backend": backend}
-    for opt, arg in _CONSTRUCTOR_OPTIONS.get(spec.driver, {}).items():
-        if opt in options:
-            value = options[opt]
-            kwargs[arg] = tuple(str(a) for a in value) if arg == "axes" else value
-    for term in ("read_termination", "write_termination"):
-        value = getattr(spec, term, None)
-        if value is not None:
-            kwargs[term] = value
-    if timeout is None and "timeout" in options:
-        timeout = float(options["timeout"])
+    kwargs = constructor_kwargs(spec)
+    kwargs["backend"] = backend
     if timeout is not None:
         kwargs["timeout"] = timeout
     if limits:
-        kwargs["limits"] = limits
+        kwargs["limits"] = dict(limits)
     return cls(spec.resource, **kwargs)

@@ -30,12 +30,12 @@ Rules every driver follows:
 from __future__ import annotations
 
 import contextlib
-import math
-import re
+import inspect
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
 
+from mrfm.drivers.descriptors import Measurement, Setting
 from mrfm.drivers.errors import (
     InstrumentDisconnected,
     InstrumentError,
@@ -44,326 +44,31 @@ from mrfm.drivers.errors import (
     LimitError,
     map_visa_error,
 )
+from mrfm.drivers.values import (
+    Bool,
+    OneOf,
+    Range,
+    Validator,
+    ValueMap,
+    parse_bool,
+    parse_csv,
+    parse_float,
+    parse_int,
+)
 
-_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_INT = re.compile(r"^[+-]?\d+$")
-
-
-# ---------------------------------------------------------------- reply parsing
-def parse_float(text: str) -> float:
-    """A finite decimal number (``+1.000E+03``, ``-0.5``); ValueError otherwise.
-
-    Stricter than :func:`float`: ``nan``, ``inf``, ``1_0`` and empty text are refused,
-    so a garbled reply is never taken for a number.
-    """
-    t = text.strip()
-    if not _FLOAT.match(t):
-        raise ValueError(f"not a number: {t[:60]!r}")
-    return float(t)
-
-
-def parse_int(text: str) -> int:
-    """A decimal integer (a number with no fraction, such as ``+2`` or ``2.0``, is accepted)."""
-    t = text.strip()
-    if _INT.match(t):
-        return int(t)
-    value = parse_float(t)
-    if value != int(value):
-        raise ValueError(f"not an integer: {t[:60]!r}")
-    return int(value)
+__all__ = [
+    "Bool", "Instrument", "InstrumentDisconnected", "InstrumentError", "InstrumentTimeout",
+    "InvalidResponse", "LimitError", "Logged", "Measurement", "OneOf", "Range", "Setting",
+    "Validator", "ValueMap", "check_esr", "map_visa_error", "parse_bool", "parse_csv",
+    "parse_float", "parse_int",
+]
 
 
-def parse_bool(text: str) -> bool:
-    """``1``/``0`` (also ``ON``/``OFF``) as a bool."""
-    t = text.strip().upper()
-    if t in ("1", "ON", "+1"):
-        return True
-    if t in ("0", "OFF", "+0"):
-        return False
-    raise ValueError(f"not a boolean: {t[:60]!r}")
+class Logged(NamedTuple):
+    """One setting as read back for the scan's logbook: its value and unit (SI)."""
 
-
-def parse_csv(text: str, count: int | None = None) -> list[float]:
-    """Comma-separated numbers; ``count`` (if given) must match."""
-    values = [parse_float(p) for p in text.split(",")]
-    if count is not None and len(values) != count:
-        raise ValueError(f"expected {count} comma-separated numbers, got {len(values)}")
-    return values
-
-
-# ------------------------------------------------------------------- validators
-class Validator:
-    """Checks a set-point and returns it in the type that goes on the wire."""
-
-    def __call__(self, value: Any, name: str) -> Any:
-        raise LimitError(f"{name}: no values allowed")
-
-
-class Range(Validator):
-    """``lo <= value <= hi`` (closed interval); ``integer=True`` also requires an integer.
-
-    Parameters
-    ----------
-    lo, hi : float
-        Bounds, in the setting's unit.
-    integer : bool
-        Only whole numbers (returned as int).
-    """
-
-    def __init__(self, lo: float, hi: float, *, integer: bool = False) -> None:
-        self.lo = lo
-        self.hi = hi
-        self.integer = integer
-
-    def __call__(self, value: Any, name: str) -> float | int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise LimitError(f"{name}: {value!r} is not a number") from None
-        if not math.isfinite(value):
-            raise LimitError(f"{name}: {value!r} is not finite")
-        if self.integer:
-            if value != int(value):
-                raise LimitError(f"{name}: {value!r} is not an integer")
-            value = int(value)
-        if not self.lo <= value <= self.hi:
-            raise LimitError(f"{name}: {value:g} outside the instrument range "
-                             f"[{self.lo:g}, {self.hi:g}]")
-        return value
-
-    def __repr__(self) -> str:
-        return f"Range({self.lo!r}, {self.hi!r}, integer={self.integer})"
-
-
-class OneOf(Validator):
-    """One of a fixed set of values (strings compared without regard to case)."""
-
-    def __init__(self, values: Iterable[Any]) -> None:
-        self.values = tuple(values)
-
-    def __call__(self, value: Any, name: str) -> Any:
-        for v in self.values:
-            if isinstance(v, str) and isinstance(value, str):
-                if v.upper() == value.strip().upper():
-                    return v
-            elif v == value and type(v) is type(value):
-                return v
-        raise LimitError(f"{name}: {value!r} is not one of {list(self.values)}")
-
-
-class Bool(Validator):
-    """A boolean switch sent as ``on``/``off`` tokens (``"ON"``/``"OFF"`` or ``"1"``/``"0"``)."""
-
-    def __init__(self, on: str = "1", off: str = "0") -> None:
-        self.on = on
-        self.off = off
-
-    def __call__(self, value: Any, name: str) -> str:
-        if isinstance(value, bool) or value in (0, 1):
-            return self.on if value else self.off
-        raise LimitError(f"{name}: {value!r} is not True/False")
-
-
-class ValueMap:
-    """Physical value <-> wire code (a list whose index is the code, or a dict value -> code).
-
-    Floats are matched to within a relative 1e-6 (``30e-3`` finds the 30 ms entry);
-    anything not in the table raises :class:`LimitError` listing what is allowed.
-    """
-
-    def __init__(self, table: Sequence[Any] | Mapping[Any, Any]) -> None:
-        if isinstance(table, Mapping):
-            self.pairs = tuple(table.items())
-        else:
-            self.pairs = tuple((v, i) for i, v in enumerate(table))
-
-    @property
-    def values(self) -> tuple[Any, ...]:
-        """The allowed physical values, in code order."""
-        return tuple(v for v, _ in self.pairs)
-
-    def encode(self, value: Any, name: str) -> Any:
-        """Wire code of ``value``."""
-        for v, code in self.pairs:
-            if isinstance(v, bool) or isinstance(value, bool):
-                if isinstance(v, bool) and isinstance(value, bool) and v == value:
-                    return code
-            elif isinstance(v, float) and isinstance(value, (int, float)):
-                if math.isclose(v, value, rel_tol=1e-6, abs_tol=0.0):
-                    return code
-            elif isinstance(v, str) and isinstance(value, str):
-                if v.lower() == value.strip().lower():
-                    return code
-            elif v == value:
-                return code
-        shown = ", ".join(f"{v:g}" if isinstance(v, float) else repr(v) for v in self.values)
-        raise LimitError(f"{name}: {value!r} is not an allowed value ({shown})")
-
-    def decode(self, code: Any) -> Any:
-        """Physical value of a wire code; ValueError for an unknown code."""
-        for v, c in self.pairs:
-            if c == code:
-                return v
-        raise ValueError(f"unknown code {code!r}")
-
-
-# ----------------------------------------------------------------- descriptors
-class Setting:
-    """A read/write instrument parameter, declared as a row of the manual's table.
-
-    Parameters
-    ----------
-    get_cmd : str or None
-        Query, e.g. ``"FREQ?"``; ``{ch}``-style fields are filled from the
-        driver's :meth:`Instrument.command_fields`.
-    set_cmd : str or None
-        Template with one ``{}`` for the value, e.g. ``"FREQ {}"``.
-    unit : str
-        SI unit of the Python value (documentation and messages).
-    validator : Validator or callable
-        Instrument range; a callable receives the driver and returns a Validator
-        (for ranges that depend on the model).
-    value_map : list or dict, optional
-        Index-coded settings: list index (or dict value) is the wire code.
-    parse : callable
-        Turns the reply text into the wire value (default :func:`parse_float`;
-        :func:`parse_int` when a value map is given).
-    fmt : str
-        Format of the wire value inside ``set_cmd`` (default ``"{:.10g}"`` for
-        numbers, ``"{:d}"`` for codes, ``"{}"`` for text).
-    limit : str or None
-        Key of the per-instance ``limits`` that narrows this setting (default: the
-        attribute's name); ``None`` disables it.
-    limit_mode : {"range", "upper", "abs"}
-        How a single number given as the limit is read: ``upper`` value <= n,
-        ``abs`` \\|value\\| <= n; a (lo, hi) pair is always a closed range.
-    check : bool
-        Read the instrument's error report after the write.
-    doc : str
-        Docstring.
-    """
-
-    def __init__(
-        self,
-        get_cmd: str | None,
-        set_cmd: str | None,
-        *,
-        unit: str = "",
-        validator: Validator | Callable[[Any], Validator] | None = None,
-        value_map: Sequence[Any] | Mapping[Any, Any] | None = None,
-        parse: Callable[[str], Any] | None = None,
-        fmt: str | None = None,
-        limit: str | None = "",
-        limit_mode: str = "range",
-        check: bool = True,
-        doc: str = "",
-    ) -> None:
-        self.get_cmd = get_cmd
-        self.set_cmd = set_cmd
-        self.unit = unit
-        self.validator = validator
-        self.value_map = ValueMap(value_map) if value_map is not None else None
-        if parse is None:
-            parse = parse_int if self.value_map is not None else parse_float
-        self.parse = parse
-        if fmt is None:
-            fmt = "{}" if self.value_map is not None else "{:.10g}"
-            if isinstance(validator, Range) and validator.integer:
-                fmt = "{:d}"
-            if isinstance(validator, (OneOf, Bool)):
-                fmt = "{}"
-        self.fmt = fmt
-        self.limit = limit
-        self.limit_mode = limit_mode
-        self.check = check
-        self.__doc__ = doc + (f" [{unit}]" if unit else "")
-        self.name = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-        if self.limit == "":
-            self.limit = name
-
-    def __get__(self, inst: Any, owner: type | None = None) -> Any:
-        if inst is None:
-            return self
-        if self.get_cmd is None:
-            raise AttributeError(f"{self.name} cannot be read back from the instrument")
-        cmd = self.get_cmd.format(**inst.command_fields())
-        if self.value_map is None:
-            return inst.ask(cmd, self.parse)
-        return inst.ask(cmd, lambda text: self.value_map.decode(self.parse(text)))
-
-    def __set__(self, inst: Any, value: Any) -> None:
-        if self.set_cmd is None:
-            raise AttributeError(f"{self.name} is read-only")
-        wire = self.encode(inst, value)
-        inst.write(self.set_cmd.format(wire, **inst.command_fields()), check=self.check)
-
-    def encode(self, inst: Any, value: Any) -> str:
-        """Validate ``value`` (instrument range, then instance limits) and format it.
-
-        Raises
-        ------
-        LimitError
-            Outside the instrument's range, not an allowed value, or outside
-            the instance's ``limits``. Nothing has been written.
-        """
-        what = f"{inst.model}.{self.name}"
-        validator = self.validator
-        if validator is not None and not isinstance(validator, Validator):
-            validator = validator(inst)
-        if self.value_map is not None:
-            code = self.value_map.encode(value, what)
-            if validator is not None:
-                validator(value, what)
-            inst.check_limit(self.limit, value, mode=self.limit_mode, unit=self.unit, what=what)
-            return self.fmt.format(code)
-        if validator is not None:
-            value = validator(value, what)
-        inst.check_limit(self.limit, value, mode=self.limit_mode, unit=self.unit, what=what)
-        return self.fmt.format(value)
-
-
-class Measurement:
-    """A read-only reading: ``Measurement("OUTP? 1", unit="V")``.
-
-    Parameters
-    ----------
-    get_cmd : str
-        Query (``{ch}``-style fields from :meth:`Instrument.command_fields`).
-    parse : callable
-        Reply text -> value (default :func:`parse_float`).
-    unit : str
-        Unit of the value.
-    retry : bool
-        Whether a timeout/garbage may be retried (False for queries that change
-        state, e.g. registers cleared on read).
-    doc : str
-        Docstring.
-    """
-
-    def __init__(self, get_cmd: str, parse: Callable[[str], Any] = parse_float, *,
-                 unit: str = "", retry: bool = True, doc: str = "") -> None:
-        self.get_cmd = get_cmd
-        self.parse = parse
-        self.unit = unit
-        self.retry = retry
-        self.__doc__ = doc + (f" [{unit}]" if unit else "")
-        self.name = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, inst: Any, owner: type | None = None) -> Any:
-        if inst is None:
-            return self
-        cmd = self.get_cmd.format(**inst.command_fields())
-        return inst.ask(cmd, self.parse, retries=None if self.retry else 0)
-
-    def __set__(self, inst: Any, value: Any) -> None:
-        raise AttributeError(f"{self.name} is a measurement and cannot be set")
+    value: float | int | bool | str
+    unit: str
 
 
 # ------------------------------------------------------------------ instrument
@@ -409,6 +114,10 @@ class Instrument:
     query_retries = 1
     #: per-instance limit keys this driver understands -> description
     limit_keys: Mapping[str, str] = {}
+    #: settings read back by :meth:`logbook` (attribute names of the driver)
+    logged: tuple[str, ...] = ()
+    #: units of logged attributes that are plain properties (Settings carry their own)
+    logged_units: Mapping[str, str] = {}
 
     def __init__(
         self,
@@ -446,7 +155,7 @@ class Instrument:
         where = f"{self.model} {self.resource_name}"
         try:
             rm = pyvisa.ResourceManager(self.backend)
-            return rm.open_resource(
+            session = rm.open_resource(
                 self.resource_name,
                 read_termination=self.read_termination,
                 write_termination=self.write_termination,
@@ -457,6 +166,9 @@ class Instrument:
             if not isinstance(err, InstrumentDisconnected):
                 err = InstrumentDisconnected(str(err))
             raise err from None
+        if self.resource_name.upper().endswith("::SOCKET"):
+            _no_delay(session)
+        return session
 
     def connect(self) -> None:
         """Model-specific steps after the session opened (banners, login). Default: none."""
@@ -615,8 +327,9 @@ class Instrument:
     def discard_input(self) -> None:
         """Drop a late reply before retrying: read with a 50 ms timeout until nothing comes.
 
-        (``session.clear()`` is not used: pyvisa-py's socket clear never returns once the
-        peer has closed the connection.)
+        (``session.clear()`` is not used: pyvisa-py 0.8's socket ``clear`` never returns
+        once the peer has closed the connection; a bounded read loop through the public
+        ``read`` does the same job and always ends.)
         """
         with self.timeout_for(0.05):
             for _ in range(16):
@@ -643,6 +356,20 @@ class Instrument:
         if messages:
             raise InstrumentError(self._where(f"rejected {after!r}: " + "; ".join(messages)))
 
+    # ------------------------------------------------------------- logbook
+    def logbook(self) -> dict[str, Logged]:
+        """Every setting of :attr:`logged`, read back from the instrument, with its unit."""
+        return {name: Logged(getattr(self, name), self.unit_of(name)) for name in self.logged}
+
+    @classmethod
+    def unit_of(cls, name: str) -> str:
+        """Unit of the attribute ``name``: a Setting's or Measurement's own, else
+        :attr:`logged_units` (``""`` for dimensionless values and names)."""
+        attr = inspect.getattr_static(cls, name)
+        if isinstance(attr, (Setting, Measurement)):
+            return attr.unit
+        return cls.logged_units.get(name, "")
+
     # ------------------------------------------------------------- identity
     def identify(self) -> str:
         """The raw identification string (``*IDN?``)."""
@@ -659,6 +386,21 @@ class Instrument:
         vendor, model, serial = parts[0], parts[1], parts[2]
         firmware = ",".join(parts[3:])
         return {"vendor": vendor, "model": model, "serial": serial, "firmware": firmware}
+
+
+def _no_delay(session: Any) -> None:
+    """Ask the VISA library to send small TCP segments at once (``VI_ATTR_TCPIP_NODELAY``).
+
+    A set command followed by its error query (``MOV`` then ``ERR?``) otherwise waits for
+    the peer's delayed ACK (Nagle's algorithm). Public pyvisa API only: pyvisa-py 0.8
+    refuses this attribute for ``::SOCKET`` resources (it raises ``UnknownAttribute``),
+    and the session then keeps Nagle's algorithm.
+    """
+    from pyvisa import constants
+
+    with contextlib.suppress(Exception):  # the library may not support the attribute
+        session.set_visa_attribute(constants.ResourceAttribute.tcpip_nodelay,
+                                   constants.VisaBoolean.true)
 
 
 def _nonempty(text: str) -> str:

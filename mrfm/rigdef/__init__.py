@@ -7,6 +7,7 @@ the solver, the time domain or imaging.
 
 from __future__ import annotations
 
+from mrfm.rigdef.registry import REGISTRY, DriverEntry, entry
 from mrfm.rigdef.rigfile import (
     FaultSpec,
     InstrumentSpec,
@@ -18,5 +19,6 @@ from mrfm.rigdef.rigfile import (
 )
 
 __all__ = [
-    "FaultSpec", "InstrumentSpec", "RigFile", "RigLimits", "VirtualSettings", "load", "loads",
+    "REGISTRY", "DriverEntry", "FaultSpec", "InstrumentSpec", "RigFile", "RigLimits",
+    "VirtualSettings", "entry", "load", "loads",
 ]

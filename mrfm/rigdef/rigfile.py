@@ -8,11 +8,12 @@ Layout (every quantity accepts a unit string; a bare number is SI)::
     time_scale = 1.0                   # virtual rig only: simulated seconds per wall second
 
     [instruments.lockin]               # one table per instrument, keyed by its name
-    driver = "srs.sr830"               # maker.model, see DRIVERS
+    driver = "srs.sr830"               # maker.model, see mrfm.rigdef.registry
     resource = "GPIB0::8::INSTR"       # a real rig's VISA address; the virtual rig fills it
     port = 0                           # virtual rig: TCP port on 127.0.0.1 (0: chosen by the OS)
     read_termination = "\\n"            # optional; default: the model's own
     write_termination = "\\n"
+    timeout = "2 s"                    # optional; more keys per model: see the registry
 
     [limits]                           # what the lab allows (checked by the scan and the rig)
     x_range = ["-5 um", "5 um"]
@@ -46,20 +47,8 @@ from pathlib import Path
 from typing import Any
 
 from mrfm.errors import ConfigError
+from mrfm.rigdef.registry import DRIVER_NAMES, REGISTRY
 from mrfm.units import parse_quantity
-
-#: driver names (maker.model) the virtual rig serves
-DRIVERS = (
-    "srs.sr830",
-    "srs.sr865",
-    "srs.sg384",
-    "keysight.33500b",
-    "attocube.anc300",
-    "pi.e727",
-    "lakeshore.336",
-    "ami.430",
-    "attocube.ids3010",
-)
 
 FAULT_MODES = ("timeout", "drop", "garbage", "stuck")
 
@@ -73,7 +62,7 @@ class InstrumentSpec:
     name : str
         The rig's name for it (``"lockin"``).
     driver : str
-        ``maker.model`` (one of :data:`DRIVERS`).
+        ``maker.model`` (a key of :data:`mrfm.rigdef.registry.REGISTRY`).
     resource : str or None
         VISA resource string of a real rig; None for a virtual instrument until served.
     port : int
@@ -81,7 +70,9 @@ class InstrumentSpec:
     read_termination, write_termination : str or None
         Terminations as the *client* sets them; None means the model's default.
     options : dict
-        Further model-specific keys (``password`` of an ANC300, ``serial``, ...).
+        Further keys, those the model's registry entry allows
+        (:meth:`mrfm.rigdef.registry.DriverEntry.allowed_options`: ``timeout``, the
+        ``password`` of an ANC300, the lock-in's ``time_constant``, ...).
     """
 
     name: str
@@ -379,10 +370,10 @@ def _parse_instruments(table: Any) -> tuple[InstrumentSpec, ...]:
         if not isinstance(entry, Mapping):
             raise ConfigError(f"{where}: expected a table, got {entry!r}")
         driver = entry.get("driver")
-        if driver not in DRIVERS:
+        if driver not in REGISTRY:
             raise ConfigError(
-                f"{where}.driver: {driver!r} not one of {', '.join(DRIVERS)}"
-                f"{_suggest(str(driver), DRIVERS)}"
+                f"{where}.driver: {driver!r} not one of {', '.join(DRIVER_NAMES)}"
+                f"{_suggest(str(driver), DRIVER_NAMES)}"
             )
         resource = entry.get("resource")
         if resource is not None and (not isinstance(resource, str) or not resource.strip()):
@@ -400,6 +391,11 @@ def _parse_instruments(table: Any) -> tuple[InstrumentSpec, ...]:
             terms[key] = value
         known = ("driver", "resource", "port", "read_termination", "write_termination")
         options = {k: v for k, v in entry.items() if k not in known}
+        _reject_unknown(options, REGISTRY[driver].allowed_options(), f"{where}.")
+        if "timeout" in options:
+            t = parse_quantity(options["timeout"], "time", f"{where}.timeout")
+            if t <= 0:
+                raise ConfigError(f"{where}.timeout: must be > 0, got {options['timeout']!r}")
         specs.append(
             InstrumentSpec(
                 name=str(name), driver=driver, resource=resource, port=port,

@@ -33,6 +33,7 @@ from mrfm.drivers.base import (
     parse_float,
     parse_int,
 )
+from mrfm.rigdef.registry import terminations
 
 STATES = {
     1: "ramping", 2: "holding", 3: "paused", 4: "manual up", 5: "manual down", 6: "zeroing",
@@ -57,12 +58,14 @@ class AMI430(Instrument):
     """
 
     model = "AMI430"
-    read_termination = "\r\n"
-    write_termination = "\r\n"
+    read_termination, write_termination = terminations("ami.430")
     limit_keys: Mapping[str, str] = {
         "max_field": "largest |field|, T",
         "max_ramp_rate": "largest ramp rate, T/s",
     }
+
+    logged = ("field", "target", "ramp_rate", "state_name")
+    logged_units: Mapping[str, str] = {"field": "T", "target": "T", "ramp_rate": "T/s"}
 
     def __init__(self, resource: str, *, skip_banner: bool | None = None, **kwargs: Any) -> None:
         self._skip_banner = ("::SOCKET" in resource.upper()) if skip_banner is None \

@@ -23,9 +23,11 @@ from mrfm.drivers.base import (
     InstrumentError,
     InvalidResponse,
     LimitError,
+    Logged,
     Range,
     map_visa_error,
 )
+from mrfm.rigdef.registry import terminations
 
 MODES = ("gnd", "inp", "cap", "stp", "off", "stp+", "stp-")
 _VALUE = re.compile(r"^\s*(\w+)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\w*)\s*$")
@@ -69,8 +71,7 @@ class ANC300(Instrument):
     """
 
     model = "ANC300"
-    read_termination = "\r\n"
-    write_termination = "\r\n"
+    read_termination, write_termination = terminations("attocube.anc300")
     default_timeout = 3.0
     limit_keys: Mapping[str, str] = {
         "voltage": "largest step amplitude, V (e.g. lower at room temperature)",
@@ -160,6 +161,15 @@ class ANC300(Instrument):
         ver = self.identify()
         serial = self.ask("getcser", lambda t: t.splitlines()[0].strip())
         return {"vendor": "attocube", "model": "ANC300", "serial": serial, "firmware": ver}
+
+    def logbook(self, axes: tuple[int, ...] = (1, 2, 3)) -> dict[str, Logged]:
+        """Mode, step amplitude (V) and step frequency (Hz) of each of ``axes``."""
+        out: dict[str, Logged] = {}
+        for a in axes:
+            out[f"mode_{a}"] = Logged(self.mode(a), "")
+            out[f"voltage_{a}"] = Logged(self.voltage(a), "V")
+            out[f"frequency_{a}"] = Logged(self.frequency(a), "Hz")
+        return out
 
     # ------------------------------------------------------------- helpers
     def _axis(self, axis: int) -> int:

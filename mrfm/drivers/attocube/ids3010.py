@@ -15,8 +15,10 @@ import contextlib
 import json
 import socket
 import threading
+from collections.abc import Mapping
 from typing import Any
 
+from mrfm.drivers.base import Logged
 from mrfm.drivers.errors import (
     InstrumentDisconnected,
     InstrumentError,
@@ -24,6 +26,7 @@ from mrfm.drivers.errors import (
     InvalidResponse,
     LimitError,
 )
+from mrfm.rigdef.registry import terminations
 
 PM = 1e-12
 MAX_REPLY = 1 << 20
@@ -58,9 +61,13 @@ class IDS3010:
         ``"com.attocube.ids"`` (default) or ``"com.attocube.sen"``.
     retries : int
         Extra attempts for a getter after a timeout or a reply that does not parse.
+    read_termination, write_termination : str, optional
+        Line ends of replies and requests (default: the registry's, CR LF); a reply
+        line is complete at the last character of ``read_termination``.
+    limits : mapping, optional
+        Must be empty: nothing of the interferometer is set (the common driver signature).
     **_ignored
-        ``read_termination``/``write_termination``/``backend`` of the common driver
-        signature (fixed to CR LF over a plain socket here).
+        ``backend`` of the common driver signature (a plain socket here, not VISA).
 
     Raises
     ------
@@ -69,10 +76,20 @@ class IDS3010:
     """
 
     model = "IDS3010"
+    read_termination, write_termination = terminations("attocube.ids3010")
 
-    def __init__(self, resource: str, *, timeout: float = 2.0,
+    def __init__(self, resource: str, *, timeout: float | None = None,
                  namespace: str = "com.attocube.ids", retries: int = 1,
-                 **_ignored: Any) -> None:
+                 read_termination: str | None = None, write_termination: str | None = None,
+                 limits: Mapping[str, Any] | None = None, **_ignored: Any) -> None:
+        if limits:
+            raise ValueError(f"IDS3010: unknown limit key(s) {sorted(limits)}; known: none")
+        if read_termination is not None:
+            self.read_termination = read_termination
+        if write_termination is not None:
+            self.write_termination = write_termination
+        self._eol = self.read_termination.encode()[-1:]
+        timeout = 2.0 if timeout is None else timeout
         self.resource_name = resource
         self.namespace = namespace.rstrip(".")
         self.timeout = float(timeout)
@@ -106,7 +123,7 @@ class IDS3010:
     # ------------------------------------------------------------ protocol
     def _readline(self) -> bytes:
         assert self._sock is not None
-        while b"\n" not in self._buf:
+        while self._eol not in self._buf:
             try:
                 chunk = self._sock.recv(65536)
             except TimeoutError:
@@ -120,7 +137,7 @@ class IDS3010:
             if len(self._buf) > MAX_REPLY:
                 self._buf = b""
                 raise InvalidResponse(self._where("reply longer than 1 MiB without a newline"))
-        line, _, self._buf = self._buf.partition(b"\n")
+        line, _, self._buf = self._buf.partition(self._eol)
         return line.strip()
 
     def _call_once(self, method: str, params: list[Any]) -> list[Any]:
@@ -131,7 +148,7 @@ class IDS3010:
         request = {"jsonrpc": "2.0", "method": f"{self.namespace}.{method}",
                    "params": params, "id": rid, "api": 2}
         try:
-            self._sock.sendall(json.dumps(request).encode() + b"\r\n")
+            self._sock.sendall((json.dumps(request) + self.write_termination).encode())
         except OSError as exc:
             raise InstrumentDisconnected(self._where(f"send failed ({exc})")) from None
         for _ in range(8):  # skip stale replies to earlier (timed-out) requests
@@ -185,6 +202,10 @@ class IDS3010:
         """``attocube,IDS3010,<host:port>,<namespace>`` once the unit answers a call."""
         self.mode  # noqa: B018 - proves the link answers
         return f"attocube,IDS3010,{self.host}:{self.port},{self.namespace}"
+
+    def logbook(self) -> dict[str, Logged]:
+        """The measurement state (``mode``: ``"system idle"``, ``"measurement running"``...)."""
+        return {"mode": Logged(self.mode, "")}
 
     def start(self) -> None:
         """Start the measurement (``system.startMeasurement``)."""

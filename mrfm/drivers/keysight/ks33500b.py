@@ -25,6 +25,7 @@ from mrfm.drivers.base import (
     parse_float,
     parse_int,
 )
+from mrfm.rigdef.registry import terminations
 
 MAX_FREQUENCY = {"33511B": 20e6, "33512B": 20e6, "33521B": 30e6, "33522B": 30e6}
 TWO_CHANNELS = ("33512B", "33522B")
@@ -84,8 +85,7 @@ class KS33500B(Instrument):
     """
 
     model = "33500B"
-    read_termination = "\n"
-    write_termination = "\n"
+    read_termination, write_termination = terminations("keysight.33500b")
     limit_keys: Mapping[str, str] = {
         "frequency": "frequency range, Hz",
         "amplitude": "largest amplitude, Vpp",
@@ -149,6 +149,8 @@ class KS33500B(Instrument):
     trigger_source = Setting("TRIG{ch}:SOUR?", "TRIG{ch}:SOUR {}",
                              validator=OneOf(TRIGGER_SOURCES), parse=_parse_trigger,
                              limit=None, doc="Burst trigger: IMM, EXT, TIM or BUS.")
+
+    logged = ("function", "frequency", "amplitude", "offset", "output", "load")
 
     def outputs_off(self) -> None:
         """Switch every output of this model off."""

@@ -25,6 +25,7 @@ from mrfm.drivers.base import (
     parse_float,
     parse_int,
 )
+from mrfm.rigdef.registry import terminations
 
 INPUTS = ("A", "B", "C", "D")
 #: RANGE codes of outputs 1-2 (outputs 3-4 only have 0 off / 1 on)
@@ -55,8 +56,7 @@ class LS336(Instrument):
     """
 
     model = "LS336"
-    read_termination = "\r\n"
-    write_termination = "\r\n"
+    read_termination, write_termination = terminations("lakeshore.336")
     limit_keys: Mapping[str, str] = {
         "setpoint": "setpoint, K (upper bound or (lo, hi))",
         "heater_range": "highest heater range allowed: off, low, medium or high",
@@ -117,6 +117,8 @@ class LS336(Instrument):
     heater_output = Measurement("HTR? {out}", unit="%", doc="Heater output, % of range.")
     ramping = Measurement("RAMPST? {out}", parse=lambda t: bool(parse_int(t)),
                           doc="True while the setpoint ramps.")
+
+    logged = ("output", "setpoint", "heater_range", "heater_output")
 
     @property
     def heater_range(self) -> str:

@@ -18,9 +18,11 @@ from mrfm.drivers.base import (
     Instrument,
     InstrumentError,
     LimitError,
+    Logged,
     parse_float,
     parse_int,
 )
+from mrfm.rigdef.registry import terminations
 
 #: GCS error codes (PI GCS 2.0 error table, subset)
 ERROR_CODES = {
@@ -65,8 +67,7 @@ class E727(Instrument):
     """
 
     model = "E-727"
-    read_termination = "\n"
-    write_termination = "\n"
+    read_termination, write_termination = terminations("pi.e727")
     limit_keys: Mapping[str, str] = {
         "position": "allowed position range of every axis, um (lo, hi)",
         "max_step": "largest move of one axis in one command, um",
@@ -138,6 +139,16 @@ class E727(Instrument):
             hi = self._query_axes("TMX?", (ax,), parse_float)[ax]
             self._travel[ax] = (lo, hi)
         return self._travel[ax]
+
+    def logbook(self) -> dict[str, Logged]:
+        """Servo state (``servo_<axis>``) and sensor position (``position_<axis>``, m) of
+        every axis."""
+        positions = self.position()
+        out: dict[str, Logged] = {}
+        for ax in self.axes:
+            out[f"servo_{ax}"] = Logged(self.servo(ax), "")
+            out[f"position_{ax}"] = Logged(positions[ax] * 1e-6, "m")
+        return out
 
     # -------------------------------------------------------------- settings
     def set_servo(self, axis: str, on: bool) -> None:

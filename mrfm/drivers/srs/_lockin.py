@@ -26,18 +26,17 @@ class SRSLockin(Instrument):
     #: AUXV set command, formatted with index i and volts v
     aux_set_format: str = "AUXV {i},{v:.10g}"
 
-    read_termination = "\n"
-    write_termination = "\n"
 
     def check_errors(self, after: str = "") -> None:
         """``*ESR?`` after a set: bits 2-5 mean the command was rejected."""
         check_esr(self, after)
 
+    logged = ("frequency", "amplitude", "phase", "sensitivity", "time_constant",
+              "filter_slope", "harmonic", "reference_source")
+
     def settings(self) -> dict[str, Any]:
         """Every setting, read back (SI)."""
-        names = ("frequency", "amplitude", "phase", "sensitivity", "time_constant",
-                 "filter_slope", "harmonic", "reference_source")
-        return {n: getattr(self, n) for n in names}
+        return {n: getattr(self, n) for n in self.logged}
 
     def snap(self, *names: str) -> tuple[float, ...]:
         """Read several values at the same instant (``SNAP?``), in the order asked.

@@ -21,6 +21,7 @@ from mrfm.drivers.base import (
     parse_bool,
     parse_int,
 )
+from mrfm.rigdef.registry import terminations
 
 #: LERR? codes (SG380 manual, error codes)
 ERROR_CODES = {
@@ -39,8 +40,7 @@ class SG384(Instrument):
     """SG384 RF source. ``limits`` keys: ``power`` (dBm, upper bound), ``frequency`` (Hz)."""
 
     model = "SG384"
-    read_termination = "\n"
-    write_termination = "\n"
+    read_termination, write_termination = terminations("srs.sg384")
     limit_keys: Mapping[str, str] = {
         "power": "largest N-type output level, dBm (or a (lo, hi) range)",
         "frequency": "allowed carrier frequency range, Hz",
@@ -61,6 +61,11 @@ class SG384(Instrument):
                               doc="am, fm, phase, sweep, pulse, blank or iq.")
     fm_deviation = Setting("FDEV?", "FDEV {}", unit="Hz", validator=Range(0.1, 32e6),
                            limit_mode="upper", doc="FM deviation.")
+    fm_rate = Setting("RATE?", "RATE {}", unit="Hz", validator=Range(1e-6, 50e3), limit=None,
+                      doc="Modulation rate (internal modulation source).")
+
+    logged = ("frequency", "power", "output", "phase", "modulation", "modulation_type",
+              "fm_deviation", "fm_rate")
 
     @property
     def amplitude(self) -> float:

@@ -24,6 +24,7 @@ from mrfm.drivers.base import (
     parse_int,
 )
 from mrfm.drivers.srs._lockin import SRSLockin
+from mrfm.rigdef.registry import terminations
 
 #: full-scale sensitivity, V, by SENS index 0..26 (2 nV ... 1 V in 1-2-5 steps)
 SENSITIVITIES = [m * 10.0**e for e in range(-9, 0) for m in (1.0, 2.0, 5.0)][1:] + [1.0]
@@ -51,6 +52,7 @@ class SR830(SRSLockin):
     aux_set_format = "AUXV {i},{v:.10g}"
 
     model = "SR830"
+    read_termination, write_termination = terminations("srs.sr830")
     limit_keys: Mapping[str, str] = {
         "frequency": "reference frequency range, Hz",
         "amplitude": "sine output amplitude, V rms",

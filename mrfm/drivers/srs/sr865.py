@@ -21,6 +21,7 @@ from mrfm.drivers.base import (
     parse_int,
 )
 from mrfm.drivers.srs._lockin import SRSLockin
+from mrfm.rigdef.registry import terminations
 
 #: full-scale sensitivity, V, by SCAL index 0..27 (1 V ... 1 nV, 1-2-5 steps downwards)
 SENSITIVITIES = [m * 10.0**e for e in range(-9, 1) for m in (1.0, 2.0, 5.0)][:28][::-1]
@@ -57,6 +58,7 @@ class SR865(SRSLockin):
     aux_set_format = "AUXV {i}, {v:.10g}"
 
     model = "SR865"
+    read_termination, write_termination = terminations("srs.sr865")
     limit_keys: Mapping[str, str] = {
         "frequency": "reference frequency range, Hz",
         "amplitude": "sine output amplitude, V",
