@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES = (
     "timeseries",
     "rig",
     "scan",
+    "monitor",
     "dataset",
     "reconstruct",
     "plot",

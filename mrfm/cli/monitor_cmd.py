@@ -1,0 +1,42 @@
+"""``mrfm monitor SCAN.h5 [--port N]``: watch a scan file live in the browser.
+
+Serves the page of :mod:`mrfm.monitor` on 127.0.0.1, prints its URL
+(``http://127.0.0.1:PORT/``) on stdout and serves until SIGTERM (exit 0) or Ctrl-C
+(exit 130). A missing or unreadable scan file is bad input (exit 2, one line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "monitor",
+        help="watch a scan file live in the browser (127.0.0.1 only)",
+        description="Serve a page on 127.0.0.1 that follows a scan file as it grows: the map, "
+        "the latest line, the recorded channels against time, progress and ETA, the "
+        "instrument settings and the scan's state. Read-only; works on finished files too. "
+        "Prints the page's URL, then serves until Ctrl-C or SIGTERM.",
+    )
+    p.add_argument("file", metavar="SCAN.h5", help="scan file written by 'mrfm scan'")
+    p.add_argument("--port", type=int, default=0,
+                   help="TCP port on 127.0.0.1 (default 0: the OS chooses)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mrfm.monitor import MonitorServer
+
+    done = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
+    try:
+        with MonitorServer(args.file, port=args.port) as server:
+            print(server.url, flush=True)
+            while not done.wait(0.5):  # Ctrl-C raises KeyboardInterrupt here: exit 130
+                pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 0

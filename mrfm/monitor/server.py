@@ -1,0 +1,331 @@
+"""The monitor's HTTP server: a few fixed GET paths on 127.0.0.1, bounded worker threads.
+
+Paths (anything else is 404, any other method 405/501, a foreign ``Host`` 403)::
+
+    /  /index.html       the page (static HTML)
+    /monitor.js  /monitor.css  /favicon.svg  /favicon.ico
+    /state.json          the scan's state (small JSON; the page polls it)
+    /map.png?channel=C   map of channel C (a channel of the file; default its signal)
+    /line.png?channel=C  the latest line of C and the line before it
+    /channels.png        every channel against time
+
+One :class:`_Model` holds the latest snapshot of the file for all clients: it is
+re-read at most every ``min_refresh_s`` and only when the file's modification time or
+size changed, and each figure is rendered once per file state, whatever the number of
+browsers watching.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from mrfm.data.nexus import FileFormatError
+from mrfm.errors import UserError
+from mrfm.monitor import render
+from mrfm.monitor.snapshot import (
+    STALE_AFTER_S,
+    Snapshot,
+    TransientReadError,
+    file_age,
+    latest_readings,
+    progress,
+    read_snapshot,
+    scan_state,
+)
+
+HOST = "127.0.0.1"
+#: static files served from mrfm/monitor/static (name -> content type)
+STATIC = {
+    "index.html": "text/html; charset=utf-8",
+    "monitor.js": "text/javascript; charset=utf-8",
+    "monitor.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
+FIGURES = ("map", "line", "channels")
+#: page poll interval (ms), sent to the page in state.json
+POLL_MS = 1000
+_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self'; connect-src 'self'; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'none'",
+}
+
+
+def _static(name: str) -> bytes:
+    return resources.files("mrfm.monitor").joinpath("static", name).read_bytes()
+
+
+class _Model:
+    """The latest good snapshot of the file, its JSON state and its rendered figures."""
+
+    def __init__(self, path: Path, min_refresh_s: float = 0.5, reread_s: float = 10.0):
+        self.path = path
+        self.min_refresh_s = min_refresh_s
+        self.reread_s = reread_s
+        self._lock = threading.Lock()
+        self._render_lock = threading.Lock()
+        self.snapshot: Snapshot | None = None
+        self.version = 0
+        self.read_error = ""
+        self._checked = -float("inf")
+        self._read_at = -float("inf")
+        self._figures: dict[tuple[str, str], tuple[int, bytes]] = {}
+        self._favicon: bytes | None = None
+
+    def first_read(self, attempts: int = 20) -> None:
+        """Read the file once before serving (FileFormatError if it is not a scan file)."""
+        for i in range(attempts):
+            try:
+                self._store(read_snapshot(self.path))
+                return
+            except TransientReadError as exc:
+                if i == attempts - 1:
+                    raise FileFormatError(f"{self.path}: cannot read the scan file "
+                                          f"({exc})") from None
+                time.sleep(0.1)
+
+    def _store(self, snap: Snapshot) -> None:
+        if self.snapshot is None or snap.key != self.snapshot.key:
+            self.version += 1
+        self.snapshot = snap
+        self._read_at = time.monotonic()
+
+    def refresh(self) -> Snapshot:
+        """The current snapshot, re-read if the file changed (at most every min_refresh_s)."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked >= self.min_refresh_s:
+                self._checked = now
+                try:
+                    st = self.path.stat()
+                    key = (st.st_mtime_ns, st.st_size)
+                    if (self.snapshot is None or key != self.snapshot.file_key
+                            or now - self._read_at >= self.reread_s):
+                        self._store(read_snapshot(self.path))
+                    self.read_error = ""
+                except (OSError, TransientReadError, FileFormatError) as exc:
+                    self.read_error = str(exc)  # keep the last good snapshot; retry next poll
+            assert self.snapshot is not None  # first_read() ran before serving
+            return self.snapshot
+
+    def state(self) -> dict[str, object]:
+        """The JSON object of /state.json."""
+        snap = self.refresh()
+        state, message = scan_state(snap.status)
+        age = file_age(snap)
+        prog = progress(snap)
+        return {
+            "version": self.version,
+            "poll_ms": POLL_MS,
+            "file": snap.path.name,
+            "title": snap.title,
+            "created": snap.created,
+            "t0_unix": snap.t0_unix if math.isfinite(snap.t0_unix) else 0.0,
+            "state": state,
+            "status": snap.status,
+            "message": message,
+            "stale_s": age if state == "running" and age > STALE_AFTER_S else None,
+            "read_error": self.read_error,
+            "progress": prog,
+            "signal": snap.signal,
+            "channels": latest_readings(snap),
+            "settings": [vars(s) for s in snap.settings],
+            "identities": list(snap.identities),
+            "info": {**snap.attrs, "grid": " x ".join(str(v.size) for v in snap.axes.values()),
+                     "axes": ", ".join(snap.axes)},
+            "config": snap.config,
+            "sessions": len(snap.session_starts) + 1,
+        }
+
+    def figure(self, kind: str, channel: str) -> bytes:
+        """PNG bytes of figure ``kind`` for ``channel`` (rendered once per file state)."""
+        snap = self.refresh()
+        version = self.version
+        with self._render_lock:
+            cached = self._figures.get((kind, channel))
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            if kind == "map":
+                png = render.render_map(snap, channel)
+            elif kind == "line":
+                png = render.render_line(snap, channel)
+            else:
+                png = render.render_channels(snap)
+            self._figures[(kind, channel)] = (version, png)
+            return png
+
+    def favicon(self) -> bytes:
+        with self._render_lock:
+            if self._favicon is None:
+                self._favicon = render.render_favicon()
+            return self._favicon
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "mrfm-monitor"
+    sys_version = ""
+    timeout = 15  # s: a stalled client frees its thread
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        """Quiet: the terminal shows the URL, not every poll."""
+
+    def _send(self, code: int, body: bytes, ctype: str, cache: str = "no-store") -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", cache)
+        for k, v in _HEADERS.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _error(self, code: int, text: str) -> None:
+        self._send(code, (text + "\n").encode(), "text/plain; charset=utf-8")
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self._error(405, "read-only monitor: GET only")
+
+    do_PUT = do_DELETE = do_PATCH = do_POST
+
+    def do_GET(self) -> None:  # noqa: N802
+        host = self.headers.get("Host", "")
+        if host not in self.server.allowed_hosts:
+            self._error(403, "unexpected Host header")
+            return
+        parts = urlsplit(self.path)
+        name = parts.path.lstrip("/") or "index.html"
+        model = self.server.model
+        try:
+            if name in STATIC:
+                self._send(200, _static(name), STATIC[name], cache="no-cache")
+            elif name == "favicon.ico":
+                self._send(200, model.favicon(), "image/x-icon", cache="max-age=3600")
+            elif name == "state.json":
+                body = json.dumps(model.state(), allow_nan=False).encode()
+                self._send(200, body, "application/json")
+            elif name.endswith(".png") and name[:-4] in FIGURES:
+                snap = model.refresh()
+                query = parse_qs(parts.query)
+                channel = query.get("channel", [snap.signal])[0]
+                if channel not in {c.name for c in snap.channels}:
+                    if name != "channels.png":
+                        self._error(404, "no such channel in this file")
+                        return
+                    channel = ""
+                # the page asks for ?v=<version>: a new URL whenever the file changed
+                self._send(200, model.figure(name[:-4], channel), "image/png",
+                           cache="private, max-age=600")
+            else:
+                self._error(404, "not found")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    do_HEAD = do_GET
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer with at most ``max_threads`` requests served at once."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int, model: _Model, max_threads: int):
+        self.model = model
+        self._slots = threading.BoundedSemaphore(max_threads)
+        super().__init__((HOST, port), _Handler)
+        p = self.server_address[1]
+        self.allowed_hosts = {f"{HOST}:{p}", f"localhost:{p}"}
+
+    def process_request(self, request, client_address) -> None:  # type: ignore[override]
+        if not self._slots.acquire(timeout=5.0):
+            self.shutdown_request(request)  # overloaded: drop, the page retries
+            return
+        threading.Thread(target=self._work, args=(request, client_address), daemon=True).start()
+
+    def _work(self, request, client_address) -> None:
+        try:
+            self.process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+class MonitorServer:
+    """Serve the live page of the scan file ``path`` on ``http://127.0.0.1:port/``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The scan file (it must exist: :meth:`start` reads it once first).
+    port : int
+        TCP port on 127.0.0.1; 0 lets the OS choose (see :attr:`url` after start).
+    max_threads : int
+        Requests served at once (each browser polls one small JSON per second).
+
+    Use as ``with MonitorServer(path) as mon: print(mon.url)``, or ``start()``/``stop()``.
+    Run it in a process other than the scan's writer (:class:`~mrfm.monitor.MonitorProcess`
+    does): HDF5 serializes every call within one process, so a monitor thread beside
+    the writer would make the writer wait.
+    """
+
+    def __init__(self, path: str | Path, port: int = 0, *, max_threads: int = 16):
+        if not 0 <= int(port) <= 65535:
+            raise UserError(f"--port {port}: must be in 0..65535 (0: the OS chooses)")
+        self.path = Path(path)
+        self.port = int(port)
+        self.max_threads = int(max_threads)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT/`` (after :meth:`start`)."""
+        if self._server is None:
+            raise RuntimeError("monitor not started")
+        return f"http://{HOST}:{self._server.server_address[1]}/"
+
+    def start(self) -> str:
+        """Read the file once, bind, serve in a background thread; returns :attr:`url`.
+
+        Raises FileFormatError (a UserError) for a missing or unreadable scan file and
+        for a port that cannot be bound.
+        """
+        model = _Model(self.path)
+        model.first_read()
+        try:
+            self._server = _Server(self.port, model, self.max_threads)
+        except OSError as exc:
+            raise UserError(f"--port {self.port}: cannot listen on {HOST} "
+                                  f"({exc.strerror or exc})") from None
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.2},
+                                        name="mrfm-monitor", daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (idempotent)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+            self._thread = None
+
+    def __enter__(self) -> MonitorServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
