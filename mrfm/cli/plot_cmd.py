@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from pathlib import Path
+import sys
 
 from mrfm.errors import UserError
 
@@ -19,19 +19,20 @@ PLOTTERS = {
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("plot", help="plot an mrfm HDF5 file to PNG",
-                       description="Plot a signal map, time series, scan or reconstruction.")
+    p = sub.add_parser("plot", help="plot an mrfm HDF5 file (png, pdf or svg)",
+                       description="Plot a signal map, time series, scan or reconstruction; "
+                                   "the format follows the output's extension.")
     p.add_argument("file", help="an HDF5 file written by mrfm")
-    p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.add_argument("-o", "--output", required=True,
+                   help="figure to write: .png, .pdf or .svg")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from mrfm.data.nexus import open_mrfm_file, read_kind
+    from mrfm.plotting.style import check_output
 
-    out = Path(args.output)
-    if out.suffix.lower() != ".png":
-        raise UserError(f"-o {out}: the figure must be a .png file")
+    out = check_output(args.output)
     if not out.parent.exists():
         raise UserError(f"-o {out}: folder {out.parent} does not exist")
     with open_mrfm_file(args.file) as fh:
@@ -41,4 +42,5 @@ def run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError:
         raise UserError(f"{args.file}: this mrfm cannot plot files of kind {kind!r}") from None
     module.plot(args.file, out)
+    print(f"mrfm: wrote {out}", file=sys.stderr)
     return 0

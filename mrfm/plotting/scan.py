@@ -2,9 +2,10 @@
 
 One row per recorded channel: a 2-D map over the two longest grid axes (x, y,
 or height) at the middle of any third axis, with a colour bar in the channel's
-unit, and a line cut through the map centre along the fast axis. Points not yet
-measured are shown blank (hatched background), and a last panel shows the
-``measured`` mask, so a partial or interrupted scan is obvious at a glance.
+unit (diverging about zero for a signed channel, sequential for a non-negative one),
+and a line cut through the map centre along the fast axis. Points not yet measured
+are shown blank (grey background); a partial or interrupted scan adds a panel with
+the ``measured`` mask, so it is obvious at a glance.
 Point-list scans (a single ``point`` axis) are drawn as channel-versus-point lines.
 """
 
@@ -16,30 +17,10 @@ import h5py
 import numpy as np
 
 from mrfm.data.nexus import FileFormatError
-from mrfm.plotting.style import figure, save
+from mrfm.plotting.style import colour_scale, extent, figure, label, save, scaled_unit
 
 #: channels drawn as maps (in this order) when present; the others are summarised in text
 PRIMARY = ("force", "frequency_shift", "lockin_x", "lockin_y")
-
-#: SI unit -> (scale, prefixed unit) choices, largest scale first
-_PREFIXES = ((1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"), (1e-18, "a"),
-             (1e-21, "z"))
-
-
-def _scaled(values: np.ndarray, unit: str) -> tuple[float, str]:
-    """Scale factor and prefixed unit making the largest finite |value| readable."""
-    finite = np.abs(values[np.isfinite(values)])
-    peak = float(finite.max()) if finite.size else 0.0
-    if not unit or unit in ("K", "") or peak == 0.0 or peak >= 1.0:
-        return 1.0, unit
-    for scale, prefix in _PREFIXES:
-        if peak >= scale:
-            return scale, prefix + unit
-    return _PREFIXES[-1][0], _PREFIXES[-1][1] + unit
-
-
-def _axis_label(name: str, scale: float, unit: str) -> str:
-    return f"{name} ({unit})" if unit else name
 
 
 def _read(path: str | Path) -> dict:
@@ -78,7 +59,7 @@ def plot(path: str | Path, out_png: str | Path) -> None:
     path : str or Path
         A scan file written by ``mrfm scan`` (readable while the scan runs).
     out_png : str or Path
-        PNG file to write.
+        Figure to write (png, pdf or svg, from the extension).
     """
     d = _read(path)
     axes, every, measured = d["axes"], d["channels"], d["measured"]
@@ -102,43 +83,51 @@ def plot(path: str | Path, out_png: str | Path) -> None:
         for k in range(len(shape)) if k not in (i_ax, j_ax)
     )
     xa, ya = axes[names[i_ax]], axes[names[j_ax]]
-    sx, ux = _scaled(xa, "m")
-    sy, uy = _scaled(ya, "m")
+    sx, ux = scaled_unit(xa, "m")
+    sy, uy = scaled_unit(ya, "m")
     nrow = len(channels)
-    fig, ax = figure(nrow + 1, 2, figsize=(11.5, 3.6 * (nrow + 1)), squeeze=False,
-                     layout="constrained")
-    extent = _extent(xa / sx, ya / sy)
+    complete = n_done == n_total
+    last = 0.45 if complete else 1.0  # a text row is lower than a map row
+    fig, ax = figure(nrow + 1, 2, figsize=(11.5, 3.6 * (nrow + last)), squeeze=False,
+                     layout="constrained", height_ratios=[1.0] * nrow + [last])
+    box = extent(xa * sx, ya * sy)
     for r, (name, (values, unit, long_name)) in enumerate(channels.items()):
         vmap = np.where(measured, values, np.nan)[cut]
-        sv, uv = _scaled(vmap, unit)
+        sv, uv = scaled_unit(vmap, unit)
         a = ax[r, 0]
         a.set_facecolor("0.85")
-        im = a.imshow((vmap / sv).T, origin="lower", extent=extent, aspect="auto",
-                      interpolation="nearest")
+        im = a.imshow((vmap * sv).T, origin="lower", extent=box, aspect="auto",
+                      interpolation="nearest", **colour_scale(vmap * sv, unit))
         cb = fig.colorbar(im, ax=a)
-        cb.set_label(f"{long_name} ({uv})" if uv else long_name)
-        a.set_xlabel(_axis_label(names[i_ax], sx, ux))
-        a.set_ylabel(_axis_label(names[j_ax], sy, uy))
+        cb.set_label(label(long_name, uv))
+        a.set_xlabel(label(names[i_ax], ux))
+        a.set_ylabel(label(names[j_ax], uy))
         a.set_title(name + (f" at {cut_desc}" if cut_desc else ""))
         jc = vmap.shape[1] // 2
-        a.axhline(ya[jc] / sy, color="w", lw=0.8, ls="--")
+        a.axhline(ya[jc] * sy, color="k", lw=0.8, ls="--", alpha=0.6)
         b = ax[r, 1]
-        b.plot(xa / sx, vmap[:, jc] / sv, "o-", ms=3)
-        b.set_xlabel(_axis_label(names[i_ax], sx, ux))
-        b.set_ylabel(f"{name} ({uv})" if uv else name)
-        b.set_title(f"line cut at {names[j_ax]} = {ya[jc] / sy:.4g} {uy}")
+        b.plot(xa * sx, vmap[:, jc] * sv, "o-", ms=3)
+        b.axhline(0.0, color="0.6", lw=0.8)
+        b.set_xlabel(label(names[i_ax], ux))
+        b.set_ylabel(label(name, uv))
+        b.set_title(f"line cut at {names[j_ax]} = {ya[jc] * sy:.4g} {uy}")
         b.grid(alpha=0.3)
-    a = ax[nrow, 0]
-    im = a.imshow(measured[cut].T.astype(float), origin="lower", extent=extent, aspect="auto",
-                  cmap="Greys_r", vmin=0, vmax=1, interpolation="nearest")
-    cb = fig.colorbar(im, ax=a, ticks=[0, 1])
-    cb.ax.set_yticklabels(["not measured", "measured"])
-    a.set_xlabel(_axis_label(names[i_ax], sx, ux))
-    a.set_ylabel(_axis_label(names[j_ax], sy, uy))
-    a.set_title(f"measured mask ({n_done}/{n_total})")
-    ax[nrow, 1].axis("off")
-    ax[nrow, 1].text(0.0, 0.5, f"{d['title']}\n{subtitle}\n\n{summary}", va="center",
-                     wrap=True, family="monospace", fontsize=9)
+    text = f"{d['title']}\n{subtitle}\n\n{summary}"
+    if not complete:  # the mask says which points are missing
+        a = ax[nrow, 0]
+        im = a.imshow(measured[cut].T.astype(float), origin="lower", extent=box,
+                      aspect="auto", cmap="Greys_r", vmin=0, vmax=1, interpolation="nearest")
+        cb = fig.colorbar(im, ax=a, ticks=[0, 1])
+        cb.ax.set_yticklabels(["not measured", "measured"])
+        a.set_xlabel(label(names[i_ax], ux))
+        a.set_ylabel(label(names[j_ax], uy))
+        a.set_title(f"measured mask ({n_done}/{n_total})")
+        notes = ax[nrow, 1]
+    else:  # complete: one text panel across the row, no empty mask
+        ax[nrow, 1].remove()
+        notes = ax[nrow, 0]
+    notes.axis("off")
+    notes.text(0.0, 0.5, text, va="center", wrap=True, family="monospace", fontsize=9)
     fig.suptitle(f"scan: {subtitle}")
     save(fig, out_png)
 
@@ -151,21 +140,9 @@ def _summary(channels: dict, measured: np.ndarray) -> str:
         v = v[np.isfinite(v)]
         if not v.size:
             continue
-        scale, u = _scaled(v, unit)
-        rows.append(f"{name:<12s} {v.min() / scale:9.4g} .. {v.max() / scale:9.4g} {u}")
+        scale, u = scaled_unit(v, unit)
+        rows.append(f"{name:<12s} {v.min() * scale:9.4g} .. {v.max() * scale:9.4g} {u}")
     return "\n".join(rows)
-
-
-def _extent(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
-    """imshow extent with pixel centres on the grid points (m, scaled)."""
-
-    def edges(v: np.ndarray) -> tuple[float, float]:
-        if v.size < 2:
-            return float(v[0]) - 0.5, float(v[0]) + 0.5
-        h = (v[-1] - v[0]) / (v.size - 1) / 2
-        return float(v[0] - h), float(v[-1] + h)
-
-    return (*edges(x), *edges(y))
 
 
 def _plot_points(axes, channels, measured, out_png, subtitle) -> None:
@@ -174,11 +151,11 @@ def _plot_points(axes, channels, measured, out_png, subtitle) -> None:
                      layout="constrained")
     for r, (values, unit, long_name) in enumerate(channels.values()):
         v = np.where(measured, values, np.nan)
-        sv, uv = _scaled(v, unit)
+        sv, uv = scaled_unit(v, unit)
         a = ax[r, 0]
-        a.plot(index, v / sv, "o-", ms=3)
+        a.plot(index, v * sv, "o-", ms=3)
         a.set_xlabel("point")
-        a.set_ylabel(f"{long_name} ({uv})" if uv else long_name)
+        a.set_ylabel(label(long_name, uv))
         a.grid(alpha=0.3)
     fig.suptitle(f"scan: {subtitle}")
     save(fig, out_png)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from mrfm.data.nexus import FileFormatError
-from mrfm.plotting.scan import _scaled, plot
+from mrfm.plotting.scan import plot
+from mrfm.plotting.style import scaled_unit
 from mrfm.scan.store import Channel, ScanStore
 
 CHANNELS = [Channel("lockin_x", "V", "lock-in X"), Channel("force", "N", "force")]
@@ -55,10 +56,42 @@ def test_3d_stack_and_point_list(tmp_path):
 
 
 def test_units_get_readable_prefixes_and_bad_files_are_refused(tmp_path):
-    assert _scaled(np.array([2e-18, np.nan]), "N") == (1e-18, "aN")
-    assert _scaled(np.array([3e-3]), "V") == (1e-3, "mV")
-    assert _scaled(np.array([4.2]), "K") == (1.0, "K")
+    assert scaled_unit(np.array([2e-18, np.nan]), "N") == (pytest.approx(1e18), "aN")
+    assert scaled_unit(np.array([3e-3]), "V") == (pytest.approx(1e3), "mV")
+    assert scaled_unit(np.array([4.2]), "K") == (1.0, "K")
     bad = tmp_path / "bad.h5"
     bad.write_bytes(b"not hdf5")
     with pytest.raises(FileFormatError):
         plot(bad, tmp_path / "bad.png")
+
+
+def _captured_figure(monkeypatch, path, tmp_path):
+    """Plot ``path`` and return the figure instead of only its file."""
+    import mrfm.plotting.scan as scan_plot
+
+    captured = {}
+    real_save = scan_plot.save
+
+    def keep(fig, out):
+        captured["titles"] = [a.get_title() for a in fig.axes]
+        captured["cmaps"] = [im.get_cmap().name for a in fig.axes for im in a.get_images()]
+        return real_save(fig, out)
+
+    monkeypatch.setattr(scan_plot, "save", keep)
+    plot(path, tmp_path / "fig.svg")
+    assert (tmp_path / "fig.svg").read_bytes().startswith(b"<?xml")
+    return captured
+
+
+def test_mask_panel_only_for_incomplete_scans_and_colour_by_sign(tmp_path, monkeypatch):
+    partial = tmp_path / "partial.h5"
+    _partial_scan(partial)
+    fig = _captured_figure(monkeypatch, partial, tmp_path)
+    assert any(t.startswith("measured mask") for t in fig["titles"])
+    # both channels are non-negative (a Gaussian force): sequential maps, grey mask
+    assert fig["cmaps"] == ["viridis", "viridis", "Greys_r"]
+    full = tmp_path / "full.h5"
+    _partial_scan(full, lines=10)
+    fig = _captured_figure(monkeypatch, full, tmp_path)
+    assert not any(t.startswith("measured mask") for t in fig["titles"])
+    assert "Greys_r" not in fig["cmaps"]
