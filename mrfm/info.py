@@ -6,8 +6,12 @@ Used by ``mrfm info`` and ``mrfm demo``. All values SI.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment, Magnet
 
 #: Gradient of a clinical MRI scanner's imaging gradient coils, T/m (API.md: 40 mT/m).
 CLINICAL_GRADIENT = 0.04
@@ -72,7 +76,9 @@ class ExperimentSummary:
         }
 
 
-def gradient_plane(magnet, height: float, half_width: float, n: int = 201) -> tuple:
+def gradient_plane(
+    magnet: Magnet, height: float, half_width: float, n: int = 201
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """dBz/dx on the surface plane z = 0 with the magnet's lowest point ``height`` above it.
 
     Returns (x (n,), y (n,), dBz_dx (n, n) in T/m indexed [ix, iy], |B_tip| (n, n) in T).
@@ -86,7 +92,7 @@ def gradient_plane(magnet, height: float, half_width: float, n: int = 201) -> tu
     return x, x, grad[..., 2, 0], np.linalg.norm(field, axis=-1)
 
 
-def summarize(exp) -> ExperimentSummary:
+def summarize(exp: Experiment) -> ExperimentSummary:
     """Compute the :class:`ExperimentSummary` of an Experiment."""
     from mrfm.physics import SpinSpecies
 

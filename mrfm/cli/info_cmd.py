@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from mrfm.cli.jsonout import print_json
 from mrfm.units import format_quantity
+
+if TYPE_CHECKING:
+    from mrfm.config import OverrideValue
+    from mrfm.info import ExperimentSummary
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,11 +28,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_sets(items: list[str]) -> dict[str, object]:
+def parse_sets(items: list[str]) -> dict[str, OverrideValue]:
     """``["a.b=1", ...]`` -> ``{"a.b": 1}`` with TOML-typed values."""
     from mrfm.config import ConfigError, parse_override_value
 
-    overrides: dict[str, object] = {}
+    overrides: dict[str, OverrideValue] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -49,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_table(summary) -> str:
+def render_table(summary: ExperimentSummary) -> str:
     """Human-readable table of an ExperimentSummary."""
     rows = [
         ("experiment", summary.name),

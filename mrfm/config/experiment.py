@@ -7,27 +7,48 @@ beside it override the entry's. Every field is validated (type, physical
 dimension, range); unknown keys are rejected with a "did you mean" hint. All
 errors are :class:`~mrfm.errors.ConfigError` naming the field path, the value
 and what is allowed.
+
+The schema is declared in this package: the core sections in
+:mod:`mrfm.config.sections`, the optional ones beside them
+(:mod:`mrfm.config.timeseries`, :mod:`mrfm.config.plan`, :mod:`mrfm.config.dataset`,
+:mod:`mrfm.config.reconstruction`); each becomes a typed attribute of
+:class:`Experiment`. Loading imports none of the subpackages that use the sections.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import importlib
-import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal, TypeAlias, TypeVar, overload
 
-import numpy as np
 import tomli_w
 
 from mrfm.config import catalogue as cat
-from mrfm.config.schema import parse_section, reject_unknown, spec, suggest
+from mrfm.config.builders import (
+    Magnet,
+    build_cantilever,
+    build_magnet,
+    build_sample,
+    build_stage,
+)
+from mrfm.config.dataset import DatasetSettings
+from mrfm.config.overrides import (
+    OverrideValue,
+    TomlValue,
+    apply_overrides,
+    parse_override_value,
+)
+from mrfm.config.plan import ScanPlan
+from mrfm.config.reconstruction import ReconstructionSettings
+from mrfm.config.schema import parse_section, reject_unknown
 from mrfm.config.sections import (
+    CORE_SECTIONS,
+    OPTIONAL_SECTIONS,
     RF,
+    TOP_LEVEL_KEYS,
     CantileverSection,
     FieldSection,
     MagnetSection,
@@ -38,26 +59,41 @@ from mrfm.config.sections import (
     ScanSection,
     StageSection,
 )
+from mrfm.config.timeseries import TimeseriesSettings
 from mrfm.errors import ConfigError
-from mrfm.units import parse_quantity
 
-#: Optional sections owned by other subpackages: name -> "module:Class". The class is a
-#: dataclass with spec'd fields (parsed with parse_section) or has a classmethod
-#: ``from_config(table, path)``. Imported only when the section is present.
-EXTRA_SECTIONS: dict[str, str] = {
-    "timeseries": "mrfm.timedomain.settings:TimeseriesSettings",
-    "plan": "mrfm.scan.plan:ScanPlan",
-    "dataset": "mrfm.imaging.dataset_settings:DatasetSettings",
-    "reconstruction": "mrfm.imaging.reconstruct:ReconstructionSettings",
-}
+if TYPE_CHECKING:
+    from mrfm.physics import Cantilever, Sample, Stage
 
-CORE_SECTIONS = ("cantilever", "stage", "magnet", "field", "rf", "sample", "protocol", "scan")
-TOP_LEVEL_KEYS = ("name", "description", *CORE_SECTIONS, *EXTRA_SECTIONS)
+#: The settings of one optional section.
+Section: TypeAlias = TimeseriesSettings | ScanPlan | DatasetSettings | ReconstructionSettings
+S = TypeVar("S", TimeseriesSettings, ScanPlan, DatasetSettings, ReconstructionSettings)
+
+
+@dataclass(frozen=True)
+class ExperimentMetadata:
+    """Informative entries of an experiment that do not enter the physics.
+
+    Attributes
+    ----------
+    description : str
+        The file's ``description``.
+    cantilever_source, magnet_source, sample_source : str
+        Where the numbers of each part come from (the catalogue's ``source``).
+    gradient_reported : float or None
+        Field gradient the magnet's source reports, T/m (for comparison only).
+    """
+
+    description: str = ""
+    cantilever_source: str = ""
+    magnet_source: str = ""
+    sample_source: str = ""
+    gradient_reported: float | None = None
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """A validated experiment: physics objects in SI plus the effective TOML text.
+    """A validated experiment: physics objects in SI, typed settings and the effective TOML.
 
     Attributes
     ----------
@@ -77,38 +113,74 @@ class Experiment:
     scan : ScanGrid
     source_text : str
         The effective configuration (after catalogue merging and overrides) as TOML.
-    sections : dict
-        Parsed optional sections (``timeseries``, ``plan``, ``dataset``, ...), by name.
+    timeseries : TimeseriesSettings or None
+        The ``[timeseries]`` section (``mrfm timeseries``), if the file has one.
+    plan : ScanPlan or None
+        The ``[plan]`` section (``mrfm scan``), if the file has one.
+    dataset : DatasetSettings or None
+        The ``[dataset]`` section (``mrfm dataset``), if the file has one.
+    reconstruction : ReconstructionSettings or None
+        The ``[reconstruction]`` section (``mrfm reconstruct``), if the file has one.
+    metadata : ExperimentMetadata
+        Description and sources of the parts.
     """
 
     name: str
-    cantilever: Any
+    cantilever: Cantilever
     amplitude: float
-    stage: Any
-    magnet: Any
+    stage: Stage
+    magnet: Magnet
     B0: float
     rf: RF
-    sample: Any
+    sample: Sample
     protocol: Protocol
     scan: ScanGrid
     source_text: str
-    sections: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    timeseries: TimeseriesSettings | None = None
+    plan: ScanPlan | None = None
+    dataset: DatasetSettings | None = None
+    reconstruction: ReconstructionSettings | None = None
+    metadata: ExperimentMetadata = dataclasses.field(default_factory=ExperimentMetadata)
 
-    def section(self, name: str) -> Any:
-        """Return the parsed optional section ``name``, or None if the file has none."""
-        return self.sections.get(name)
+    @overload
+    def section(self, name: Literal["timeseries"]) -> TimeseriesSettings | None: ...
+    @overload
+    def section(self, name: Literal["plan"]) -> ScanPlan | None: ...
+    @overload
+    def section(self, name: Literal["dataset"]) -> DatasetSettings | None: ...
+    @overload
+    def section(self, name: Literal["reconstruction"]) -> ReconstructionSettings | None: ...
+    @overload
+    def section(self, name: str) -> Section | None: ...
 
-    def as_dict(self) -> dict[str, Any]:
+    def section(self, name: str) -> Section | None:
+        """The optional section ``name`` (as its attribute), or None if the file has none.
+
+        Raises
+        ------
+        KeyError
+            If ``name`` is not one of :data:`~mrfm.config.sections.OPTIONAL_SECTIONS`.
+        """
+        sections: dict[str, Section | None] = {
+            "timeseries": self.timeseries,
+            "plan": self.plan,
+            "dataset": self.dataset,
+            "reconstruction": self.reconstruction,
+        }
+        if name not in sections:
+            raise KeyError(f"no optional section {name!r}; known: {', '.join(sections)}")
+        return sections[name]
+
+    def as_dict(self) -> dict[str, TomlValue]:
         """The effective configuration as a plain dict (the TOML text parsed back)."""
         return tomllib.loads(self.source_text)
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> Experiment:
+    def with_overrides(self, overrides: Mapping[str, OverrideValue]) -> Experiment:
         """Return a new Experiment with dotted-key overrides applied (validated again)."""
         return loads(self.source_text, overrides=overrides)
 
 
-def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Experiment:
+def load(path: str | Path, overrides: Mapping[str, OverrideValue] | None = None) -> Experiment:
     """Read and validate an experiment file.
 
     Parameters
@@ -116,81 +188,44 @@ def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Experi
     path : str or Path
         TOML experiment file.
     overrides : mapping, optional
-        Dotted keys to replace, e.g. ``{"cantilever.Q": 3e4, "scan.height": "40 nm"}``.
+        Dotted keys to replace, e.g. ``{"cantilever.Q": 3e4, "scan.height": "40 nm"}``;
+        a value may also be a pint ``Quantity`` of any registry
+        (``ureg.Quantity(40, "nm")``).
 
     Raises
     ------
     ConfigError
         Missing or unreadable file, invalid TOML, or any invalid field.
     """
-    from mrfm.data.files import read_text_input
-    from mrfm.errors import UserError
-
     p = Path(path)
-    try:  # a regular file of at most 16 MiB, checked before reading (no FIFO, no /dev/zero)
-        text = read_text_input(p, "experiment file")
-    except UserError as exc:
-        raise ConfigError(str(exc)) from None
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: experiment file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, expected a TOML experiment file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read experiment file ({exc.__class__.__name__})") from None
     return loads(text, overrides=overrides, origin=str(p))
 
 
 def loads(
-    text: str, overrides: Mapping[str, Any] | None = None, *, origin: str = "<string>"
+    text: str,
+    overrides: Mapping[str, OverrideValue] | None = None,
+    *,
+    origin: str = "<string>",
 ) -> Experiment:
     """Validate an experiment given as TOML text (see :func:`load`)."""
     try:
-        raw = tomllib.loads(text)
+        raw: dict[str, TomlValue] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin}: invalid TOML ({exc})") from None
-    except RecursionError:
-        raise ConfigError(f"{origin}: invalid TOML (nested too deeply)") from None
     if overrides:
         raw = apply_overrides(raw, overrides)
-    sample = raw.get("sample")
-    if isinstance(sample, dict) and isinstance(sample.get("file"), str) and Path(origin).is_file():
-        # a relative sample.file is relative to the experiment file's folder, not the cwd
-        sample["file"] = str(Path(origin).parent / Path(sample["file"]).expanduser())
     return build(raw)
 
 
-def parse_override_value(text: str) -> Any:
-    """Interpret a command-line override value: a TOML value if it parses, else a string.
-
-    ``"3e4"`` -> 3e4, ``"[1, 2]"`` -> [1, 2], ``"true"`` -> True, ``"110 uN/m"`` -> "110 uN/m".
-    """
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except (tomllib.TOMLDecodeError, RecursionError):
-        return text
-
-
-def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a deep copy of ``raw`` with dotted-key ``overrides`` applied."""
-    result = copy.deepcopy(dict(raw))
-    for dotted, value in overrides.items():
-        if not isinstance(dotted, str) or not dotted or any(not p for p in dotted.split(".")):
-            raise ConfigError(f"override {dotted!r}: expected a dotted key such as cantilever.Q")
-        parts = dotted.split(".")
-        if parts[0] not in TOP_LEVEL_KEYS:
-            raise ConfigError(
-                f"{dotted}: unknown section {parts[0]!r}{suggest(parts[0], TOP_LEVEL_KEYS)}"
-            )
-        node: dict[str, Any] = result
-        for i, part in enumerate(parts[:-1]):
-            child = node.get(part)
-            if isinstance(child, str) and i == 0:  # `cantilever = "ibm-2004"` shorthand
-                child = {"model": child}
-            if child is None:
-                child = {}
-            if not isinstance(child, dict):
-                raise ConfigError(f"{dotted}: {'.'.join(parts[: i + 1])} is not a table")
-            node[part] = child
-            node = child
-        node[parts[-1]] = value
-    return result
-
-
-def _merged_section(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
+def _merged_section(raw: Mapping[str, TomlValue], name: str) -> dict[str, TomlValue]:
     """The section table with its catalogue entry (if any) merged underneath."""
     value = raw.get(name, {})
     if isinstance(value, str):
@@ -208,7 +243,14 @@ def _merged_section(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
     return base
 
 
-def build(raw: Mapping[str, Any]) -> Experiment:
+def _optional(
+    raw: Mapping[str, TomlValue], name: str, parse: Callable[[object, str], S]
+) -> S | None:
+    """Parse the optional section ``name`` with its class's ``from_config``, if present."""
+    return parse(raw[name], name) if name in raw else None
+
+
+def build(raw: Mapping[str, TomlValue]) -> Experiment:
     """Validate a parsed experiment dict and build the :class:`Experiment`."""
     if not isinstance(raw, Mapping):
         raise ConfigError("experiment: expected a TOML document of tables")
@@ -216,8 +258,9 @@ def build(raw: Mapping[str, Any]) -> Experiment:
     name = raw.get("name", "unnamed experiment")
     if not isinstance(name, str):
         raise ConfigError(f"name: expected a string, got {name!r}")
-    if "description" in raw and not isinstance(raw["description"], str):
-        raise ConfigError(f"description: expected a string, got {raw['description']!r}")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(f"description: expected a string, got {description!r}")
 
     tables = {section: _merged_section(raw, section) for section in CORE_SECTIONS}
 
@@ -230,20 +273,20 @@ def build(raw: Mapping[str, Any]) -> Experiment:
     protocol = parse_section(Protocol, tables["protocol"], "protocol")
     scan_s = parse_section(ScanSection, tables["scan"], "scan")
 
-    cantilever = _build_cantilever(cant, stage_s)
-    stage = _build_stage(stage_s)
-    magnet = _build_magnet(magnet_s)
-    sample = _build_sample(sample_s)
+    cantilever = build_cantilever(cant, stage_s)
+    stage = build_stage(stage_s)
+    magnet = build_magnet(magnet_s)
+    sample = build_sample(sample_s)
     if scan_s.height is None:
         raise ConfigError("scan.height: required setting is missing (tip-sample gap, e.g. '50 nm')")
     scan = ScanGrid(x=scan_s.x, y=scan_s.y, height=scan_s.height)
     rf = RF(frequency=rf_s.frequency, B1=rf_s.B1, fm_depth=rf_s.fm_depth)
     _check_protocol(protocol, rf, cant.amplitude)
 
-    sections = {}
-    for section_name, target in EXTRA_SECTIONS.items():
-        if section_name in raw:
-            sections[section_name] = _parse_extra(section_name, target, raw[section_name])
+    timeseries = _optional(raw, "timeseries", TimeseriesSettings.from_config)
+    plan = _optional(raw, "plan", ScanPlan.from_config)
+    dataset = _optional(raw, "dataset", DatasetSettings.from_config)
+    reconstruction = _optional(raw, "reconstruction", ReconstructionSettings.from_config)
 
     effective = {k: v for k, v in raw.items() if k not in CORE_SECTIONS}
     effective.update({k: tables[k] for k in CORE_SECTIONS if tables[k]})
@@ -251,12 +294,13 @@ def build(raw: Mapping[str, Any]) -> Experiment:
         source_text = tomli_w.dumps(effective)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"experiment: cannot be written back as TOML ({exc})") from None
-    metadata = {
-        "cantilever_source": cant.source,
-        "magnet_source": magnet_s.source,
-        "sample_source": sample_s.source,
-        "gradient_reported": magnet_s.gradient_reported,
-    }
+    metadata = ExperimentMetadata(
+        description=description,
+        cantilever_source=cant.source,
+        magnet_source=magnet_s.source,
+        sample_source=sample_s.source,
+        gradient_reported=magnet_s.gradient_reported,
+    )
     return Experiment(
         name=name,
         cantilever=cantilever,
@@ -269,215 +313,12 @@ def build(raw: Mapping[str, Any]) -> Experiment:
         protocol=protocol,
         scan=scan,
         source_text=source_text,
-        sections=sections,
+        timeseries=timeseries,
+        plan=plan,
+        dataset=dataset,
+        reconstruction=reconstruction,
         metadata=metadata,
     )
-
-
-def _require(value: Any, where: str, what: str) -> Any:
-    if value is None:
-        raise ConfigError(f"{where}: required setting is missing ({what})")
-    return value
-
-
-def _build_cantilever(cant: CantileverSection, stage_s: StageSection) -> Any:
-    from mrfm.physics import Cantilever
-
-    k = _require(cant.k, "cantilever.k", "spring constant, e.g. '110 uN/m'")
-    f0 = _require(cant.f0, "cantilever.f0", "resonance frequency, e.g. '5.5 kHz'")
-    q = _require(cant.Q, "cantilever.Q", "quality factor, e.g. 2e4")
-    return Cantilever(k=k, f0=f0, Q=q, T=stage_s.temperature)
-
-
-def _build_stage(stage_s: StageSection) -> Any:
-    from mrfm.physics import Stage
-
-    kwargs: dict[str, Any] = {"temperature": stage_s.temperature, "pressure": stage_s.pressure}
-    if stage_s.piezo_range_300K is not None:
-        kwargs["piezo_range_300K"] = stage_s.piezo_range_300K
-    try:
-        return Stage(**kwargs)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"stage: {exc}") from None
-
-
-def _build_magnet(m: MagnetSection) -> Any:
-    from mrfm.physics import CuboidMagnet, CylinderMagnet, SphereMagnet
-
-    shape = _require(m.shape, "magnet.shape", "sphere, cuboid or cylinder")
-    pol = np.asarray(_require(m.polarization, "magnet.polarization", "e.g. '1.8 T'"))
-    if float(np.linalg.norm(pol)) == 0.0:
-        raise ConfigError("magnet.polarization: value 0 T gives no field; must be > 0 T")
-    given = {
-        "radius": m.radius, "dimension": m.dimension, "diameter": m.diameter, "height": m.height,
-    }
-    needs = {"sphere": ("radius",), "cuboid": ("dimension",), "cylinder": ("diameter", "height")}
-    for key in needs[shape]:
-        _require(given[key], f"magnet.{key}", f"needed for a {shape} magnet")
-    for key, value in given.items():
-        if value is not None and key not in needs[shape]:
-            raise ConfigError(
-                f"magnet.{key}: not used by a {shape} magnet (it takes {', '.join(needs[shape])})"
-            )
-    try:
-        if shape == "sphere":
-            return SphereMagnet(radius=m.radius, polarization=pol)
-        if shape == "cuboid":
-            return CuboidMagnet(dimension=m.dimension, polarization=pol)
-        return CylinderMagnet(diameter=m.diameter, height=m.height, polarization=pol)
-    except ValueError as exc:
-        raise ConfigError(f"magnet: {exc}") from None
-
-
-def _voxel(value: Any) -> np.ndarray:
-    where = "sample.voxel"
-    if value is None:
-        raise ConfigError(f"{where}: required setting is missing (voxel edge, e.g. '5 nm')")
-    items = value if isinstance(value, list) else [value]
-    if len(items) not in (1, 3):
-        raise ConfigError(f"{where}: expected one edge length or three, got {value!r}")
-    edges = np.array([parse_quantity(v, "length", where) for v in items], dtype=float)
-    if np.any(edges <= 0) or np.any(edges > 1e-4):
-        raise ConfigError(f"{where}: value {value!r} is out of range; allowed range (0, 1e-04] m")
-    return np.repeat(edges, 3) if edges.size == 1 else edges
-
-
-def _densities(s: SampleSection, species: tuple[str, ...]) -> list[float]:
-    where = "sample.density"
-    if s.density is None:
-        raise ConfigError(f"{where}: required setting is missing (spin density, e.g. '5e28 m^-3')")
-    items = s.density if isinstance(s.density, list) else [s.density]
-    if len(items) != len(species):
-        raise ConfigError(
-            f"{where}: {len(items)} densities given for {len(species)} species "
-            f"({', '.join(species)}); give one density per species"
-        )
-    values = []
-    for i, item in enumerate(items):
-        value = parse_quantity(item, "number_density", f"{where}[{i}]" if len(items) > 1 else where)
-        if value < 0 or value > 1e31:
-            raise ConfigError(
-                f"{where}: value {item!r} is out of range; allowed range [0, 1e+31] 1/m**3"
-            )
-        values.append(value)
-    return values
-
-
-def _check_species(species: tuple[str, ...]) -> None:
-    from mrfm.physics import SpinSpecies
-
-    for name in species:
-        try:
-            SpinSpecies.from_name(name)
-        except (KeyError, ValueError):
-            raise ConfigError(
-                f"sample.species: unknown spin species {name!r}; known: "
-                "electron, 1H, 2H, 13C, 15N, 19F, 29Si, 31P"
-            ) from None
-
-
-def _merge_species(samples: list[Any]) -> Any:
-    """One Sample holding the densities/points of several single-species samples."""
-    first = samples[0]
-    densities: dict[str, np.ndarray] = {}
-    points: dict[str, np.ndarray] = {}
-    for s in samples:
-        densities.update(s.densities)
-        points.update(s.points)
-    return dataclasses.replace(first, densities=densities, points=points)
-
-
-def _build_sample(s: SampleSection) -> Any:
-    from mrfm.physics import Sample
-
-    species = s.species
-    _check_species(species)
-    needs = {
-        "slab": ("size", "thickness"),
-        "sphere": ("radius",),
-        "cylinder": ("radius", "length"),
-        "film": ("layers", "size"),
-        "points": ("positions",),
-        "file": ("file",),
-    }[s.shape]
-    for key in needs:
-        _require(getattr(s, key), f"sample.{key}", f"needed for a {s.shape} sample")
-    try:
-        if s.shape == "points":
-            positions = _positions(s.positions)
-            if len(species) != 1:
-                raise ConfigError("sample.species: a points sample takes exactly one species")
-            kwargs = {} if s.voxel is None else {"voxel": _voxel(s.voxel)}
-            return Sample.from_points(positions=positions, species=species[0], **kwargs)
-        voxel = _voxel(s.voxel)
-        if s.shape == "film":
-            return Sample.film(layers=_layers(s.layers), size=s.size, voxel=voxel)
-        if s.shape == "file":
-            if len(species) != 1:
-                raise ConfigError("sample.species: a file sample takes exactly one species")
-            source = s.file if s.dataset is None else f"{s.file}::{s.dataset}"
-            origin = s.origin if s.origin is not None else None
-            return Sample.from_array(source, voxel=voxel, origin=origin, species=species[0])
-        densities = _densities(s, species)
-        parts = []
-        for sp, rho in zip(species, densities, strict=True):
-            if s.shape == "slab":
-                parts.append(Sample.slab(size=s.size, thickness=s.thickness, density=rho,
-                                         species=sp, voxel=voxel))
-            elif s.shape == "sphere":
-                center = s.center if s.center is not None else (0.0, 0.0, -s.radius)
-                parts.append(Sample.sphere(radius=s.radius, center=center, density=rho,
-                                           species=sp, voxel=voxel))
-            else:
-                center = s.center if s.center is not None else (0.0, 0.0, -s.radius)
-                parts.append(Sample.cylinder(radius=s.radius, length=s.length, axis=s.axis,
-                                             center=center, density=rho, species=sp, voxel=voxel))
-        return _merge_species(parts)
-    except ConfigError:
-        raise
-    except FileNotFoundError as exc:
-        raise ConfigError(f"sample.file: {exc}") from None
-    except (ValueError, TypeError, KeyError, OSError) as exc:
-        raise ConfigError(f"sample: {exc}") from None
-
-
-def _positions(raw: Any) -> np.ndarray:
-    where = "sample.positions"
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError(f"{where}: expected a list of [x, y, z] positions, got {raw!r}")
-    out = np.empty((len(raw), 3))
-    for i, p in enumerate(raw):
-        if not isinstance(p, list) or len(p) != 3:
-            raise ConfigError(f"{where}[{i}]: expected [x, y, z], got {p!r}")
-        out[i] = [parse_quantity(v, "length", f"{where}[{i}]") for v in p]
-    if np.any(out[:, 2] > 0):
-        bad = int(np.argmax(out[:, 2] > 0))
-        raise ConfigError(
-            f"{where}[{bad}]: z = {out[bad, 2]:g} m is above the surface; need z <= 0"
-        )
-    return out
-
-
-def _layers(raw: Any) -> list[tuple[float, float, str]]:
-    where = "sample.layers"
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError(f"{where}: expected a list of {{thickness, density, species}} tables")
-    layers = []
-    for i, layer in enumerate(raw):
-        w = f"{where}[{i}]"
-        if not isinstance(layer, Mapping):
-            raise ConfigError(f"{w}: expected a table {{thickness, density, species}}")
-        reject_unknown(layer, ("thickness", "density", "species"), w)
-        t = parse_quantity(_require(layer.get("thickness"), f"{w}.thickness", "length"),
-                           "length", f"{w}.thickness")
-        rho = parse_quantity(_require(layer.get("density"), f"{w}.density", "m^-3"),
-                             "number_density", f"{w}.density")
-        sp = layer.get("species", "1H")
-        _check_species((sp,))
-        if t <= 0 or rho < 0 or not math.isfinite(t * rho):
-            raise ConfigError(f"{w}: thickness must be > 0 m and density >= 0 m^-3")
-        layers.append((t, rho, sp))
-    return layers
 
 
 def _check_protocol(protocol: Protocol, rf: RF, amplitude: float) -> None:
@@ -495,17 +336,17 @@ def _check_protocol(protocol: Protocol, rf: RF, amplitude: float) -> None:
         raise ConfigError("rf.fm_depth: CAI needs a frequency-modulation depth > 0 T (e.g. '4 mT')")
 
 
-def _parse_extra(name: str, target: str, table: Any) -> Any:
-    module_name, _, class_name = target.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError):
-        raise ConfigError(
-            f"{name}: this installation of mrfm cannot read a [{name}] section"
-        ) from None
-    if hasattr(cls, "from_config"):
-        return cls.from_config(table, name)
-    return parse_section(cls, table, name)
-
-
-__all__ = ["Experiment", "load", "loads", "apply_overrides", "parse_override_value", "spec"]
+__all__ = [
+    "CORE_SECTIONS",
+    "OPTIONAL_SECTIONS",
+    "TOP_LEVEL_KEYS",
+    "Experiment",
+    "ExperimentMetadata",
+    "Magnet",
+    "Section",
+    "apply_overrides",
+    "build",
+    "load",
+    "loads",
+    "parse_override_value",
+]

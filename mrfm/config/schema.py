@@ -5,8 +5,10 @@ metadata: the kind of value, its physical dimension and its allowed range.
 :func:`parse_section` turns a TOML table into that dataclass, converting unit
 strings to SI floats and raising :class:`ConfigError` naming the field path,
 the value and what is allowed. Unknown keys are rejected with a "did you mean"
-hint. Any package may define its own section this way (see
-``mrfm.timedomain.settings`` for an example).
+hint. Every section of the experiment file is declared this way in
+``mrfm.config`` (the optional ones in :mod:`mrfm.config.timeseries`,
+:mod:`mrfm.config.plan`, :mod:`mrfm.config.dataset` and
+:mod:`mrfm.config.reconstruction`).
 
 Example
 -------
@@ -24,7 +26,7 @@ import dataclasses
 import difflib
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
 import numpy as np
 
@@ -45,6 +47,22 @@ KINDS = (
     "raw",  # any TOML value, validated by the owner
 )
 
+T = TypeVar("T")
+
+
+class FieldSpec(TypedDict):
+    """What :func:`spec` records about one field (see its parameters)."""
+
+    kind: str
+    dimension: str
+    min: float | None
+    max: float | None
+    min_exclusive: bool
+    choices: tuple[str, ...] | None
+    length: int | None
+    max_count: int
+    doc: str
+
 
 def spec(
     kind: str,
@@ -57,7 +75,7 @@ def spec(
     length: int | None = None,
     max_count: int = 100_000,
     doc: str = "",
-) -> dict[str, Any]:
+) -> dict[str, FieldSpec]:
     """Metadata describing one configuration field (use as ``field(metadata=spec(...))``).
 
     Parameters
@@ -82,18 +100,32 @@ def spec(
     if dimension not in SI_UNITS:
         raise ValueError(f"unknown dimension {dimension!r}")
     return {
-        "mrfm_spec": {
-            "kind": kind,
-            "dimension": dimension,
-            "min": min,
-            "max": max,
-            "min_exclusive": min_exclusive,
-            "choices": tuple(choices) if choices else None,
-            "length": length,
-            "max_count": max_count,
-            "doc": doc,
-        }
+        "mrfm_spec": FieldSpec(
+            kind=kind,
+            dimension=dimension,
+            min=min,
+            max=max,
+            min_exclusive=min_exclusive,
+            choices=tuple(choices) if choices else None,
+            length=length,
+            max_count=max_count,
+            doc=doc,
+        )
     }
+
+
+def quantity(
+    dimension: str, default: float | None = None, **limits: float | bool | str | None
+) -> Any:
+    """A dataclass field holding a quantity of ``dimension`` in SI (None: optional).
+
+    ``limits`` are passed to :func:`spec` (``min``, ``max``, ``min_exclusive``, ``doc``).
+    Returns :func:`dataclasses.field` (typed ``Any`` like it, so the field's annotation
+    states the type).
+    """
+    return dataclasses.field(
+        default=default, metadata=spec("quantity", dimension=dimension, **limits)
+    )
 
 
 def suggest(name: str, known: Sequence[str]) -> str:
@@ -106,7 +138,7 @@ def suggest(name: str, known: Sequence[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def reject_unknown(table: Mapping[str, Any], known: Sequence[str], path: str) -> None:
+def reject_unknown(table: Mapping[str, object], known: Sequence[str], path: str) -> None:
     """Raise ConfigError for the first key of ``table`` not in ``known``."""
     for key in table:
         if key not in known:
@@ -123,8 +155,8 @@ def section_fields(cls: type) -> dict[str, dataclasses.Field]:
 
 
 def parse_section(
-    cls: type, table: Mapping[str, Any] | None, path: str, *, extra_known: Sequence[str] = ()
-) -> Any:
+    cls: type[T], table: object, path: str, *, extra_known: Sequence[str] = ()
+) -> T:
     """Validate ``table`` against the spec'd fields of dataclass ``cls`` and build it.
 
     Keys named in ``extra_known`` are accepted and ignored (the caller handles them).
@@ -136,7 +168,7 @@ def parse_section(
         raise ConfigError(f"{path}: expected a table of settings, got {_show(table)}")
     fields = section_fields(cls)
     reject_unknown(table, list(fields) + list(extra_known), path)
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     for name, fld in fields.items():
         where = f"{path}.{name}" if path else name
         if name in table:
@@ -164,12 +196,12 @@ def _describe(fld: dataclasses.Field) -> str:
     return "; ".join(parts)
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _range_text(sp: dict[str, Any]) -> str:
+def _range_text(sp: FieldSpec) -> str:
     unit = SI_UNITS.get(sp["dimension"], "")
     unit = f" {unit}" if unit else ""
     lo, hi = sp["min"], sp["max"]
@@ -183,7 +215,7 @@ def _range_text(sp: dict[str, Any]) -> str:
     return ""
 
 
-def check_range(number: float, sp: dict[str, Any], where: str, raw: Any) -> float:
+def check_range(number: float, sp: FieldSpec, where: str, raw: object) -> float:
     """Raise ConfigError if ``number`` is outside the spec's range."""
     if not math.isfinite(number):
         raise ConfigError(f"{where}: value {_show(raw)} is not a finite number")
@@ -195,7 +227,7 @@ def check_range(number: float, sp: dict[str, Any], where: str, raw: Any) -> floa
     return number
 
 
-def convert(raw: Any, sp: dict[str, Any], where: str) -> Any:
+def convert(raw: object, sp: FieldSpec, where: str) -> object:
     """Convert one raw TOML value according to spec ``sp`` (see :func:`spec`)."""
     kind = sp["kind"]
     if kind == "raw":
@@ -260,7 +292,7 @@ def convert(raw: Any, sp: dict[str, Any], where: str) -> Any:
     raise ValueError(f"unhandled spec kind {kind!r}")
 
 
-def _convert_axis(raw: Any, sp: dict[str, Any], where: str) -> np.ndarray:
+def _convert_axis(raw: object, sp: FieldSpec, where: str) -> np.ndarray:
     if isinstance(raw, list):
         if len(raw) != 3:
             raise ConfigError(

@@ -8,23 +8,31 @@ carries (``source``, ``material``, ...) are accepted and kept as metadata.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeAlias
 
 import numpy as np
 
+from mrfm.config.schema import quantity as _q
 from mrfm.config.schema import spec
 
 PROTOCOLS = ("CAI", "OSCAR", "iOSCAR", "CERMIT", "force-gradient")
 SHAPES = ("sphere", "cuboid", "cylinder")
 SAMPLE_SHAPES = ("slab", "sphere", "cylinder", "film", "points", "file")
 
+#: The sections every experiment has (each may be empty or a catalogue name).
+CORE_SECTIONS = ("cantilever", "stage", "magnet", "field", "rf", "sample", "protocol", "scan")
+#: The optional sections, each parsed into the :class:`~mrfm.config.Experiment` attribute of
+#: the same name (settings classes in mrfm.config.timeseries, .plan, .dataset, .reconstruction).
+OPTIONAL_SECTIONS = ("timeseries", "plan", "dataset", "reconstruction")
+#: Every key allowed at the top level of an experiment file.
+TOP_LEVEL_KEYS = ("name", "description", *CORE_SECTIONS, *OPTIONAL_SECTIONS)
 
-def _q(dimension: str, default: Any = None, **kw: Any) -> Any:
-    """A quantity field with a default (None = optional)."""
-    return field(default=default, metadata=spec("quantity", dimension=dimension, **kw))
+#: A TOML value not yet validated (the owner of the field checks it).
+RawValue: TypeAlias = object
 
 
-def _text(default: str = "") -> Any:
+def _text(default: str = "") -> str:
+    """A free-text field (kept as metadata)."""
     return field(default=default, metadata=spec("str"))
 
 
@@ -109,16 +117,16 @@ class SampleSection:
         default=None,
         metadata=spec("vector", dimension="length", length=2, min=0, min_exclusive=True, max=1e-3),
     )
-    density: Any = field(default=None, metadata=spec("raw"))
-    voxel: Any = field(default=None, metadata=spec("raw"))
+    density: RawValue = field(default=None, metadata=spec("raw"))
+    voxel: RawValue = field(default=None, metadata=spec("raw"))
     radius: float | None = _q("length", min=0, min_exclusive=True, max=1e-3)
     length: float | None = _q("length", min=0, min_exclusive=True, max=1e-3)
     axis: str = field(default="x", metadata=spec("choice", choices=("x", "y")))
     center: tuple[float, ...] | None = field(
         default=None, metadata=spec("vector", dimension="length", length=3, min=-1e-3, max=1e-3)
     )
-    layers: Any = field(default=None, metadata=spec("raw"))
-    positions: Any = field(default=None, metadata=spec("raw"))
+    layers: RawValue = field(default=None, metadata=spec("raw"))
+    positions: RawValue = field(default=None, metadata=spec("raw"))
     file: str | None = field(default=None, metadata=spec("str"))
     dataset: str | None = field(default=None, metadata=spec("str"))
     origin: tuple[float, ...] | None = field(

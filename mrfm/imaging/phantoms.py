@@ -18,39 +18,13 @@ Kinds:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-KINDS = ("rods", "film", "defects", "blobs", "file")
+from mrfm.config.dataset import PHANTOM_KINDS, PhantomRanges
 
-
-@dataclass(frozen=True)
-class PhantomRanges:
-    """Ranges ``(low, high)`` from which phantom parameters are drawn uniformly (SI).
-
-    Attributes
-    ----------
-    density : (float, float)
-        Spin density of a feature, m^-3.
-    count : (int, int)
-        Number of features (rods, blobs, defects, layers), inclusive.
-    rod_radius, rod_length, blob_radius, layer_thickness : (float, float)
-        Sizes, m.
-    substrate_density : float
-        Density of an adsorbed layer one voxel thick on the substrate (rods only), m^-3.
-    files : tuple of str
-        ``.npy`` files for kind ``file`` (one is drawn per item).
-    """
-
-    density: tuple[float, float] = (4e28, 6e28)
-    count: tuple[int, int] = (1, 3)
-    rod_radius: tuple[float, float] = (9e-9, 9e-9)
-    rod_length: tuple[float, float] = (40e-9, 300e-9)
-    blob_radius: tuple[float, float] = (3e-9, 10e-9)
-    layer_thickness: tuple[float, float] = (2e-9, 10e-9)
-    substrate_density: float = 0.0
-    files: tuple[str, ...] = ()
+#: the phantom kinds and their parameter ranges are declared with the [dataset] settings
+KINDS = PHANTOM_KINDS
 
 
 def _uniform(rng: np.random.Generator, bounds: Sequence[float]) -> float:

@@ -1,4 +1,7 @@
-"""``[dataset]`` section of the experiment file: how ``mrfm dataset`` draws its items.
+"""The ``[dataset]`` section: how ``mrfm dataset`` draws its items (read by :mod:`mrfm.imaging`).
+
+Also the phantom kinds and :class:`PhantomRanges`, the parameter ranges the
+phantom generator (:mod:`mrfm.imaging.phantoms`) draws from.
 
 Example
 -------
@@ -18,17 +21,48 @@ Example
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from mrfm.config.schema import spec
-from mrfm.imaging.phantoms import KINDS, PhantomRanges
+from mrfm.config.schema import parse_section, spec, suggest
+from mrfm.config.sections import TOP_LEVEL_KEYS
+from mrfm.units import parse_si
+
+#: Phantom kinds drawn by :func:`mrfm.imaging.phantoms.make_phantom`.
+PHANTOM_KINDS = ("rods", "film", "defects", "blobs", "file")
 
 
-def _range(dimension: str, default: tuple[float, float], **kw: Any) -> Any:
-    return field(default=default, metadata=spec("vector", dimension=dimension, length=2, **kw))
+def _range(dimension: str, default: tuple[float, float], **limits: float) -> tuple[float, float]:
+    """A (low, high) pair of quantities of ``dimension``."""
+    return field(default=default, metadata=spec("vector", dimension=dimension, length=2, **limits))
+
+
+@dataclass(frozen=True)
+class PhantomRanges:
+    """Ranges ``(low, high)`` from which phantom parameters are drawn uniformly (SI).
+
+    Attributes
+    ----------
+    density : (float, float)
+        Spin density of a feature, m^-3.
+    count : (int, int)
+        Number of features (rods, blobs, defects, layers), inclusive.
+    rod_radius, rod_length, blob_radius, layer_thickness : (float, float)
+        Sizes, m.
+    substrate_density : float
+        Density of an adsorbed layer one voxel thick on the substrate (rods only), m^-3.
+    files : tuple of str
+        ``.npy`` files for kind ``file`` (one is drawn per item).
+    """
+
+    density: tuple[float, float] = (4e28, 6e28)
+    count: tuple[int, int] = (1, 3)
+    rod_radius: tuple[float, float] = (9e-9, 9e-9)
+    rod_length: tuple[float, float] = (40e-9, 300e-9)
+    blob_radius: tuple[float, float] = (3e-9, 10e-9)
+    layer_thickness: tuple[float, float] = (2e-9, 10e-9)
+    substrate_density: float = 0.0
+    files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,11 +110,11 @@ class DatasetSettings:
     weights: tuple[float, ...] | None = field(
         default=None, metadata=spec("quantity_list", min=0.0)
     )
-    grid: Any = field(default=(24, 24, 6), metadata=spec("raw"))
+    grid: tuple[int, int, int] = field(default=(24, 24, 6), metadata=spec("raw"))
     heights: int | None = field(default=None, metadata=spec("int", min=1, max=1024))
     margin: int = field(default=0, metadata=spec("int", min=0, max=1024))
     density: tuple[float, float] = _range("number_density", (4e28, 6e28), min=0.0, max=1e31)
-    count: Any = field(default=(1, 3), metadata=spec("raw"))
+    count: tuple[int, int] = field(default=(1, 3), metadata=spec("raw"))
     rod_radius: tuple[float, float] = _range("length", (9e-9, 9e-9), min=0.0, max=1e-5)
     rod_length: tuple[float, float] = _range("length", (40e-9, 300e-9), min=0.0, max=1e-4)
     blob_radius: tuple[float, float] = _range("length", (3e-9, 10e-9), min=0.0, max=1e-5)
@@ -89,7 +123,7 @@ class DatasetSettings:
         default=0.0, metadata=spec("quantity", dimension="number_density", min=0.0, max=1e31)
     )
     files: tuple[str, ...] = field(default=(), metadata=spec("str_list"))
-    vary: Any = field(default_factory=dict, metadata=spec("raw"))
+    vary: Mapping[str, tuple[float, float]] = field(default_factory=dict, metadata=spec("raw"))
     forward: str = field(
         default="convolution", metadata=spec("choice", choices=("convolution", "solver"))
     )
@@ -108,12 +142,10 @@ class DatasetSettings:
 
     def __post_init__(self) -> None:
         for kind in self.phantoms:
-            if kind not in KINDS:
-                from mrfm.config.schema import suggest
-
+            if kind not in PHANTOM_KINDS:
                 raise ValueError(
-                    f"phantoms: unknown phantom type {kind!r}{suggest(kind, KINDS)}; "
-                    f"known: {', '.join(KINDS)}"
+                    f"phantoms: unknown phantom type {kind!r}{suggest(kind, PHANTOM_KINDS)}; "
+                    f"known: {', '.join(PHANTOM_KINDS)}"
                 )
         if self.weights is not None:
             if len(self.weights) != len(self.phantoms):
@@ -122,20 +154,21 @@ class DatasetSettings:
                 )
             if sum(self.weights) <= 0:
                 raise ValueError("weights: at least one weight must be > 0")
-        grid = self.grid
+        grid: object = self.grid
         if (not isinstance(grid, (list, tuple)) or len(grid) != 3
                 or not all(isinstance(n, int) and not isinstance(n, bool) for n in grid)
                 or min(grid) < 1 or max(grid) > 4096):
             raise ValueError(f"grid: expected three voxel counts in [1, 4096], got {grid!r}")
         object.__setattr__(self, "grid", tuple(int(n) for n in grid))
-        count = self.count
+        count: object = self.count
         if (not isinstance(count, (list, tuple)) or len(count) != 2
                 or not all(isinstance(n, int) and not isinstance(n, bool) for n in count)):
             raise ValueError(f"count: expected [low, high] integers, got {count!r}")
         object.__setattr__(self, "count", (int(count[0]), int(count[1])))
-        for name in ("density", "count", "rod_radius", "rod_length", "blob_radius",
-                     "layer_thickness"):
-            lo, hi = getattr(self, name)
+        ranges = {"density": self.density, "count": self.count, "rod_radius": self.rod_radius,
+                  "rod_length": self.rod_length, "blob_radius": self.blob_radius,
+                  "layer_thickness": self.layer_thickness}
+        for name, (lo, hi) in ranges.items():
             if lo > hi:
                 raise ValueError(f"{name}: impossible range, low {lo:g} > high {hi:g}")
         if self.count[0] < 0:
@@ -143,6 +176,11 @@ class DatasetSettings:
         if "file" in self.phantoms and not self.files:
             raise ValueError("files: phantom 'file' needs files = [\"density.npy\", ...]")
         object.__setattr__(self, "vary", _parse_vary(self.vary))
+
+    @classmethod
+    def from_config(cls, table: object, path: str = "dataset") -> DatasetSettings:
+        """Validate the ``[dataset]`` table into settings."""
+        return parse_section(cls, table, path)
 
     @property
     def ranges(self) -> PhantomRanges:
@@ -161,30 +199,12 @@ class DatasetSettings:
         return [x / total for x in w]
 
 
-def _si(value: Any, where: str) -> float:
+def _si(value: object, where: str) -> float:
     """A number or a unit string, in SI base units (any dimension)."""
-    if isinstance(value, bool):
-        raise ValueError(f"{where}: expected a quantity, got {value!r}")
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        import pint
-
-        from mrfm.units import registry
-
-        try:
-            q = registry().Quantity(value.strip())
-            number = float(q.to_base_units().magnitude) if hasattr(q, "to_base_units") else float(q)
-        except (pint.errors.PintError, ValueError, TypeError, AttributeError, SyntaxError):
-            raise ValueError(f"{where}: cannot read {value!r} as a quantity") from None
-    else:
-        raise ValueError(f"{where}: expected a quantity, got {value!r}")
-    if not math.isfinite(number):
-        raise ValueError(f"{where}: {value!r} is not finite")
-    return number
+    return parse_si(value, where)[0]
 
 
-def _parse_vary(table: Any) -> dict[str, tuple[float, float]]:
+def _parse_vary(table: object) -> dict[str, tuple[float, float]]:
     if isinstance(table, dict) and all(
         isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, float) for x in v)
         for v in table.values()
@@ -195,9 +215,7 @@ def _parse_vary(table: Any) -> dict[str, tuple[float, float]]:
     out: dict[str, tuple[float, float]] = {}
     for key, bounds in table.items():
         where = f"vary.{key}"
-        from mrfm.config.experiment import TOP_LEVEL_KEYS
-
-        if "." not in key or key.split(".")[0] not in TOP_LEVEL_KEYS:
+        if not isinstance(key, str) or "." not in key or key.split(".")[0] not in TOP_LEVEL_KEYS:
             raise ValueError(f"{where}: expected a dotted experiment key such as scan.height")
         if not isinstance(bounds, list) or len(bounds) != 2:
             raise ValueError(f"{where}: expected [low, high], got {bounds!r}")
@@ -206,3 +224,6 @@ def _parse_vary(table: Any) -> dict[str, tuple[float, float]]:
             raise ValueError(f"{where}: impossible range, low {bounds[0]!r} > high {bounds[1]!r}")
         out[key] = (lo, hi)
     return out
+
+
+__all__ = ["PHANTOM_KINDS", "DatasetSettings", "PhantomRanges"]

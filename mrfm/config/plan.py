@@ -1,0 +1,114 @@
+"""The ``[plan]`` section: the order in which a scan visits its tip positions (read by
+:mod:`mrfm.scan`).
+
+The grid comes from the experiment's ``[scan]`` section (x, y, height); the
+optional ``[plan]`` section says how to visit it::
+
+    [plan]
+    pattern = "serpentine"     # serpentine | one-way | points
+    settle_time = "5 ms"       # stage settling after each move
+    lockin_settle = 5          # wait n x the lock-in time constant before reading
+    safe_height = "1 um"       # retract height for approach, retract and parking
+    approach_step = "100 nm"   # largest downward step while approaching the first point
+    points = [["0 nm", "0 nm", "50 nm"], ...]   # pattern = "points" only (x, y, height)
+
+x is the fast axis, y the slow axis, and heights are a stack of planes. A
+"line" (the unit that is flushed to disk) is one row along x.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mrfm.config.schema import parse_section, spec
+from mrfm.config.sections import ScanGrid
+from mrfm.errors import ConfigError
+from mrfm.units import parse_quantity
+
+Position = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    """How a scan visits its grid (all times in s, lengths in m)."""
+
+    pattern: str = field(default="serpentine", metadata=spec(
+        "choice", choices=("serpentine", "one-way", "points")))
+    settle_time: float = field(default=2e-3, metadata=spec(
+        "quantity", dimension="time", min=0, max=60.0, doc="stage settling per point"))
+    lockin_settle: float = field(default=5.0, metadata=spec(
+        "quantity", dimension="dimensionless", min=0, max=100.0, doc="multiples of tau"))
+    safe_height: float = field(default=1e-6, metadata=spec(
+        "quantity", dimension="length", min=0, min_exclusive=True, max=1e-3))
+    approach_step: float = field(default=100e-9, metadata=spec(
+        "quantity", dimension="length", min=0, min_exclusive=True, max=1e-3,
+        doc="largest downward step of the approach"))
+    points: tuple[tuple[float, float, float], ...] | None = field(
+        default=None, metadata=spec("raw"))
+
+    @classmethod
+    def from_config(cls, table: object, path: str = "plan") -> ScanPlan:
+        """Parse the ``[plan]`` table (validating point lists too)."""
+        plan = parse_section(cls, table, path)
+        if plan.pattern == "points":
+            raw: object = plan.points
+            if not isinstance(raw, list) or not raw:
+                raise ConfigError(f"{path}.points: pattern 'points' needs a list of "
+                                  "[x, y, height] positions")
+            pts = []
+            for i, p in enumerate(raw):
+                if not isinstance(p, list) or len(p) != 3:
+                    raise ConfigError(f"{path}.points[{i}]: expected [x, y, height], got {p!r}")
+                xyz = tuple(parse_quantity(v, "length", f"{path}.points[{i}]") for v in p)
+                if xyz[2] <= 0:
+                    raise ConfigError(f"{path}.points[{i}]: height {xyz[2]:g} m must be > 0 m "
+                                      "(the tip would touch the sample)")
+                pts.append(xyz)
+            return dataclasses.replace(plan, points=tuple(pts))
+        if plan.points is not None:
+            raise ConfigError(f"{path}.points: only used with pattern = 'points'")
+        return plan
+
+    def axes(self, grid: ScanGrid) -> dict[str, np.ndarray]:
+        """The file axes: the grid's (x, y, height), or a point index for point lists."""
+        if self.pattern == "points":
+            return {"point": np.arange(len(self.points), dtype=float)}
+        return {"x": np.asarray(grid.x), "y": np.asarray(grid.y), "height": np.asarray(grid.height)}
+
+    def shape(self, grid: ScanGrid) -> tuple[int, ...]:
+        """Shape of every recorded channel."""
+        return tuple(a.size for a in self.axes(grid).values())
+
+    def lines(self, grid: ScanGrid) -> Iterator[list[tuple[tuple[int, ...], Position]]]:
+        """Yield lines: lists of (index, (x, y, height)) in visiting order."""
+        if self.pattern == "points":
+            for i, p in enumerate(self.points):
+                yield [((i,), p)]
+            return
+        x, y, h = np.asarray(grid.x), np.asarray(grid.y), np.asarray(grid.height)
+        line_no = 0
+        for k, hk in enumerate(h):
+            for j, yj in enumerate(y):
+                order = range(x.size)
+                if self.pattern == "serpentine" and line_no % 2 == 1:
+                    order = reversed(range(x.size))
+                yield [((i, j, k), (float(x[i]), float(yj), float(hk))) for i in order]
+                line_no += 1
+
+    def positions(self, grid: ScanGrid) -> np.ndarray:
+        """All target positions (n, 3) in visiting order."""
+        return np.array([p for line in self.lines(grid) for _, p in line])
+
+    def estimate_duration(
+        self, grid: ScanGrid, *, time_constant: float, move_time: float = 0.0
+    ) -> float:
+        """Seconds the scan will take: per point, move + settle + n x tau."""
+        n = int(np.prod(self.shape(grid)))
+        return n * (move_time + self.settle_time + self.lockin_settle * time_constant)
+
+
+__all__ = ["Position", "ScanPlan"]
