@@ -30,10 +30,10 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.constants as sc
 from numba import njit
 
 from mrfm.errors import UserError
+from mrfm.physics.cantilever import Cantilever
 from mrfm.timedomain import interferometer as optics
 from mrfm.timedomain import noise
 from mrfm.timedomain import pll as pll_mod
@@ -142,6 +142,15 @@ class ChainParameters:
     def effective_temperature(self) -> float:
         """Cantilever temperature including laser heating, K."""
         return optics.heated_temperature(self.temperature, power=self.power, heating=self.heating)
+
+    @property
+    def thermal_rms(self) -> float:
+        """Equilibrium thermal rms displacement at :attr:`effective_temperature`, m
+        (:meth:`mrfm.physics.Cantilever.thermal_rms`; 0 for a chain without a bath)."""
+        t = self.effective_temperature
+        if t <= 0:
+            return 0.0
+        return Cantilever(k=self.k, f0=self.f0, Q=self.Q, T=t).thermal_rms()
 
     @property
     def volts_per_metre(self) -> float:
@@ -515,7 +524,7 @@ class ChainSimulator:
         # state: thermal equilibrium draw (driven) or the peak amplitude (self-oscillating)
         st = np.zeros(NSTATE)
         z0 = initial_normals(c.seed, 3)
-        sx = math.sqrt(sc.k * t_eff / c.k)
+        sx = c.thermal_rms
         st[S_X] = sx * z0[0] + (c.amplitude if c.mode == "self-oscillating" else 0.0)
         st[S_V] = sx * omega0 * z0[1]
         st[S_DET] = optics.photodiode_power(st[S_X], power=c.power, visibility=c.visibility,

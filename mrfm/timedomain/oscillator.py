@@ -40,11 +40,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.constants as sc
 import scipy.linalg
 from numba import njit
+from numpy.typing import ArrayLike
 
 from mrfm.errors import UserError
+from mrfm.physics.cantilever import Cantilever
 from mrfm.timedomain.noise import FILL_BLOCK, fill_pairs
 
 
@@ -223,8 +224,12 @@ def discretize(
     wd = math.sqrt(omega0**2 - gamma**2)
     # Gamma = (1/m) (int_0^dt Phi_01(s) ds, Phi_01(dt)); Phi_01(s) = exp(-gamma s) sin(wd s)/wd
     gamma_in = np.array([_exp_integral(complex(-gamma, wd), dt).imag / wd, phi[0, 1]]) / mass
-    c_bath = mass * omega0 / Q
-    q = 2.0 * c_bath * sc.k * temperature / mass**2
+    # white force noise of two-sided intensity S_F / 2 (S_F one-sided, from the cantilever's
+    # fluctuation-dissipation law), as an acceleration: q = S_F / (2 m^2) = 2 c kB T / m^2
+    q = 0.0
+    if temperature > 0:
+        bath = Cantilever(k=k, f0=omega0 / (2.0 * math.pi), Q=Q, T=temperature)
+        q = bath.force_noise_psd() / (2.0 * mass**2)
     if q > 0:
         cov = noise_covariance(omega0=omega0, gamma=gamma, dt=dt, q=q)
         matched = base_Q == Q
@@ -423,12 +428,12 @@ def simulate_oscillator(
     return out_x, out_v
 
 
-def lorentzian_psd(f: np.ndarray, *, k: float, f0: float, Q: float, temperature: float):
-    """One-sided thermal displacement PSD S_x(f) = S_F |H(f)|^2, m^2/Hz.
+def lorentzian_psd(
+    f: ArrayLike, *, k: float, f0: float, Q: float, temperature: float
+) -> float | np.ndarray:
+    """One-sided thermal displacement PSD S_x(f) = S_F |H(f)|^2, m^2/Hz (temperature > 0 K).
 
-    ``|H|^2 = 1 / (k^2 [(1 - (f/f0)^2)^2 + (f/(f0 Q))^2])`` and S_F = 4 k kB T/(omega0 Q).
+    :meth:`mrfm.physics.Cantilever.displacement_psd` of the cantilever (k, f0, Q) at
+    ``temperature``; ``f`` in Hz, any shape.
     """
-    f = np.asarray(f, dtype=float)
-    s_f = 4.0 * k * sc.k * temperature / (2 * math.pi * f0 * Q)
-    u = f / f0
-    return s_f / (k * k * ((1.0 - u * u) ** 2 + (u / Q) ** 2))
+    return Cantilever(k=k, f0=f0, Q=Q, T=temperature).displacement_psd(f)

@@ -240,8 +240,6 @@ def _write_parameters(parent: h5py.Group, c: ChainParameters, write_values: Any)
 
 def _summary(c: ChainParameters, sim: ChainSimulator, stats: _Stats, elapsed: float,
              path: Any, status: str) -> dict[str, Any]:
-    import scipy.constants as sc
-
     n = max(stats.n, 1)
     return {
         "samples_written": stats.n,
@@ -250,7 +248,7 @@ def _summary(c: ChainParameters, sim: ChainSimulator, stats: _Stats, elapsed: fl
         "mode": c.mode,
         "spin_model": c.spin_model,
         "displacement_rms_m": math.sqrt(stats.sum_x2 / n),
-        "thermal_rms_m": math.sqrt(sc.k * c.effective_temperature / c.k),
+        "thermal_rms_m": c.thermal_rms,
         "frequency_shift_mean_Hz": stats.sum_df / n if c.mode == "self-oscillating" else None,
         "lockin_x_V": stats.last.get("lockin_x"),
         "lockin_y_V": stats.last.get("lockin_y"),

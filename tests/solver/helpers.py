@@ -1,115 +1,56 @@
-"""Small hand-built experiments for the solver tests (plain dataclasses, SI units).
+"""Small hand-built experiments for the solver tests, made of the package's real objects.
 
-They follow the contracts of mrfm.physics / mrfm.config so the solver sees the same
-attributes as with real objects; the magnet is a sphere (a point dipole outside).
+:func:`make_exp` builds an :class:`mrfm.config.Experiment` from :class:`mrfm.physics.Cantilever`,
+:class:`~mrfm.physics.SphereMagnet`, :class:`~mrfm.physics.Sample`, :class:`~mrfm.physics.Stage`
+and the config sections. The expected values of the tests come from independent numpy
+oracles here: :func:`dipole_field` / :func:`dipole_gradient` (the point dipole outside a
+uniformly magnetized sphere, written out directly, not through the package's numba kernel)
+and :func:`curie_moment` (mu tanh(mu B / kB T) for I = 1/2).
 Also: :func:`box_quad`, the quadrature truth for the box averages of the kernels.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from scipy import constants, integrate
 
+from mrfm.config import Experiment
 from mrfm.config.sections import RF, Protocol, ScanGrid
+from mrfm.physics import Cantilever, Sample, SphereMagnet, SpinSpecies, Stage
+
+PROTON = SpinSpecies.from_name("1H")
+ELECTRON = SpinSpecies.from_name("electron")
 
 
-@dataclass(frozen=True)
-class Species:
-    """Spin species: gamma in rad/(s T) (signed), spin I."""
-
-    name: str
-    gamma: float
-    spin: float = 0.5
-
-    @property
-    def moment(self) -> float:
-        return constants.hbar * abs(self.gamma) * self.spin
-
-    def mean_moment(self, B, T):
-        """Curie moment for I = 1/2: mu tanh(mu B / kT)."""
-        mu = self.moment
-        return mu * np.tanh(mu * np.asarray(B) / (constants.k * T))
-
-    def statistical_moment_variance(self, n_spins):
-        return n_spins * (constants.hbar * self.gamma / 2.0) ** 2
+def curie_moment(species: SpinSpecies, B, T):
+    """Oracle: thermal mean moment of a spin-1/2, mu tanh(mu B / kB T), J/T."""
+    assert species.spin == 0.5
+    mu = constants.hbar * abs(species.gamma) / 2.0
+    return mu * np.tanh(mu * np.asarray(B) / (constants.k * T))
 
 
-PROTON = Species("1H", constants.physical_constants["proton gyromag. ratio"][0])
-ELECTRON = Species("electron", -constants.physical_constants["electron gyromag. ratio"][0])
+def dipole_field(magnet: SphereMagnet, points):
+    """Oracle: B (T) of the sphere outside it, a point dipole (R^3/3)(3 r (J.r)/r^5 - J/r^3)."""
+    r = np.asarray(points, dtype=float) - magnet.center
+    c = magnet.radius**3 / 3.0
+    j = magnet.polarization
+    rn = np.linalg.norm(r, axis=-1)[..., None]
+    jr = (r @ j)[..., None]
+    return c * (3.0 * r * jr / rn**5 - j / rn**3)
 
 
-@dataclass(frozen=True)
-class Sphere:
-    """Sphere magnet: outside its field is exactly that of a point dipole m = J V / mu0."""
-
-    radius: float
-    polarization: np.ndarray
-
-    shape_id = 0
-
-    @property
-    def params(self) -> np.ndarray:
-        return np.array([self.radius, 0.0, 0.0])
-
-    @property
-    def half_height(self) -> float:
-        return self.radius
-
-    def field(self, points):
-        r = np.asarray(points, dtype=float)
-        c = self.radius**3 / 3.0
-        rn = np.linalg.norm(r, axis=-1)[..., None]
-        jr = (r @ self.polarization)[..., None]
-        return c * (3.0 * r * jr / rn**5 - self.polarization / rn**3)
-
-    def gradient(self, points):
-        r = np.asarray(points, dtype=float)
-        c = self.radius**3 / 3.0
-        rn = np.linalg.norm(r, axis=-1)[..., None, None]
-        jr = (r @ self.polarization)[..., None, None]
-        eye = np.eye(3)
-        j = self.polarization
-        xi = r[..., :, None]
-        xj = r[..., None, :]
-        return c * (3 * eye * jr / rn**5 + 3 * xi * j[None, :] / rn**5
-                    + 3 * j[:, None] * xj / rn**5 - 15 * xi * xj * jr / rn**7)
-
-
-@dataclass(frozen=True)
-class Cantilever:
-    k: float
-    f0: float
-    Q: float
-    T: float
-
-
-@dataclass(frozen=True)
-class Sample:
-    origin: np.ndarray
-    voxel: np.ndarray
-    densities: dict = field(default_factory=dict)
-    points: dict = field(default_factory=dict)
-    species: list = field(default_factory=list)
-
-    @property
-    def shape(self):
-        return next(iter(self.densities.values())).shape if self.densities else (0, 0, 0)
-
-
-@dataclass(frozen=True)
-class Exp:
-    cantilever: Cantilever
-    amplitude: float
-    magnet: Sphere
-    B0: float
-    rf: RF
-    sample: Sample
-    protocol: Protocol
-    scan: ScanGrid
-    name: str = "test"
-    source_text: str = "name = 'test'\n"
+def dipole_gradient(magnet: SphereMagnet, points):
+    """Oracle: dB_i/dx_j (T/m) of the sphere outside it, shape (..., 3, 3)."""
+    r = np.asarray(points, dtype=float) - magnet.center
+    c = magnet.radius**3 / 3.0
+    j = magnet.polarization
+    rn = np.linalg.norm(r, axis=-1)[..., None, None]
+    jr = (r @ j)[..., None, None]
+    eye = np.eye(3)
+    xi = r[..., :, None]
+    xj = r[..., None, :]
+    return c * (3 * eye * jr / rn**5 + 3 * xi * j[None, :] / rn**5
+                + 3 * j[:, None] * xj / rn**5 - 15 * xi * xj * jr / rn**7)
 
 
 def slab_sample(*, nx=8, ny=8, nz=4, voxel=5e-9, density=5e28, species=PROTON, top=0.0):
@@ -118,24 +59,26 @@ def slab_sample(*, nx=8, ny=8, nz=4, voxel=5e-9, density=5e28, species=PROTON, t
     origin = np.array([-(nx - 1) / 2 * voxel, -(ny - 1) / 2 * voxel, top - voxel / 2])
     origin[2] = top - voxel / 2 - (nz - 1) * voxel
     rho = np.full((nx, ny, nz), density)
-    return Sample(origin=origin, voxel=v, densities={species.name: rho}, species=[species])
+    return Sample(origin=origin, voxel=v, densities={species.name: rho})
 
 
 def make_exp(*, protocol="CAI", polarization="curie", sample=None, magnet=None, B0=0.5,
              rf_frequency=None, B1=1e-4, fm_depth=2e-3, amplitude=0.0, x=(0.0,), y=(0.0,),
              heights=(20e-9,), k=1e-4, f0=5e3, T=4.0, high_field=False,
-             cermit_mode="saturate", species=PROTON, resonance_offset=0.0):
+             cermit_mode="saturate", species=PROTON, resonance_offset=0.0) -> Experiment:
     """Build an experiment; by default the RF resonates where |B| = B0 + 0.6 * Bz_max."""
-    magnet = magnet or Sphere(radius=50e-9, polarization=np.array([0.0, 0.0, 1.8]))
+    magnet = magnet or SphereMagnet(radius=50e-9, polarization=np.array([0.0, 0.0, 1.8]))
     sample = sample or slab_sample(species=species)
     h0 = heights[0]
     if rf_frequency is None:
-        bz_surface = magnet.field(np.array([0.0, 0.0, -(h0 + magnet.half_height)]))[2]
+        bz_surface = dipole_field(magnet, np.array([0.0, 0.0, -(h0 + magnet.half_height)]))[2]
         b_res = B0 + 0.6 * bz_surface + resonance_offset
         rf_frequency = abs(species.gamma) * b_res / (2 * np.pi)
-    return Exp(
+    return Experiment(
+        name="test",
         cantilever=Cantilever(k=k, f0=f0, Q=1e4, T=T),
         amplitude=amplitude,
+        stage=Stage(temperature=T),
         magnet=magnet,
         B0=B0,
         rf=RF(frequency=rf_frequency, B1=B1, fm_depth=fm_depth),
@@ -144,6 +87,7 @@ def make_exp(*, protocol="CAI", polarization="curie", sample=None, magnet=None, 
                           cermit_mode=cermit_mode),
         scan=ScanGrid(x=np.asarray(x, float), y=np.asarray(y, float),
                       height=np.asarray(heights, float)),
+        source_text="name = 'test'\n",
     )
 
 

@@ -1,5 +1,5 @@
 """The direct and FFT paths agree (1e-6 of the peak), and both agree with the slow
-pure-numpy reference (mrfm.solver.reference) on tiny problems.
+pure-numpy reference (tests/solver/reference.py) on tiny problems.
 
 The reference represents each voxel by n^3 sub-points with a hard resonance threshold;
 for slice protocols it converges to the exact voxel integral as n grows, so it checks the
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from mrfm.solver import simulate
-from mrfm.solver.reference import reference_simulate
 
 from .helpers import ELECTRON, PROTON, make_exp, slab_sample
+from .reference import reference_simulate
 
 X = np.arange(-3, 4) * 5e-9  # step = 1 voxel
 Y = np.array([-10e-9, 0.0, 10e-9])  # step = 2 voxels, not aligned with voxel centres + offset

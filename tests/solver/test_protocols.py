@@ -21,17 +21,17 @@ import numpy as np
 import pytest
 from scipy import constants
 
+from mrfm.physics import Sample
 from mrfm.solver import simulate
 
-from .helpers import ELECTRON, PROTON, Sample, make_exp
+from .helpers import ELECTRON, PROTON, curie_moment, dipole_field, make_exp
 
 SPIN = np.array([[18e-9, 6e-9, -12e-9]])
 HEIGHT = 30e-9
 
 
 def _bmag(exp, rel):
-    b = exp.magnet.field(rel)
-    b = b.copy()
+    b = dipole_field(exp.magnet, rel)
     b[..., 2] += exp.B0
     return np.linalg.norm(b, axis=-1)
 
@@ -48,8 +48,7 @@ def _derivs(exp, rel):
 
 
 def _point_exp(protocol, species=PROTON, **kw):
-    sample = Sample(origin=np.zeros(3), voxel=np.full(3, 1e-9), points={species.name: SPIN},
-                    species=[species])
+    sample = Sample(origin=np.zeros(3), voxel=np.full(3, 1e-9), points={species.name: SPIN})
     exp = make_exp(protocol=protocol, sample=sample, heights=(HEIGHT,), species=species, **kw)
     rel = SPIN[0] - np.array([0.0, 0.0, HEIGHT + exp.magnet.half_height])
     return exp, rel
@@ -71,7 +70,7 @@ def test_cai_point_spin_curie_and_statistical():
     b, g, _ = _derivs(exp, rel)
     res = simulate(exp, method="direct")
     assert res.unit == "N"
-    expected = PROTON.mean_moment(b, exp.cantilever.T) * g
+    expected = curie_moment(PROTON, b, exp.cantilever.T) * g
     assert res.signal[0, 0, 0] == pytest.approx(expected, rel=1e-6)
     stat = simulate(_resonant(_point_exp("CAI", polarization="statistical")[0], rel, PROTON))
     assert stat.unit == "N^2"
@@ -100,7 +99,7 @@ def test_oscar_uniform_gradient_limit(polarization):
     per_moment = 2 * c.f0 * abs(g) / (math.pi * c.k * a)
     res = simulate(exp, method="direct")
     if polarization == "curie":
-        mu = ELECTRON.mean_moment(b, c.T)
+        mu = curie_moment(ELECTRON, b, c.T)
         assert res.unit == "Hz"
         assert res.signal[0, 0, 0] == pytest.approx(-mu * per_moment, rel=1e-4)
     else:
@@ -128,7 +127,7 @@ def test_cermit_point_spin(mode, factor):
     exp = _resonant(exp, rel, PROTON)
     b, _, d2 = _derivs(exp, rel)
     c = exp.cantilever
-    expected = factor * c.f0 / (2 * c.k) * PROTON.mean_moment(b, c.T) * d2
+    expected = factor * c.f0 / (2 * c.k) * curie_moment(PROTON, b, c.T) * d2
     assert simulate(exp).signal[0, 0, 0] == pytest.approx(expected, rel=1e-4)
 
 
@@ -136,7 +135,7 @@ def test_force_gradient_point_spin_and_large_amplitude_limit():
     exp, rel = _point_exp("force-gradient")
     b, _, d2 = _derivs(exp, rel)
     c = exp.cantilever
-    expected = -c.f0 / (2 * c.k) * PROTON.mean_moment(b, c.T) * d2
+    expected = -c.f0 / (2 * c.k) * curie_moment(PROTON, b, c.T) * d2
     assert simulate(exp).signal[0, 0, 0] == pytest.approx(expected, rel=1e-4)
     small = make_exp(protocol="force-gradient", sample=exp.sample, heights=(HEIGHT,),
                      amplitude=1e-11)

@@ -16,11 +16,12 @@ import pytest
 
 from mrfm.cli.main import main
 from mrfm.errors import ResourceLimitError, UserError
+from mrfm.physics import Sample
 from mrfm.resources import data_dir
 from mrfm.solver import ResonanceOutsideSampleWarning, SignalMap, memory, simulate
 from mrfm.solver import fft as fftpath
 
-from .helpers import ELECTRON, PROTON, Sample, make_exp, slab_sample
+from .helpers import ELECTRON, PROTON, make_exp, slab_sample
 
 
 def test_tip_inside_sample_is_an_error():
@@ -52,9 +53,8 @@ def test_two_species_add():
     s1 = slab_sample(species=PROTON)
     rho = next(iter(s1.densities.values()))
     both = Sample(origin=s1.origin, voxel=s1.voxel,
-                  densities={"1H": rho, "electron": 1e-3 * rho}, species=[PROTON, ELECTRON])
-    only_e = Sample(origin=s1.origin, voxel=s1.voxel, densities={"electron": 1e-3 * rho},
-                    species=[ELECTRON])
+                  densities={"1H": rho, "electron": 1e-3 * rho})
+    only_e = Sample(origin=s1.origin, voxel=s1.voxel, densities={"electron": 1e-3 * rho})
     kw = dict(protocol="force-gradient", x=np.arange(-2, 3) * 5e-9)
     h_alone = simulate(make_exp(sample=s1, **kw)).signal
     e_alone = simulate(make_exp(sample=only_e, species=ELECTRON, **kw)).signal

@@ -24,13 +24,14 @@ import math
 import numpy as np
 import pytest
 
+from mrfm.physics import Sample, SphereMagnet
 from mrfm.solver import SolverSettings, simulate
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
 from mrfm.solver.protocols import build_params, protocol_info
-from mrfm.solver.reference import reference_simulate
 
-from .helpers import PROTON, Sample, Sphere, box_quad, make_exp, slab_sample
+from .helpers import PROTON, box_quad, make_exp, slab_sample
+from .reference import reference_simulate
 
 
 def _cos2_quad(s0, g, a, half):
@@ -70,10 +71,10 @@ def _ibm_exp(high_field=True):
     # mrfmsim grid: x, y in [-200, 200] nm (201 points), z in [-40, 0] nm (201 points)
     voxel = np.array([2e-9, 2e-9, 0.2e-9])
     sample = Sample(origin=np.array([-200e-9, -200e-9, -40e-9]), voxel=voxel,
-                    densities={"1H": np.full((201, 201, 201), 4.9e28)}, species=[PROTON])
+                    densities={"1H": np.full((201, 201, 201), 4.9e28)})
     half = math.pi * 2e6 / abs(PROTON.gamma)  # peak-to-peak FM 2 MHz -> 23.49 mT
     return make_exp(protocol="CAI", polarization="statistical", sample=sample,
-                    magnet=Sphere(radius=100e-9, polarization=np.array([0.0, 0.0, 1.8])),
+                    magnet=SphereMagnet(radius=100e-9, polarization=np.array([0.0, 0.0, 1.8])),
                     B0=2.6305, rf_frequency=112.0e6, fm_depth=half, heights=(64.1e-9,),
                     T=4.2, high_field=high_field)
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
-from scipy import constants
 
 from mrfm.solver import kernels as K
 from mrfm.solver.protocols import cai, cermit, force_gradient, ioscar, oscar
@@ -93,14 +92,6 @@ def auto_n_theta(amplitude: float, min_gap: float) -> int:
     return int(min(2048, max(32, n)))
 
 
-def statistical_variance(species) -> float:
-    """Var(mu_z) of one spin, J^2/T^2 (PHYSICS.md: (hbar gamma / 2)^2 for I = 1/2)."""
-    if hasattr(species, "statistical_moment_variance"):
-        return float(species.statistical_moment_variance(1))
-    i = float(species.spin)
-    return (constants.hbar * float(species.gamma)) ** 2 * i * (i + 1.0) / 3.0
-
-
 def build_params(exp, species, info: ProtocolInfo, settings: SolverSettings,
                  min_gap: float) -> np.ndarray:
     """The float64 parameter vector ``pp`` (see ``mrfm.solver.kernels.P_*``) for one species."""
@@ -116,7 +107,7 @@ def build_params(exp, species, info: ProtocolInfo, settings: SolverSettings,
     pp[K.P_SPIN] = float(species.spin)
     pp[K.P_T] = float(exp.cantilever.T)
     pp[K.P_STAT] = 1.0 if exp.protocol.polarization == "statistical" else 0.0
-    pp[K.P_VAR1] = statistical_variance(species)
+    pp[K.P_VAR1] = float(species.statistical_moment_variance(1))
     pp[K.P_HIGH] = 1.0 if exp.protocol.high_field else 0.0
     pp[K.P_PREF] = float(info.module.prefactor(exp))
     n = settings.n_theta or auto_n_theta(float(exp.amplitude), min_gap)

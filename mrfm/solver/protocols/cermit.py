@@ -29,9 +29,13 @@ REFERENCES = (
 
 
 def prefactor(exp) -> float:
-    """(f0 / 2k) * c with c = 1 (saturate) or 2 (invert): Hz per (J/T * T/m^2)."""
+    """(f0 / 2k) * c with c = 1 (saturate) or 2 (invert): Hz per (J/T * T/m^2).
+
+    Delta<mu_z> = -c <mu_z> times the cantilever's -(f0/2k) per unit force gradient
+    (:meth:`mrfm.physics.Cantilever.frequency_shift`).
+    """
     c = 2.0 if exp.protocol.cermit_mode == "invert" else 1.0
-    return c * exp.cantilever.f0 / (2.0 * exp.cantilever.k)
+    return -c * exp.cantilever.frequency_shift(1.0)
 
 
 @njit(cache=True, fastmath=False)

@@ -26,8 +26,8 @@ REFERENCES = (
 
 
 def prefactor(exp) -> float:
-    """-(f0 / 2k): Hz per (J/T * T/m^2)."""
-    return -exp.cantilever.f0 / (2.0 * exp.cantilever.k)
+    """-(f0 / 2k): Hz per (J/T * T/m^2) (:meth:`mrfm.physics.Cantilever.frequency_shift`)."""
+    return exp.cantilever.frequency_shift(1.0)
 
 
 @njit(cache=True, fastmath=False)

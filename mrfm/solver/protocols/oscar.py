@@ -39,8 +39,12 @@ REFERENCES = (
 
 
 def prefactor(exp) -> float:
-    """f0 / (2 pi k x_pk): Hz per (J/T * T/m) of the theta integral."""
-    return exp.cantilever.f0 / (2.0 * math.pi * exp.cantilever.k * exp.amplitude)
+    """f0 / (2 pi k x_pk): Hz per (J/T * T/m) of the theta integral.
+
+    The cantilever's -(f0/2k) per unit force gradient
+    (:meth:`mrfm.physics.Cantilever.frequency_shift`) times -1 / (pi x_pk).
+    """
+    return -exp.cantilever.frequency_shift(1.0) / (math.pi * exp.amplitude)
 
 
 @njit(cache=True, fastmath=False)

@@ -1,7 +1,9 @@
-"""Slow pure-numpy reference of every protocol, for tests on tiny problems.
+"""Slow pure-numpy reference of every protocol, for tests on tiny problems (a test oracle:
+it lives in tests/, the package holds one model).
 
-Independent of the numba kernels: fields come from the magnet object's
-vectorized ``field``/``gradient`` methods, thermal moments from
+Independent of the numba kernels: the fields of a sphere tip come from the numpy point
+dipole of :mod:`tests.solver.helpers` (other shapes from the magnet object's vectorized
+``field``/``gradient`` methods), thermal moments from
 ``SpinSpecies.mean_moment``, second derivatives by central differences of
 d|B|/dx, trajectory integrals by the plain trapezoid rule on a dense theta
 grid, and each voxel is represented by ``subdivisions**3`` sub-points with a
@@ -16,7 +18,10 @@ import math
 
 import numpy as np
 
+from mrfm.physics import SphereMagnet
 from mrfm.solver.result import SignalMap
+
+from .helpers import dipole_field, dipole_gradient
 
 _UNITS = {
     "CAI": ("N", "N^2"),
@@ -29,8 +34,10 @@ _UNITS = {
 
 def _field(magnet, rel: np.ndarray, b0: float, high: bool) -> tuple[np.ndarray, np.ndarray]:
     """|B| and d|B|/dx at relative positions ``rel`` (..., 3)."""
-    b = magnet.field(rel)
-    g = magnet.gradient(rel)
+    if isinstance(magnet, SphereMagnet):
+        b, g = dipole_field(magnet, rel), dipole_gradient(magnet, rel)
+    else:
+        b, g = magnet.field(rel), magnet.gradient(rel)
     if high:
         return b0 + b[..., 2], g[..., 2, 0]
     bt = b.copy()
@@ -136,30 +143,24 @@ def reference_simulate(exp, *, subdivisions: int = 4, n_theta: int = 2048,
     n_theta : int
         Trapezoid intervals on [0, pi] for trajectory integrals.
     species_of : callable, optional
-        name -> SpinSpecies (default: the sample's ``species`` list, else SpinSpecies.from_name).
+        name -> SpinSpecies (default: the sample's ``species`` list).
     slice_profile : {"hard", "cos2"}, optional
         Slice weighting (default: ``exp.protocol.slice_profile`` if present, else "hard").
     """
     profile = slice_profile or getattr(exp.protocol, "slice_profile", None) or "hard"
     sample = exp.sample
-    lookup = {sp.name: sp for sp in (getattr(sample, "species", None) or [])}
+    lookup = {sp.name: sp for sp in sample.species}
 
     def get_species(name):
-        if species_of is not None:
-            return species_of(name)
-        if name in lookup:
-            return lookup[name]
-        from mrfm.physics import SpinSpecies
-
-        return SpinSpecies.from_name(name)
+        return species_of(name) if species_of is not None else lookup[name]
 
     x = np.asarray(exp.scan.x, float)
     y = np.asarray(exp.scan.y, float)
     h = np.asarray(exp.scan.height, float)
     signal = np.zeros((x.size, y.size, h.size))
     fd_step = 1e-4 * float(h.min())
-    densities = getattr(sample, "densities", {}) or {}
-    points = getattr(sample, "points", {}) or {}
+    densities = sample.densities
+    points = sample.points
     if densities:
         voxel = np.asarray(sample.voxel, float)
         origin = np.asarray(sample.origin, float)
