@@ -29,19 +29,25 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from mrfm.config import Experiment
+from mrfm.config import load as load_experiment
 from mrfm.errors import ConfigError
-from mrfm.rig.instruments import MODELS
+from mrfm.resources import data_dir
+from mrfm.rig.clock import SimClock
 from mrfm.rig.instruments.base import MAX_LINE, Session, VirtualInstrument
 from mrfm.rig.signal import SignalModel
-from mrfm.rig.state import RigState, SimClock
+from mrfm.rig.state import RigState
 from mrfm.rigdef import rigfile as rf
+from mrfm.rigdef.registry import REGISTRY
 from mrfm.rigdef.rigfile import FaultSpec, RigFile
 
 HOST = "127.0.0.1"
 #: longest simulated wait (stepw) served, wall seconds
 MAX_WAIT = 120.0
+#: the packaged experiment (in ``mrfm.resources.data_dir("configs")``) a rig file without
+#: an ``experiment`` key runs
+DEFAULT_EXPERIMENT = "demo.toml"
 
 
 def socket_resource(port: int, host: str = HOST) -> str:
@@ -298,6 +304,12 @@ def _junk() -> str:
 
 
 # ------------------------------------------------------------------- the rig
+def default_experiment_path() -> Path:
+    """The experiment a rig file without an ``experiment`` key runs: the packaged
+    ``configs/demo.toml``."""
+    return data_dir("configs") / DEFAULT_EXPERIMENT
+
+
 def rf_multiplier(rig: RigFile) -> float:
     """The external frequency multiplier after the rig's SG384 (its ``frequency_multiplier``
     option, a positive number; 1 without one): the virtual spins see N x the source.
@@ -326,7 +338,8 @@ class VirtualRig:
     rig : RigFile
         The parsed rig file.
     experiment : mrfm.config.Experiment, optional
-        Overrides the experiment named in the rig file.
+        Overrides the experiment named in the rig file. Without either, the packaged
+        default experiment (:func:`default_experiment_path`) is used and a note says so.
     clock : SimClock, optional
         Overrides ``SimClock(rig.time_scale)`` (tests pass a manual clock).
     signal_model : SignalModel, optional
@@ -337,20 +350,20 @@ class VirtualRig:
     resources : dict
         Instrument name -> VISA resource string (after :meth:`start`).
     notes : list of str
-        Things a user should know (e.g. the built-in signal model is in use).
+        Things a user should know (e.g. the default experiment is in use).
     """
 
     def __init__(
         self,
         rig: RigFile,
         *,
-        experiment: Any = None,
+        experiment: Experiment | None = None,
         clock: SimClock | None = None,
         signal_model: SignalModel | None = None,
     ) -> None:
         self.rig = rig
         self.notes: list[str] = []
-        if experiment is None and rig.experiment is not None:
+        if experiment is None:
             experiment = self._load_experiment(rig.experiment)
         self.experiment = experiment
         self.state = RigState(
@@ -358,43 +371,43 @@ class VirtualRig:
             signal_model=signal_model, clock=clock or SimClock(rig.time_scale),
             rf_multiplier=rf_multiplier(rig),
         )
-        if self.state.signal_model.backend != "solver":
-            self.notes.append("signal: built-in point-dipole CAI model (mrfm.solver not used)")
         self.instruments: dict[str, VirtualInstrument] = {}
         self.faults: dict[str, FaultInjector] = {}
         for spec in rig.instruments:
-            cls = MODELS[spec.driver]
+            cls = REGISTRY[spec.driver].virtual_class()
             self.instruments[spec.name] = cls(self.state, name=spec.name, options=spec.options)
             self.faults[spec.name] = FaultInjector(tuple(rig.faults.get(spec.name, ())))
         self.servers: dict[str, InstrumentServer] = {}
         self.resources: dict[str, str] = {}
 
-    def _load_experiment(self, path: Path) -> Any:
-        try:
-            from mrfm.config import load
-        except ImportError as exc:
-            self.notes.append(f"experiment {path} not loaded ({exc}); built-in physics used")
-            return None
-        try:
-            return load(path)
-        except ConfigError:
-            raise
-        except (ImportError, AttributeError, NameError) as exc:
-            # parts of the package still missing: keep serving with the built-in model
+    def _load_experiment(self, path: Path | None) -> Experiment:
+        """The experiment named in the rig file, else the packaged default (with a note).
+
+        Raises
+        ------
+        ConfigError
+            The named experiment file is missing or invalid.
+        """
+        if path is None:
+            path = default_experiment_path()
             self.notes.append(
-                f"experiment {path} not loaded ({exc.__class__.__name__}: {exc}); "
-                "built-in physics used"
+                f"experiment: the rig file names none; the default experiment {path} is used"
             )
-            return None
+        return load_experiment(path)
 
     @classmethod
-    def from_file(cls, path: str | Path | None = None, **kwargs: Any) -> VirtualRig:
+    def from_file(
+        cls,
+        path: str | Path | None = None,
+        *,
+        experiment: Experiment | None = None,
+        clock: SimClock | None = None,
+        signal_model: SignalModel | None = None,
+    ) -> VirtualRig:
         """Build from a rig file (default: the shipped ``instruments/virtual.toml``)."""
         if path is None:
-            from mrfm.resources import data_dir
-
             path = data_dir("instruments") / "virtual.toml"
-        return cls(rf.load(path), **kwargs)
+        return cls(rf.load(path), experiment=experiment, clock=clock, signal_model=signal_model)
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> VirtualRig:
@@ -404,8 +417,7 @@ class VirtualRig:
         compiled: tens of seconds on a cold numba cache), so that no instrument
         listens before it can answer a reading within a driver's timeout.
         """
-        if self.state.signal_model.backend == "solver":
-            self._warm_up()
+        self._warm_up()
         try:
             for spec in self.rig.instruments:
                 server = InstrumentServer(
@@ -463,6 +475,6 @@ class VirtualRig:
             if name is None or key == name:
                 injector.clear()
 
-    def describe(self) -> Mapping[str, Any]:
+    def describe(self) -> Mapping[str, dict[str, str]]:
         """``{"instruments": {name: resource}}``, the line ``mrfm rig serve`` prints."""
         return {"instruments": dict(self.resources)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mrfm.rig.state import SimClock
+from mrfm.rig.clock import SimClock
 
 from .rig_helpers import LineClient, make_rig
 

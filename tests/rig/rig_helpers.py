@@ -4,9 +4,10 @@ every model, a raw line client."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
+from mrfm.rig.clock import SimClock
 from mrfm.rig.server import VirtualRig
-from mrfm.rig.state import SimClock
 from mrfm.rigdef import rigfile
 
 #: the lab limits of the test rigs (also those of tests/scan/scanfiles.py)
@@ -28,7 +29,8 @@ INSTRUMENTS = {
 }
 _OPTIONS = {"coarse": 'password = "secret"\n'}
 
-#: a rig with every model (:data:`INSTRUMENTS`) and the lab limits
+#: a rig with every model (:data:`INSTRUMENTS`) and the lab limits; it names no experiment,
+#: so it runs the packaged default (configs/demo.toml), with the magnet at zero field
 RIG_TOML = '\nname = "test rig"\n' + "".join(
     f'[instruments.{name}]\ndriver = "{driver}"\n{_OPTIONS.get(name, "")}'
     for name, driver in INSTRUMENTS.items()
@@ -37,9 +39,19 @@ max_field_rate = "0.02 T/s"
 
 [virtual]
 base_temperature = "4.2 K"
+initial_field = "0 T"
 thermal_time_constant = "20 s"
 seed = 1
 """
+
+
+#: the CAI experiment of the lock-in tests: a proton pad under a 100 nm sphere at 2.6 T
+PAD_EXPERIMENT = Path(__file__).with_name("pad.toml")
+
+
+def with_experiment(text: str, experiment: Path = PAD_EXPERIMENT) -> str:
+    """Rig-file text ``text`` naming the experiment file ``experiment``."""
+    return f'experiment = "{experiment.as_posix()}"\n' + text
 
 
 def make_rig(text: str = RIG_TOML, *, clock: SimClock | None = None, **kwargs) -> VirtualRig:

@@ -15,9 +15,10 @@ import statistics
 import numpy as np
 import pytest
 
+from mrfm.physics.lockin import ENBW_FACTOR
 from mrfm.rig.instruments import sr830
 from mrfm.rig.instruments.base import MAX_PLANS
-from mrfm.rig.state import ENBW_FACTOR, NormalStream
+from mrfm.rig.lockin import NormalStream
 
 
 def test_repeated_reading_follows_the_state(rig, client):

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mrfm.errors import ConfigError
-from mrfm.rig.state import SimClock
+from mrfm.rig.clock import SimClock
 from mrfm.rigdef import rigfile
 
 from .rig_helpers import RIG_TOML, LineClient, make_rig

@@ -15,10 +15,10 @@ import time
 
 import pytest
 
-from mrfm.rig.signal import SPECIES_TABLE
-from mrfm.rig.state import SimClock
+from mrfm.physics import SpinSpecies
+from mrfm.rig.clock import SimClock
 
-from .rig_helpers import RIG_TOML, LineClient, make_rig
+from .rig_helpers import RIG_TOML, LineClient, make_rig, with_experiment
 
 QUIET = RIG_TOML.replace("seed = 1", "seed = 1\nsensor_noise = 0.0")
 
@@ -157,12 +157,12 @@ def test_temperature_follows_setpoint_with_time_constant():
         rig.stop()
 
 
-LOCKIN_RIG = RIG_TOML.replace(
-    "seed = 1", 'seed = 7\ninitial_field = "2.6 T"\ninitial_height = "50 nm"'
-)
+LOCKIN_RIG = with_experiment(RIG_TOML.replace("seed = 1", 'seed = 7\ninitial_height = "50 nm"')
+                            .replace('initial_field = "0 T"', 'initial_field = "2.6 T"'))
 #: 1H: RF resonant at 2.7 T and FM deviation of 4 mT, Hz
-F_RF = SPECIES_TABLE["1H"][0] * 2.7 / (2 * math.pi)
-FDEV = 4e-3 * SPECIES_TABLE["1H"][0] / (2 * math.pi)
+GAMMA_1H = SpinSpecies.from_name("1H").gamma
+F_RF = GAMMA_1H * 2.7 / (2 * math.pi)
+FDEV = 4e-3 * GAMMA_1H / (2 * math.pi)
 
 
 def _cai_on(rig, phase: float) -> tuple[LineClient, LineClient]:
@@ -192,7 +192,7 @@ def test_lockin_reading_matches_signal_model():
         tip = st.tip_position()
         assert tip[0] == pytest.approx(100e-9, abs=1e-12) and tip[2] == pytest.approx(50e-9)
         force = st.signal_model.signal_at(*tip, 2.6, float(rf.query("FREQ?")), 4e-3)
-        expected = (st.settings.volts_per_meter * st.cantilever.transfer(f0) * force
+        expected = (st.settings.volts_per_meter * st.cantilever.transfer_function(f0) * force
                     / math.sqrt(2))
         sigma = math.sqrt(st.input_noise_psd(f0) / 8.0 / 10.0)  # ENBW 1/(8 tau), tau = 10 s
         assert abs(force) > 1e-17

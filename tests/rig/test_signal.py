@@ -1,27 +1,27 @@
-"""The built-in CAI signal model (point-dipole tip) against independent calculations.
+"""The virtual rig's signal model (the solver behind the lock-in) against independent truths.
 
-Truths used: the dipole field B = mu0/(4 pi) (3 r (m.r)/r^5 - m/r^3) (Jackson Eq. 5.56)
-and its gradient by central finite differences; the CAI force on one spin in the slice,
-F = mu P(|B|) d|B|/dx (PHYSICS.md, exact form), with P = tanh(hbar gamma |B| / (2 kB T))
-for spin 1/2; and symmetry: a laterally infinite uniform film gives no x force.
+Truths used: the dipole field B = mu0/(4 pi) (3 r (m.r)/r^5 - m/r^3) (Jackson Eq. 5.56;
+a uniformly magnetized sphere's field outside it) and its gradient by central finite
+differences; the CAI force on one spin in the slice, F = mu P(|B|) d|B|/dx (PHYSICS.md,
+exact form), with P = tanh(hbar gamma |B| / (2 kB T)) for spin 1/2; and symmetry: a
+laterally uniform film gives no x force, a pad's edges do, antisymmetrically.
 """
 
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
+from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import constants as sc
 
-from mrfm.rig.signal import (
-    SPECIES_TABLE,
-    FallbackPhysics,
-    SignalModel,
-    SlabSample,
-    dipole_field_gradient,
-)
+from mrfm.config import load, loads
+from mrfm.physics import SpinSpecies
+from mrfm.rig.gridmap import GridMap
+from mrfm.rig.signal import SignalModel
+
+PAD = Path(__file__).with_name("pad.toml")
 
 
 def dipole_B(m: float, r: np.ndarray) -> np.ndarray:
@@ -30,39 +30,50 @@ def dipole_B(m: float, r: np.ndarray) -> np.ndarray:
     return sc.mu_0 / (4 * math.pi) * (3 * r * (mv @ r) / rn**5 - mv / rn**3)
 
 
-def test_dipole_gradient_matches_finite_differences():
-    rng = np.random.default_rng(3)
-    pts = rng.normal(0, 100e-9, (20, 3)) + np.array([0, 0, -150e-9])
-    B, G = dipole_field_gradient(2e-15, pts)
-    h = 1e-13
-    for n, p in enumerate(pts):
-        assert np.allclose(B[n], dipole_B(2e-15, p), rtol=1e-12, atol=0)
-        for j in range(3):
-            d = np.zeros(3)
-            d[j] = h
-            fd = (dipole_B(2e-15, p + d) - dipole_B(2e-15, p - d)) / (2 * h)
-            assert np.allclose(G[n, :, j], fd, rtol=1e-5, atol=1e-6 * np.abs(G[n]).max())
+ONE_SPIN = """
+name = "one electron spin under a 50 nm sphere"
+[cantilever]
+k = "50 uN/m"
+f0 = "3 kHz"
+Q = 3e4
+[stage]
+temperature = "{T} K"
+[magnet]
+shape = "sphere"
+radius = "{radius} m"
+polarization = "{pol} T"
+[field]
+B0 = "0.2 T"
+[rf]
+frequency = "{f_rf} Hz"
+fm_depth = "1 mT"
+[sample]
+species = "electron"
+shape = "points"
+positions = [[{x}, {y}, {z}]]
+[protocol]
+name = "CAI"
+polarization = "curie"
+[scan]
+x = "0 nm"
+y = "0 nm"
+height = "30 nm"
+"""
 
 
-def _one_spin_experiment(spin_pos, *, radius=50e-9, pol=1.8, T=4.2):
+def _one_spin_experiment(spin_pos, f_rf, *, radius=50e-9, pol=1.8, T=4.2):
     moment = pol * 4 / 3 * math.pi * radius**3 / sc.mu_0
-    sample = SimpleNamespace(
-        densities={}, points={"electron": np.array([spin_pos])}, voxel=1e-9,
-        axes=lambda: (np.zeros(0),) * 3,
-    )
-    return SimpleNamespace(
-        cantilever=SimpleNamespace(T=T), protocol=SimpleNamespace(polarization="curie"),
-        magnet=SimpleNamespace(half_height=radius, moment=np.array([0.0, 0.0, moment])),
-        sample=sample,
-    ), moment
+    x, y, z = (float(v) for v in spin_pos)
+    text = ONE_SPIN.format(T=T, radius=radius, pol=pol, f_rf=f_rf, x=x, y=y, z=z)
+    return loads(text), moment
 
 
 def test_single_spin_force_is_mu_P_dBdx():
     spin = np.array([-35e-9, 0.0, -10e-9])
-    exp, m = _one_spin_experiment(spin)
-    model = SignalModel(exp, use_solver=False)
+    radius = 50e-9
+    m = 1.8 * 4 / 3 * math.pi * radius**3 / sc.mu_0
     tip = (0.0, 0.0, 30e-9)
-    centre = np.array([tip[0], tip[1], tip[2] + 50e-9])
+    centre = np.array([tip[0], tip[1], tip[2] + radius])
     B0 = 0.2
     rel = spin - centre
     Btot = dipole_B(m, rel) + np.array([0, 0, B0])
@@ -71,11 +82,14 @@ def test_single_spin_force_is_mu_P_dBdx():
     dx = np.array([h, 0, 0])
     dBdx = (np.linalg.norm(dipole_B(m, rel + dx) + [0, 0, B0])
             - np.linalg.norm(dipole_B(m, rel - dx) + [0, 0, B0])) / (2 * h)
-    gamma = SPECIES_TABLE["electron"][0]
+    gamma = abs(SpinSpecies.from_name("electron").gamma)
     mu = gamma * sc.hbar / 2
     P = math.tanh(sc.hbar * gamma * bmag / (2 * sc.k * 4.2))
     expected = mu * P * dBdx
     f_rf = gamma * bmag / (2 * math.pi)  # slice centred on the spin
+    exp, moment = _one_spin_experiment(spin, f_rf, radius=radius)
+    assert moment == pytest.approx(m, rel=1e-12)
+    model = SignalModel(exp, use_map=False)
     got = model.signal_at(*tip, B0, f_rf, 1e-3)
     assert got == pytest.approx(expected, rel=1e-6)
     assert abs(expected) > 1e-19  # an attonewton-scale force, not a trivial zero
@@ -86,10 +100,14 @@ def test_single_spin_force_is_mu_P_dBdx():
 
 
 def test_uniform_film_gives_no_force_but_a_pad_edge_does():
-    gamma = SPECIES_TABLE["1H"][0]
+    """The pad (tests/rig/pad.toml) and a film 1.2 um wide (on a 10 nm grid that the tip's
+    100 nm steps map onto itself; the resonant slice reaches ~250 nm from the axis)."""
+    gamma = abs(SpinSpecies.from_name("1H").gamma)
     B0, f_rf = 2.6, gamma * 2.7 / (2 * math.pi)
-    wide = SignalModel(fallback=FallbackPhysics(sample=SlabSample(size=(6e-6, 6e-6))))
-    pad = SignalModel()
+    pad_exp = load(PAD)
+    wide = SignalModel(pad_exp.with_overrides(
+        {"sample.size": ["1.2 um", "1.2 um"], "sample.voxel": "10 nm"}), use_map=False)
+    pad = SignalModel(pad_exp, use_map=False)
     edge = pad.signal_at(100e-9, 0.0, 50e-9, B0, f_rf, 4e-3)
     assert abs(edge) > 1e-17
     for x in (-100e-9, 0.0, 100e-9):
@@ -99,27 +117,23 @@ def test_uniform_film_gives_no_force_but_a_pad_edge_does():
 
 
 @pytest.mark.slow
-def test_builtin_model_agrees_with_the_solver_on_the_demo_experiment():
-    """Two independent implementations (numpy dipole here, numba solver) of the same CAI force."""
-    from mrfm.config import load
+def test_point_spins_map_nodes_only_and_the_one_point_solver_between():
+    """Point spins: the map answers on its nodes only; between them the one-point solver."""
     from mrfm.resources import data_dir
 
     exp = load(data_dir("configs") / "electron-spins.toml")
-    builtin = SignalModel(exp, use_solver=False)
     solver = SignalModel(exp, use_map=False)  # the one-point solver at every position
-    assert solver.backend == "solver" and builtin.backend == "dipole"
     args = (exp.B0, exp.rf.frequency, exp.rf.fm_depth)
     # the thin slice passes the spin at (-60, -50, -5) nm for the tip near x = -101 nm
+    refs = {}
     for x in (-101.25e-9, -100.75e-9):
-        ref = builtin.signal_at(x, -50e-9, 30e-9, *args)
-        assert abs(ref) > 1e-18
-        got = solver.signal_at(x, -50e-9, 30e-9, *args)
-        assert got == pytest.approx(ref, rel=1e-9, abs=0)
+        refs[x] = solver.signal_at(x, -50e-9, 30e-9, *args)
+        assert abs(refs[x]) > 1e-18
     # the same model with its signal map: the point spins' thin shells are not resolved by
     # the 4.8 nm grid, so between nodes the one-point solver still answers, exactly
     mapped = SignalModel(exp)
     assert mapped.signal_at(-101.25e-9, -50e-9, 30e-9, *args) == pytest.approx(
-        builtin.signal_at(-101.25e-9, -50e-9, 30e-9, *args), rel=1e-9, abs=0)
+        refs[-101.25e-9], rel=1e-9, abs=0)
     assert mapped.grid_map is not None and not mapped.map_interpolates
     assert solver.unit == "N"
 
@@ -127,8 +141,6 @@ def test_builtin_model_agrees_with_the_solver_on_the_demo_experiment():
 # ------------------------------------------------------------------ signal map
 def test_grid_map_reproduces_cubics_exactly_and_is_linear_between_planes():
     """An interpolating cubic spline reproduces any polynomial of degree <= 3 per axis."""
-    from mrfm.rig.signal import GridMap
-
     x = np.linspace(-40e-9, 40e-9, 9)
     y = np.linspace(-30e-9, 30e-9, 7)
     h = np.array([20e-9, 30e-9])
@@ -156,7 +168,6 @@ def test_grid_map_reproduces_cubics_exactly_and_is_linear_between_planes():
 
 @pytest.fixture(scope="module")
 def demo_models():
-    from mrfm.config import load
     from mrfm.resources import data_dir
 
     exp = load(data_dir("configs") / "demo.toml")
