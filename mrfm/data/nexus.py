@@ -22,13 +22,16 @@ import contextlib
 import datetime as _dt
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h5py
 import numpy as np
 
 import mrfm
 from mrfm.errors import UserError
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment
 
 KINDS = ("signal_map", "timeseries", "scan", "reconstruction", "dataset_item")
 
@@ -108,7 +111,7 @@ def write_values(parent: h5py.Group, values: Mapping[str, tuple[Any, str]]) -> N
             write_dataset(parent, name, np.asarray(value), units)
 
 
-def write_experiment_metadata(entry: h5py.Group, exp: Any) -> None:
+def write_experiment_metadata(entry: h5py.Group, exp: Experiment) -> None:
     """Write ``/entry/instrument`` and ``/entry/sample`` from an Experiment (SI, with units)."""
     inst = group(entry, "instrument", "NXinstrument")
     cant = group(inst, "cantilever", "NXcollection")

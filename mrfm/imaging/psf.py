@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mrfm.imaging.operators import kernel_shape
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,7 @@ def grid_for_scan(
     )
 
 
-def kernel_from_solver(exp: Any, grid: ImagingGrid) -> tuple[np.ndarray, str]:
+def kernel_from_solver(exp: Experiment, grid: ImagingGrid) -> tuple[np.ndarray, str]:
     """Kernel for ``exp`` by simulating a one-voxel sample of unit density with the solver.
 
     The voxel sits at the object grid's top-centre depth (x = y = 0); the tip is scanned
@@ -194,7 +197,7 @@ def kernel_from_solver(exp: Any, grid: ImagingGrid) -> tuple[np.ndarray, str]:
     return np.ascontiguousarray(signal[::-1, ::-1, ::-1]), str(result.unit)
 
 
-def kernel_for_experiment(exp: Any, grid: ImagingGrid) -> tuple[np.ndarray, str, str]:
+def kernel_for_experiment(exp: Experiment, grid: ImagingGrid) -> tuple[np.ndarray, str, str]:
     """Kernel for the experiment ``exp`` on ``grid``: ``(kernel, unit, source)``.
 
     The kernel comes from the solver (:func:`kernel_from_solver`); ``source`` is

@@ -17,15 +17,19 @@ import sys
 import time
 import warnings
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mrfm.errors import UserError
+from mrfm.physics import Sample, SpinSpecies
 from mrfm.solver import direct, memory
 from mrfm.solver import fft as fftpath
 from mrfm.solver.protocols import SolverSettings, build_params, protocol_info
 from mrfm.solver.result import SignalMap
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment
 
 METHODS = ("auto", "direct", "fft")
 
@@ -37,26 +41,10 @@ class ResonanceOutsideSampleWarning(UserWarning):
     """The resonant slice (or the OSCAR sweep region) misses every spin: the map is all zero."""
 
 
-def _species_lookup(sample) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for sp in getattr(sample, "species", []) or []:
-        found[sp.name] = sp
-    return found
-
-
-def _species(sample, name: str, lookup: dict[str, Any]):
-    if name in lookup:
-        return lookup[name]
-    from mrfm.physics import SpinSpecies
-
-    return SpinSpecies.from_name(name)
-
-
-def sample_top(sample) -> float:
+def sample_top(sample: Sample) -> float:
     """Highest z (m) reached by any spin: top face of the highest occupied voxel, or a point."""
     top = -math.inf
-    densities = getattr(sample, "densities", {}) or {}
-    for rho in densities.values():
+    for rho in sample.densities.values():
         rho = np.asarray(rho)
         if rho.size == 0:
             continue
@@ -64,20 +52,20 @@ def sample_top(sample) -> float:
         if occupied.size:
             k = int(occupied[-1])
             top = max(top, float(sample.origin[2]) + (k + 0.5) * float(sample.voxel[2]))
-    for pts in (getattr(sample, "points", {}) or {}).values():
+    for pts in sample.points.values():
         pts = np.asarray(pts, dtype=float).reshape(-1, 3)
         if pts.shape[0]:
             top = max(top, float(pts[:, 2].max()))
     return top
 
 
-def choose_method(exp, method: str) -> str:
+def choose_method(exp: Experiment, method: str) -> str:
     """Resolve ``"auto"``: FFT when the tip grid is commensurate with the voxel grid and the
     FFT path needs fewer kernel evaluations than direct summation; otherwise direct."""
     if method not in METHODS:
         raise UserError(f"method: {method!r} is not one of {', '.join(METHODS)}")
     sample = exp.sample
-    densities = getattr(sample, "densities", {}) or {}
+    densities = sample.densities
     scan = exp.scan
     voxel = np.asarray(sample.voxel, dtype=float)
     ok = bool(densities) and fftpath.compatible(scan.x, scan.y, voxel)
@@ -114,7 +102,7 @@ def _progress(total: int, enabled: bool, description: str):
         yield lambda n: bar.advance(task, n)
 
 
-def simulate(exp, method: str = "auto", *, settings: SolverSettings | None = None,
+def simulate(exp: Experiment, method: str = "auto", *, settings: SolverSettings | None = None,
              progress: bool | None = None, memory_limit: int | None = None) -> SignalMap:
     """Simulate the experiment's protocol over its tip grid.
 
@@ -167,8 +155,8 @@ def simulate(exp, method: str = "auto", *, settings: SolverSettings | None = Non
         )
     min_gap = heights.min() - (top if math.isfinite(top) else 0.0)
     chosen = choose_method(exp, method)
-    densities = getattr(sample, "densities", {}) or {}
-    points = getattr(sample, "points", {}) or {}
+    densities = sample.densities
+    points = sample.points
     voxel = np.asarray(sample.voxel, dtype=float) if densities else np.ones(3)
     origin = np.asarray(sample.origin, dtype=float) if densities else np.zeros(3)
     n_tips = x.size * y.size * heights.size
@@ -194,14 +182,13 @@ def simulate(exp, method: str = "auto", *, settings: SolverSettings | None = Non
     tips = np.stack(np.meshgrid(x, y, heights, indexing="ij"), axis=-1).reshape(-1, 3)
     centres = tips.copy()
     centres[:, 2] += float(magnet.half_height)
-    lookup = _species_lookup(sample)
     signal = np.zeros((x.size, y.size, heights.size))
     total_units = 0
     if densities:
         total_units = (shape[2] if chosen == "fft" else n_tips) * len(densities)
     with _progress(total_units, show, f"{info.name} ({chosen})") as tick:
         for name, rho in densities.items():
-            species = _species(sample, name, lookup)
+            species = SpinSpecies.from_name(name)
             pp = build_params(exp, species, info, settings, min_gap)
             rho = np.asarray(rho, dtype=float)
             if chosen == "fft":
@@ -213,7 +200,7 @@ def simulate(exp, method: str = "auto", *, settings: SolverSettings | None = Non
                                              pp, progress=tick)
                 signal += values.reshape(signal.shape)
     for name, pts in points.items():
-        species = _species(sample, name, lookup)
+        species = SpinSpecies.from_name(name)
         pp = build_params(exp, species, info, settings, min_gap)
         values = direct.point_signal(info.kernel_id, magnet, centres, np.asarray(pts, float), pp)
         signal += values.reshape(signal.shape)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment
 
 
 @dataclass
@@ -41,7 +44,7 @@ class SignalMap:
     polarization: str = "curie"
     method: str = "direct"
     elapsed_s: float = 0.0
-    experiment: Any = field(default=None, repr=False)
+    experiment: Experiment | None = field(default=None, repr=False)
 
     @property
     def peak(self) -> float:
@@ -56,7 +59,7 @@ class SignalMap:
         from mrfm.data import nexus
 
         exp = self.experiment
-        config_text = getattr(exp, "source_text", None)
+        config_text = None if exp is None else exp.source_text
         with nexus.atomic_h5(path) as fh:
             entry = nexus.create_entry(fh, kind="signal_map", config_text=config_text)
             entry.attrs["protocol"] = self.protocol
@@ -76,7 +79,7 @@ class SignalMap:
                                 long_name="tip y")
             nexus.write_dataset(data, "z", np.asarray(self.coords["z"], dtype=float), "m",
                                 long_name="tip height above the sample surface")
-            if exp is not None and hasattr(exp, "stage"):
+            if exp is not None:
                 nexus.write_experiment_metadata(entry, exp)
             else:
                 nexus.group(entry, "instrument", "NXinstrument")

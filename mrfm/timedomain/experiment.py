@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mrfm.errors import ConfigError, UserError
 from mrfm.timedomain.chain import ChainParameters
 from mrfm.timedomain.settings import TimeseriesSettings, check_against
 from mrfm.timedomain.spins import SpinSignal, spin_signal_from_solver
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment
 
 #: (protocol, polarization) -> (spin model of the chain, unit of the spin signal)
 SPIN_MODELS = {
@@ -23,7 +26,7 @@ SPIN_MODELS = {
 }
 
 
-def default_tip(exp: Any) -> tuple[float, float, float]:
+def default_tip(exp: Experiment) -> tuple[float, float, float]:
     """The centre of the experiment's scan grid at its first height (x, y, height), m.
 
     Scan grids are usually centred on the sample, so the centre sees the spins where a
@@ -34,7 +37,7 @@ def default_tip(exp: Any) -> tuple[float, float, float]:
             float(scan.height[0]))
 
 
-def spin_signal(exp: Any, settings: TimeseriesSettings) -> SpinSignal | None:
+def spin_signal(exp: Experiment, settings: TimeseriesSettings) -> SpinSignal | None:
     """The spin signal at the tip: ``settings.spin_signal`` if given, else from the solver."""
     if not settings.spins:
         return None
@@ -55,7 +58,7 @@ def spin_signal(exp: Any, settings: TimeseriesSettings) -> SpinSignal | None:
     return sig
 
 
-def chain_parameters(exp: Any, settings: TimeseriesSettings,
+def chain_parameters(exp: Experiment, settings: TimeseriesSettings,
                      *, duration: float | None = None) -> tuple[ChainParameters, int]:
     """Build the chain for ``exp``; returns (parameters, number of samples).
 

@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
 
 from mrfm.errors import UserError
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment
 
 
 def cai_envelope(
@@ -142,7 +145,7 @@ class SpinSignal:
 UNITS = {"N": "force", "N^2": "force variance", "Hz": "frequency shift"}
 
 
-def spin_signal_from_solver(exp: Any, tip: tuple[float, float, float]) -> SpinSignal:
+def spin_signal_from_solver(exp: Experiment, tip: tuple[float, float, float]) -> SpinSignal:
     """Run :func:`mrfm.solver.simulate` for one tip position and return its signal.
 
     Parameters

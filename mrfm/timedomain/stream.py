@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h5py
 import numpy as np
@@ -38,6 +38,9 @@ import numpy as np
 from mrfm.errors import ResourceLimitError, UserError
 from mrfm.timedomain.chain import ChainParameters, ChainSimulator
 from mrfm.timedomain.settings import CHANNELS
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment
 
 #: channel -> (units, dtype, description)
 CHANNEL_INFO: dict[str, tuple[str, str, str]] = {
@@ -117,7 +120,7 @@ def write_timeseries(
     chunk: int = 2**20,
     channels: Sequence[str] = CHANNELS,
     config_text: str | None = None,
-    experiment: Any = None,
+    experiment: Experiment | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Simulate ``n_samples`` samples of the chain and write them to ``path`` chunk by chunk.
@@ -162,10 +165,7 @@ def write_timeseries(
     with h5py.File(path, "w", libver="latest") as fh:
         entry = create_entry(fh, kind="timeseries", config_text=config_text)
         if experiment is not None:
-            try:
-                write_experiment_metadata(entry, experiment)
-            except (AttributeError, TypeError):
-                pass  # partial experiment objects (tests) carry no instrument metadata
+            write_experiment_metadata(entry, experiment)
         inst = group(entry, "instrument", "NXinstrument")
         ts = group(inst, "timeseries", "NXcollection")
         _write_parameters(ts, params, write_values)

@@ -12,11 +12,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mrfm.solver import kernels as K
 from mrfm.solver.protocols import cai, cermit, force_gradient, ioscar, oscar
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment
+    from mrfm.physics import SpinSpecies
 
 
 @dataclass(frozen=True)
@@ -92,8 +97,8 @@ def auto_n_theta(amplitude: float, min_gap: float) -> int:
     return int(min(2048, max(32, n)))
 
 
-def build_params(exp, species, info: ProtocolInfo, settings: SolverSettings,
-                 min_gap: float) -> np.ndarray:
+def build_params(exp: Experiment, species: SpinSpecies, info: ProtocolInfo,
+                 settings: SolverSettings, min_gap: float) -> np.ndarray:
     """The float64 parameter vector ``pp`` (see ``mrfm.solver.kernels.P_*``) for one species."""
     pp = np.zeros(K.PP_LEN)
     gamma = abs(float(species.gamma))
@@ -122,13 +127,13 @@ def build_params(exp, species, info: ProtocolInfo, settings: SolverSettings,
 SLICE_PROFILES = ("hard", "cos2")
 
 
-def slice_profile(exp, settings: SolverSettings | None = None) -> str:
+def slice_profile(exp: Experiment, settings: SolverSettings | None = None) -> str:
     """The slice weighting in force: settings, else ``exp.protocol.slice_profile``, else hard."""
     from mrfm.errors import UserError
 
     name = settings.slice_profile if settings is not None else None
     if name is None:
-        name = getattr(exp.protocol, "slice_profile", None) or "hard"
+        name = exp.protocol.slice_profile
     if name not in SLICE_PROFILES:
         raise UserError(f"protocol.slice_profile: {name!r} is not one of "
                         f"{', '.join(SLICE_PROFILES)}")

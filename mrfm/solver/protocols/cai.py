@@ -15,9 +15,14 @@ with f_v the resonant volume fraction of voxel v (:mod:`mrfm.solver.slice`),
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from numba import njit
 
 from mrfm.solver.kernels import P_BRES, P_HALF, P_PREF, field_magnitude
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment
 
 NAME = "CAI"
 UNITS = {"curie": "N", "statistical": "N^2"}
@@ -27,7 +32,7 @@ REFERENCES = (
 )
 
 
-def prefactor(exp) -> float:
+def prefactor(exp: Experiment) -> float:
     """CAI needs no prefactor: the kernel is d|B|/dx per unit moment (N per J/T)."""
     return 1.0
 

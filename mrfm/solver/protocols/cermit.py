@@ -15,9 +15,14 @@ Statistical polarization gives the variance of delta_f (Hz^2).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from numba import njit
 
 from mrfm.solver.kernels import P_BRES, P_HALF, P_PREF, field_magnitude, trajectory_curvature
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment
 
 NAME = "CERMIT"
 UNITS = {"curie": "Hz", "statistical": "Hz^2"}
@@ -28,7 +33,7 @@ REFERENCES = (
 )
 
 
-def prefactor(exp) -> float:
+def prefactor(exp: Experiment) -> float:
     """(f0 / 2k) * c with c = 1 (saturate) or 2 (invert): Hz per (J/T * T/m^2).
 
     Delta<mu_z> = -c <mu_z> times the cantilever's -(f0/2k) per unit force gradient

@@ -13,9 +13,14 @@ at the spin's field for the cantilever at rest (T1 much longer than 1/f0).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from numba import njit
 
 from mrfm.solver.kernels import P_PREF, field_magnitude, trajectory_curvature
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment
 
 NAME = "force-gradient"
 UNITS = {"curie": "Hz", "statistical": "Hz^2"}
@@ -25,7 +30,7 @@ REFERENCES = (
 )
 
 
-def prefactor(exp) -> float:
+def prefactor(exp: Experiment) -> float:
     """-(f0 / 2k): Hz per (J/T * T/m^2) (:meth:`mrfm.physics.Cantilever.frequency_shift`)."""
     return exp.cantilever.frequency_shift(1.0)
 

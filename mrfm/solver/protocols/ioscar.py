@@ -17,8 +17,12 @@ The per-spin kernel is the OSCAR kernel (:mod:`mrfm.solver.protocols.oscar`).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from mrfm.solver.protocols import oscar
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment
 
 NAME = "iOSCAR"
 UNITS = {"curie": "Hz", "statistical": "Hz^2"}
@@ -31,7 +35,7 @@ REFERENCES = (
 LOCKIN_FACTOR = 4.0 / math.pi / math.sqrt(2.0)
 
 
-def prefactor(exp) -> float:
+def prefactor(exp: Experiment) -> float:
     """OSCAR prefactor times the lock-in conversion factor (the kernel is OSCAR's)."""
     return LOCKIN_FACTOR * oscar.prefactor(exp)
 

@@ -24,10 +24,14 @@ graded Gauss-Legendre).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from numba import njit
 
 from mrfm.solver.kernels import P_PREF, field_magnitude, oscar_trajectory_integral
+
+if TYPE_CHECKING:
+    from mrfm.config import Experiment
 
 NAME = "OSCAR"
 UNITS = {"curie": "Hz", "statistical": "Hz^2"}
@@ -38,7 +42,7 @@ REFERENCES = (
 )
 
 
-def prefactor(exp) -> float:
+def prefactor(exp: Experiment) -> float:
     """f0 / (2 pi k x_pk): Hz per (J/T * T/m) of the theta integral.
 
     The cantilever's -(f0/2k) per unit force gradient
