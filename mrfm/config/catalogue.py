@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import tomllib
 from functools import cache
-from typing import Any
 
-from mrfm.config.schema import suggest
+from mrfm.config.schema import TomlValue, suggest
 from mrfm.errors import ConfigError
 from mrfm.resources import data_dir
 
@@ -25,13 +24,13 @@ CATALOGUE_FILES = {
 
 
 @cache
-def _read(filename: str) -> dict[str, dict[str, Any]]:
+def _read(filename: str) -> dict[str, dict[str, TomlValue]]:
     path = data_dir("models") / filename
     with path.open("rb") as fh:
         return tomllib.load(fh)
 
 
-def catalogue(section: str) -> dict[str, dict[str, Any]]:
+def catalogue(section: str) -> dict[str, dict[str, TomlValue]]:
     """Return all entries of the catalogue for ``section`` (``"cantilever"``, ...), by name.
 
     The returned dict is a fresh copy; changing it does not change the catalogue.
@@ -41,7 +40,7 @@ def catalogue(section: str) -> dict[str, dict[str, Any]]:
     return {name: dict(entry) for name, entry in _read(CATALOGUE_FILES[section]).items()}
 
 
-def entry(section: str, name: Any, path: str) -> dict[str, Any]:
+def entry(section: str, name: object, path: str) -> dict[str, TomlValue]:
     """Return a copy of catalogue entry ``name`` for ``section``; ConfigError if unknown.
 
     ``path`` is the field path used in the error message (``"cantilever.model"``).

@@ -18,15 +18,13 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
-from mrfm.config.schema import suggest
+from mrfm.config.schema import TomlValue, suggest
 from mrfm.config.sections import TOP_LEVEL_KEYS
 from mrfm.errors import ConfigError
 
 if TYPE_CHECKING:
     import pint
 
-#: A value of the effective configuration: what a TOML document holds.
-TomlValue: TypeAlias = "str | int | float | bool | list[TomlValue] | dict[str, TomlValue]"
 #: An override value: a TOML value, a numpy number or a pint Quantity (any registry).
 OverrideValue: TypeAlias = (
     "str | int | float | bool | np.number | pint.Quantity | Sequence[OverrideValue]"

@@ -26,7 +26,7 @@ import dataclasses
 import difflib
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypeAlias, TypedDict, TypeVar
 
 import numpy as np
 
@@ -48,6 +48,9 @@ KINDS = (
 )
 
 T = TypeVar("T")
+
+#: A value of a TOML document (what an experiment file or a catalogue entry holds).
+TomlValue: TypeAlias = "str | int | float | bool | list[TomlValue] | dict[str, TomlValue]"
 
 
 class FieldSpec(TypedDict):
@@ -120,7 +123,7 @@ def quantity(
     """A dataclass field holding a quantity of ``dimension`` in SI (None: optional).
 
     ``limits`` are passed to :func:`spec` (``min``, ``max``, ``min_exclusive``, ``doc``).
-    Returns :func:`dataclasses.field` (typed ``Any`` like it, so the field's annotation
+    Returns :func:`dataclasses.field` (as loosely typed as it, so the field's annotation
     states the type).
     """
     return dataclasses.field(

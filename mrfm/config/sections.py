@@ -12,8 +12,8 @@ from typing import TypeAlias
 
 import numpy as np
 
+from mrfm.config.schema import TomlValue, spec
 from mrfm.config.schema import quantity as _q
-from mrfm.config.schema import spec
 
 PROTOCOLS = ("CAI", "OSCAR", "iOSCAR", "CERMIT", "force-gradient")
 SHAPES = ("sphere", "cuboid", "cylinder")
@@ -27,8 +27,8 @@ OPTIONAL_SECTIONS = ("timeseries", "plan", "dataset", "reconstruction")
 #: Every key allowed at the top level of an experiment file.
 TOP_LEVEL_KEYS = ("name", "description", *CORE_SECTIONS, *OPTIONAL_SECTIONS)
 
-#: A TOML value not yet validated (the owner of the field checks it).
-RawValue: TypeAlias = object
+#: A TOML value not yet validated (the builder of the physics object checks it).
+RawValue: TypeAlias = "TomlValue | None"
 
 
 def _text(default: str = "") -> str:
@@ -198,7 +198,7 @@ class ScanSection:
         default_factory=lambda: np.zeros(1),
         metadata=spec("axis", dimension="length", min=-1e-2, max=1e-2, max_count=4096),
     )
-    height: np.ndarray = field(
+    height: np.ndarray | None = field(
         default=None,
         metadata=spec("axis", dimension="length", min=0, min_exclusive=True, max=1e-3,
                       max_count=1024, doc="gap between the sample surface and the magnet"),
