@@ -55,3 +55,37 @@ def test_serve_bad_rig_file_is_a_user_error(tmp_path):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
     assert "instruments.a.driver" in err and "Traceback" not in err
+
+
+def test_serve_with_an_invalid_experiment_is_a_config_error(tmp_path):
+    """A named experiment that does not load stops the rig (exit 2): no other physics."""
+    exp = tmp_path / "exp.toml"
+    exp.write_text('[cantilever]\nk = "-1 N/m"\n')
+    rig = tmp_path / "rig.toml"
+    rig.write_text(f'experiment = "{exp.as_posix()}"\n[instruments.lockin]\n'
+                   'driver = "srs.sr830"\n')
+    proc = _serve(str(rig), "--json")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err
+    assert "cantilever.k" in err and "Traceback" not in err
+    assert all(json.loads(line)["exit_code"] == 2 for line in out.splitlines())  # no resources
+
+
+def test_a_rig_file_without_experiment_runs_the_packaged_demo():
+    from mrfm.config import load
+    from mrfm.resources import data_dir
+    from mrfm.rig.server import VirtualRig, default_experiment_path
+    from mrfm.rigdef import rigfile
+
+    demo = data_dir("configs") / "demo.toml"
+    assert default_experiment_path() == demo
+    rig = VirtualRig(rigfile.loads('[instruments.lockin]\ndriver = "srs.sr830"\n'))
+    assert rig.experiment.source_text == load(demo).source_text
+    assert any(str(demo) in note and "default experiment" in note for note in rig.notes)
+    # the same engine: the cantilever is the experiment's, at the cryostat's temperature
+    c = rig.state.cantilever
+    assert (c.k, c.f0, c.Q, c.T) == (rig.experiment.cantilever.k, rig.experiment.cantilever.f0,
+                                     rig.experiment.cantilever.Q, rig.state.cryostat.temperature)
+    named = VirtualRig(rigfile.loads(f'experiment = "{demo.as_posix()}"\n'
+                                     '[instruments.lockin]\ndriver = "srs.sr830"\n'))
+    assert named.notes == []
