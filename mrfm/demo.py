@@ -14,7 +14,6 @@ Steps (each writes into the output folder):
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -135,7 +134,6 @@ def plot_reconstruction(recon_path: Path, out_png: Path) -> None:
 
 def run_demo(out: Path, log: Callable[[str], None] = print) -> dict[str, object]:
     """Run the demo experiment into folder ``out``; returns a JSON-able summary."""
-    from mrfm.cli import scan_cmd
     from mrfm.cli.info_cmd import render_table
     from mrfm.config import load
     from mrfm.imaging.pipeline import reconstruct_file
@@ -145,6 +143,7 @@ def run_demo(out: Path, log: Callable[[str], None] = print) -> dict[str, object]
     from mrfm.plotting import scan as scan_plot
     from mrfm.plotting import signal_map as signal_plot
     from mrfm.plotting import timeseries as ts_plot
+    from mrfm.scan import run_scan
     from mrfm.solver import simulate
     from mrfm.timedomain.experiment import chain_parameters
     from mrfm.timedomain.stream import write_timeseries
@@ -167,11 +166,13 @@ def run_demo(out: Path, log: Callable[[str], None] = print) -> dict[str, object]
 
     # 3: the same experiment scanned on the virtual rig (drivers over loopback sockets)
     log("[2/5] virtual rig: scanning the phantom through the pyvisa drivers ...")
-    scan_args = argparse.Namespace(config=str(config), rig="virtual", output=str(out / "scan.h5"),
-                                   resume=False, json=False)
-    code = scan_cmd.run(scan_args)
-    if code != 0:
-        raise UserError(f"demo: the virtual scan stopped with exit code {code}")
+    scanned = run_scan(exp, "virtual", out / "scan.h5",
+                       notify=lambda message: log(f"      {message}"))
+    if scanned.fault is not None:
+        raise scanned.fault
+    if not scanned.complete:
+        raise UserError(f"demo: the virtual scan stopped ({scanned.status}) after "
+                        f"{scanned.points_measured} of {scanned.points_total} points")
     scan_plot.plot(out / "scan.h5", out / "scan.png")
     snr = _scan_snr(out / "scan.h5")
 

@@ -142,6 +142,9 @@ class Instrument:
         self.limits = self._parse_limits(limits or {})
         self._lock = threading.RLock()
         self._closed = False
+        # a set command held back to go out with its error query in one write (see write)
+        self._held: str | None = None
+        self._coalesce = False
         if session is not None:
             self._session = session
         else:
@@ -166,8 +169,9 @@ class Instrument:
             if not isinstance(err, InstrumentDisconnected):
                 err = InstrumentDisconnected(str(err))
             raise err from None
-        if self.resource_name.upper().endswith("::SOCKET"):
-            _no_delay(session)
+        if self.resource_name.upper().endswith("::SOCKET") and not self.backend.endswith("@sim"):
+            # a stream socket that keeps Nagle's algorithm: coalesce set + error query
+            self._coalesce = not _no_delay(session)
         return session
 
     def connect(self) -> None:
@@ -244,6 +248,8 @@ class Instrument:
         """Send one command line (termination added by the session); no error check."""
         if self._closed:
             raise InstrumentDisconnected(self._where("the session is closed"))
+        if self._held is not None:
+            command, self._held = self._held + self.write_termination + command, None
         try:
             self._session.write(command)
         except Exception as exc:  # noqa: BLE001 - mapped to typed errors
@@ -265,15 +271,30 @@ class Instrument:
     def write(self, command: str, *, check: bool = True) -> None:
         """Send a set command; then (``check``) read the error report.
 
+        Over a raw TCP socket (``::SOCKET``) the command goes out in the same write as
+        the first query of its error check (``MOV 1 2\\nERR?\\n``): the byte stream is
+        the same, but the command no longer waits for the peer's delayed ACK before its
+        error query may leave (Nagle's algorithm, ~40 ms per set; pyvisa-py 0.8 cannot
+        switch it off, see :func:`_no_delay`).
+
         Raises
         ------
         InstrumentError
             The instrument rejected the command (its message included).
         """
         with self._lock:
-            self.write_line(command)
-            if check:
+            if not (check and self._coalesce):
+                self.write_line(command)
+                if check:
+                    self.check_errors(command)
+                return
+            self._held = command
+            try:
                 self.check_errors(command)
+            finally:
+                if self._held is not None:  # the check sent nothing: send the command alone
+                    held, self._held = self._held, None
+                    self.write_line(held)
 
     def query(self, command: str, *, retries: int | None = None) -> str:
         """Send a query and return its reply text (retried on timeout)."""
@@ -388,19 +409,22 @@ class Instrument:
         return {"vendor": vendor, "model": model, "serial": serial, "firmware": firmware}
 
 
-def _no_delay(session: Any) -> None:
+def _no_delay(session: Any) -> bool:
     """Ask the VISA library to send small TCP segments at once (``VI_ATTR_TCPIP_NODELAY``).
 
     A set command followed by its error query (``MOV`` then ``ERR?``) otherwise waits for
     the peer's delayed ACK (Nagle's algorithm). Public pyvisa API only: pyvisa-py 0.8
     refuses this attribute for ``::SOCKET`` resources (it raises ``UnknownAttribute``),
-    and the session then keeps Nagle's algorithm.
+    and the session then keeps Nagle's algorithm. Returns whether the library accepted it.
     """
     from pyvisa import constants
 
-    with contextlib.suppress(Exception):  # the library may not support the attribute
+    try:
         session.set_visa_attribute(constants.ResourceAttribute.tcpip_nodelay,
                                    constants.VisaBoolean.true)
+    except Exception:  # noqa: BLE001 - the library does not support the attribute
+        return False
+    return True
 
 
 def _nonempty(text: str) -> str:

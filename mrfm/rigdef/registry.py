@@ -30,8 +30,10 @@ from pathlib import Path
 from mrfm.errors import ConfigError
 
 #: rig-file keys every instrument takes: ``timeout`` (reply timeout of the driver, a time),
-#: ``serial`` (the virtual instrument's serial number in its identification)
-COMMON_OPTIONS: tuple[str, ...] = ("timeout", "serial")
+#: ``backend`` (the pyvisa backend the scan opens it with: ``"@py"`` by default, ``"@ivi"``
+#: for the system VISA library, ``"file.yaml@sim"`` for pyvisa-sim), ``serial`` (the
+#: virtual instrument's serial number in its identification)
+COMMON_OPTIONS: tuple[str, ...] = ("timeout", "backend", "serial")
 
 LF = "\n"
 CRLF = "\r\n"

@@ -1,41 +1,11 @@
 """The scan's view of a rig, implemented over the mrfm pyvisa drivers: :class:`DriverRig`.
 
-Each instrument of the rig file is opened with its driver and given a *role*
-by its model:
-
-=================  =========================  ========================================
-role               models                     used for
-=================  =========================  ========================================
-``lockin``         SR830, SR865               X, Y (V); time constant; phase
-``scanner``        PI E-727                   tip position (x, y, height) <-> axes, um
-``rf``             SG384                      frequency, power, output (off when safe)
-``awg``            Keysight 33500B            outputs off when safe
-``temperature``    Lake Shore 336             stage temperature (interlock)
-``magnet``         AMI 430                    field, "still ramping" interlock
-``coarse``         ANC300                     axes grounded when safe
-=================  =========================  ========================================
-
-A lock-in and a fine scanner are required; every other role is optional (its
-interlock or safe-state step is then skipped). The IDS3010 interferometer is
-not used by the scan.
-
-Options read from the rig file (all optional; quantities accept unit strings):
-
-* ``[instruments.<lock-in>]``: ``time_constant`` (set at start, e.g. ``"30 ms"``),
-  ``phase`` (degrees), ``force_per_volt`` (``"2e-12 N/V"``: adds a ``force``
-  channel, N) or ``frequency_per_volt`` (``"1000 Hz/V"``: adds ``frequency_shift``, Hz).
-* ``[instruments.<scanner>]``: ``axes`` (GCS axis ids for x, y, z, default
-  ``["1", "2", "3"]``), ``calibration`` (piezo displacement per tip displacement,
-  3 numbers, default 1; a sign flips an axis), ``offset`` (tip position when all
-  axes read 0, three lengths, default 0), ``park`` (x, y where the tip is parked,
-  default ``["0 um", "0 um"]``), ``park_step`` (largest step while retracting and
-  parking, default ``"100 nm"``), ``settle_timeout`` (default ``"2 s"``).
-* ``[instruments.<rf>]``: ``power`` (dBm, output switched on at start at this
-  level after the RF power interlock; without it the RF is left as found).
-* ``[instruments.<temperature>]``: ``input`` (sensor, default ``"A"``).
-* ``[instruments.<coarse>]``: ``axes`` to ground (default ``[1, 2, 3]``).
-
-Piezo target (um) = ``calibration * (tip - offset) / 1 um`` per axis.
+Each instrument of the rig file is opened with its driver (:mod:`mrfm.scan.instruments`)
+and given its registry role (:mod:`mrfm.scan.roles`, which also lists the rig-file
+options the scan reads). After opening, the rig file's settings are applied (lock-in
+time constant and phase, RF frequency, scanner servos) and every instrument's
+settings can be read back for the scan file's logbook (:meth:`DriverRig.logbook`,
+:mod:`mrfm.scan.logbook`).
 """
 
 from __future__ import annotations
@@ -43,150 +13,37 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-from mrfm.drivers.errors import (
-    InstrumentDisconnected,
-    InstrumentError,
-    InstrumentTimeout,
-    LimitError,
-)
+from mrfm.drivers.base import Logged
+from mrfm.drivers.errors import InstrumentError, InstrumentTimeout, LimitError
 from mrfm.errors import UserError
+from mrfm.rigdef.rigfile import InstrumentSpec, RigFile
+from mrfm.scan.instruments import open_driver
 from mrfm.scan.plan import Position
+from mrfm.scan.roles import (
+    REQUIRED_ROLES,
+    UM,
+    ScannerCalibration,
+    assign_roles,
+    channels_for,
+    ratio,
+)
 from mrfm.scan.store import Channel
 from mrfm.units import parse_quantity
 
-#: driver name (rig file) -> role
-ROLES = {
-    "srs.sr830": "lockin",
-    "srs.sr865": "lockin",
-    "pi.e727": "scanner",
-    "srs.sg384": "rf",
-    "keysight.33500b": "awg",
-    "lakeshore.336": "temperature",
-    "ami.430": "magnet",
-    "attocube.anc300": "coarse",
-    "attocube.ids3010": "interferometer",
-}
-REQUIRED_ROLES = ("lockin", "scanner")
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from mrfm.config import Experiment
+    from mrfm.scan.safety import SafetyLimits
+
+__all__ = ["FIELD_CHANGING_STATES", "REQUIRED_ROLES", "DriverRig", "ScannerCalibration",
+           "channels_for"]
+
 #: AMI 430 ``STATE?`` codes while the field changes: ramping, manual up, manual down, zeroing
 FIELD_CHANGING_STATES = (1, 4, 5, 6)
-UM = 1e-6
-
-
-def _ratio(value: Any, unit: str, where: str) -> float:
-    """A quantity such as ``"2e-12 N/V"`` in ``unit`` (a bare number is taken in ``unit``)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, str):
-        raise UserError(f"{where}: expected a number or a string in {unit}, got {value!r}")
-    import pint
-
-    from mrfm.units import registry
-
-    try:
-        return float(registry().Quantity(value).to(unit).magnitude)
-    except (pint.errors.PintError, ValueError, TypeError, AttributeError, SyntaxError):
-        raise UserError(f"{where}: cannot read {value!r} as a quantity in {unit}") from None
-
-
-def _roles(rig: Any) -> dict[str, Any]:
-    """Instrument spec per role; UserError for a missing or doubled role."""
-    found: dict[str, Any] = {}
-    for spec in rig.instruments:
-        role = ROLES.get(spec.driver)
-        if role is None:
-            raise UserError(f"instruments.{spec.name}: driver {spec.driver!r} has no role in a "
-                            f"scan (known: {', '.join(ROLES)})")
-        if role in found:
-            raise UserError(f"instruments.{spec.name}: a second {role} "
-                            f"(besides {found[role].name!r}); a scan uses one of each")
-        found[role] = spec
-    for role in REQUIRED_ROLES:
-        if role not in found:
-            models = ", ".join(d for d, r in ROLES.items() if r == role)
-            raise UserError(f"rig {rig.name!r}: no {role} instrument ({models}); a scan needs one")
-    return found
-
-
-def channels_for(rig: Any) -> list[Channel]:
-    """The channels a scan on ``rig`` records (known before any instrument is opened)."""
-    roles = _roles(rig)
-    lockin = roles["lockin"]
-    # A calibrated physical channel, when the rig file gives one, comes first: it is the
-    # file's NXdata signal (what `mrfm plot` and `mrfm reconstruct` read).
-    chans = []
-    if "force_per_volt" in lockin.options:
-        chans.append(Channel("force", "N", "force (lock-in X x force_per_volt)"))
-    if "frequency_per_volt" in lockin.options:
-        chans.append(Channel("frequency_shift", "Hz",
-                             "frequency shift (lock-in X x frequency_per_volt)"))
-    chans += [Channel("lockin_x", "V", "lock-in X"), Channel("lockin_y", "V", "lock-in Y")]
-    if "temperature" in roles:
-        chans.append(Channel("temperature", "K", "stage temperature"))
-    if "magnet" in roles:
-        chans.append(Channel("field", "T", "magnet field"))
-    chans.append(Channel("tip_x", "m", "measured tip x"))
-    chans.append(Channel("tip_y", "m", "measured tip y"))
-    chans.append(Channel("tip_height", "m", "measured tip height"))
-    return chans
-
-
-@dataclass(frozen=True)
-class ScannerCalibration:
-    """Tip position (m) <-> piezo axis positions (um): ``piezo = cal * (tip - offset) / um``."""
-
-    axes: tuple[str, str, str] = ("1", "2", "3")
-    calibration: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    park: tuple[float, float] = (0.0, 0.0)
-    park_step: float = 100e-9
-    settle_timeout: float = 2.0
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any], where: str) -> ScannerCalibration:
-        """Read the scanner's rig-file options (see the module docstring)."""
-        kw: dict[str, Any] = {}
-        if "axes" in options:
-            axes = options["axes"]
-            if not isinstance(axes, list) or len(axes) != 3:
-                raise UserError(f"{where}.axes: expected three axis ids [x, y, z], got {axes!r}")
-            kw["axes"] = tuple(str(a) for a in axes)
-        if "calibration" in options:
-            cal = options["calibration"]
-            if (not isinstance(cal, list) or len(cal) != 3
-                    or not all(isinstance(c, (int, float)) and c != 0 for c in cal)):
-                raise UserError(f"{where}.calibration: expected three non-zero numbers, "
-                                f"got {cal!r}")
-            kw["calibration"] = tuple(float(c) for c in cal)
-        for key, n in (("offset", 3), ("park", 2)):
-            if key in options:
-                v = options[key]
-                if not isinstance(v, list) or len(v) != n:
-                    raise UserError(f"{where}.{key}: expected {n} lengths, got {v!r}")
-                kw[key] = tuple(parse_quantity(x, "length", f"{where}.{key}") for x in v)
-        if "park_step" in options:
-            kw["park_step"] = parse_quantity(options["park_step"], "length", f"{where}.park_step")
-            if kw["park_step"] <= 0:
-                raise UserError(f"{where}.park_step: must be > 0")
-        if "settle_timeout" in options:
-            kw["settle_timeout"] = parse_quantity(options["settle_timeout"], "time",
-                                                  f"{where}.settle_timeout")
-        return cls(**kw)
-
-    def to_axes(self, position: Position) -> dict[str, float]:
-        """Tip position (m) -> {axis id: piezo position (um)}."""
-        return {ax: c * (p - o) / UM
-                for ax, c, p, o in zip(self.axes, self.calibration, position, self.offset,
-                                       strict=True)}
-
-    def to_tip(self, axes: Mapping[str, float]) -> Position:
-        """{axis id: piezo position (um)} -> tip position (m)."""
-        x, y, h = (axes[ax] * UM / c + o
-                   for ax, c, o in zip(self.axes, self.calibration, self.offset, strict=True))
-        return (x, y, h)
 
 
 class DriverRig:
@@ -197,22 +54,22 @@ class DriverRig:
     virtual rig, 1 for real hardware).
     """
 
-    def __init__(self, rig: Any, drivers: Mapping[str, Any], roles: Mapping[str, Any],
-                 *, experiment: Any = None):
+    def __init__(self, rig: RigFile, drivers: Mapping[str, Any],
+                 roles: Mapping[str, InstrumentSpec], *, experiment: Experiment | None = None):
         self.rig = rig
         self.drivers = dict(drivers)
         self.roles = dict(roles)
         self.experiment = experiment
-        self.time_scale = float(getattr(rig, "time_scale", 1.0) or 1.0)
+        self.time_scale = float(rig.time_scale)
         scanner_spec = roles["scanner"]
         self.cal = ScannerCalibration.from_options(
             scanner_spec.options, f"instruments.{scanner_spec.name}")
         lockin_opts = roles["lockin"].options
         where = f"instruments.{roles['lockin'].name}"
-        self.force_per_volt = (_ratio(lockin_opts["force_per_volt"], "N/V",
+        self.force_per_volt = (ratio(lockin_opts["force_per_volt"], "N/V",
                                       f"{where}.force_per_volt")
                                if "force_per_volt" in lockin_opts else None)
-        self.frequency_per_volt = (_ratio(lockin_opts["frequency_per_volt"], "Hz/V",
+        self.frequency_per_volt = (ratio(lockin_opts["frequency_per_volt"], "Hz/V",
                                           f"{where}.frequency_per_volt")
                                    if "frequency_per_volt" in lockin_opts else None)
         self._channels = channels_for(rig)
@@ -224,11 +81,15 @@ class DriverRig:
         self.slow_interval = 0.5
         self._slow: dict[str, float] | None = None
         self._slow_at = 0.0
+        #: called with (instrument name, its settings read back) after the scan changed
+        #: that instrument (the scan file's logbook; see :mod:`mrfm.scan.logbook`)
+        self.on_change: Callable[[str, Mapping[str, Logged]], None] | None = None
 
     # ------------------------------------------------------------------ opening
     @classmethod
     @contextlib.contextmanager
-    def open(cls, rig: Any, *, experiment: Any = None) -> Iterator[DriverRig]:
+    def open(cls, rig: RigFile, *, experiment: Experiment | None = None
+             ) -> Iterator[DriverRig]:
         """Open every instrument of ``rig`` (a parsed rig file with resource strings).
 
         Raises
@@ -237,20 +98,16 @@ class DriverRig:
             A missing role, an instrument without a resource string, or a
             resource that cannot be reached (nothing has moved).
         """
-        roles = _roles(rig)
+        roles = assign_roles(rig)
         scanner = roles["scanner"]
-        cal = ScannerCalibration.from_options(scanner.options, f"instruments.{scanner.name}")
+        ScannerCalibration.from_options(scanner.options, f"instruments.{scanner.name}")
+        stage_temperature = (float(experiment.stage.temperature)
+                             if experiment is not None else None)
         opened: dict[str, Any] = {}
         try:
             for role, spec in roles.items():
-                if role == "interferometer":
-                    continue
-                if not spec.resource:
-                    raise UserError(f"instruments.{spec.name}.resource: no VISA resource string")
-                opened[role] = _open_driver(
-                    spec, role, limits=rig.limits, cal=cal,
-                    stage_temperature=(float(experiment.stage.temperature)
-                                       if experiment is not None else None))
+                opened[role] = open_driver(spec, role, limits=rig.limits,
+                                           stage_temperature=stage_temperature)
             handle = cls(rig, opened, roles, experiment=experiment)
             handle._identify()
             handle._configure()
@@ -288,7 +145,7 @@ class DriverRig:
         for ax in self.cal.axes:
             scanner.set_servo(ax, True)
 
-    def check_targets(self, positions: Any, *, safe_height: float) -> None:
+    def check_targets(self, positions: npt.ArrayLike, *, safe_height: float) -> None:
         """Refuse targets the fine scanner cannot reach (its travel at this temperature).
 
         Parameters
@@ -334,7 +191,7 @@ class DriverRig:
         spec = self.roles["rf"]
         where = f"instruments.{spec.name}"
         explicit = "frequency_multiplier" in spec.options
-        mult = _ratio(spec.options.get("frequency_multiplier", 1.0), "",
+        mult = ratio(spec.options.get("frequency_multiplier", 1.0), "",
                       f"{where}.frequency_multiplier")
         if mult <= 0:
             raise UserError(f"{where}.frequency_multiplier: must be > 0, got {mult:g}")
@@ -348,6 +205,39 @@ class DriverRig:
                 f"RF frequency not set: the experiment's {f:.6g} Hz is outside the "
                 f"{spec.driver} range (give {where}.frequency_multiplier for an external "
                 "multiplier); the source keeps its present frequency")
+
+    # ------------------------------------------------------------------ logbook
+    def coarse_axes(self) -> tuple[int, ...]:
+        """The ANC300 axes the rig uses (its rig-file ``axes``, default 1, 2, 3)."""
+        axes = self.roles["coarse"].options.get("axes", [1, 2, 3])
+        if not isinstance(axes, list) or not all(
+                isinstance(a, (int, str)) and str(a).isdigit() for a in axes):
+            raise UserError(f"instruments.{self.roles['coarse'].name}.axes: expected a list of "
+                            f"axis numbers 1-7, got {axes!r}")
+        return tuple(int(a) for a in axes)
+
+    def read_settings(self, role: str) -> dict[str, Logged]:
+        """One instrument's settings read back through its driver, plus its ``idn``."""
+        drv = self.drivers[role]
+        values = dict(drv.logbook(self.coarse_axes()) if role == "coarse" else drv.logbook())
+        values["idn"] = Logged(self._idn.get(self.roles[role].name, ""), "")
+        return values
+
+    def logbook(self) -> dict[str, dict[str, Logged]]:
+        """Every instrument's settings read back: instrument name -> setting -> value, unit."""
+        return {self.roles[role].name: self.read_settings(role) for role in self.drivers}
+
+    def _changed(self, role: str) -> None:
+        """Read ``role``'s instrument back after the scan changed it; report it to
+        :attr:`on_change`. A failed read-back (a faulty instrument) is skipped: the
+        logbook keeps the last values it read."""
+        if self.on_change is None:
+            return
+        try:
+            values = self.read_settings(role)
+        except InstrumentError:
+            return
+        self.on_change(self.roles[role].name, values)
 
     # ------------------------------------------------------------------ RigHandle
     def channels(self) -> list[Channel]:
@@ -364,7 +254,7 @@ class DriverRig:
             self._tau = float(self.drivers["lockin"].time_constant)
         return self._tau
 
-    def prepare(self, *, limits: Any) -> None:
+    def prepare(self, *, limits: SafetyLimits) -> None:
         """Switch the RF on for the measurement, after the start interlocks passed.
 
         The level is the rig file's ``power`` (else the synthesizer's present
@@ -387,11 +277,13 @@ class DriverRig:
                                  f"limit {limits.max_rf_power_dbm:g} dBm; RF left off")
         rf.power = power
         rf.output = True
+        self._changed("rf")
 
     def pause(self) -> None:
         """RF output off while the scan waits (temperature interlock)."""
         if "rf" in self.drivers:
             self.drivers["rf"].output = False
+            self._changed("rf")
 
     def position(self) -> Position:
         """Tip position from the scanner's sensors, (x, y, height) m."""
@@ -488,11 +380,14 @@ class DriverRig:
         step(f"retract to {safe_height:.3g} m and park",
              lambda: self._retract_and_park(safe_height))
         if "coarse" in self.drivers:
-            axes = self.roles["coarse"].options.get("axes", [1, 2, 3])
-            step("ground the coarse steppers", lambda: self._ground(axes))
+            axes = self.coarse_axes()
+            step("ground the coarse steppers", lambda: self._ground(list(axes)))
+        for role in ("rf", "awg", "scanner", "coarse"):
+            if role in self.drivers:
+                self._changed(role)
         return problems
 
-    def _ground(self, axes: Any) -> None:
+    def _ground(self, axes: list[int | str]) -> None:
         """Stop any stepping, then ground every listed ANC300 axis."""
         coarse = self.drivers["coarse"]
         for a in axes:
@@ -520,111 +415,3 @@ def _ramp(start: float, stop: float, step: float) -> list[float]:
     """Points from ``start`` (excluded) to ``stop`` (included) in steps of at most ``step``."""
     n = max(1, math.ceil(abs(stop - start) / step))
     return [stop if k == n else start + (stop - start) * k / n for k in range(1, n + 1)]
-
-
-#: driver name (rig file) -> "module:Class" of its mrfm driver
-DRIVER_CLASSES = {
-    "srs.sr830": "mrfm.drivers.srs.sr830:SR830",
-    "srs.sr865": "mrfm.drivers.srs.sr865:SR865",
-    "pi.e727": "mrfm.drivers.pi.e727:E727",
-    "srs.sg384": "mrfm.drivers.srs.sg384:SG384",
-    "keysight.33500b": "mrfm.drivers.keysight.ks33500b:KS33500B",
-    "lakeshore.336": "mrfm.drivers.lakeshore.ls336:LS336",
-    "ami.430": "mrfm.drivers.ami.ami430:AMI430",
-    "attocube.anc300": "mrfm.drivers.attocube.anc300:ANC300",
-}
-
-
-def _driver_kwargs(spec: Any, role: str, *, limits: Any, cal: ScannerCalibration | None,
-                   stage_temperature: float | None = None) -> dict[str, Any]:
-    """Constructor arguments of one driver from its rig-file entry (and the rig's limits)."""
-    kw: dict[str, Any] = {}
-    if spec.read_termination is not None:
-        kw["read_termination"] = spec.read_termination
-    if spec.write_termination is not None:
-        kw["write_termination"] = spec.write_termination
-    opts = spec.options
-    if role == "scanner" and cal is not None:
-        kw["axes"] = cal.axes
-    elif role == "rf" and limits is not None:
-        kw["limits"] = {"power": limits.max_rf_power_dbm}  # the driver refuses more, too
-    elif role == "magnet" and limits is not None:
-        # every field and ramp-rate set-point is checked by the driver before it is sent
-        kw["limits"] = {"max_field": limits.max_field, "max_ramp_rate": limits.max_field_rate}
-    elif role == "awg" and "model" in opts:
-        kw["model_name"] = str(opts["model"])
-    elif role == "coarse":
-        if "password" in opts:
-            kw["password"] = str(opts["password"])
-        if stage_temperature is not None and hasattr(limits, "piezo_voltage_limit"):
-            # stepper amplitude and offset never above the piezo limit at this temperature
-            volts = limits.piezo_voltage_limit(stage_temperature)
-            kw["limits"] = {"voltage": volts, "offset": volts}
-    return kw
-
-
-def _open_driver(spec: Any, role: str, *, limits: Any = None,
-                 cal: ScannerCalibration | None = None,
-                 stage_temperature: float | None = None) -> Any:
-    """Open one instrument with its driver; UserError if it cannot be reached."""
-    import importlib
-
-    module_name, _, class_name = DRIVER_CLASSES[spec.driver].partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError):
-        raise UserError(f"instruments.{spec.name}: this mrfm has no driver for "
-                        f"{spec.driver!r} ({module_name}.{class_name})") from None
-    try:
-        drv = cls(spec.resource, **_driver_kwargs(spec, role, limits=limits, cal=cal,
-                                                  stage_temperature=stage_temperature))
-    except (InstrumentError, OSError, ValueError) as exc:
-        raise UserError(f"instruments.{spec.name}: cannot reach {spec.resource} "
-                        f"({exc.__class__.__name__}: {exc}); check the address and that the "
-                        "instrument is on") from None
-    _socket_workarounds(drv)
-    return drv
-
-
-def _socket_workarounds(drv: Any) -> None:
-    """Two fixes for raw TCP socket sessions of pyvisa-py (no effect on other sessions).
-
-    * Nagle's algorithm off: a set command followed by its error query (``MOV``
-      then ``ERR?``) otherwise waits for the peer's delayed ACK, ~40 ms per move.
-    * A bounded ``discard_input``: pyvisa-py's ``clear()`` loops for ever on a
-      socket the instrument has closed (``select`` keeps reporting it readable and
-      ``recv`` returns nothing), so a driver retrying a query after a dropped
-      connection would hang instead of raising :class:`InstrumentDisconnected`.
-    """
-    import select
-    import socket
-
-    try:
-        res = drv._session
-        session = res.visalib.sessions[res.session]
-        sock = session.interface
-        if not isinstance(sock, socket.socket):
-            return
-    except Exception:  # noqa: BLE001 - not a pyvisa-py socket session: nothing to fix
-        return
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def discard_input() -> None:
-        pending = getattr(session, "_pending_buffer", None)
-        if pending is not None:
-            pending.clear()
-        deadline = time.monotonic() + 0.5
-        while time.monotonic() < deadline:
-            try:
-                ready, _, _ = select.select([sock], [], [], 0.05)
-                if not ready:
-                    return
-                data = sock.recv(4096)
-            except OSError as exc:
-                raise InstrumentDisconnected(f"{drv.model} {drv.resource_name}: {exc}") from None
-            if not data:
-                raise InstrumentDisconnected(
-                    f"{drv.model} {drv.resource_name}: connection closed by the instrument")
-
-    drv.discard_input = discard_input

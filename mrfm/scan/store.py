@@ -6,10 +6,12 @@ Layout (API.md "Files")::
     /entry/config               experiment configuration, TOML text
     /entry/rig                  rig file text (TOML)
     /entry/instrument/identities    *IDN? (or equivalent) of each instrument, "name: idn" lines
+    /entry/instrument/<name>/<setting>  each instrument's settings read back, ``units``
+                                attribute (:mod:`mrfm.scan.logbook`)
     /entry/sessions/session_2   NXcollection per resumed session: rig (TOML text),
                                 identities, started (ISO 8601), t_start (s on the scan's
-                                time axis); the first session is /entry/rig and
-                                /entry/instrument
+                                time axis), instrument/<name>/<setting>; the first session
+                                is /entry/rig and /entry/instrument
     /entry/data                 NXdata: one dataset per channel, shape = grid shape (nx, ny, nz),
                                 NaN where not measured yet; axes x, y, height (m)
     /entry/data/measured        bool mask, same shape
@@ -41,7 +43,9 @@ import numpy as np
 
 import mrfm
 from mrfm.data.nexus import FileFormatError, now_iso
+from mrfm.drivers.base import Logged
 from mrfm.errors import UserError
+from mrfm.scan.logbook import Settings, update_logbook, write_logbook
 
 STATUS_LEN = 256
 
@@ -98,7 +102,7 @@ def _open_for_resume(p: Path, config_text: str, channels: Sequence[Channel],
 
 
 def _record_session(entry: h5py.Group, rig_text: str,
-                    identities: Mapping[str, str] | None) -> None:
+                    identities: Mapping[str, str] | None, logbook: Settings | None) -> str:
     """Add ``/entry/sessions/session_<n>`` (n = 2 for the first resume)."""
     sessions = entry.require_group("sessions")
     sessions.attrs["NX_class"] = "NXcollection"
@@ -111,6 +115,10 @@ def _record_session(entry: h5py.Group, rig_text: str,
     group.create_dataset("rig", data=rig_text, dtype=h5py.string_dtype())
     idn = "\n".join(f"{k}: {v}" for k, v in (identities or {}).items())
     group.create_dataset("identities", data=idn, dtype=h5py.string_dtype())
+    inst = group.create_group("instrument")
+    inst.attrs["NX_class"] = "NXinstrument"
+    write_logbook(inst, logbook or {})
+    return inst.name
 
 
 class ScanStore:
@@ -120,8 +128,10 @@ class ScanStore:
     interrupted one; close with :meth:`close` (also a context manager).
     """
 
-    def __init__(self, fh: h5py.File, channels: Sequence[Channel]):
+    def __init__(self, fh: h5py.File, channels: Sequence[Channel],
+                 logbook_path: str = "entry/instrument"):
         self._fh = fh
+        self._logbook = fh[logbook_path]
         self.channels = tuple(channels)
         data = fh["entry/data"]
         self._datasets = {c.name: data[c.name] for c in self.channels}
@@ -150,8 +160,13 @@ class ScanStore:
         rig_text: str = "",
         identities: Mapping[str, str] | None = None,
         attrs: Mapping[str, object] | None = None,
+        logbook: Settings | None = None,
     ) -> ScanStore:
-        """Create a new scan file (refuses to overwrite an existing one)."""
+        """Create a new scan file (refuses to overwrite an existing one).
+
+        ``logbook``: the instruments' settings read back at the start
+        (:mod:`mrfm.scan.logbook`), written under ``/entry/instrument``.
+        """
         p = Path(path)
         if p.exists():
             raise UserError(f"{p}: exists already; use --resume to continue it or choose -o")
@@ -176,6 +191,7 @@ class ScanStore:
             inst.attrs["NX_class"] = "NXinstrument"
             idn = "\n".join(f"{k}: {v}" for k, v in (identities or {}).items())
             inst.create_dataset("identities", data=idn, dtype=h5py.string_dtype())
+            write_logbook(inst, logbook or {})
             entry.create_dataset("status", data=np.array("running".ljust(STATUS_LEN), dtype="S"))
             data = entry.create_group("data")
             data.attrs["NX_class"] = "NXdata"
@@ -205,7 +221,8 @@ class ScanStore:
     @classmethod
     def resume(cls, path: str | Path, *, config_text: str, channels: Sequence[Channel],
                axes: Mapping[str, np.ndarray], rig_text: str | None = None,
-               identities: Mapping[str, str] | None = None) -> ScanStore:
+               identities: Mapping[str, str] | None = None,
+               logbook: Settings | None = None) -> ScanStore:
         """Reopen an interrupted scan; refuses a file that belongs to another scan.
 
         With ``rig_text`` (the rig file of this session) the session is recorded under
@@ -215,14 +232,15 @@ class ScanStore:
         file is only checked and reopened (:meth:`check_resumable` does the check alone).
         """
         fh = _open_for_resume(Path(path), config_text, channels, axes)
+        where = "entry/instrument"
         try:
             if rig_text is not None:
-                _record_session(fh["entry"], rig_text, identities)
+                where = _record_session(fh["entry"], rig_text, identities, logbook)
             fh.swmr_mode = True
         except BaseException:
             fh.close()
             raise
-        store = cls(fh, channels)
+        store = cls(fh, channels, logbook_path=where)
         store.set_status("running")
         return store
 
@@ -292,6 +310,11 @@ class ScanStore:
         self._measured.flush()
         self._status.flush()
         self._fh.flush()
+
+    def update_logbook(self, name: str, values: Mapping[str, Logged]) -> None:
+        """Overwrite instrument ``name``'s logbook with a new read-back (after a change)."""
+        if self._fh.id.valid:
+            update_logbook(self._logbook, name, values)
 
     def set_status(self, status: str) -> None:
         """Store the scan status ("running", "complete", "interrupted", "fault: ...")."""

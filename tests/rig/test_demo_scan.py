@@ -9,8 +9,6 @@ ENBW 1/(8 tau) of the SR830's default 12 dB/oct filter (PHYSICS.md, "Readout").
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 
 import numpy as np
@@ -20,22 +18,20 @@ from scipy import constants as sc
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_demo_scan_puts_the_force_in_x_and_noise_in_y(tmp_path, capsys):
+def test_demo_scan_puts_the_force_in_x_and_noise_in_y(tmp_path):
     import h5py
 
-    from mrfm.cli import scan_cmd
     from mrfm.config import load
     from mrfm.resources import data_dir
     from mrfm.rigdef import rigfile
+    from mrfm.scan import run_scan
     from mrfm.solver import simulate
 
     config = data_dir("configs") / "demo.toml"
     out = tmp_path / "d.h5"
-    args = argparse.Namespace(config=str(config), rig="virtual", output=str(out), resume=False,
-                              json=True)
-    assert scan_cmd.run(args) == 0
-    summary = json.loads(capsys.readouterr().out)
-    assert summary["status"] == "complete" and summary["points_measured"] == 1024
+    result = run_scan(config, "virtual", out)
+    assert result.status == "complete" and result.points_measured == 1024
+    assert result.complete and result.fault is None and result.path == out.absolute()
     with h5py.File(out, "r") as f:
         x = f["/entry/data/lockin_x"][...].reshape(32, 32)
         y = f["/entry/data/lockin_y"][...].reshape(32, 32)
