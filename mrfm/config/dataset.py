@@ -32,9 +32,12 @@ from mrfm.units import parse_si
 PHANTOM_KINDS = ("rods", "film", "defects", "blobs", "file")
 
 
-def _range(dimension: str, default: tuple[float, float], **limits: float) -> tuple[float, float]:
-    """A (low, high) pair of quantities of ``dimension``."""
-    return field(default=default, metadata=spec("vector", dimension=dimension, length=2, **limits))
+def _range(
+    dimension: str, default: tuple[float, float], *, low: float, high: float
+) -> tuple[float, float]:
+    """A (low, high) pair of quantities of ``dimension``, each within [low, high]."""
+    return field(default=default, metadata=spec("vector", dimension=dimension, length=2,
+                                                min=low, max=high))
 
 
 @dataclass(frozen=True)
@@ -113,12 +116,12 @@ class DatasetSettings:
     grid: tuple[int, int, int] = field(default=(24, 24, 6), metadata=spec("raw"))
     heights: int | None = field(default=None, metadata=spec("int", min=1, max=1024))
     margin: int = field(default=0, metadata=spec("int", min=0, max=1024))
-    density: tuple[float, float] = _range("number_density", (4e28, 6e28), min=0.0, max=1e31)
+    density: tuple[float, float] = _range("number_density", (4e28, 6e28), low=0.0, high=1e31)
     count: tuple[int, int] = field(default=(1, 3), metadata=spec("raw"))
-    rod_radius: tuple[float, float] = _range("length", (9e-9, 9e-9), min=0.0, max=1e-5)
-    rod_length: tuple[float, float] = _range("length", (40e-9, 300e-9), min=0.0, max=1e-4)
-    blob_radius: tuple[float, float] = _range("length", (3e-9, 10e-9), min=0.0, max=1e-5)
-    layer_thickness: tuple[float, float] = _range("length", (2e-9, 10e-9), min=0.0, max=1e-5)
+    rod_radius: tuple[float, float] = _range("length", (9e-9, 9e-9), low=0.0, high=1e-5)
+    rod_length: tuple[float, float] = _range("length", (40e-9, 300e-9), low=0.0, high=1e-4)
+    blob_radius: tuple[float, float] = _range("length", (3e-9, 10e-9), low=0.0, high=1e-5)
+    layer_thickness: tuple[float, float] = _range("length", (2e-9, 10e-9), low=0.0, high=1e-5)
     substrate_density: float = field(
         default=0.0, metadata=spec("quantity", dimension="number_density", min=0.0, max=1e31)
     )

@@ -197,15 +197,14 @@ def load(path: str | Path, overrides: Mapping[str, OverrideValue] | None = None)
     ConfigError
         Missing or unreadable file, invalid TOML, or any invalid field.
     """
+    from mrfm.data.files import read_text_input
+    from mrfm.errors import UserError
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: experiment file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a directory, expected a TOML experiment file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read experiment file ({exc.__class__.__name__})") from None
+    try:  # a regular file of at most 16 MiB, checked before reading (no FIFO, no /dev/zero)
+        text = read_text_input(p, "experiment file")
+    except UserError as exc:
+        raise ConfigError(str(exc)) from None
     return loads(text, overrides=overrides, origin=str(p))
 
 
@@ -220,8 +219,14 @@ def loads(
         raw: dict[str, TomlValue] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin}: invalid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{origin}: invalid TOML (nested too deeply)") from None
     if overrides:
         raw = apply_overrides(raw, overrides)
+    sample = raw.get("sample")
+    if isinstance(sample, dict) and isinstance(sample.get("file"), str) and Path(origin).is_file():
+        # a relative sample.file is relative to the experiment file's folder, not the cwd
+        sample["file"] = str(Path(origin).parent / Path(sample["file"]).expanduser())
     return build(raw)
 
 

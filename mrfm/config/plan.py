@@ -59,11 +59,12 @@ class ScanPlan:
             if not isinstance(raw, list) or not raw:
                 raise ConfigError(f"{path}.points: pattern 'points' needs a list of "
                                   "[x, y, height] positions")
-            pts = []
+            pts: list[Position] = []
             for i, p in enumerate(raw):
                 if not isinstance(p, list) or len(p) != 3:
                     raise ConfigError(f"{path}.points[{i}]: expected [x, y, height], got {p!r}")
-                xyz = tuple(parse_quantity(v, "length", f"{path}.points[{i}]") for v in p)
+                x, y, height = (parse_quantity(v, "length", f"{path}.points[{i}]") for v in p)
+                xyz = (x, y, height)
                 if xyz[2] <= 0:
                     raise ConfigError(f"{path}.points[{i}]: height {xyz[2]:g} m must be > 0 m "
                                       "(the tip would touch the sample)")
@@ -76,7 +77,7 @@ class ScanPlan:
     def axes(self, grid: ScanGrid) -> dict[str, np.ndarray]:
         """The file axes: the grid's (x, y, height), or a point index for point lists."""
         if self.pattern == "points":
-            return {"point": np.arange(len(self.points), dtype=float)}
+            return {"point": np.arange(len(self.points or ()), dtype=float)}
         return {"x": np.asarray(grid.x), "y": np.asarray(grid.y), "height": np.asarray(grid.height)}
 
     def shape(self, grid: ScanGrid) -> tuple[int, ...]:
@@ -86,16 +87,15 @@ class ScanPlan:
     def lines(self, grid: ScanGrid) -> Iterator[list[tuple[tuple[int, ...], Position]]]:
         """Yield lines: lists of (index, (x, y, height)) in visiting order."""
         if self.pattern == "points":
-            for i, p in enumerate(self.points):
+            for i, p in enumerate(self.points or ()):
                 yield [((i,), p)]
             return
         x, y, h = np.asarray(grid.x), np.asarray(grid.y), np.asarray(grid.height)
         line_no = 0
         for k, hk in enumerate(h):
             for j, yj in enumerate(y):
-                order = range(x.size)
-                if self.pattern == "serpentine" and line_no % 2 == 1:
-                    order = reversed(range(x.size))
+                forward = not (self.pattern == "serpentine" and line_no % 2 == 1)
+                order = range(x.size) if forward else range(x.size - 1, -1, -1)
                 yield [((i, j, k), (float(x[i]), float(yj), float(hk))) for i in order]
                 line_no += 1
 

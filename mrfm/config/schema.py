@@ -118,17 +118,21 @@ def spec(
 
 
 def quantity(
-    dimension: str, default: float | None = None, **limits: float | bool | str | None
+    dimension: str,
+    default: float | None = None,
+    *,
+    min: float | None = None,  # noqa: A002 - as in spec()
+    max: float | None = None,  # noqa: A002
+    min_exclusive: bool = False,
+    doc: str = "",
 ) -> Any:
     """A dataclass field holding a quantity of ``dimension`` in SI (None: optional).
 
-    ``limits`` are passed to :func:`spec` (``min``, ``max``, ``min_exclusive``, ``doc``).
-    Returns :func:`dataclasses.field` (as loosely typed as it, so the field's annotation
-    states the type).
+    The limits are those of :func:`spec`. Returns :func:`dataclasses.field` (as loosely
+    typed as it, so the field's annotation states the type).
     """
-    return dataclasses.field(
-        default=default, metadata=spec("quantity", dimension=dimension, **limits)
-    )
+    return dataclasses.field(default=default, metadata=spec(
+        "quantity", dimension=dimension, min=min, max=max, min_exclusive=min_exclusive, doc=doc))
 
 
 def suggest(name: str, known: Sequence[str]) -> str:

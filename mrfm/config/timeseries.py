@@ -186,16 +186,19 @@ class TimeseriesSettings:
             table = {}
         if not isinstance(table, Mapping):
             raise ConfigError(f"{path}: expected a table of settings, got {table!r}")
-        nested = {"drive": DriveSettings, "lockin": LockinSettings,
-                  "interferometer": InterferometerSettings, "adc": ADCSettings,
-                  "pll": PLLSettings}
-        parts = {name: parse_section(kind, table.get(name), f"{path}.{name}")
-                 for name, kind in nested.items()}
+        nested = ("drive", "lockin", "interferometer", "adc", "pll")
         flat = {k: v for k, v in table.items() if k not in nested}
         base = parse_section(cls, flat, path)
-        if base.spin_signal is not None:
-            base = replace(base, spin_signal=float(base.spin_signal))
-        return replace(base, **parts)
+        return replace(
+            base,
+            spin_signal=None if base.spin_signal is None else float(base.spin_signal),
+            drive=parse_section(DriveSettings, table.get("drive"), f"{path}.drive"),
+            lockin=parse_section(LockinSettings, table.get("lockin"), f"{path}.lockin"),
+            interferometer=parse_section(InterferometerSettings, table.get("interferometer"),
+                                         f"{path}.interferometer"),
+            adc=parse_section(ADCSettings, table.get("adc"), f"{path}.adc"),
+            pll=parse_section(PLLSettings, table.get("pll"), f"{path}.pll"),
+        )
 
     def time_step(self, f0: float) -> float:
         """The sample interval, s (default T0/20)."""
