@@ -13,6 +13,10 @@ Electrodynamics, 3rd ed., Sec. 5.10). With k = R^3 / 3, so that mu0 m / (4 pi) =
 
 (the last is fully symmetric because B = -mu0 grad(phi) outside). Inside, the gradient and
 all second derivatives vanish. On the surface r = R the outside value is returned.
+
+:func:`sphere_point` fills the magnet kernels' output buffer; :func:`sphere_magnitude` is
+its fast special case for the solver's hot loops (|B| and grad|B| with the applied field,
+in registers). Both take B and dB/dx from the same coefficients (:func:`_dipole_terms`).
 """
 
 from __future__ import annotations
@@ -40,6 +44,41 @@ def _store_off_diagonal(out, at, xy, xz, yz):
     out[at + 6] = xz
     out[at + 5] = yz
     out[at + 7] = yz
+
+
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def _dipole_terms(radius, jx, jy, jz, rx, ry, rz):
+    """Coefficients of the outside field at r (relative to the centre), k = R^3 / 3:
+
+    B_i = f x_i - g J_i,  f = 3 k (J.r) / r^5,  g = k / r^3;
+    dB_i/dx_j = a (J_i x_j + J_j x_i) - c x_i x_j + d d_ij,
+    a = 3 k / r^5,  c = 15 k (J.r) / r^7,  d = a (J.r).
+
+    Returns ``(f, g, a, c, d, jr)``.
+    """
+    k = radius * radius * radius / 3.0
+    ir2 = 1.0 / (rx * rx + ry * ry + rz * rz)
+    ir = math.sqrt(ir2)
+    ir3 = ir * ir2
+    ir5 = ir3 * ir2
+    jr = jx * rx + jy * ry + jz * rz
+    f = 3.0 * k * jr * ir5
+    g = k * ir3
+    a = 3.0 * k * ir5
+    c = 5.0 * f * ir2  # 15 k (J.r) / r^7
+    return f, g, a, c, a * jr, jr
+
+
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def _gradient_diagonal(a, c, d, ji, xi):
+    """dB_i/dx_i of the dipole from the coefficients of :func:`_dipole_terms`."""
+    return a * 2.0 * ji * xi + d - c * xi * xi
+
+
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def _gradient_off_diagonal(a, c, ji, jj, xi, xj):
+    """dB_i/dx_j (i != j) of the dipole from the coefficients of :func:`_dipole_terms`."""
+    return a * (ji * xj + jj * xi) - c * xi * xj
 
 
 @njit(cache=True, fastmath=False, error_model="numpy")
@@ -71,36 +110,27 @@ def sphere_point(params, pol, rx, ry, rz, order, out):
             for i in range(12, 24):
                 out[i] = 0.0
         return
-    k = radius * radius * radius / 3.0
-    ir2 = 1.0 / r2
-    ir = math.sqrt(ir2)
-    ir3 = ir * ir2
-    ir5 = ir3 * ir2
     jx = pol[0]
     jy = pol[1]
     jz = pol[2]
-    jr = jx * rx + jy * ry + jz * rz
-    f = 3.0 * k * jr * ir5
-    g = k * ir3
+    f, g, a, c, d, jr = _dipole_terms(radius, jx, jy, jz, rx, ry, rz)
     out[0] = f * rx - g * jx
     out[1] = f * ry - g * jy
     out[2] = f * rz - g * jz
     if order < 1:
         return
-    a = 3.0 * k * ir5
-    c = 5.0 * f * ir2  # 15 k (J.r) / r^7
-    d = a * jr
-    out[3] = a * 2.0 * jx * rx + d - c * rx * rx
-    out[7] = a * 2.0 * jy * ry + d - c * ry * ry
-    out[11] = a * 2.0 * jz * rz + d - c * rz * rz
-    gxy = a * (jx * ry + jy * rx) - c * rx * ry
-    gxz = a * (jx * rz + jz * rx) - c * rx * rz
-    gyz = a * (jy * rz + jz * ry) - c * ry * rz
+    out[3] = _gradient_diagonal(a, c, d, jx, rx)
+    out[7] = _gradient_diagonal(a, c, d, jy, ry)
+    out[11] = _gradient_diagonal(a, c, d, jz, rz)
+    gxy = _gradient_off_diagonal(a, c, jx, jy, rx, ry)
+    gxz = _gradient_off_diagonal(a, c, jx, jz, rx, rz)
+    gyz = _gradient_off_diagonal(a, c, jy, jz, ry, rz)
     _store_off_diagonal(out, 3, gxy, gxz, gyz)
     if order < 2:
         return
+    ir2 = 1.0 / r2
     aa = a
-    cc = 15.0 * k * ir5 * ir2
+    cc = 5.0 * a * ir2  # 15 k / r^7
     dd = 7.0 * c * ir2  # 105 k (J.r) / r^9
     hxx = _third(aa, cc, dd, jr, jz, jx, jx, rz, rx, rx, 0.0, 0.0, 1.0)
     hyy = _third(aa, cc, dd, jr, jz, jy, jy, rz, ry, ry, 0.0, 0.0, 1.0)
@@ -115,3 +145,62 @@ def sphere_point(params, pol, rx, ry, rz, order, out):
     out[21] = _third(aa, cc, dd, jr, jx, jx, jx, rx, rx, rx, 1.0, 1.0, 1.0)
     out[22] = _third(aa, cc, dd, jr, jy, jx, jx, ry, rx, rx, 0.0, 0.0, 1.0)
     out[23] = hxx
+
+
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def sphere_magnitude(params, pol, rx, ry, rz, order, b0, high):
+    """|B| and grad|B| of ``B0 z + B_sphere`` at one point, without a scratch buffer.
+
+    The fast special case of :func:`sphere_point` for the solver's hot loops (everything
+    stays in registers; tested against :func:`sphere_point`).
+
+    Parameters
+    ----------
+    params, pol, rx, ry, rz
+        As :func:`sphere_point`.
+    order : int
+        0: |B| only; 1: also grad|B|.
+    b0 : float
+        Applied field along +z, T.
+    high : bool
+        High-field approximation: |B| ~ B0 + B_z and grad|B| ~ grad B_z.
+
+    Returns
+    -------
+    (b, gx, gy, gz, 0.0) : tuple of float
+        T and T/m; the gradient is 0 when ``order`` is 0 (and inside the sphere).
+    """
+    radius = params[0]
+    jx = pol[0]
+    jy = pol[1]
+    jz = pol[2]
+    r2 = rx * rx + ry * ry + rz * rz
+    if r2 < radius * radius:
+        bx = 2.0 / 3.0 * jx
+        by = 2.0 / 3.0 * jy
+        bz = 2.0 / 3.0 * jz + b0
+        if high:
+            return bz, 0.0, 0.0, 0.0, 0.0
+        return math.sqrt(bx * bx + by * by + bz * bz), 0.0, 0.0, 0.0, 0.0
+    f, g, a, c, d, jr = _dipole_terms(radius, jx, jy, jz, rx, ry, rz)
+    bz = f * rz - g * jz + b0
+    if high and order < 1:
+        return bz, 0.0, 0.0, 0.0, 0.0
+    gxz = _gradient_off_diagonal(a, c, jx, jz, rx, rz)
+    gyz = _gradient_off_diagonal(a, c, jy, jz, ry, rz)
+    gzz = _gradient_diagonal(a, c, d, jz, rz)
+    if high:
+        # dBz/dx_j = G[2, j] = G[j, 2] (curl-free field: G symmetric)
+        return bz, gxz, gyz, gzz, 0.0
+    bx = f * rx - g * jx
+    by = f * ry - g * jy
+    b = math.sqrt(bx * bx + by * by + bz * bz)
+    if order < 1:
+        return b, 0.0, 0.0, 0.0, 0.0
+    if b <= 0.0:
+        return b, 0.0, 0.0, 0.0, 0.0
+    gxx = _gradient_diagonal(a, c, d, jx, rx)
+    gyy = _gradient_diagonal(a, c, d, jy, ry)
+    gxy = _gradient_off_diagonal(a, c, jx, jy, rx, ry)
+    return (b, (bx * gxx + by * gxy + bz * gxz) / b, (bx * gxy + by * gyy + bz * gyz) / b,
+            (bx * gxz + by * gyz + bz * gzz) / b, 0.0)

@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit
 from scipy import constants
 
+from mrfm.physics._sphere import sphere_magnitude
 from mrfm.physics.magnet_kernels import OUT_LEN, magnet_point
 
 KB = constants.k
@@ -66,61 +67,6 @@ GL8_X, GL8_W = np.polynomial.legendre.leggauss(8)
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def _sphere_magnitude(mparams, pol, rx, ry, rz, order, pp):
-    """:func:`field_magnitude` for a sphere tip, order <= 1, without the scratch buffer.
-
-    The same dipole formulas as ``mrfm.physics._sphere.sphere_point`` (outside: a point
-    dipole ``mu0 m / 4 pi = k J`` with k = R^3 / 3; inside: B = 2/3 J, no gradient),
-    inlined so that the hot loops keep everything in registers.
-    """
-    radius = mparams[0]
-    jx = pol[0]
-    jy = pol[1]
-    jz = pol[2]
-    r2 = rx * rx + ry * ry + rz * rz
-    high = pp[P_HIGH] != 0.0
-    if r2 < radius * radius:
-        bx = 2.0 / 3.0 * jx
-        by = 2.0 / 3.0 * jy
-        bz = 2.0 / 3.0 * jz + pp[P_B0]
-        if high:
-            return bz, 0.0, 0.0, 0.0, 0.0
-        return math.sqrt(bx * bx + by * by + bz * bz), 0.0, 0.0, 0.0, 0.0
-    k = radius * radius * radius / 3.0
-    ir2 = 1.0 / r2
-    ir = math.sqrt(ir2)
-    ir3 = ir * ir2
-    ir5 = ir3 * ir2
-    jr = jx * rx + jy * ry + jz * rz
-    f = 3.0 * k * jr * ir5
-    g = k * ir3
-    bz = f * rz - g * jz + pp[P_B0]
-    if high and order < 1:
-        return bz, 0.0, 0.0, 0.0, 0.0
-    a = 3.0 * k * ir5
-    c = 5.0 * f * ir2  # 15 k (J.r) / r^7
-    d = a * jr
-    gxz = a * (jx * rz + jz * rx) - c * rx * rz
-    gyz = a * (jy * rz + jz * ry) - c * ry * rz
-    gzz = a * 2.0 * jz * rz + d - c * rz * rz
-    if high:
-        # dBz/dx_j = G[2, j] = G[j, 2] (curl-free field: G symmetric)
-        return bz, gxz, gyz, gzz, 0.0
-    bx = f * rx - g * jx
-    by = f * ry - g * jy
-    b = math.sqrt(bx * bx + by * by + bz * bz)
-    if order < 1:
-        return b, 0.0, 0.0, 0.0, 0.0
-    if b <= 0.0:
-        return b, 0.0, 0.0, 0.0, 0.0
-    gxx = a * 2.0 * jx * rx + d - c * rx * rx
-    gyy = a * 2.0 * jy * ry + d - c * ry * ry
-    gxy = a * (jx * ry + jy * rx) - c * rx * ry
-    return (b, (bx * gxx + by * gxy + bz * gxz) / b, (bx * gxy + by * gyy + bz * gyz) / b,
-            (bx * gxz + by * gyz + bz * gzz) / b, 0.0)
-
-
-@njit(cache=True, fastmath=False, inline="always")
 def field_magnitude(shape_id, mparams, pol, rx, ry, rz, order, pp, out):
     """|B| and its derivatives at one point relative to the magnet centre.
 
@@ -143,7 +89,7 @@ def field_magnitude(shape_id, mparams, pol, rx, ry, rz, order, pp, out):
         |B| (T), grad|B| (T/m) and d2|B|/dx2 (T/m^2); entries above ``order`` are 0.
     """
     if shape_id == 0 and order <= 1:
-        return _sphere_magnitude(mparams, pol, rx, ry, rz, order, pp)
+        return sphere_magnitude(mparams, pol, rx, ry, rz, order, pp[P_B0], pp[P_HIGH] != 0.0)
     magnet_point(shape_id, mparams, pol, rx, ry, rz, order, out)
     gx = 0.0
     gy = 0.0

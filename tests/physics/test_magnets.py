@@ -28,6 +28,7 @@ from numba import njit
 from scipy.constants import mu_0
 
 from mrfm.physics import _cylinder as cylinder_kernel
+from mrfm.physics._sphere import sphere_magnitude
 from mrfm.physics.magnet_kernels import OUT_LEN, magnet_point, magnet_points
 from mrfm.physics.magnets import CuboidMagnet, CylinderMagnet, SphereMagnet
 
@@ -378,3 +379,43 @@ def test_kernel_contract_callable_from_numba_and_untouched_entries():
                      one)
         np.testing.assert_array_equal(one[12:], 7.0)
         np.testing.assert_array_equal(one[:12], ref[0, :12])
+
+
+@njit(cache=True)
+def _sphere_magnitudes(params, pol, pts, order, b0, high, res):
+    for i in range(pts.shape[0]):
+        b, gx, gy, gz, d2 = sphere_magnitude(params, pol, pts[i, 0], pts[i, 1], pts[i, 2], order,
+                                             b0, high)
+        res[i, 0] = b
+        res[i, 1] = gx
+        res[i, 2] = gy
+        res[i, 3] = gz
+        res[i, 4] = d2
+
+
+@pytest.mark.parametrize("high", [False, True])
+@pytest.mark.parametrize("order", [0, 1])
+def test_sphere_magnitude_is_sphere_point_with_the_applied_field(order, high):
+    # the solver's fast special case against the general kernel: |B0 z + B| and its gradient
+    m = _sphere()
+    rng = np.random.default_rng(7)
+    pts = rng.uniform(-1.5, 1.5, size=(400, 3)) * SIZE  # inside and outside the sphere
+    b0 = 0.2
+    res = np.empty((pts.shape[0], 5))
+    _sphere_magnitudes(m.params, m.polarization, pts, order, b0, high, res)
+    q = magnet_points(m.shape_id, m.params, m.polarization, pts, 1)
+    bt = q[:, :3] + np.array([0.0, 0.0, b0])
+    grad = q[:, 3:12].reshape(-1, 3, 3)
+    if high:
+        b = bt[:, 2]
+        g = grad[:, 2, :]
+    else:
+        b = np.linalg.norm(bt, axis=1)
+        g = np.einsum("ni,nij->nj", bt, grad) / b[:, None]
+    np.testing.assert_allclose(res[:, 0], b, rtol=1e-14)
+    if order == 0:
+        np.testing.assert_array_equal(res[:, 1:], 0.0)
+    else:
+        np.testing.assert_allclose(res[:, 1:4], g, rtol=1e-12, atol=1e-13 * np.abs(g).max())
+        np.testing.assert_array_equal(res[:, 4], 0.0)
+    assert np.any(np.linalg.norm(pts, axis=1) < m.radius)
