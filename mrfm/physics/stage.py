@@ -41,11 +41,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Any
 
 from scipy import constants
 
 from mrfm.physics._checks import positive
+from mrfm.physics.cantilever import Cantilever
 
 _HOUR = 3600.0
 
@@ -137,7 +137,7 @@ class Stage:
         return ((math.pi / 2.0) ** 1.5 * self.cantilever_density * self.cantilever_thickness
                 * f * v / self.pressure)
 
-    def effective_q(self, q_intrinsic: Any, f0: float | None = None) -> float:
+    def effective_q(self, q_intrinsic: float | Cantilever, f0: float | None = None) -> float:
         """Quality factor with gas damping: 1/Q = 1/Q_intrinsic + 1/Q_gas.
 
         Parameters
@@ -147,7 +147,7 @@ class Stage:
         f0 : float, optional
             Cantilever frequency, Hz (default: the Cantilever's, else ``cantilever_f0``).
         """
-        if hasattr(q_intrinsic, "Q") and hasattr(q_intrinsic, "f0"):
+        if isinstance(q_intrinsic, Cantilever):
             if f0 is None:
                 f0 = q_intrinsic.f0
             q_intrinsic = q_intrinsic.Q
