@@ -4,8 +4,9 @@ Independent truth: the files in the repository, the argument parser behind ``mrf
 the configuration dataclasses (their spec'd keys), the drivers' declared commands, and the
 loader itself (the examples must load).
 
-- every ``*.md`` named in README.md or in a docstring/comment under mrfm/ exists, at the
-  path named (relative to the repository root) or under docs/;
+- every ``*.md`` named in README.md or in a docstring/comment under mrfm/ (and, likewise,
+  under tests/, benchmarks/ and in the shipped TOML files) exists, at the path named
+  (relative to the repository root) or under docs/;
 - every subcommand listed by ``mrfm --help`` (and ``mrfm rig``'s actions) is documented in
   docs/API.md as ``mrfm <name>``;
 - docs/README.md indexes every document in docs/;
@@ -54,15 +55,25 @@ def _package_sources() -> list[Path]:
     return sorted((ROOT / "mrfm").rglob("*.py"))
 
 
+def _other_sources() -> list[Path]:
+    found = [p for folder in ("tests", "benchmarks") for p in (ROOT / folder).rglob("*.py")]
+    found += [p for folder in ("configs", "models", "instruments")
+              for p in (ROOT / folder).glob("*.toml")]
+    return sorted(found)
+
+
 def test_documents_named_in_the_readme_exist():
     missing = sorted(n for n in _named_documents(_text(ROOT / "README.md"))
                      if not _exists_in_repo(n))
     assert missing == [], f"README.md names documents that do not exist: {missing}"
 
 
-def test_documents_named_in_the_package_exist():
+@pytest.mark.parametrize("where", ["package", "tests, benchmarks and data files"])
+def test_documents_named_in_the_sources_exist(where):
+    sources = _package_sources() if where == "package" else _other_sources()
+    assert sources
     missing = set()
-    for path in _package_sources():
+    for path in sources:
         for name in _named_documents(_text(path)):
             if not _exists_in_repo(name):
                 missing.add(f"{path.relative_to(ROOT)}: {name}")

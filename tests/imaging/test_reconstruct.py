@@ -77,7 +77,7 @@ def test_pair_resolved_criterion():
 
 def test_degen2009_two_points_4nm_apart_are_resolved():
     """Degen et al., PNAS 106, 1313 (2009): 1H MRI of TMV at ~4 nm resolution
-    (/work/notes/published_numbers.md section 2: "4 nm", Lee, Moore & Marohn 2012).
+    (docs/published_numbers.md section 2: "4 nm", Lee, Moore & Marohn 2012).
 
     Preset configs/degen2009.toml (1 nm voxels, 25 nm spacing); two 1H voxels of 5.5e28 m^-3
     4 nm apart along x and along y, 31 x 31 x 6 nm object grid, noiseless, 200 FISTA steps.

@@ -1,4 +1,4 @@
-"""Preset experiments reproduce the magnitudes in /work/notes/published_numbers.md.
+"""Preset experiments reproduce the magnitudes in docs/published_numbers.md.
 
 - rugar2004 (Rugar, Budakian, Mamin & Chui, Nature 430, 329 (2004)): single electron spin,
   OSCAR, statistical -> rms shift sqrt(var) peak 3.1 mHz +- 10 % (Lee, Moore & Marohn,

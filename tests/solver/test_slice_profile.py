@@ -5,7 +5,7 @@
   integral along the third edge (antiderivative of cos^2 of a linear function).
 - The IBM-cyclic statistical force variance of mrfmsim's test case (Marohn group,
   Marohn-Group/mrfmsim tests/test_experiment/test_ibmcyclic.py: -477.032 aN^2 with their
-  negative polarization-change sign; /work/notes/published_numbers.md section 0):
+  negative polarization-change sign; docs/published_numbers.md section 0):
   477.0 aN^2 +- 0.5 % with the cos^2 profile and the high-field approximation on their grid;
   1523 aN^2 +- 2 % with the hard slice. With the exact |B| (no high-field approximation)
   and the hard slice, an independent numpy sum over the same point grid of
