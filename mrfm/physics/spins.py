@@ -146,6 +146,42 @@ def brillouin(spin: float, x: ArrayLike) -> float | np.ndarray:
     return float(out) if out.ndim == 0 else out
 
 
+def brillouin_scalar(spin: float, x: float) -> float:
+    """B_I(x) of one float: the scalar special case of :func:`brillouin` for compiled loops.
+
+    Plain arithmetic on floats, so that numba compiles it for the solver's kernels
+    (:data:`mrfm.solver.kernels.brillouin`) while this module stays free of numba; tested
+    against :func:`brillouin` (relative difference < 1e-10). For |x| < 1e-2 the series
+    x [(a^2 - b^2)/3 - (a^4 - b^4) x^2/45 + 2 (a^6 - b^6) x^4/945] of a coth(a x) - b coth(b x)
+    (a = (2I+1)/(2I), b = 1/(2I); truncation ~x^7, no cancellation), tanh(x) for I = 1/2,
+    and the closed form elsewhere.
+
+    Parameters
+    ----------
+    spin : float
+        I > 0 (a multiple of 1/2).
+    x : float
+        Reduced Zeeman energy I hbar |gamma| B / (kB T).
+
+    Returns
+    -------
+    float
+        In [-1, 1].
+    """
+    ax = abs(x)
+    if ax < 1e-2:
+        a2 = ((2.0 * spin + 1.0) / (2.0 * spin)) ** 2
+        c2 = (1.0 / (2.0 * spin)) ** 2
+        x2 = x * x
+        return x * ((a2 - c2) / 3.0 - (a2 * a2 - c2 * c2) * x2 / 45.0
+                    + 2.0 * (a2 ** 3 - c2 ** 3) * x2 * x2 / 945.0)
+    if spin == 0.5:
+        return math.tanh(x)
+    a = (2.0 * spin + 1.0) / (2.0 * spin)
+    c = 1.0 / (2.0 * spin)
+    return a / math.tanh(a * x) - c / math.tanh(c * x)
+
+
 @dataclass(frozen=True)
 class SpinSpecies:
     """A spin species (electron or nucleus).

@@ -11,7 +11,8 @@ or, in the high-field approximation ``|B| ~ B0 + B_z``, the z components
 alone. Tip fields come from :func:`mrfm.physics.magnet_kernels.magnet_point`,
 so every magnet shape works.
 
-Also here: the thermal (Brillouin) mean moment, the closed-form volume
+Also here: the thermal (Brillouin) mean moment (the Brillouin function compiled from
+:func:`mrfm.physics.spins.brillouin_scalar`), the closed-form volume
 fraction of a box between two parallel planes (used for exact resonance
 slices, :mod:`mrfm.solver.slice`) and the cantilever-trajectory averages of
 Lee, Moore & Marohn, PRB 85, 165447 (2012), Eq. 20.
@@ -30,6 +31,7 @@ from scipy import constants
 
 from mrfm.physics._sphere import sphere_magnitude
 from mrfm.physics.magnet_kernels import OUT_LEN, magnet_point
+from mrfm.physics.spins import brillouin_scalar
 
 KB = constants.k
 
@@ -120,23 +122,9 @@ def field_magnitude(shape_id, mparams, pol, rx, ry, rz, order, pp, out):
     return b, gx, gy, gz, d2
 
 
-@njit(cache=True, fastmath=False)
-def brillouin(spin, x):
-    """Brillouin function B_I(x) (odd in x); x = mu B / (kB T) with mu = hbar |gamma| I."""
-    ax = abs(x)
-    if ax < 1e-2:
-        # series of a coth(a x) - c coth(c x) (a = (2I+1)/(2I), c = 1/(2I)); truncation ~x^7,
-        # and it avoids the cancellation of the closed form at small x
-        a2 = ((2.0 * spin + 1.0) / (2.0 * spin)) ** 2
-        c2 = (1.0 / (2.0 * spin)) ** 2
-        x2 = x * x
-        return x * ((a2 - c2) / 3.0 - (a2 * a2 - c2 * c2) * x2 / 45.0
-                    + 2.0 * (a2 ** 3 - c2 ** 3) * x2 * x2 / 945.0)
-    if spin == 0.5:
-        return math.tanh(x)
-    a = (2.0 * spin + 1.0) / (2.0 * spin)
-    c = 1.0 / (2.0 * spin)
-    return a / math.tanh(a * x) - c / math.tanh(c * x)
+#: Brillouin function B_I(x) (odd in x; x = mu B / (kB T) with mu = hbar |gamma| I), compiled
+#: from :func:`mrfm.physics.spins.brillouin_scalar`
+brillouin = njit(cache=True, fastmath=False)(brillouin_scalar)
 
 
 @njit(cache=True, fastmath=False)

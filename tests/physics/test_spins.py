@@ -22,7 +22,7 @@ import pytest
 from scipy import constants
 
 from mrfm.physics import SpinSpecies
-from mrfm.physics.spins import brillouin
+from mrfm.physics.spins import brillouin, brillouin_scalar
 
 HBAR = constants.hbar
 KB = constants.k
@@ -112,6 +112,15 @@ def test_brillouin_continuous_across_series_threshold(spin):
     x = np.array([edge * (1 - 1e-12), edge * (1 + 1e-12)])
     b = brillouin(spin, x)
     assert abs(b[1] - b[0]) < 2e-12 * b[0]  # the true change is ~1e-12 relative
+
+
+@pytest.mark.parametrize("spin", [0.5, 1.0, 1.5, 2.5, 3.5])
+def test_brillouin_scalar_matches_the_general_function(spin):
+    # the compiled loops' scalar special case (series below |x| = 1e-2, closed form above)
+    x = np.logspace(-9, 2.5, 700)
+    x = np.concatenate([x, -x, [1e-2 * (1 - 1e-12), 1e-2, 1e-2 * (1 + 1e-12), 0.0]])
+    got = np.array([brillouin_scalar(spin, float(v)) for v in x])
+    np.testing.assert_allclose(got, brillouin(spin, x), rtol=1e-10, atol=0)
 
 
 def test_brillouin_extremes_are_finite():

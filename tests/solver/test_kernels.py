@@ -56,6 +56,11 @@ def test_brillouin_limits():
     # Curie law for I = 1 at small x; saturation at large x
     assert K.brillouin(1.0, 1e-6) == pytest.approx(2.0 / 3.0 * 1e-6, rel=1e-9)
     assert K.brillouin(1.5, 200.0) == pytest.approx(1.0, abs=1e-3)
+    # the compiled function is mrfm.physics.spins.brillouin_scalar
+    from mrfm.physics.spins import brillouin_scalar
+
+    for spin, x in ((0.5, 0.3), (1.0, 5e-3), (2.5, 7.0), (1.5, -0.02)):
+        assert K.brillouin(spin, x) == pytest.approx(brillouin_scalar(spin, x), rel=1e-15)
     # continuity across the series/closed-form switch
     for spin in (1.0, 2.5):
         lo = K.brillouin(spin, 0.999999e-2)
