@@ -54,7 +54,8 @@ class ReconstructionResult:
     target_residual : float or None
         ``tau * sigma * sqrt(M)`` for the discrepancy principle.
     note : str
-        Explains a fallback (e.g. discrepancy requested without a noise level).
+        Says why the rule applied differs from the one asked for (e.g. discrepancy
+        requested without a noise level: a fixed number of iterations instead).
     """
 
     density: np.ndarray
