@@ -130,13 +130,20 @@ def write_experiment(folder: Path, *, nx: int = 12, ny: int = 10, x0: str = "-90
 
 def write_rig(folder: Path, experiment: Path, *, time_scale: float = 20000.0,
               resources: dict[str, str] | None = None, name: str = "rig.toml",
-              extra: dict[str, str] | None = None) -> Path:
-    """A rig file; with ``resources`` it names served instruments, else it is self-served."""
-    fields = {f"{r}_extra": "" for r in ROLES}
+              extra: dict[str, str] | None = None, interferometer: bool = False) -> Path:
+    """A rig file; with ``resources`` it names served instruments, else it is self-served.
+
+    ``interferometer`` adds an IDS3010 (``[instruments.interferometer]``)."""
+    fields = {f"{r}_extra": "" for r in (*ROLES, "interferometer")}
     for role, resource in (resources or {}).items():
         fields[f"{role}_extra"] += f'resource = "{resource}"\n'
     for role, text in (extra or {}).items():
         fields[f"{role}_extra"] += text + "\n"
+    text = RIG.format(experiment=str(experiment), time_scale=time_scale,
+                      **{k: v for k, v in fields.items() if k != "interferometer_extra"})
+    if interferometer:
+        text += ('\n[instruments.interferometer]\ndriver = "attocube.ids3010"\n'
+                 + fields["interferometer_extra"])
     path = folder / name
-    path.write_text(RIG.format(experiment=str(experiment), time_scale=time_scale, **fields))
+    path.write_text(text)
     return path
