@@ -15,7 +15,8 @@ loader itself (the examples must load).
 - every key of every configuration section (the spec'd dataclass fields of mrfm.config)
   appears in docs/CONFIGURATION.md, and its complete TOML examples load;
 - every command a driver declares (Setting / Measurement query and set mnemonics) appears
-  in docs/INSTRUMENTS.md.
+  in docs/INSTRUMENTS.md;
+- every Markdown table row has as many cells as its header (escaped pipes).
 """
 
 from __future__ import annotations
@@ -216,3 +217,25 @@ def test_every_driver_command_is_documented():
                     if command and command.split(" ")[0] not in text:
                         missing.append(f"{name}: {command}")
     assert missing == [], f"driver commands missing from docs/INSTRUMENTS.md: {missing}"
+
+
+@pytest.mark.parametrize("doc", sorted(p.name for p in DOCS.glob("*.md")))
+def test_tables_have_as_many_cells_in_every_row_as_in_their_header(doc):
+    """A ``|`` inside a table cell must be escaped (``\\|``), even inside code spans."""
+    bad = []
+    in_code = False
+    header = None
+    for number, line in enumerate(_text(DOCS / doc).splitlines(), 1):
+        if line.startswith("```"):
+            in_code = not in_code
+            header = None
+            continue
+        if in_code or not line.startswith("|"):
+            header = None
+            continue
+        cells = len(re.findall(r"(?<!\\)\|", line))
+        if header is None:
+            header = cells
+        elif cells != header:
+            bad.append(number)
+    assert bad == [], f"{doc}: table rows with a different cell count, lines {bad}"
