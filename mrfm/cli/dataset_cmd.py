@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from mrfm.cli.jsonout import print_json
+from mrfm.cli.options import add_max_memory, apply_max_memory
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,15 +27,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="workers of the local cluster (default: number of cores)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_max_memory(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from mrfm.errors import UserError
     from mrfm.imaging.dataset import generate_dataset
+    from mrfm.imaging.dataset_guard import check_count, check_workers
 
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers {args.workers}: must be >= 1")
+    check_count(args.count)
+    check_workers(args.workers)
+    apply_max_memory(args)
     summary = generate_dataset(
         args.config, count=args.count, out_dir=args.output, scheduler=args.scheduler,
         workers=args.workers, progress=sys.stderr.isatty() and not args.json,
@@ -44,4 +47,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{summary['generated']} generated, {summary['skipped']} already present, "
               f"{summary['failed']} failed; manifest {summary['manifest']}", file=sys.stderr)
-    return 0
+    # API.md: exit 4 when the set finished with some items failed (listed in the manifest)
+    return 4 if summary["failed"] else 0

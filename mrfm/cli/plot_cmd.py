@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 
+from mrfm.data.files import atomic_path, check_input_file, check_output_path
 from mrfm.errors import UserError
 
 #: file kind (``/entry@mrfm_kind``) -> plotting module with ``plot(path, out_png)``
@@ -35,12 +36,21 @@ def run(args: argparse.Namespace) -> int:
     out = check_output(args.output)
     if not out.parent.exists():
         raise UserError(f"-o {out}: folder {out.parent} does not exist")
+    check_input_file(args.file, "input file")
+    check_output_path(out, inputs=[args.file])
     with open_mrfm_file(args.file) as fh:
         kind = read_kind(fh)
     try:
         module = importlib.import_module(PLOTTERS[kind])
     except ModuleNotFoundError:
         raise UserError(f"{args.file}: this mrfm cannot plot files of kind {kind!r}") from None
-    module.plot(args.file, out)
+    # drawn to a temporary name with the same extension beside the output, then renamed
+    with atomic_path(out) as tmp:
+        figure = tmp.with_name(tmp.name + out.suffix)
+        try:
+            module.plot(args.file, figure)
+            figure.replace(tmp)
+        finally:
+            figure.unlink(missing_ok=True)
     print(f"mrfm: wrote {out}", file=sys.stderr)
     return 0

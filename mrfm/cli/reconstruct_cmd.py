@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from mrfm.cli.jsonout import print_json
+from mrfm.cli.options import add_max_memory, apply_max_memory, check_output
+from mrfm.data.files import check_input_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,12 +21,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="scan, signal map or dataset item (HDF5)")
     p.add_argument("-o", "--output", required=True, help="reconstruction file to write (.h5)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_max_memory(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from mrfm.imaging.pipeline import reconstruct_file
 
+    apply_max_memory(args)
+    check_input_file(args.file, "input file")
+    check_output(args.output, inputs=[args.file])
     summary = reconstruct_file(args.file, args.output)
     if args.json:
         print_json(summary)

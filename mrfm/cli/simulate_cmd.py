@@ -6,7 +6,11 @@ import argparse
 import sys
 import warnings
 
+import numpy as np
+
 from mrfm.cli.jsonout import print_json
+from mrfm.cli.options import add_max_memory, apply_max_memory, check_output
+from mrfm.errors import UserError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,6 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=("auto", "direct", "fft"), default="auto",
                    help="evaluation path (default: auto)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_max_memory(p)
     p.set_defaults(func=run)
 
 
@@ -32,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from mrfm.solver import ResonanceOutsideSampleWarning, simulate
     from mrfm.units import format_quantity
 
+    apply_max_memory(args)
+    if args.output:
+        check_output(args.output, inputs=[args.config])
     exp = load(args.config, overrides=parse_sets(args.set))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResonanceOutsideSampleWarning)
@@ -39,6 +47,13 @@ def run(args: argparse.Namespace) -> int:
     for w in caught:
         if issubclass(w.category, ResonanceOutsideSampleWarning):
             print(f"mrfm: warning: {w.message}", file=sys.stderr)
+    bad = ~np.isfinite(result.signal)
+    if bad.any():
+        raise UserError(
+            f"the simulated signal has {int(bad.sum())} non-finite value(s) "
+            f"(of {bad.size}); an input is out of range (check sample densities, "
+            "cantilever and field values); nothing written"
+        )
     output = None
     if args.output:
         output = str(result.to_hdf5(args.output))

@@ -138,11 +138,11 @@ def check_output_path(
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"{option} {out}: folder {folder} does not exist")
-    _probe_folder(folder, f"{option} {out}")
+    probe_folder(folder, f"{option} {out}")
     return out
 
 
-def _probe_folder(folder: Path, label: str) -> None:
+def probe_folder(folder: Path, label: str) -> None:
     """Create and remove a temporary file in ``folder`` (pseudo file systems such as /proc,
     read-only mounts and missing permissions fail here, before any work)."""
     try:
@@ -209,5 +209,5 @@ def atomic_path(path: str | Path, *, option: str = "-o") -> Iterator[Path]:
         raise
 
 
-__all__ = ["MAX_TEXT_BYTES", "apply_umask", "atomic_path", "check_input_file",
+__all__ = ["MAX_TEXT_BYTES", "apply_umask", "atomic_path", "check_input_file", "probe_folder",
            "check_output_path", "current_umask", "read_text_input"]

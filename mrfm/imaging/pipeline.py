@@ -20,6 +20,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from mrfm import resources
 from mrfm.errors import ConfigError, UserError
 from mrfm.imaging.operators import ConvolutionOperator
 from mrfm.imaging.reconstruct import (
@@ -124,6 +125,17 @@ def reconstruct_file(
             f"{path}: the scan recorded uncalibrated lock-in volts only; give the lock-in's "
             "force_per_volt (or frequency_per_volt) in the rig file so scans record the force"
         )
+    if src["signal"].size != int(np.prod(grid.data_shape)):
+        raise UserError(f"{path}: the signal holds {src['signal'].size} values but the imaging "
+                        f"grid has {' x '.join(map(str, grid.data_shape))} tip positions")
+    if not np.all(np.isfinite(src["signal"])):
+        raise UserError(f"{path}: the signal has "
+                        f"{int(np.count_nonzero(~np.isfinite(src['signal'])))} non-finite "
+                        "value(s); cannot reconstruct")
+    shape = " x ".join(map(str, grid.object_shape))
+    resources.check(resources.reconstruction_bytes(grid.object_shape, grid.data_shape),
+                    what=f"reconstruction of {shape} voxels",
+                    setting="a coarser sample.voxel or reconstruction.depth_voxels")
     signal = src["signal"].reshape(grid.data_shape)
     if s.psf == "dipole":
         raise UserError('reconstruction.psf = "dipole": the analytic dipole point-spread '
@@ -159,6 +171,9 @@ def reconstruct_file(
         "density_max_m3": float(np.max(result.density)), "note": result.note,
         **metrics,
     }
+    if not np.all(np.isfinite(result.density)):
+        raise UserError(f"{path}: the reconstruction has non-finite values (the signal or the "
+                        "stored configuration is out of range); nothing written")
     _write(out_path, exp, grid, result, summary, truth, source)
     summary["elapsed_s"] = time.perf_counter() - t0
     return summary

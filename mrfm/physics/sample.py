@@ -27,8 +27,11 @@ from numpy.typing import ArrayLike
 
 from mrfm.physics._checks import positive
 from mrfm.physics.spins import SpinSpecies, canonical_name
+from mrfm.resources import check_sample_grid
 
 _EPS = 1e-9  # relative tolerance when counting whole voxels
+#: largest spin density accepted, m^-3 (solids hold ~1e29 nuclei per m^3)
+MAX_DENSITY = 1e31
 
 
 def _species_name(species: str | SpinSpecies) -> str:
@@ -319,6 +322,7 @@ class Sample:
         x0, nx = _lateral(0.0, lx, v[0])
         y0, ny = _lateral(0.0, ly, v[1])
         z0, nz = _layers(-total, 0.0, v[2])
+        check_sample_grid((nx, ny, nz), v, n_species=len({name for _, _, name in parsed}))
         fxy = (_overlap(x0, nx, v[0], -lx / 2, lx / 2)[:, None]
                * _overlap(y0, ny, v[1], -ly / 2, ly / 2)[None, :])
         dens: dict[str, np.ndarray] = {}
@@ -364,6 +368,7 @@ class Sample:
             subsamples = int(min(16, max(2, 2000 // max(nx, ny))))
         s = _subsamples(subsamples)
         z0, nz = _layers(c[2] - r, c[2] + r, v[2])
+        check_sample_grid((nx, ny, nz), v, subsamples=s)
         xs = _sub_centres(x0, nx, v[0], s) - c[0]
         ys = _sub_centres(y0, ny, v[1], s) - c[1]
         r2 = xs[:, None] ** 2 + ys[None, :] ** 2
@@ -414,6 +419,7 @@ class Sample:
         a0, na = _lateral(c[a], ln, v[a])
         b0, nb = _lateral(c[b], 2 * r, v[b])
         z0, nz = _layers(c[2] - r, c[2] + r, v[2])
+        check_sample_grid((na, nb, nz), v, subsamples=s)
         fa = _overlap(a0, na, v[a], c[a] - ln / 2, c[a] + ln / 2)
         bs = _sub_centres(b0, nb, v[b], s) - c[b]
         half = np.sqrt(np.clip(r * r - bs * bs, 0.0, None))
@@ -512,6 +518,9 @@ def _check_density_array(rho: np.ndarray, where: str) -> None:
     if n_neg:
         raise ValueError(f"{where}: contains {n_neg} negative value(s) (min {rho.min():g}); "
                          "spin densities must be >= 0 m^-3")
+    if rho.size and float(rho.max()) > MAX_DENSITY:
+        raise ValueError(f"{where}: density {float(rho.max()):g} m^-3 is beyond any solid "
+                         f"(allowed range [0, {MAX_DENSITY:g}] m^-3)")
 
 
 def _load_array(path: str) -> np.ndarray:
@@ -527,14 +536,24 @@ def _load_array(path: str) -> np.ndarray:
             obj = h5[dataset]
             if not isinstance(obj, h5py.Dataset):
                 raise ValueError(f"density file {file!r}: {dataset!r} is a group, not a dataset")
+            _check_file_array(obj.shape, path)
             return np.asarray(obj[()], dtype=float)
     if not os.path.exists(path):
         raise FileNotFoundError(f"density file {path!r} does not exist")
     if path.lower().endswith(".npy"):
+        _check_file_array(np.load(path, mmap_mode="r", allow_pickle=False).shape, path)
         return np.asarray(np.load(path, allow_pickle=False), dtype=float)
     if path.lower().endswith((".h5", ".hdf5", ".nxs")):
         raise ValueError(f"density file {path!r}: name the dataset, e.g. '{path}::/density'")
     raise ValueError(f"density file {path!r}: expected a .npy file or 'file.h5::/dataset'")
+
+
+def _check_file_array(shape: tuple[int, ...], path: str) -> None:
+    """Refuse a density file whose array would not fit in memory, before reading it."""
+    from mrfm.resources import check
+
+    check(8 * 3 * math.prod(shape), what=f"density file {path!r} (shape {shape})",
+          setting="a smaller density array")
 
 
 def _size(size: Sequence[float]) -> tuple[float, float]:
