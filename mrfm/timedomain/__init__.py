@@ -3,7 +3,7 @@ ADC, lock-in amplifier and PLL, streamed to HDF5 (``mrfm timeseries``).
 
 Modules: :mod:`.oscillator` (exact discretization), :mod:`.spins` (protocol
 magnetization), :mod:`.interferometer`, :mod:`.adc`, :mod:`.lockin`, :mod:`.pll`,
-:mod:`.chain` (the sample-by-sample chain), :mod:`.stream` (chunked HDF5),
+:mod:`.parameters` and :mod:`.chain` (the sample-by-sample chain), :mod:`.stream` (chunked HDF5),
 :mod:`.settings` (the ``[timeseries]`` section), :mod:`.experiment`.
 """
 

@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 from mrfm.errors import ConfigError, UserError
-from mrfm.timedomain.chain import ChainParameters
+from mrfm.timedomain.parameters import ChainParameters, check_parameters
 from mrfm.timedomain.settings import TimeseriesSettings, check_against
 from mrfm.timedomain.spins import SpinSignal, spin_signal_from_solver
 
@@ -99,8 +99,6 @@ def chain_parameters(exp: Experiment, settings: TimeseriesSettings,
         lockin_slope=lk.slope, lockin_phase=lk.phase, lockin_sensitivity=lk.sensitivity,
         pll_bandwidth=pll.bandwidth, pll_detector_cutoff=pll.detector_cutoff,
     )
-    from mrfm.timedomain.chain import check_parameters
-
     try:
         check_parameters(params)
     except ConfigError:
