@@ -73,6 +73,15 @@ class _InstantRig:
     def identities(self):
         return {}
 
+    def field(self):
+        return math.nan
+
+    def prepare(self, *, limits):
+        pass
+
+    def pause(self):
+        pass
+
 
 def _grid(nx: int, ny: int) -> ScanGrid:
     return ScanGrid(x=np.linspace(-200e-9, 200e-9, nx), y=np.linspace(-200e-9, 200e-9, ny),
@@ -103,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         from mrfm.scan.rig_handle import DriverRig
 
         rig_file = load(data_dir("instruments") / "virtual.toml")
-        # built-in signal model: the solver's cost is not the controller's
-        rig_file = dataclasses.replace(rig_file, experiment=None, time_scale=50.0)
+        # the shipped rig's experiment: its signal map is computed when the rig starts, so
+        # a reading is a map lookup and the solver's cost is not the controller's
+        rig_file = dataclasses.replace(rig_file, time_scale=50.0)
         with VirtualRig(rig_file) as virtual:
             specs = tuple(dataclasses.replace(s, resource=virtual.resources[s.name])
                           for s in rig_file.instruments)

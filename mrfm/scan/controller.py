@@ -39,6 +39,9 @@ HEIGHT_TOLERANCE = 1e-9
 class RigHandle(Protocol):
     """What the scan loop needs from a rig (SI units throughout)."""
 
+    #: simulated seconds per wall second (a virtual rig; 1 for hardware): waits divide by it
+    time_scale: float
+
     def channels(self) -> list:
         """The :class:`~mrfm.scan.store.Channel` list this rig records per point."""
 
@@ -66,8 +69,17 @@ class RigHandle(Protocol):
     def identities(self) -> dict[str, str]:
         """``*IDN?`` (or equivalent) of every instrument."""
 
-    # Optional: ``prepare(*, limits)`` switches on what the measurement needs (RF at its
-    # level) after the start interlocks passed; ``time_scale`` (simulated s per wall s).
+    def field(self) -> float:
+        """Magnet field, T (NaN without a magnet supply: no field interlock)."""
+
+    def position(self) -> Position:
+        """Where the tip is, (x, y, height) m (from the scanner's sensors)."""
+
+    def prepare(self, *, limits: SafetyLimits) -> None:
+        """Switch on what the measurement needs (RF at its level) after the interlocks."""
+
+    def pause(self) -> None:
+        """Switch off what must not run while the scan waits (RF, temperature interlock)."""
 
 
 class ScanInterrupted(Exception):
@@ -208,7 +220,7 @@ class ScanController:
         self.sleep = sleep
         self.stop = stop or StopFlag()
         #: simulated seconds per wall second (virtual rig); waits are divided by it
-        self.time_scale = float(getattr(rig, "time_scale", 1.0) or 1.0)
+        self.time_scale = float(rig.time_scale)
 
     # ------------------------------------------------------------------ checks
     def validate(self) -> None:
@@ -219,9 +231,7 @@ class ScanController:
         """Interlocks that refuse to start: field ramping, RF power, temperature."""
         if self.rig.field_ramping():
             raise InterlockError("magnet supply is still ramping; wait until it holds the field")
-        field = getattr(self.rig, "field", None)
-        if field is not None:
-            self.limits.check_field(field())
+        self.limits.check_field(self.rig.field())
         self.limits.check_rf_power(self.rig.rf_power())
         self.limits.check_temperature(self.rig.temperature())
 
@@ -249,7 +259,7 @@ class ScanController:
     def _wait_for_temperature(self) -> None:
         """Pause while the temperature is above the interlock (up to the limit's timeout).
 
-        While paused the rig's ``pause()`` (RF off) is called if it has one, and
+        While paused the rig's ``pause()`` (RF off) is called, and
         ``prepare(limits=...)`` (RF back on, re-checked) when the scan resumes.
         """
         temperature = self.rig.temperature()
@@ -259,18 +269,14 @@ class ScanController:
             f"paused: stage temperature {temperature:.3f} K above the interlock "
             f"{self.limits.max_temperature:.3f} K; waiting up to {self.limits.temperature_wait:g} s"
         )
-        pause = getattr(self.rig, "pause", None)
-        if pause is not None:
-            pause()
+        self.rig.pause()
         t_start = self.clock()
         while True:
             self._wait(min(1.0, self.limits.temperature_wait / 10))
             temperature = self.rig.temperature()
             if temperature <= self.limits.max_temperature:
                 self.notify(f"resumed: stage temperature {temperature:.3f} K")
-                prepare = getattr(self.rig, "prepare", None)
-                if prepare is not None:
-                    prepare(limits=self.limits)
+                self.rig.prepare(limits=self.limits)
                 return
             if (self.clock() - t_start) * self.time_scale > self.limits.temperature_wait:
                 raise InterlockError(
@@ -301,9 +307,7 @@ class ScanController:
         with _signals_set_flag(self.stop):
             try:
                 self.preflight()
-                prepare = getattr(self.rig, "prepare", None)
-                if prepare is not None:
-                    prepare(limits=self.limits)
+                self.rig.prepare(limits=self.limits)
                 approached = False
                 for line in self.plan.lines(self.grid):
                     todo = [(idx, pos) for idx, pos in line if not self.store.measured[idx]]
@@ -355,18 +359,16 @@ class ScanController:
     def _approach(self, first: Position) -> None:
         """Come down to the first point from the safe height, never crossing the sample.
 
-        If the rig reports where the tip is (``position()``), the tip first goes
-        straight up there to the safe height; then across at the safe height, and
-        down in steps of at most ``plan.approach_step``.
+        A tip below the safe height (``position()``) first goes straight up there to
+        the safe height; then across at the safe height, and down in steps of at most
+        ``plan.approach_step``.
         """
         x, y, h = first
         safe = max(h, self.plan.safe_height)
-        where = getattr(self.rig, "position", None)
-        if where is not None:
-            x0, y0, h0 = where()
-            if h0 < safe - HEIGHT_TOLERANCE:
-                self.notify(f"retract: up to the safe height {safe:.4g} m before moving across")
-                self._vertical(x0, y0, h0, safe)
+        x0, y0, h0 = self.rig.position()
+        if h0 < safe - HEIGHT_TOLERANCE:
+            self.notify(f"retract: up to the safe height {safe:.4g} m before moving across")
+            self._vertical(x0, y0, h0, safe)
         self.notify(f"approach: to ({x:.4g}, {y:.4g}) m at {safe:.4g} m, then down to {h:.4g} m")
         self.rig.move_to((x, y, safe))
         self._vertical(x, y, safe, h)

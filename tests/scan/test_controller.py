@@ -92,6 +92,15 @@ class ScriptedRig:
     def identities(self):
         return {"lockin": "Stanford_Research_Systems,SR830,s/n00001,ver1.07"}
 
+    def field(self):
+        return math.nan
+
+    def prepare(self, *, limits):
+        pass
+
+    def pause(self):
+        pass
+
 
 def new_store(tmp_path, name="scan.h5"):
     return ScanStore.create(tmp_path / name, axes=PLAN.axes(GRID), channels=CHANNELS,
