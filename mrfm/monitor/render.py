@@ -165,6 +165,24 @@ def _time_axis(span: float) -> tuple[float, str]:
     return 1.0, "s"
 
 
+#: above this many points, channels against time are drawn as a min/max envelope per bin
+MAX_POINTS = 3000
+
+
+def _envelope(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At most ~MAX_POINTS vertices: each bin of points drawn as its minimum and maximum."""
+    if t.size <= MAX_POINTS:
+        return t, v
+    k = math.ceil(t.size / (MAX_POINTS // 2))
+    n = t.size // k * k
+    tb, vb = t[:n].reshape(-1, k), v[:n].reshape(-1, k)
+    with np.errstate(all="ignore"):
+        lo, hi = np.nanmin(vb, axis=1), np.nanmax(vb, axis=1)
+    tt = np.repeat(tb.mean(axis=1), 2)
+    vv = np.column_stack([lo, hi]).ravel()
+    return np.concatenate([tt, t[n:]]), np.concatenate([vv, v[n:]])
+
+
 def render_channels(snap: Snapshot) -> bytes:
     """PNG of every recorded channel against the scan's time axis (s since file creation)."""
     ts = snap.timestamp.ravel()
@@ -186,7 +204,8 @@ def render_channels(snap: Snapshot) -> bytes:
             ax = axs[i // cols][i % cols]
             v = c.values.ravel()[order]
             vf, vu = _scale(v, c.unit)
-            ax.plot(t * tf, v * vf, ".-", ms=2, lw=0.6)
+            tt, vv = _envelope(t, v)
+            ax.plot(tt * tf, vv * vf, ".-" if t.size <= 400 else "-", ms=2, lw=0.6)
             ax.set_ylabel(vu or "-")
             ax.set_title(c.long_name, loc="left")
             ax.grid(alpha=0.3)

@@ -10,8 +10,10 @@ Paths (anything else is 404, any other method 405/501, a foreign ``Host`` 403)::
     /channels.png        every channel against time
 
 One :class:`_Model` holds the latest snapshot of the file for all clients: it is
-re-read at most every ``min_refresh_s`` and only when the file's modification time or
-size changed, and each figure is rendered once per file state, whatever the number of
+re-read only when the file's modification time or size changed, at most every
+``min_refresh_s`` or every three times the time the last figures took to render,
+whichever is longer (so rendering takes at most a third of one core however fast the
+scan writes), and each figure is rendered once per file state, whatever the number of
 browsers watching.
 """
 
@@ -80,6 +82,7 @@ class _Model:
         self._checked = -float("inf")
         self._read_at = -float("inf")
         self._figures: dict[tuple[str, str], tuple[int, bytes]] = {}
+        self._render_s: dict[str, float] = {}  # last render time per figure kind (s)
         self._favicon: bytes | None = None
 
     def first_read(self, attempts: int = 20) -> None:
@@ -101,10 +104,11 @@ class _Model:
         self._read_at = time.monotonic()
 
     def refresh(self) -> Snapshot:
-        """The current snapshot, re-read if the file changed (at most every min_refresh_s)."""
+        """The current snapshot, re-read if the file changed (see the module docstring)."""
         with self._lock:
             now = time.monotonic()
-            if now - self._checked >= self.min_refresh_s:
+            interval = max(self.min_refresh_s, 3.0 * sum(self._render_s.values()))
+            if now - self._checked >= interval:
                 self._checked = now
                 try:
                     st = self.path.stat()
@@ -155,12 +159,14 @@ class _Model:
             cached = self._figures.get((kind, channel))
             if cached is not None and cached[0] == version:
                 return cached[1]
+            t0 = time.perf_counter()
             if kind == "map":
                 png = render.render_map(snap, channel)
             elif kind == "line":
                 png = render.render_line(snap, channel)
             else:
                 png = render.render_channels(snap)
+            self._render_s[kind] = time.perf_counter() - t0
             self._figures[(kind, channel)] = (version, png)
             return png
 

@@ -32,6 +32,8 @@ from mrfm.units import format_quantity
 MAX_TEXT = 300
 #: at most this many instrument settings are listed
 MAX_SETTINGS = 400
+#: setting units shown without an SI prefix (logarithmic, angles, ratios)
+NO_PREFIX = frozenset({"", "dB", "dBm", "dB/oct", "deg", "%", "rad"})
 #: points (most recent of the current session) behind the rate and ETA estimate
 RATE_WINDOW = 256
 #: a running scan whose file has not changed for this long is flagged as possibly stopped
@@ -125,12 +127,18 @@ def _read_settings(inst: h5py.Group) -> tuple[tuple[Setting, ...], tuple[str, ..
             return
         if name == "identities":
             return
+        unit = _text(obj.attrs.get("units", ""))
         if obj.size > 64:
             value = f"array of shape {obj.shape}"
         else:
-            value = _text(obj[()])
+            raw = obj[()]
+            if (obj.dtype.kind == "f" and obj.shape == () and unit not in NO_PREFIX
+                    and math.isfinite(raw)):
+                value, _, unit = format_quantity(float(raw), unit, digits=7).partition(" ")
+            else:
+                value = _text(raw)
         head, _, leaf = name.rpartition("/")
-        settings.append(Setting(head or "(rig)", leaf, value, _text(obj.attrs.get("units", ""))))
+        settings.append(Setting(head or "(rig)", leaf, value, unit))
 
     inst.visititems(visit)
     if "identities" in inst and isinstance(inst["identities"], h5py.Dataset):

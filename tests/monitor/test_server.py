@@ -71,7 +71,7 @@ def test_state_json(server):
     assert s["progress"]["s_per_point"] == pytest.approx(0.02, rel=1e-9)
     assert s["progress"]["eta_s"] == pytest.approx(0.02 * 14, rel=1e-9)
     assert s["settings"] == [{"instrument": "lockin", "name": "time_constant",
-                              "value": "0.01", "unit": "s"}]
+                              "value": "10", "unit": "ms"}]
     assert [c["name"] for c in s["channels"]] == ["force", "lockin_y", "temperature"]
 
 

@@ -74,15 +74,22 @@ def test_fault_status_read_from_file(tmp_path):
 
 
 def test_instrument_settings_read_back(tmp_path):
+    """Values with their units, SI-prefixed (7 digits kept) except logarithmic/angle units."""
     path = make_scan(tmp_path / "s.h5", settings={
         "lockin/time_constant": (0.01, "s"), "lockin/sensitivity": (0.5, "V"),
-        "magnet/field_setpoint": (0.2, "T"), "rf/output": ("on", "")})
+        "magnet/field_setpoint": (0.2, "T"), "rf/output": ("on", ""),
+        "rf/fm_deviation": (2.802495e7, "Hz"), "rf/power": (-3.0, "dBm"),
+        "lockin/phase": (-90.0, "deg"), "lockin/filter_slope": (12, "dB/oct")})
     snap = read_snapshot(path)
     got = {(s.instrument, s.name): (s.value, s.unit) for s in snap.settings}
-    assert got == {("lockin", "time_constant"): ("0.01", "s"),
-                   ("lockin", "sensitivity"): ("0.5", "V"),
-                   ("magnet", "field_setpoint"): ("0.2", "T"),
-                   ("rf", "output"): ("on", "")}
+    assert got == {("lockin", "time_constant"): ("10", "ms"),
+                   ("lockin", "sensitivity"): ("500", "mV"),
+                   ("magnet", "field_setpoint"): ("200", "mT"),
+                   ("rf", "output"): ("on", ""),
+                   ("rf", "fm_deviation"): ("28.02495", "MHz"),
+                   ("rf", "power"): ("-3", "dBm"),
+                   ("lockin", "phase"): ("-90", "deg"),
+                   ("lockin", "filter_slope"): ("12", "dB/oct")}
 
 
 def test_bad_files_are_user_errors(tmp_path):

@@ -132,9 +132,7 @@
     const info = Object.entries(s.info).map(([k, v]) => [k.replace(/_/g, " "), v]);
     info.push(["sessions", String(s.sessions)]);
     fillRows($("info").tBodies[0], info, "", 2);
-    fillRows($("settings").tBodies[0],
-      s.settings.map((x) => [x.instrument, x.name, x.value + (x.unit ? " " + x.unit : "")]),
-      "no settings recorded in this file", 3);
+    updateSettings(s.settings);
     const items = s.identities.map((line) => {
       const li = document.createElement("li");
       li.textContent = line;
@@ -142,6 +140,35 @@
     });
     $("identities").replaceChildren(...items);
     setText("config", s.config);
+  }
+
+  function updateSettings(settings) {
+    const groups = new Map();
+    for (const x of settings) {
+      if (x.name === "idn") continue; // listed under "Instruments"
+      if (!groups.has(x.instrument)) groups.set(x.instrument, []);
+      groups.get(x.instrument).push([x.name, x.value + (x.unit ? " " + x.unit : "")]);
+    }
+    const blocks = [];
+    for (const [name, rows] of groups) {
+      const div = document.createElement("div");
+      div.className = "inst";
+      const h = document.createElement("h3");
+      h.textContent = name;
+      const table = document.createElement("table");
+      const tbody = document.createElement("tbody");
+      fillRows(tbody, rows, "", 2);
+      table.appendChild(tbody);
+      div.append(h, table);
+      blocks.push(div);
+    }
+    if (!blocks.length) {
+      const p = document.createElement("p");
+      p.className = "empty";
+      p.textContent = "no settings recorded in this file";
+      blocks.push(p);
+    }
+    $("settings").replaceChildren(...blocks);
   }
 
   function updateFigures(s) {
