@@ -239,3 +239,35 @@ def test_tables_have_as_many_cells_in_every_row_as_in_their_header(doc):
         elif cells != header:
             bad.append(number)
     assert bad == [], f"{doc}: table rows with a different cell count, lines {bad}"
+
+
+def _options(parser: argparse.ArgumentParser, prefix: str) -> dict[str, str]:
+    """Long option -> the command it belongs to, for ``parser`` and its subcommands."""
+    found: dict[str, str] = {}
+    for action in parser._actions:  # noqa: SLF001
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for name, sub in action.choices.items():
+                found.update(_options(sub, f"{prefix} {name}"))
+        else:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag not in ("--help", "--version"):
+                    found[f"{prefix} {flag}"] = flag
+    return found
+
+
+def test_every_command_line_option_is_documented_and_not_called_planned():
+    from mrfm.cli.main import build_parser
+
+    api = _text(DOCS / "API.md")
+    status = api[api.index("## Status of the December 2026 additions"):]
+    options = _options(build_parser(), "mrfm")
+    assert options
+    undocumented = sorted(where for where, flag in options.items() if flag not in api)
+    assert undocumented == [], f"options missing from docs/API.md: {undocumented}"
+    # the options the contract's additions introduce: once the parser has one, the status
+    # table must not call it planned
+    additions = ("--station", "--monitor", "--overwrite", "--max-memory", "--port")
+    stale = sorted(where for where, flag in options.items() if flag in additions
+                   for row in status.splitlines()
+                   if f"`{where}" in row and "planned" in row)
+    assert stale == [], f"docs/API.md calls implemented options planned: {stale}"
