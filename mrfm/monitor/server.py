@@ -32,14 +32,13 @@ from mrfm.data.nexus import FileFormatError
 from mrfm.errors import UserError
 from mrfm.monitor import render
 from mrfm.monitor.snapshot import (
-    STALE_AFTER_S,
     Snapshot,
     TransientReadError,
-    file_age,
     latest_readings,
     progress,
     read_snapshot,
     scan_state,
+    stale_for,
 )
 
 HOST = "127.0.0.1"
@@ -126,7 +125,6 @@ class _Model:
         """The JSON object of /state.json."""
         snap = self.refresh()
         state, message = scan_state(snap.status)
-        age = file_age(snap)
         prog = progress(snap)
         return {
             "version": self.version,
@@ -138,7 +136,7 @@ class _Model:
             "state": state,
             "status": snap.status,
             "message": message,
-            "stale_s": age if state == "running" and age > STALE_AFTER_S else None,
+            "stale_s": stale_for(snap),
             "read_error": self.read_error,
             "progress": prog,
             "signal": snap.signal,

@@ -36,8 +36,9 @@ MAX_SETTINGS = 400
 NO_PREFIX = frozenset({"", "dB", "dBm", "dB/oct", "deg", "%", "rad"})
 #: points (most recent of the current session) behind the rate and ETA estimate
 RATE_WINDOW = 256
-#: a running scan whose file has not changed for this long is flagged as possibly stopped
-STALE_AFTER_S = 300.0
+#: a running scan whose file has not changed for this long (or three line times, if
+#: longer) is flagged as possibly stopped: a scan killed with SIGKILL leaves "running"
+STALE_AFTER_S = 120.0
 
 
 class TransientReadError(RuntimeError):
@@ -291,6 +292,23 @@ def latest_readings(snap: Snapshot) -> list[dict[str, str]]:
         text = format_quantity(value, c.unit) if math.isfinite(value) else "-"
         rows.append({"name": c.name, "long_name": c.long_name, "unit": c.unit, "value": text})
     return rows
+
+
+def stale_for(snap: Snapshot, now: float | None = None) -> float | None:
+    """Seconds without a change of a file that says "running", once that is suspicious.
+
+    None while the scan looks alive: the file changed within STALE_AFTER_S or within
+    three times the time one line takes (the writer flushes once per line), or its
+    status is not "running". A scan killed with SIGKILL, or its computer switched
+    off, leaves "running" in the file; nothing in the file tells a killed writer from
+    a slow one, so the page says how long the file has been silent.
+    """
+    if scan_state(snap.status)[0] != "running":
+        return None
+    age = file_age(snap, now)
+    per_point = progress(snap, now)["s_per_point"] or 0.0
+    line = snap.measured.shape[0] if snap.measured.ndim == 3 else 1
+    return age if age > max(STALE_AFTER_S, 3.0 * per_point * line) else None
 
 
 def file_age(snap: Snapshot, now: float | None = None) -> float:

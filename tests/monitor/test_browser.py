@@ -102,7 +102,7 @@ def test_page_follows_a_running_scan(browser, tmp_path):
         scan.stderr.close()
 
 
-def test_interrupted_and_fault_files(browser, tmp_path):
+def test_interrupted_fault_and_silent_files(browser, tmp_path, monkeypatch):
     interrupted = make_scan(tmp_path / "i.h5", done=9, status="interrupted")
     fault = make_scan(tmp_path / "f.h5", done=5,
                       status="fault: lockin: no reply to 'OUTP? 1' within 2 s")
@@ -116,6 +116,13 @@ def test_interrupted_and_fault_files(browser, tmp_path):
         _wait_text(page, "#state", lambda t: t == "stopped by a fault")
         assert page.inner_text("#message") == "Fault: lockin: no reply to 'OUTP? 1' within 2 s"
         assert page.is_visible("#message")
+        assert errors == []
+    # a file left "running" (writer killed with SIGKILL) and silent for longer than the limit
+    silent = make_scan(tmp_path / "k.h5", done=4, status="running")
+    monkeypatch.setattr("mrfm.monitor.snapshot.STALE_AFTER_S", 0.0)
+    with MonitorServer(silent) as mon, _page(browser, mon.url) as (page, errors):
+        _wait_text(page, "#state", lambda t: t == "running? (no new data)")
+        assert "killed" in page.inner_text("#message")
         assert errors == []
 
 
