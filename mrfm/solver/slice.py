@@ -34,6 +34,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from mrfm.jit import compile_closure
+from mrfm.solver import box_fraction as BF
 from mrfm.solver import kernels as K
 from mrfm.solver.protocols import cai, cermit, force_gradient, oscar
 
@@ -85,7 +86,7 @@ def point_value(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
         return 0.0
     w = 1.0
     if kid == K.CAI or kid == K.CERMIT:
-        w = K.profile_weight(b - pp[K.P_BRES], pp[K.P_HALF], pp[K.P_PROFILE])
+        w = BF.profile_weight(b - pp[K.P_BRES], pp[K.P_HALF], pp[K.P_PROFILE])
     return w * K.moment_weight(pp, b, q)
 
 
@@ -159,7 +160,7 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
     # generous margin (twice the linear half-span) for the curvature we have not measured
     if s0 - span > half or s0 + span < -half:
         return 0.0, False
-    hard = pp[K.P_PROFILE] == K.PROFILE_HARD
+    hard = pp[K.P_PROFILE] == BF.PROFILE_HARD
     # a box wholly inside a hard slice is exact (fraction 1). Under the cos^2 weight the
     # curvature matters everywhere; its slope is at most pi / (2 half), and a curvature
     # excess e moves the box-mean offset by about e / 6, so the weight by at most
@@ -175,9 +176,9 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
             if e > limit:
                 return 0.0, True
     if hard:
-        frac = K.slab_fraction(s0, gx, gy, gz, sx, sy, sz, -half, half)
+        frac = BF.slab_fraction(s0, gx, gy, gz, sx, sy, sz, -half, half)
     else:
-        frac = K.cos2_fraction(s0, gx, gy, gz, sx, sy, sz, half)
+        frac = BF.cos2_fraction(s0, gx, gy, gz, sx, sy, sz, half)
     if frac <= 0.0:
         return 0.0, False
     if kid == K.CAI:

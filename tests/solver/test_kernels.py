@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 
+from mrfm.solver import box_fraction as BF
 from mrfm.solver import kernels as K
 
 from .helpers import box_quad
@@ -33,20 +34,20 @@ def test_slab_fraction_matches_quadrature(seed):
     span = np.sum(np.abs(g) * a)
     s0 = rng.uniform(-0.5, 0.5) * span
     lo, hi = sorted(rng.uniform(-0.6, 0.6, size=2) * span)
-    got = K.slab_fraction(s0, g[0], g[1], g[2], a[0], a[1], a[2], lo, hi)
+    got = BF.slab_fraction(s0, g[0], g[1], g[2], a[0], a[1], a[2], lo, hi)
     assert got == pytest.approx(_fraction_quad(s0, g, a, lo, hi), abs=1e-7)
 
 
 def test_slab_fraction_degenerate_gradients():
     # gradient along x only: fraction is the overlap length / a
-    assert K.slab_fraction(0.0, 2.0, 0.0, 0.0, 1.0, 1.0, 1.0, -0.5, 0.25) == pytest.approx(0.375)
+    assert BF.slab_fraction(0.0, 2.0, 0.0, 0.0, 1.0, 1.0, 1.0, -0.5, 0.25) == pytest.approx(0.375)
     # nearly degenerate third width: continuous with the 2-D formula
-    f2 = K.slab_fraction(0.1, 1.0, 0.7, 0.0, 1.0, 1.0, 1.0, -0.2, 0.3)
-    f3 = K.slab_fraction(0.1, 1.0, 0.7, 1e-7, 1.0, 1.0, 1.0, -0.2, 0.3)
+    f2 = BF.slab_fraction(0.1, 1.0, 0.7, 0.0, 1.0, 1.0, 1.0, -0.2, 0.3)
+    f3 = BF.slab_fraction(0.1, 1.0, 0.7, 1e-7, 1.0, 1.0, 1.0, -0.2, 0.3)
     assert f3 == pytest.approx(f2, abs=1e-9)
     # whole box inside / outside
-    assert K.slab_fraction(0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, -5.0, 5.0) == pytest.approx(1.0)
-    assert K.slab_fraction(10.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, -5.0, 5.0) == 0.0
+    assert BF.slab_fraction(0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, -5.0, 5.0) == pytest.approx(1.0)
+    assert BF.slab_fraction(10.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, -5.0, 5.0) == 0.0
 
 
 def test_brillouin_limits():

@@ -26,6 +26,7 @@ import pytest
 
 from mrfm.physics import Sample, SphereMagnet
 from mrfm.solver import SolverSettings, simulate
+from mrfm.solver import box_fraction as BF
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
 from mrfm.solver.protocols import build_params, protocol_info
@@ -56,15 +57,15 @@ def test_cos2_fraction_matches_quadrature(seed):
     s0 = rng.uniform(0.6, 1.3) if seed < 3 else rng.uniform(-0.2, 0.2)
     if seed >= 3:
         g *= 0.3
-    got = K.cos2_fraction(s0, g[0], g[1], g[2], a[0], a[1], a[2], half)
+    got = BF.cos2_fraction(s0, g[0], g[1], g[2], a[0], a[1], a[2], half)
     assert got == pytest.approx(_cos2_quad(s0, g, a, half), abs=1e-7)
 
 
 def test_cos2_point_weight():
-    assert K.profile_weight(0.0, 2.0, K.PROFILE_COS2) == 1.0
-    assert K.profile_weight(1.0, 2.0, K.PROFILE_COS2) == pytest.approx(0.5)
-    assert K.profile_weight(2.0, 2.0, K.PROFILE_COS2) == 0.0
-    assert K.profile_weight(2.0, 2.0, K.PROFILE_HARD) == 1.0
+    assert BF.profile_weight(0.0, 2.0, BF.PROFILE_COS2) == 1.0
+    assert BF.profile_weight(1.0, 2.0, BF.PROFILE_COS2) == pytest.approx(0.5)
+    assert BF.profile_weight(2.0, 2.0, BF.PROFILE_COS2) == 0.0
+    assert BF.profile_weight(2.0, 2.0, BF.PROFILE_HARD) == 1.0
 
 
 def _ibm_exp(high_field=True):

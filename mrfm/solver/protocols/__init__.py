@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mrfm.solver import box_fraction as BF
 from mrfm.solver import kernels as K
 from mrfm.solver.protocols import cai, cermit, force_gradient, ioscar, oscar
 
@@ -120,7 +121,7 @@ def build_params(exp: Experiment, species: SpinSpecies, info: ProtocolInfo,
     pp[K.P_TOL] = float(settings.curvature_tol)
     depth = settings.oscar_depth if info.kernel_id == K.OSCAR else settings.max_depth
     pp[K.P_DEPTH] = float(depth)
-    pp[K.P_PROFILE] = K.PROFILE_COS2 if slice_profile(exp, settings) == "cos2" else K.PROFILE_HARD
+    pp[K.P_PROFILE] = BF.PROFILE_COS2 if slice_profile(exp, settings) == "cos2" else BF.PROFILE_HARD
     return pp
 
 
