@@ -147,7 +147,7 @@ def reference_simulate(exp, *, subdivisions: int = 4, n_theta: int = 2048,
     slice_profile : {"hard", "cos2"}, optional
         Slice weighting (default: ``exp.protocol.slice_profile`` if present, else "hard").
     """
-    profile = slice_profile or getattr(exp.protocol, "slice_profile", None) or "hard"
+    profile = slice_profile or exp.protocol.slice_profile
     sample = exp.sample
     lookup = {sp.name: sp for sp in sample.species}
 

@@ -1,7 +1,6 @@
 """The [timeseries] section, its refusals, and `mrfm timeseries` end to end."""
 
 import json
-from types import SimpleNamespace
 
 import h5py
 import pytest
@@ -17,13 +16,14 @@ def parse(table):
     return TimeseriesSettings.from_config(table, "timeseries")
 
 
-def stand_in_experiment(protocol="CAI", polarization="curie", amplitude=10e-9):
-    """Plain objects with the attributes chain_parameters reads (no physics needed)."""
-    return SimpleNamespace(
-        cantilever=SimpleNamespace(k=1e-4, f0=F0, Q=1e3, T=4.2), amplitude=amplitude,
-        protocol=SimpleNamespace(name=protocol, polarization=polarization, T1rho=0.5,
-                                 tau_m=None),
-        scan=SimpleNamespace(x=[0.0], y=[0.0], height=[5e-8]))
+def experiment(protocol="CAI", polarization="curie", amplitude=10e-9):
+    """The real Experiment of :data:`CONFIG` (k 100 uN/m, f0 5 kHz, Q 1000, 4.2 K, T1rho 0.5 s)
+    with the protocol, polarization and amplitude asked for."""
+    from mrfm.config import loads
+
+    return loads(CONFIG, overrides={"protocol.name": protocol,
+                                    "protocol.polarization": polarization,
+                                    "protocol.T1rho": 0.5, "cantilever.amplitude": amplitude})
 
 
 def test_parse_units_and_nested_tables():
@@ -78,18 +78,18 @@ def test_filter_settings_checked_against_the_sample_rate():
 
 def test_chain_from_experiment_uses_the_given_spin_signal():
     s = parse({"duration": "10 ms", "spin_signal": 3e-17})
-    params, n = chain_parameters(stand_in_experiment(), s)
+    params, n = chain_parameters(experiment(), s)
     assert params.spin_model == "cai" and params.spin_value == 3e-17
     assert n == 1000 and params.dt == pytest.approx(1 / (20 * F0))
-    params, _ = chain_parameters(stand_in_experiment("OSCAR", "statistical"),
+    params, _ = chain_parameters(experiment("OSCAR", "statistical"),
                                  parse({"mode": "self-oscillating", "spin_signal": 0.003}))
     assert params.spin_model == "shift-telegraph" and params.spin_time == 0.5
     with pytest.raises(ConfigError, match="amplitude"):
-        chain_parameters(stand_in_experiment(amplitude=0.0),
+        chain_parameters(experiment(amplitude=0.0),
                          parse({"mode": "self-oscillating", "spin_signal": 0.1}))
     with pytest.raises(ConfigError, match="iOSCAR"):
-        chain_parameters(stand_in_experiment("iOSCAR"), parse({"spin_signal": 0.1}))
-    params, _ = chain_parameters(stand_in_experiment("iOSCAR"), parse({"spins": False}))
+        chain_parameters(experiment("iOSCAR"), parse({"spin_signal": 0.1}))
+    params, _ = chain_parameters(experiment("iOSCAR"), parse({"spins": False}))
     assert params.spin_model == "none"
 
 
