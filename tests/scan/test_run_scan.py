@@ -137,3 +137,8 @@ def test_a_fault_comes_back_in_the_result_with_the_data_kept(served, tmp_path):
         assert fh["entry/data/measured"][()].sum() == result.points_measured
     resumed = run_scan(config, rig_file, out, resume=True)
     assert resumed.complete and resumed.points_this_run == 12 - result.points_measured
+    with h5py.File(out, "r") as fh:  # the resumed session has its own logbook
+        first = read_logbook(fh["entry/instrument"])
+        second = read_logbook(fh["entry/sessions/session_2/instrument"])
+    assert second["lockin"]["time_constant"] == first["lockin"]["time_constant"] == (10.0, "s")
+    assert second["scanner"]["position_3"] == (pytest.approx(SAFE_HEIGHT, abs=5e-9), "m")
