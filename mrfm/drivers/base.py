@@ -25,6 +25,21 @@ Rules every driver follows:
   writes, moves and queries that change state (error queues) never are.
 * pyvisa exceptions never leave a driver: they become :class:`InstrumentTimeout`,
   :class:`InstrumentDisconnected`, :class:`InvalidResponse` or :class:`InstrumentError`.
+* :meth:`Instrument.logbook` reads the model's settings back (names in ``logged``) with
+  their units, for the scan file's logbook.
+
+Reply parsers and validators live in :mod:`mrfm.drivers.values`, the ``Setting`` and
+``Measurement`` descriptors in :mod:`mrfm.drivers.descriptors` (both re-exported here);
+a model's default terminations come from the registry
+(:func:`mrfm.rigdef.registry.terminations`).
+
+Over pyvisa-py (0.8) a raw socket cannot switch off Nagle's algorithm
+(``VI_ATTR_TCPIP_NODELAY`` is refused), its ``clear()`` never returns once the peer has
+closed the connection, and a closed connection reads as a timeout: this module uses
+only the public pyvisa API and works around the first by sending a set command and
+its error query in one write, the second with a bounded read loop
+(:meth:`Instrument.discard_input`); the third means a dropped instrument is reported
+as :class:`InstrumentTimeout` after its timeout.
 """
 
 from __future__ import annotations
