@@ -362,7 +362,9 @@ class ChainSimulator:
         p[SP_MODEL] = SPIN_MODELS.index(c.spin_model)
         p[SP_VALUE] = c.spin_value
         p[DT] = c.dt
-        p[SP_DK_PER_HZ] = 2.0 * c.k / c.f0  # dk = 2 k df / f0
+        # a shift df is the spring-constant change dk = 2 k df / f0: the inverse of
+        # Cantilever.frequency_shift, df = -(f0 / 2k) dF/dx, with dk = -dF/dx
+        p[SP_DK_PER_HZ] = 2.0 * c.k / c.f0
         if c.spin_model == "cai":
             f_mod = c.modulation_frequency if c.modulation_frequency is not None else c.f0
             if not 0.0 <= c.cai_loss < 1.0:
