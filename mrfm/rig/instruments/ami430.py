@@ -1,11 +1,18 @@
 """Virtual American Magnetics Model 430 magnet power supply programmer.
 
 Ethernet protocol (the real unit: TCP 7180), CR LF both ways. On connect the
-unit sends ``American Magnetics Model 430 IP Interface`` and ``Hello.``.
+unit sends ``American Magnetics Model 430 IP Interface`` and ``Hello.``, not at
+once but after its network interface has set up the session
+(:data:`GREETING_DELAY`): a client that clears the device right after
+connecting (QCoDeS does; pyvisa-py's clear on a socket discards what arrives
+until 0.1 s of silence) still reads the greeting, as with the real unit.
+Requests sent before the greeting are answered after it.
 SCPI-style headers with short and long forms (``CONF:FIELD:TARG``,
 ``CONFigure:FIELD:TARGet``); set commands are silent, errors go to the queue
-read with ``SYST:ERR?``. ``STATE?``: 1 ramping, 2 holding, 3 paused, 6 zeroing,
-8 at zero. The supply starts paused at the rig's initial field.
+read with ``SYST:ERR?``. Persistent switch: ``PS?``, ``PS 0|1``, ``PS:INST?``
+(``CONF:PS 0|1``), heater current ``PS:CURR?`` (mA), heating and cooling times
+``PS:HTIME?``, ``PS:CTIME?`` (s), each set with ``CONF:PS:...``. ``STATE?``: 1 ramping,
+2 holding, 3 paused, 6 zeroing, 8 at zero. The supply starts paused at the rig's initial field.
 
 Field units follow ``CONF:FIELD:UNITS`` (0 kG, 1 T; the virtual rig starts in
 tesla, as the lab configured it, ``options.field_units``) and ramp-rate time
@@ -17,6 +24,8 @@ rates above ``max_field_rate`` are refused with -222.
 """
 
 from __future__ import annotations
+
+import time
 
 from mrfm.rig.instruments.base import (
     DATA_OUT_OF_RANGE,
@@ -33,6 +42,10 @@ from mrfm.rig.instruments.base import (
 )
 
 KG_PER_T = 10.0
+#: seconds from accepting a connection to sending the greeting (the 430's Ethernet
+#: interface answers after it has opened the session; longer than pyvisa-py's 0.1 s
+#: clear, so a client that clears on connect still reads it)
+GREETING_DELAY = 0.3
 
 
 class AMI430(VirtualInstrument):
@@ -51,10 +64,17 @@ class AMI430(VirtualInstrument):
         self.segments = [[min(0.01, limit.max_field_rate), limit.max_field]]
         self.current_limit = limit.max_field / state.magnet.coil_constant
         self.persistent_heater = True
+        self.switch_installed = True
+        self.heater_current = 20.0  # mA
+        self.heat_time = 20  # s
+        self.cool_time = 20  # s
+        self.voltage_limit = 2.0  # V
         self.quench = False
         self._apply_rate()
 
     def banner(self) -> bytes:
+        """The greeting, after :data:`GREETING_DELAY` (called in the connection's thread)."""
+        time.sleep(GREETING_DELAY)
         return b"American Magnetics Model 430 IP Interface\r\nHello.\r\n"
 
     # units -----------------------------------------------------------------
@@ -148,7 +168,15 @@ class AMI430(VirtualInstrument):
                 if scpi_match(header, "PSwitch") is not None:
                     return "1" if self.persistent_heater else "0"
                 if scpi_match(header, "PSwitch:INSTalled") is not None:
-                    return "1"
+                    return "1" if self.switch_installed else "0"
+                if scpi_match(header, "PSwitch:CURRent") is not None:
+                    return f"{self.heater_current:.1f}"
+                if scpi_match(header, "PSwitch:HTIME") is not None:
+                    return str(self.heat_time)
+                if scpi_match(header, "PSwitch:CTIME") is not None:
+                    return str(self.cool_time)
+                if scpi_match(header, "VOLTage:LIMit") is not None:
+                    return f6(self.voltage_limit)
                 if scpi_match(header, "PERSistent") is not None:
                     return "0" if self.persistent_heater else "1"
                 if scpi_match(header, "QUench") is not None:
@@ -177,6 +205,35 @@ class AMI430(VirtualInstrument):
                 mag.set_target(tesla, now)
                 self._apply_rate()
                 return None
+            if scpi_match(header, "CONFigure:CURRent:TARGet") is not None:
+                self._need(args, 1)
+                amps = parse_float(args[0], "current target")
+                in_range(abs(amps), 0.0, self.current_limit, "current target (A)")
+                tesla = amps * mag.coil_constant
+                in_range(tesla, -st.limits.max_field, st.limits.max_field, "field target (T)")
+                mag.set_target(tesla, now)
+                self._apply_rate()
+                return None
+            if scpi_match(header, "CONFigure:VOLTage:LIMit") is not None:
+                self._need(args, 1)
+                self.voltage_limit = in_range(parse_float(args[0]), 0.001, 20.0, "voltage")
+                return None
+            if scpi_match(header, "CONFigure:PSwitch") is not None:
+                self._need(args, 1)
+                self.switch_installed = bool(in_range(parse_int(args[0]), 0, 1, "PS"))
+                return None
+            if scpi_match(header, "CONFigure:PSwitch:CURRent") is not None:
+                self._need(args, 1)
+                self.heater_current = in_range(parse_float(args[0]), 0.0, 125.0, "mA")
+                return None
+            if (m := self._ps_time(header)) is not None:
+                self._need(args, 1)
+                seconds = int(in_range(parse_int(args[0]), 5, 120, "seconds"))
+                if m == "HTIME":
+                    self.heat_time = seconds
+                else:
+                    self.cool_time = seconds
+                return None
             if scpi_match(header, "CONFigure:FIELD:UNITS") is not None:
                 self._need(args, 1)
                 self.field_units = int(in_range(parse_int(args[0]), 0, 1, "units"))
@@ -192,11 +249,18 @@ class AMI430(VirtualInstrument):
                 self.segments = (self.segments + [list(last)] * n)[:n]
                 self._apply_rate()
                 return None
-            if scpi_match(header, "CONFigure:RAMP:RATE:FIELD") is not None:
+            current = scpi_match(header, "CONFigure:RAMP:RATE:CURRent") is not None
+            if current or scpi_match(header, "CONFigure:RAMP:RATE:FIELD") is not None:
                 self._need(args, 3)
                 seg = int(in_range(parse_int(args[0]), 1, len(self.segments), "segment"))
-                rate = self._rate_in(parse_float(args[1], "rate"))
-                upper = self._field_in(parse_float(args[2], "upper bound"))
+                rate = parse_float(args[1], "rate")
+                upper = parse_float(args[2], "upper bound")
+                if current:  # A/s (or A/min) and A: the coil constant makes them fields
+                    k = mag.coil_constant
+                    rate = rate * k / (60.0 if self.rate_units == 1 else 1.0)
+                    upper = upper * k
+                else:
+                    rate, upper = self._rate_in(rate), self._field_in(upper)
                 in_range(rate, 1e-7, st.limits.max_field_rate, "ramp rate (T/s)")
                 in_range(upper, 0.0, st.limits.max_field * 10.0, "upper bound (T)")
                 self.segments[seg - 1] = [rate, upper]
@@ -212,6 +276,8 @@ class AMI430(VirtualInstrument):
                 return None
             if scpi_match(header, "PSwitch") is not None:
                 self._need(args, 1)
+                if not self.switch_installed:
+                    raise CommandError(-221, "Settings conflict", "no persistent switch")
                 self.persistent_heater = bool(in_range(parse_int(args[0]), 0, 1, "PS"))
                 return None
             if scpi_match(header, "QUench") is not None:
@@ -221,6 +287,14 @@ class AMI430(VirtualInstrument):
                     mag.pause(now)
                 return None
         raise CommandError.of(UNDEFINED_HEADER, header[:40])
+
+    @staticmethod
+    def _ps_time(header: str) -> str | None:
+        """``HTIME`` or ``CTIME`` for ``CONF:PS:HTIME`` / ``CONF:PS:CTIME``, else None."""
+        for word in ("HTIME", "CTIME"):
+            if scpi_match(header, f"CONFigure:PSwitch:{word}") is not None:
+                return word
+        return None
 
     @staticmethod
     def _need(args: list[str], n: int) -> None:

@@ -57,6 +57,18 @@ def _index(head: str, text: str, count: int) -> int:
     return int(v)
 
 
+#: outputs that do not reach the spins: mnemonic -> (lowest, highest, reply format):
+#: rear doubler amplitude (dBm) and enable, rear clock amplitude, offset (V) and enable,
+#: rear DC and front BNC offsets (V), PLL noise mode, modulation input coupling (AC, DC)
+_SETTINGS: dict[str, tuple[float, float, str]] = {
+    "AMPH": (-10.0, 16.5, ".2f"), "AMPC": (0.4, 1.0, ".2f"), "OFSC": (-2.0, 2.0, ".3f"),
+    "OFSD": (-10.0, 10.0, ".3f"), "OFSL": (-1.5, 1.5, ".3f"), "ENBH": (0, 1, "d"),
+    "ENBC": (0, 1, "d"), "NOIS": (0, 1, "d"), "COUP": (0, 1, "d"),
+}
+_DEFAULTS = {"AMPH": 0.0, "AMPC": 1.0, "OFSC": 0.0, "OFSD": 0.0, "OFSL": 0.0, "ENBH": 0,
+             "ENBC": 0, "NOIS": 0, "COUP": 0}
+
+
 class SG384(VirtualInstrument):
     """SG384 (see module docstring)."""
 
@@ -72,6 +84,7 @@ class SG384(VirtualInstrument):
         self.phase = 0.0
         self.mod_function = 0
         self.last_error = 0
+        self.settings: dict[str, float] = dict(_DEFAULTS)
 
     def push_error(self, code: int, message: str) -> None:
         super().push_error(code, message)
@@ -100,6 +113,7 @@ class SG384(VirtualInstrument):
                 return None
             if head == "*RST":
                 rf.frequency, rf.power_dbm, rf.output, rf.modulation = 1e8, -10.0, False, False
+                self.settings = dict(_DEFAULTS)
                 return None
             if head == "FREQ":
                 if query:
@@ -159,6 +173,14 @@ class SG384(VirtualInstrument):
                 if query:
                     return f"{self.phase:.2f}"
                 self.phase = _bounded(head, arg, -360.0, 360.0, {"": 1.0, "DEG": 1.0})
+                return None
+            if head in _SETTINGS:
+                lo, hi, fmt = _SETTINGS[head]
+                if query:
+                    return format(self.settings[head], fmt)
+                unit = {"": 1.0, "DBM": 1.0} if head == "AMPH" else {"": 1.0, "V": 1.0}
+                value = _bounded(head, arg, lo, hi, unit) if fmt != "d" else _index(head, arg, 2)
+                self.settings[head] = value
                 return None
         if query:
             raise CommandError.of(ILLEGAL_QUERY, head[:20])

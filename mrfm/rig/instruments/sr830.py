@@ -1,17 +1,27 @@
 """Virtual Stanford Research SR830 DSP lock-in amplifier.
 
-Wire format (SR830 manual, ch. 5): commands end in LF; a mnemonic is followed
-by optional spaces and comma-separated arguments (``SENS5`` and ``SENS 5``
-both work); several commands may share a line separated by ``;`` and each
-query's reply is sent with its own terminator (LF, as over GPIB). Set commands
-are silent. Errors set bits in the standard event status register read with
-``*ESR?``: bit 5 (32) command error, bit 4 (16) execution error (a parameter
-out of range); they are also kept in the instrument's SCPI-numbered queue.
+Wire format (SR830 manual, ch. 5): a command ends in LF or CR; a mnemonic is
+followed by optional spaces and comma-separated arguments (``SENS5``, ``SENS 5``
+and ``SRAT ?`` all work); several commands may share a line separated by ``;``
+and each query's reply is sent with its own terminator (LF, as over GPIB).
+Set commands are silent. Errors set bits in the standard event status register
+read with ``*ESR?``: bit 5 (32) command error, bit 4 (16) execution error (a
+parameter out of range); they are also kept in the instrument's SCPI-numbered
+queue. The status registers and the serial poll status byte are those of
+:mod:`~mrfm.rig.instruments.srs_status`; the data buffer (``SRAT``, ``SEND``,
+``STRT``, ``PAUS``, ``REST``, ``TRIG``, ``SPTS?``, ``TRCA?``, ``TRCB?``,
+``TRCL?``) is :mod:`~mrfm.rig.instruments.srs_buffer`. ``TRCB?`` and ``TRCL?``
+answer binary blocks without a terminator (as over RS-232; over GPIB the last
+byte carries EOI). ``FAST`` is stored, but a socket has no talk addressing, so
+fast mode streams nothing: the buffer is read with the ``TRC`` queries.
+``SSET``/``RSET`` save and recall setups 1..9 (until the rig stops).
 
-X and Y come from the rig's physics (:class:`~mrfm.rig.state.LockinChannel`):
+X and Y come from the rig's physics (:class:`~mrfm.rig.lockin.LockinChannel`):
 the spin force at the tip through the cantilever and the detector, filtered
 with the time constant and slope set here, plus thermal noise. Outputs beyond
 109 % of the sensitivity are clipped and set the output-overload bit of ``LIAS?``.
+The displays (``DDEF``) show X, R, theta or Y, or the noise of X or Y (the
+channel's standard deviation); the virtual aux inputs read 0 V.
 """
 
 from __future__ import annotations
@@ -23,10 +33,11 @@ from functools import partial
 
 from mrfm.rig.instruments.base import (
     COMMAND_ERROR,
-    MISSING_PARAMETER,
+    ESR_COMMAND,
+    ESR_EXECUTION,
+    EXECUTION_ERROR,
     CommandError,
     Session,
-    StandardEvents,
     VirtualInstrument,
     fmt_g,
     in_range,
@@ -34,6 +45,14 @@ from mrfm.rig.instruments.base import (
     parse_float,
     parse_int,
     split_args,
+)
+from mrfm.rig.instruments.sr830_setup import INT_DEFAULTS, INT_SETTINGS, Setup
+from mrfm.rig.instruments.srs_buffer import STORAGE_COMMANDS, DataBuffer, storage_command
+from mrfm.rig.instruments.srs_status import (
+    ENABLE_REGISTERS,
+    EVENT_REGISTERS,
+    StatusRegisters,
+    not_a_query,
 )
 
 #: full-scale sensitivities, V, index 0..26 (2 nV ... 1 V, 1-2-5 steps)
@@ -45,7 +64,9 @@ TIME_CONSTANTS = [m * 10.0**e for e in range(-5, 5) for m in (1, 3)]
 
 MNEMONIC = re.compile(r"^\s*(\*?[A-Za-z]+)\s*(\?)?\s*(.*?)\s*$", re.S)
 
+#: LIAS bits: output overload, data storage triggered
 LIAS_OUTPUT_OVERLOAD = 4
+LIAS_TRIGGERED = 64
 
 
 #: parsed commands (a client repeats a few dozen commands, ``OUTP? 1`` thousands of
@@ -70,7 +91,12 @@ def srs_split(command: str) -> tuple[str, bool, str]:
     return parsed
 
 
-class SR830(StandardEvents, VirtualInstrument):
+#: query-only mnemonics (sent without ``?`` they are command errors)
+QUERIES = ("OUTP", "OUTR", "SNAP", "OAUX", "SPTS", "TRCA", "TRCB", "TRCL", "*IDN", "*ESR",
+           "LIAS", "ERRS", "*STB")
+
+
+class SR830(VirtualInstrument):
     """SR830 lock-in over its GPIB-style LF protocol (see module docstring)."""
 
     driver = "srs.sr830"
@@ -83,25 +109,51 @@ class SR830(StandardEvents, VirtualInstrument):
     def __init__(self, state, *, name, options=None):
         super().__init__(state, name=name, options=options)
         self.channel = state.new_lockin()
+        self.status = StatusRegisters()
+        self.buffer = DataBuffer(self._displays_at)
+        self.setups: dict[int, Setup] = {}
         self.reset()
 
     # -------------------------------------------------------------- settings
     def reset(self) -> None:
-        """Power-on defaults (``*RST``), keeping the reference at the cantilever drive."""
+        """Power-on defaults (``*RST``); the status enables and stored setups stay."""
         self.sens_index = len(SENSITIVITIES) - 1
         self.tau_index = 8  # 100 ms
         self.slope = 1  # 12 dB/oct
         self.amplitude = 1.0
         self.harmonic = 1
-        self.ref_source = 1
-        self.ints = {"ISRC": 0, "IGND": 0, "ICPL": 0, "ILIN": 0, "RMOD": 1, "SYNC": 0, "OUTX": 1,
-                     "LOCL": 0, "SRAT": 4, "SEND": 1, "TSTR": 0, "*ESE": 0, "*SRE": 0, "FPOP": 0}
+        self.ints = dict(INT_DEFAULTS)
+        self.display = {1: [0, 0], 2: [0, 0]}  # DDEF: channel -> [display, ratio]
+        self.front_output = {1: 0, 2: 0}  # FPOP: 0 the display, 1 X or Y
         self.aux_out = [0.0] * 4
         self.offsets = {1: (0.0, 0), 2: (0.0, 0), 3: (0.0, 0)}
-        self.esr = 0
-        self.lias = 0
+        self.buffer.reset()
+        self.buffer.rate_index, self.buffer.loop, self.buffer.trigger_starts = 4, True, False
         self.channel.configure(tau=TIME_CONSTANTS[self.tau_index], poles=self.slope + 1,
                                phase_deg=0.0)
+
+    @property
+    def esr(self) -> int:
+        """The standard event status register."""
+        return self.status.events["*ESR"]
+
+    @esr.setter
+    def esr(self, value: int) -> None:
+        self.status.events["*ESR"] = value
+
+    @property
+    def lias(self) -> int:
+        """The lock-in status register."""
+        return self.status.events["LIAS"]
+
+    @lias.setter
+    def lias(self, value: int) -> None:
+        self.status.events["LIAS"] = value
+
+    @property
+    def ref_source(self) -> int:
+        """``FMOD``: 0 external, 1 internal reference."""
+        return self.ints["FMOD"]
 
     @property
     def sensitivity(self) -> float:
@@ -109,9 +161,7 @@ class SR830(StandardEvents, VirtualInstrument):
         return SENSITIVITIES[self.sens_index]
 
     # ---------------------------------------------------------------- reading
-    def xy(self) -> tuple[float, float]:
-        """X and Y now, V, clipped at 109 % of full scale (which sets the overload bit)."""
-        z = self.channel.read()
+    def _clip(self, z: complex) -> tuple[float, float]:
         fs = 1.09 * SENSITIVITIES[self.sens_index]
         x, y = z.real, z.imag
         if abs(x) > fs or abs(y) > fs:
@@ -119,6 +169,10 @@ class SR830(StandardEvents, VirtualInstrument):
             x = max(-fs, min(fs, x))
             y = max(-fs, min(fs, y))
         return x, y
+
+    def xy(self) -> tuple[float, float]:
+        """X and Y now, V, clipped at 109 % of full scale (which sets the overload bit)."""
+        return self._clip(self.channel.read())
 
     def output(self, i: int) -> float:
         """Output ``i`` as the SR830 numbers them (1 X, 2 Y, 3 R, 4 theta)."""
@@ -139,55 +193,88 @@ class SR830(StandardEvents, VirtualInstrument):
         out = self.outputs()
         return ",".join(fmt_g(out[i]) for i in idx)
 
+    def _shown(self, channel: int, x: float, y: float) -> float:
+        """What display ``channel`` shows for outputs ``x``, ``y`` (``DDEF``). The virtual
+        aux inputs read 0 V, so an aux input and any ratio to one read 0."""
+        kind, ratio = self.display[channel]
+        if ratio or kind >= 3:
+            return 0.0
+        if kind == 2:
+            return self.channel.noise_std()
+        if channel == 1:
+            return x if kind == 0 else abs(complex(x, y))
+        if kind == 0:
+            return y
+        return math.degrees(cmath.phase(complex(x, y))) if x or y else 0.0
+
+    def _displays_at(self, t: float) -> tuple[float, float]:
+        """(CH1, CH2) display values at simulated time ``t`` (a data-buffer sample)."""
+        x, y = self._clip(self.channel.read_at(t))
+        return self._shown(1, x, y), self._shown(2, x, y)
+
     def outputs(self) -> dict[int, float]:
-        """X, Y, R, theta as the SR830 numbers them (1..4), plus aux and reference."""
+        """X, Y, R, theta as the SR830 numbers them (1..4), aux inputs, f, CH1, CH2."""
         x, y = self.xy()
         r = abs(complex(x, y))
         theta = math.degrees(cmath.phase(complex(x, y))) if r > 0 else 0.0
         return {
             1: x, 2: y, 3: r, 4: theta, 5: 0.0, 6: 0.0, 7: 0.0, 8: 0.0,
-            9: self.channel.frequency, 10: x, 11: y,
+            9: self.channel.frequency, 10: self._shown(1, x, y), 11: self._shown(2, x, y),
         }
 
     # ---------------------------------------------------------------- protocol
     def execute(self, line: str, session: Session) -> list[str]:
         return self.run_commands(line, joined=False)
 
-    def command(self, command: str) -> str | None:
+    def record_error(self, exc: CommandError) -> None:
+        self.flag(exc)
+        self.push_error(exc.code, exc.message)
+
+    def error_reply(self, exc: CommandError, session: Session) -> list[str]:
+        """A rejected line answers nothing; the error is in the ESR."""
+        self.flag(exc)
+        return []
+
+    def flag(self, exc: CommandError) -> None:
+        """Set the ESR bit of ``exc``'s class of error (16 execution, 32 command)."""
+        self.esr |= ESR_EXECUTION if exc.code <= -200 else ESR_COMMAND
+
+    def command(self, command: str) -> str | bytes | None:
         """One command; returns its reply or None (silent)."""
         head, query, arg = srs_split(command)
         args = split_args(arg)
-        ch = self.channel
-        if head in ("OUTP", "OUTR"):  # first: the readings are what clients ask for most
-            if not query:
-                raise CommandError.of(COMMAND_ERROR, head)
+        if head in ("OUTP", "OUTR") and query:  # first: the readings clients ask for most
             need(args, 1)
-            hi = 4 if head == "OUTP" else 2
-            i = int(in_range(parse_int(args[0], head), 1, hi))
+            if head == "OUTR":
+                i = int(in_range(parse_int(args[0], head), 1, 2))
+                return fmt_g(self.outputs()[9 + i])
+            i = int(in_range(parse_int(args[0], head), 1, 4))
             return self.remember(command, partial(self._output_reply, i))()
-        if head == "*IDN" and query:
+        if head in QUERIES and not query:
+            raise not_a_query(head)
+        if head == "*IDN":
             return f"Stanford_Research_Systems,{self.model},s/n{self.serial},ver1.07"
-        if head == "*RST":
-            self.reset()
+        if head in INT_SETTINGS:
+            if query:
+                return str(self.ints[head])
+            need(args, 1, head)
+            lo, hi = INT_SETTINGS[head]
+            self.ints[head] = int(in_range(parse_int(args[0], head), lo, hi, head))
             return None
-        if head == "*CLS":
-            self.esr = 0
-            self.lias = 0
-            self.errors.clear()
-            return None
-        if head in ("*ESR", "LIAS", "ERRS", "*STB"):
-            if not query:
-                raise CommandError.of(COMMAND_ERROR, head)
-            reg = {"*ESR": self.esr, "LIAS": self.lias, "ERRS": 0,
-                   "*STB": (32 if self.esr else 0)}[head]
-            if args:
-                bit = int(in_range(parse_int(args[0]), 0, 7, "bit"))
-                return str((reg >> bit) & 1)
-            if head == "*ESR":
-                self.esr = 0
-            if head == "LIAS":
-                self.lias = 0
-            return str(reg)
+        reply = self._reference(head, query, args)
+        if reply is not _NOT_MINE:
+            return reply
+        reply = self._status(head, query, args)
+        if reply is not _NOT_MINE:
+            return reply
+        reply = self._storage(head, query, args)
+        if reply is not _NOT_MINE:
+            return reply
+        return self._misc(command, head, query, args)
+
+    def _reference(self, head: str, query: bool, args: list[str]) -> str | None | object:
+        """Reference, gain and filter commands."""
+        ch = self.channel
         if head == "FREQ":
             if query:
                 return fmt_g(ch.frequency)
@@ -200,13 +287,21 @@ class SR830(StandardEvents, VirtualInstrument):
                 return fmt_g(ch.phase_deg)
             need(args, 1)
             p = in_range(parse_float(args[0], "PHAS"), -360.0, 729.99)
-            ch.configure(phase_deg=(p + 180.0) % 360.0 - 180.0)
+            ch.configure(phase_deg=(round(p, 2) + 180.0) % 360.0 - 180.0)
             return None
         if head == "SLVL":
             if query:
                 return f"{self.amplitude:.3f}"
             need(args, 1)
-            self.amplitude = in_range(parse_float(args[0], "SLVL"), 0.004, 5.0)
+            self.amplitude = round(in_range(parse_float(args[0], "SLVL"), 0.004, 5.0), 3)
+            return None
+        if head == "HARM":
+            if query:
+                return str(self.harmonic)
+            need(args, 1)
+            h = int(in_range(parse_int(args[0], "HARM"), 1, 19999))
+            in_range(ch.frequency * h, 0.0, self.max_frequency, "HARM*FREQ")
+            self.harmonic = h
             return None
         if head == "SENS":
             if query:
@@ -228,29 +323,56 @@ class SR830(StandardEvents, VirtualInstrument):
             self.slope = int(in_range(parse_int(args[0], "OFSL"), 0, 3))
             ch.configure(poles=self.slope + 1)
             return None
-        if head == "HARM":
-            if query:
-                return str(self.harmonic)
-            need(args, 1)
-            h = int(in_range(parse_int(args[0], "HARM"), 1, 19999))
-            in_range(ch.frequency * h, 0.0, self.max_frequency, "HARM*FREQ")
-            self.harmonic = h
+        return _NOT_MINE
+
+    def _status(self, head: str, query: bool, args: list[str]) -> str | None | object:
+        """``*CLS``, ``*RST``, the event, enable and status-byte registers."""
+        st = self.status
+        if head == "*CLS":
+            st.clear_events()
+            self.errors.clear()
             return None
-        if head == "FMOD":
-            if query:
-                return str(self.ref_source)
-            need(args, 1)
-            self.ref_source = int(in_range(parse_int(args[0], "FMOD"), 0, 1))
+        if head == "*RST":
+            self.reset()
             return None
-        if head in self.ints:
+        if head in EVENT_REGISTERS:
+            return st.read_event(head, args)
+        if head in ENABLE_REGISTERS:
+            return st.enable(head, query, args)
+        if head == "*STB":
+            return st.read_status_byte(args, self.buffer.running)
+        return _NOT_MINE
+
+    def _storage(self, head: str, query: bool, args: list[str]) -> str | bytes | None | object:
+        """Data storage commands and trace transfers (:func:`storage_command`)."""
+        if head not in STORAGE_COMMANDS:
+            return _NOT_MINE
+        reply, started = storage_command(self.buffer, head, query, args, self.state.clock.now())
+        if started:
+            self.lias |= LIAS_TRIGGERED
+        return reply
+
+    def _misc(self, command: str, head: str, query: bool, args: list[str]) -> str | None:
+        """Displays, snapshots, aux voltages, offsets, auto functions and setups."""
+        ch = self.channel
+        if head == "DDEF":
             if query:
-                return str(self.ints[head])
-            need(args, 1)
-            self.ints[head] = int(in_range(parse_int(args[0], head), 0, 255))
+                need(args, 1)
+                i = int(in_range(parse_int(args[0], "DDEF"), 1, 2))
+                return "{},{}".format(*self.display[i])
+            need(args, 3)
+            i = int(in_range(parse_int(args[0], "DDEF"), 1, 2))
+            self.display[i] = [int(in_range(parse_int(args[1], "display"), 0, 4)),
+                               int(in_range(parse_int(args[2], "ratio"), 0, 2))]
+            return None
+        if head == "FPOP":
+            need(args, 1 if query else 2)
+            i = int(in_range(parse_int(args[0], "FPOP"), 1, 2))
+            if query:
+                return str(self.front_output[i])
+            self.front_output[i] = int(in_range(parse_int(args[1], "FPOP"), 0, 1))
             return None
         if head == "SNAP":
-            if not query:
-                raise CommandError.of(COMMAND_ERROR, head)
             need(args, (2, 6))
             idx = tuple(int(in_range(parse_int(a, "SNAP"), 1, 11)) for a in args)
             return self.remember(command, partial(self._snap_reply, idx))()
@@ -261,41 +383,75 @@ class SR830(StandardEvents, VirtualInstrument):
                 return f"{self.aux_out[i - 1]:.3f}"
             need(args, 2)
             i = int(in_range(parse_int(args[0], "AUXV"), 1, 4))
-            self.aux_out[i - 1] = in_range(parse_float(args[1], "AUXV"), -10.5, 10.5)
+            self.aux_out[i - 1] = round(in_range(parse_float(args[1], "AUXV"), -10.5, 10.5), 3)
             return None
-        if head == "OAUX" and query:
+        if head == "OAUX":
             need(args, 1)
             in_range(parse_int(args[0], "OAUX"), 1, 4)
             return "0.000"
-        if head == "APHS" and not query:
-            z = self.channel.read()
-            ch.configure(phase_deg=(ch.phase_deg + math.degrees(cmath.phase(z)) + 180.0) % 360.0
-                         - 180.0)
-            return None
-        if head == "AGAN" and not query:
-            r = abs(self.channel.read())
-            fits = [i for i, s in enumerate(SENSITIVITIES) if s >= 1.25 * r]
-            self.sens_index = fits[0] if fits else len(SENSITIVITIES) - 1
-            return None
-        if head in ("ARSV", "AOFF", "REST", "STRT", "PAUS", "TRIG") and not query:
-            if head == "AOFF":
-                need(args, 1)
-                in_range(parse_int(args[0], "AOFF"), 1, 3)
-            return None
         if head == "OEXP":
+            need(args, 1 if query else 3)
+            i = int(in_range(parse_int(args[0], "OEXP"), 1, 3))
             if query:
-                need(args, 1)
-                i = int(in_range(parse_int(args[0], "OEXP"), 1, 3))
                 off, expand = self.offsets[i]
                 return f"{off:.2f},{expand}"
-            need(args, 3)
-            i = int(in_range(parse_int(args[0], "OEXP"), 1, 3))
             self.offsets[i] = (
-                in_range(parse_float(args[1], "offset"), -105.0, 105.0),
+                round(in_range(parse_float(args[1], "offset"), -105.0, 105.0), 2),
                 int(in_range(parse_int(args[2], "expand"), 0, 2)),
             )
             return None
-        if query and not args and head in ("OUTP", "SNAP", "AUXV", "OAUX"):
-            raise CommandError.of(MISSING_PARAMETER, head)
+        if head in ("SSET", "RSET") and not query:
+            need(args, 1)
+            n = int(in_range(parse_int(args[0], head), 1, 9, "setup"))
+            if head == "SSET":
+                self.setups[n] = self._setup()
+            elif n in self.setups:
+                self._recall(self.setups[n])
+            else:
+                raise CommandError.of(EXECUTION_ERROR, f"setup {n} never saved")
+            return None
+        if query:
+            raise CommandError.of(COMMAND_ERROR, f"unknown query {head[:20]!r}")
+        if head == "APHS":
+            z = ch.read()
+            ch.configure(phase_deg=(ch.phase_deg + math.degrees(cmath.phase(z)) + 180.0) % 360.0
+                         - 180.0)
+            return None
+        if head == "AGAN":
+            r = abs(ch.read())
+            fits = [i for i, s in enumerate(SENSITIVITIES) if s >= 1.25 * r]
+            self.sens_index = fits[0] if fits else len(SENSITIVITIES) - 1
+            return None
+        if head == "AOFF":
+            need(args, 1)
+            in_range(parse_int(args[0], "AOFF"), 1, 3)
+            return None
+        if head == "ARSV":
+            return None
         raise CommandError.of(COMMAND_ERROR, f"unknown command {head[:20]!r}")
 
+    # ----------------------------------------------------------------- setups
+    def _setup(self) -> Setup:
+        """The settings ``SSET`` saves."""
+        ch, buf = self.channel, self.buffer
+        return Setup(
+            self.sens_index, self.tau_index, self.slope, self.amplitude, self.harmonic,
+            dict(self.ints), {k: (v[0], v[1]) for k, v in self.display.items()},
+            dict(self.front_output), dict(self.offsets), tuple(self.aux_out), ch.frequency,
+            ch.phase_deg, (buf.rate_index, buf.loop, buf.trigger_starts),
+        )
+
+    def _recall(self, s: Setup) -> None:
+        """``RSET``: restore a saved setup."""
+        self.sens_index, self.tau_index, self.slope = s.sens_index, s.tau_index, s.slope
+        self.amplitude, self.harmonic, self.ints = s.amplitude, s.harmonic, dict(s.ints)
+        self.display = {k: list(v) for k, v in s.display.items()}
+        self.front_output, self.offsets = dict(s.front_output), dict(s.offsets)
+        self.aux_out = list(s.aux_out)
+        self.buffer.rate_index, self.buffer.loop, self.buffer.trigger_starts = s.buffer
+        self.channel.configure(frequency=s.frequency, phase_deg=s.phase,
+                               tau=TIME_CONSTANTS[self.tau_index], poles=self.slope + 1)
+
+
+#: a command handler's "not one of mine" (None is a silent set command's reply)
+_NOT_MINE = object()
