@@ -33,13 +33,10 @@ Reply parsers and validators live in :mod:`mrfm.drivers.values`, the ``Setting``
 a model's default terminations come from the registry
 (:func:`mrfm.rigdef.registry.terminations`).
 
-Over pyvisa-py (0.8) a raw socket cannot switch off Nagle's algorithm
-(``VI_ATTR_TCPIP_NODELAY`` is refused), its ``clear()`` never returns once the peer has
-closed the connection, and a closed connection reads as a timeout: this module uses
-only the public pyvisa API and works around the first by sending a set command and
-its error query in one write, the second with a bounded read loop
-(:meth:`Instrument.discard_input`); the third means a dropped instrument is reported
-as :class:`InstrumentTimeout` after its timeout.
+Only the public pyvisa API is used. What pyvisa-py 0.8 lacks on raw sockets, and how
+the drivers live with it, is said where it matters: :meth:`Instrument.write` (Nagle's
+algorithm), :meth:`Instrument.discard_input` (``clear()``) and :meth:`Instrument.ask`
+(a closed connection reads as a timeout).
 """
 
 from __future__ import annotations
@@ -59,6 +56,7 @@ from mrfm.drivers.errors import (
     LimitError,
     map_visa_error,
 )
+from mrfm.drivers.ieee488 import ESR_ERROR_BITS, check_esr
 from mrfm.drivers.values import (
     Bool,
     OneOf,
@@ -72,10 +70,10 @@ from mrfm.drivers.values import (
 )
 
 __all__ = [
-    "Bool", "Instrument", "InstrumentDisconnected", "InstrumentError", "InstrumentTimeout",
-    "InvalidResponse", "LimitError", "Logged", "Measurement", "OneOf", "Range", "Setting",
-    "Validator", "ValueMap", "check_esr", "map_visa_error", "parse_bool", "parse_csv",
-    "parse_float", "parse_int",
+    "ESR_ERROR_BITS", "Bool", "Instrument", "InstrumentDisconnected", "InstrumentError",
+    "InstrumentTimeout", "InvalidResponse", "LimitError", "Logged", "Measurement", "OneOf",
+    "Range", "Setting", "Validator", "ValueMap", "check_esr", "map_visa_error", "parse_bool",
+    "parse_csv", "parse_float", "parse_int",
 ]
 
 
@@ -326,7 +324,9 @@ class Instrument:
         InvalidResponse
             The reply never parsed.
         InstrumentDisconnected
-            The link is gone (never retried).
+            The link is gone (never retried). Over pyvisa-py a connection the instrument
+            closed reads as a timeout instead (pyvisa-py 0.8 reports no lost connection on
+            a raw socket), so it ends as :class:`InstrumentTimeout` after the retries.
         """
         attempts = 1 + (self.retries if retries is None else int(retries))
         last: InstrumentError | None = None
@@ -446,28 +446,3 @@ def _nonempty(text: str) -> str:
     if not text.strip() or not text.isprintable():
         raise ValueError("empty or non-printable reply")
     return text
-
-
-
-#: IEEE 488.2 standard event status register bits that report an error
-ESR_ERROR_BITS = {
-    2: "query error",
-    3: "device-dependent error",
-    4: "execution error (parameter out of range or not allowed now)",
-    5: "command error (unknown command or bad syntax)",
-}
-
-
-def check_esr(inst: Instrument, after: str) -> None:
-    """Error check of instruments without an error queue: read ``*ESR?`` (clears it on read).
-
-    Raises
-    ------
-    InstrumentError
-        Any of the error bits 2-5 is set; the message names them.
-    """
-    value = inst.ask("*ESR?", parse_int, retries=0)
-    bad = [text for bit, text in ESR_ERROR_BITS.items() if value & (1 << bit)]
-    if bad:
-        raise InstrumentError(inst._where(f"rejected {after!r}: *ESR? = {value} ("
-                                          + "; ".join(bad) + ")"))
