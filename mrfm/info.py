@@ -42,7 +42,7 @@ class ExperimentSummary:
     tip_field_max: float  # T, largest |B_tip| in the same plane
     min_height: float  # m
     species: tuple[SpeciesInfo, ...]
-    effective_q: float | None
+    effective_q: float  # Q with gas damping, 1/Q = 1/Q_intrinsic + 1/Q_gas
 
     @property
     def gradient_vs_clinical(self) -> float:
@@ -114,10 +114,7 @@ def summarize(exp: Experiment) -> ExperimentSummary:
                 spins=float(exp.sample.spin_count(name)),
             )
         )
-    try:
-        q_eff = float(exp.stage.effective_q(cant))
-    except (AttributeError, TypeError, ValueError):
-        q_eff = None
+    q_eff = float(exp.stage.effective_q(cant))
     return ExperimentSummary(
         name=exp.name,
         protocol=exp.protocol.name,

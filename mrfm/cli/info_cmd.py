@@ -68,8 +68,7 @@ def render_table(summary: ExperimentSummary) -> str:
         ("  vs clinical MRI (0.04 T/m)", f"{summary.gradient_vs_clinical:.3g} x"),
         ("tip field max |B_tip|", format_quantity(summary.tip_field_max, "T")),
     ]
-    if summary.effective_q is not None:
-        rows.append(("Q with gas damping", f"{summary.effective_q:.4g}"))
+    rows.append(("Q with gas damping", f"{summary.effective_q:.4g}"))
     for s in summary.species:
         rows.append((f"spins {s.name}", f"{s.spins:.3g} spins, Larmor "
                      f"{format_quantity(s.larmor_frequency, 'Hz')}, "
