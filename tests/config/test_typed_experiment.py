@@ -206,3 +206,16 @@ def test_with_overrides_accepts_quantities():
 def test_an_unsupported_override_value_is_refused():
     with pytest.raises(ConfigError, match=r"^cantilever\.Q: cannot use object"):
         loads(BASE, overrides={"cantilever.Q": object()})
+
+
+def test_owners_use_the_schema_classes_themselves():
+    """One declaration per section: the owning subpackages re-export the config classes."""
+    from mrfm.imaging import phantoms, reconstruct
+    from mrfm.scan import plan
+    from mrfm.timedomain import settings
+
+    assert settings.TimeseriesSettings is TimeseriesSettings
+    assert plan.ScanPlan is ScanPlan
+    assert reconstruct.ReconstructionSettings is ReconstructionSettings
+    assert phantoms.PhantomRanges is DatasetSettings().ranges.__class__
+    assert phantoms.KINDS == config.dataset.PHANTOM_KINDS
