@@ -20,113 +20,32 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from mrfm.physics._checks import positive
-from mrfm.physics.spins import SpinSpecies, canonical_name
+from mrfm.physics._sample_inputs import (
+    MAX_DENSITY,
+    as_voxel,
+    body_center,
+    check_density_array,
+    checked_density,
+    finite_vector,
+    lateral_size,
+    load_density_file,
+    species_name,
+    subsample_count,
+)
+from mrfm.physics._voxel_grid import (
+    chord_fractions,
+    lateral_voxels,
+    layer_voxels,
+    overlap_fractions,
+    sub_centres,
+)
+from mrfm.physics.spins import SpinSpecies
 from mrfm.resources import check_sample_grid
-
-_EPS = 1e-9  # relative tolerance when counting whole voxels
-#: largest spin density accepted, m^-3 (solids hold ~1e29 nuclei per m^3)
-MAX_DENSITY = 1e31
-
-
-def _species_name(species: str | SpinSpecies) -> str:
-    if isinstance(species, SpinSpecies):
-        return canonical_name(species.name)
-    return canonical_name(species)
-
-
-def _as_voxel(voxel: ArrayLike) -> np.ndarray:
-    v = np.asarray(voxel, dtype=float).reshape(-1)
-    if v.size == 1:
-        v = np.repeat(v, 3)
-    if v.size != 3:
-        raise ValueError(f"voxel: expected one edge length or three, got {voxel!r}")
-    if not np.all(np.isfinite(v)) or np.any(v <= 0.0):
-        raise ValueError(f"voxel: edges {v.tolist()} must be finite and > 0 m")
-    return v
-
-
-def _density(value: Any, name: str = "density") -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number, got {value!r}") from None
-    if math.isnan(x):
-        raise ValueError(f"{name}: value is NaN; give a spin density >= 0 m^-3")
-    if math.isinf(x):
-        raise ValueError(f"{name}: value {value!r} is infinite; give a finite spin density")
-    if x < 0.0:
-        raise ValueError(f"{name}: value {value!r} is negative; spin densities must be >= 0")
-    return x
-
-
-def _vector(value: Any, n: int, name: str) -> np.ndarray:
-    v = np.asarray(value, dtype=float).reshape(-1)
-    if v.size != n or not np.all(np.isfinite(v)):
-        raise ValueError(f"{name}: expected {n} finite numbers (m), got {value!r}")
-    return v
-
-
-def _lateral(center: float, extent: float, d: float) -> tuple[float, int]:
-    """Whole voxels of pitch d covering [center - extent/2, center + extent/2], centred.
-
-    Returns (centre of the first voxel, count).
-    """
-    n = max(1, math.ceil(extent / d - _EPS))
-    return center - 0.5 * (n - 1) * d, n
-
-
-def _layers(zmin: float, zmax: float, dz: float) -> tuple[float, int]:
-    """Voxel layers with top faces at -m dz covering [zmin, zmax] (zmax <= 0).
-
-    Returns (centre z of the lowest layer, count).
-    """
-    top = max(0, math.floor(-zmax / dz + _EPS))
-    bottom = max(top + 1, math.ceil(-zmin / dz - _EPS))
-    return -(bottom - 0.5) * dz, bottom - top
-
-
-def _overlap(first: float, n: int, d: float, lo: float, hi: float) -> np.ndarray:
-    """Fraction of each voxel [c - d/2, c + d/2] (c = first + i d) inside [lo, hi]."""
-    c = first + d * np.arange(n)
-    length = np.clip(np.minimum(c + 0.5 * d, hi) - np.maximum(c - 0.5 * d, lo), 0.0, d)
-    frac = length / d
-    frac[frac > 1.0 - 1e-12] = 1.0  # full voxels exactly full despite rounding of the edges
-    frac[frac < 1e-12] = 0.0
-    return frac
-
-
-def _chord_fractions(half: np.ndarray, zc: float, z0: float, nz: int, dz: float,
-                     groups: tuple[int, ...]) -> np.ndarray:
-    """Mean fraction of each z-layer inside the chords [zc - half, zc + half].
-
-    ``half`` has shape (g0 * s, g1 * s, ...) sub-columns; the result has shape
-    (g0, g1, ..., nz): the mean over the s sub-columns of every group.
-    """
-    lo = zc - half
-    hi = zc + half
-    shape = []
-    for g in groups:
-        shape += [g, half.shape[len(shape) // 2] // g]
-    axes = tuple(range(1, 2 * len(groups), 2))
-    out = np.empty((*groups, nz))
-    for k in range(nz):
-        e0 = z0 + (k - 0.5) * dz
-        length = np.clip(np.minimum(hi, e0 + dz) - np.maximum(lo, e0), 0.0, dz)
-        out[..., k] = length.reshape(shape).mean(axis=axes) / dz
-    return out
-
-
-def _sub_centres(first: float, n: int, d: float, s: int) -> np.ndarray:
-    """Centres of s equal sub-intervals of each of n voxels (n * s values, voxel-major)."""
-    c = first + d * np.arange(n)
-    off = ((np.arange(s) + 0.5) / s - 0.5) * d
-    return (c[:, None] + off[None, :]).reshape(-1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,8 +80,8 @@ class Sample:
     points: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "origin", _vector(self.origin, 3, "Sample.origin"))
-        object.__setattr__(self, "voxel", _as_voxel(self.voxel))
+        object.__setattr__(self, "origin", finite_vector(self.origin, 3, "Sample.origin"))
+        object.__setattr__(self, "voxel", as_voxel(self.voxel))
         if not isinstance(self.densities, Mapping):
             raise ValueError("Sample.densities: expected a dict species -> (nx, ny, nz) array")
         if not isinstance(self.points, Mapping):
@@ -170,7 +89,7 @@ class Sample:
         dens: dict[str, np.ndarray] = {}
         shape = None
         for key, value in self.densities.items():
-            name = _species_name(key)
+            name = species_name(key)
             rho = np.asarray(value, dtype=float)
             where = f"Sample.densities[{key!r}]"
             if rho.ndim != 3:
@@ -181,11 +100,11 @@ class Sample:
             elif rho.shape != shape:
                 raise ValueError(f"{where}: shape {rho.shape} differs from {shape}; all "
                                  "species must share one grid")
-            _check_density_array(rho, where)
+            check_density_array(rho, where)
             dens[name] = dens[name] + rho if name in dens else rho
         pts: dict[str, np.ndarray] = {}
         for key, value in self.points.items():
-            name = _species_name(key)
+            name = species_name(key)
             p = np.asarray(value, dtype=float)
             if p.size == 0:
                 p = p.reshape(0, 3)
@@ -224,7 +143,7 @@ class Sample:
 
     def spin_count(self, name: str | SpinSpecies) -> float:
         """Number of spins of one species: sum(rho) * voxel volume + point spins."""
-        key = _species_name(name)
+        key = species_name(name)
         total = 0.0
         if key in self.densities:
             total += float(np.sum(self.densities[key])) * self.voxel_volume
@@ -305,8 +224,8 @@ class Sample:
         voxel : float or (3,)
             Edge lengths, m.
         """
-        v = _as_voxel(voxel)
-        lx, ly = _size(size)
+        v = as_voxel(voxel)
+        lx, ly = lateral_size(size)
         parsed = []
         for i, layer in enumerate(layers):
             try:
@@ -315,20 +234,20 @@ class Sample:
                 raise ValueError(f"layers[{i}]: expected (thickness, density, species), "
                                  f"got {layer!r}") from None
             parsed.append((positive(t, f"layers[{i}].thickness", "m"),
-                           _density(rho, f"layers[{i}].density"), _species_name(sp)))
+                           checked_density(rho, f"layers[{i}].density"), species_name(sp)))
         if not parsed:
             raise ValueError("layers: give at least one (thickness, density, species) layer")
         total = sum(t for t, _, _ in parsed)
-        x0, nx = _lateral(0.0, lx, v[0])
-        y0, ny = _lateral(0.0, ly, v[1])
-        z0, nz = _layers(-total, 0.0, v[2])
+        x0, nx = lateral_voxels(0.0, lx, v[0])
+        y0, ny = lateral_voxels(0.0, ly, v[1])
+        z0, nz = layer_voxels(-total, 0.0, v[2])
         check_sample_grid((nx, ny, nz), v, n_species=len({name for _, _, name in parsed}))
-        fxy = (_overlap(x0, nx, v[0], -lx / 2, lx / 2)[:, None]
-               * _overlap(y0, ny, v[1], -ly / 2, ly / 2)[None, :])
+        fxy = (overlap_fractions(x0, nx, v[0], -lx / 2, lx / 2)[:, None]
+               * overlap_fractions(y0, ny, v[1], -ly / 2, ly / 2)[None, :])
         dens: dict[str, np.ndarray] = {}
         top = 0.0
         for t, rho, name in parsed:
-            fz = _overlap(z0, nz, v[2], top - t, top)
+            fz = overlap_fractions(z0, nz, v[2], top - t, top)
             dens.setdefault(name, np.zeros((nx, ny, nz)))
             dens[name] += rho * fxy[:, :, None] * fz[None, None, :]
             top -= t
@@ -359,25 +278,25 @@ class Sample:
             the total is exactly density * 4/3 pi radius^3.
         """
         r = positive(radius, "radius", "m")
-        rho = _density(density)
-        c = _center(center, r, "sphere")
-        v = _as_voxel(voxel)
-        x0, nx = _lateral(c[0], 2 * r, v[0])
-        y0, ny = _lateral(c[1], 2 * r, v[1])
+        rho = checked_density(density)
+        c = body_center(center, r, "sphere")
+        v = as_voxel(voxel)
+        x0, nx = lateral_voxels(c[0], 2 * r, v[0])
+        y0, ny = lateral_voxels(c[1], 2 * r, v[1])
         if subsamples is None:
             subsamples = int(min(16, max(2, 2000 // max(nx, ny))))
-        s = _subsamples(subsamples)
-        z0, nz = _layers(c[2] - r, c[2] + r, v[2])
+        s = subsample_count(subsamples)
+        z0, nz = layer_voxels(c[2] - r, c[2] + r, v[2])
         check_sample_grid((nx, ny, nz), v, subsamples=s)
-        xs = _sub_centres(x0, nx, v[0], s) - c[0]
-        ys = _sub_centres(y0, ny, v[1], s) - c[1]
+        xs = sub_centres(x0, nx, v[0], s) - c[0]
+        ys = sub_centres(y0, ny, v[1], s) - c[1]
         r2 = xs[:, None] ** 2 + ys[None, :] ** 2
         half = np.sqrt(np.clip(r * r - r2, 0.0, None))
-        frac = _chord_fractions(half, c[2], z0, nz, v[2], (nx, ny))
+        frac = chord_fractions(half, c[2], z0, nz, v[2], (nx, ny))
         if normalize:
             frac *= (4.0 / 3.0 * math.pi * r**3) / (float(frac.sum()) * float(np.prod(v)))
         return cls(origin=np.array([x0, y0, z0]), voxel=v,
-                   densities={_species_name(species): rho * frac})
+                   densities={species_name(species): rho * frac})
 
     @classmethod
     def cylinder(cls, *, radius: float, length: float, axis: str = "x",
@@ -409,21 +328,21 @@ class Sample:
         """
         r = positive(radius, "radius", "m")
         ln = positive(length, "length", "m")
-        rho = _density(density)
+        rho = checked_density(density)
         if axis not in ("x", "y"):
             raise ValueError(f"axis: value {axis!r} is not allowed; use 'x' or 'y'")
-        c = _center(center, r, "cylinder")
-        v = _as_voxel(voxel)
-        s = _subsamples(subsamples)
+        c = body_center(center, r, "cylinder")
+        v = as_voxel(voxel)
+        s = subsample_count(subsamples)
         a, b = (0, 1) if axis == "x" else (1, 0)  # a: rod axis, b: across
-        a0, na = _lateral(c[a], ln, v[a])
-        b0, nb = _lateral(c[b], 2 * r, v[b])
-        z0, nz = _layers(c[2] - r, c[2] + r, v[2])
+        a0, na = lateral_voxels(c[a], ln, v[a])
+        b0, nb = lateral_voxels(c[b], 2 * r, v[b])
+        z0, nz = layer_voxels(c[2] - r, c[2] + r, v[2])
         check_sample_grid((na, nb, nz), v, subsamples=s)
-        fa = _overlap(a0, na, v[a], c[a] - ln / 2, c[a] + ln / 2)
-        bs = _sub_centres(b0, nb, v[b], s) - c[b]
+        fa = overlap_fractions(a0, na, v[a], c[a] - ln / 2, c[a] + ln / 2)
+        bs = sub_centres(b0, nb, v[b], s) - c[b]
         half = np.sqrt(np.clip(r * r - bs * bs, 0.0, None))
-        fbz = _chord_fractions(half, c[2], z0, nz, v[2], (nb,))
+        fbz = chord_fractions(half, c[2], z0, nz, v[2], (nb,))
         if normalize:
             fbz *= (math.pi * r * r) / (float(fbz.sum()) * v[b] * v[2])
         frac = fa[:, None, None] * fbz[None, :, :]
@@ -432,7 +351,7 @@ class Sample:
         origin = np.empty(3)
         origin[a], origin[b], origin[2] = a0, b0, z0
         return cls(origin=origin, voxel=v,
-                   densities={_species_name(species): rho * np.ascontiguousarray(frac)})
+                   densities={species_name(species): rho * np.ascontiguousarray(frac)})
 
     @classmethod
     def from_points(cls, *, positions: ArrayLike, species: str | SpinSpecies,
@@ -458,7 +377,7 @@ class Sample:
             bad = int(np.argmax(p[:, 2] > 0.0))
             raise ValueError(f"positions[{bad}]: z = {p[bad, 2]:g} m is above the surface; "
                              "need z <= 0")
-        return cls(origin=np.zeros(3), voxel=voxel, points={_species_name(species): p})
+        return cls(origin=np.zeros(3), voxel=voxel, points={species_name(species): p})
 
     @classmethod
     def from_array(cls, array_or_path: ArrayLike | str | os.PathLike, *, voxel: ArrayLike,
@@ -484,10 +403,10 @@ class Sample:
         FileNotFoundError
             If the file does not exist.
         """
-        v = _as_voxel(voxel)
-        name = _species_name(species)
+        v = as_voxel(voxel)
+        name = species_name(species)
         if isinstance(array_or_path, str | os.PathLike):
-            rho = _load_array(os.fspath(array_or_path))
+            rho = load_density_file(os.fspath(array_or_path))
             where = f"density file {os.fspath(array_or_path)!r}"
         else:
             rho = np.asarray(array_or_path, dtype=float)
@@ -496,83 +415,14 @@ class Sample:
             raise ValueError(f"{where}: expected a 3-D (nx, ny, nz) array, got shape {rho.shape}")
         if rho.size == 0:
             raise ValueError(f"{where}: the array is empty (shape {rho.shape})")
-        _check_density_array(rho, where)
+        check_density_array(rho, where)
         nx, ny, nz = rho.shape
         if origin is None:
             o = np.array([-0.5 * (nx - 1) * v[0], -0.5 * (ny - 1) * v[1],
                           -(nz - 0.5) * v[2]])
         else:
-            o = _vector(origin, 3, "origin")
+            o = finite_vector(origin, 3, "origin")
         return cls(origin=o, voxel=v, densities={name: np.array(rho, dtype=float)})
 
 
-def _check_density_array(rho: np.ndarray, where: str) -> None:
-    n_nan = int(np.count_nonzero(np.isnan(rho)))
-    if n_nan:
-        raise ValueError(f"{where}: contains {n_nan} NaN value(s); densities must be finite")
-    n_inf = int(np.count_nonzero(np.isinf(rho)))
-    if n_inf:
-        raise ValueError(f"{where}: contains {n_inf} infinite value(s); densities must be "
-                         "finite")
-    n_neg = int(np.count_nonzero(rho < 0))
-    if n_neg:
-        raise ValueError(f"{where}: contains {n_neg} negative value(s) (min {rho.min():g}); "
-                         "spin densities must be >= 0 m^-3")
-    if rho.size and float(rho.max()) > MAX_DENSITY:
-        raise ValueError(f"{where}: density {float(rho.max()):g} m^-3 is beyond any solid "
-                         f"(allowed range [0, {MAX_DENSITY:g}] m^-3)")
-
-
-def _load_array(path: str) -> np.ndarray:
-    if "::" in path:
-        file, dataset = path.split("::", 1)
-        if not os.path.exists(file):
-            raise FileNotFoundError(f"density file {file!r} does not exist")
-        import h5py
-
-        with h5py.File(file, "r") as h5:
-            if dataset not in h5:
-                raise ValueError(f"density file {file!r}: no dataset {dataset!r}")
-            obj = h5[dataset]
-            if not isinstance(obj, h5py.Dataset):
-                raise ValueError(f"density file {file!r}: {dataset!r} is a group, not a dataset")
-            _check_file_array(obj.shape, path)
-            return np.asarray(obj[()], dtype=float)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"density file {path!r} does not exist")
-    if path.lower().endswith(".npy"):
-        _check_file_array(np.load(path, mmap_mode="r", allow_pickle=False).shape, path)
-        return np.asarray(np.load(path, allow_pickle=False), dtype=float)
-    if path.lower().endswith((".h5", ".hdf5", ".nxs")):
-        raise ValueError(f"density file {path!r}: name the dataset, e.g. '{path}::/density'")
-    raise ValueError(f"density file {path!r}: expected a .npy file or 'file.h5::/dataset'")
-
-
-def _check_file_array(shape: tuple[int, ...], path: str) -> None:
-    """Refuse a density file whose array would not fit in memory, before reading it."""
-    from mrfm.resources import check
-
-    check(8 * 3 * math.prod(shape), what=f"density file {path!r} (shape {shape})",
-          setting="a smaller density array")
-
-
-def _size(size: Sequence[float]) -> tuple[float, float]:
-    try:
-        lx, ly = size
-    except (TypeError, ValueError):
-        raise ValueError(f"size: expected (lx, ly) in m, got {size!r}") from None
-    return positive(lx, "size[0]", "m"), positive(ly, "size[1]", "m")
-
-
-def _center(center: Sequence[float] | None, r: float, what: str) -> np.ndarray:
-    c = np.array([0.0, 0.0, -r]) if center is None else _vector(center, 3, "center")
-    if c[2] + r > 1e-12 * r:
-        raise ValueError(f"center: the {what} reaches z = {c[2] + r:g} m above the surface "
-                         f"z = 0; need center z <= -radius ({-r:g} m)")
-    return c
-
-
-def _subsamples(s: int) -> int:
-    if int(s) != s or s < 1:
-        raise ValueError(f"subsamples: value {s!r} must be a positive integer")
-    return int(s)
+__all__ = ["MAX_DENSITY", "Sample"]
