@@ -10,18 +10,32 @@ set-point beyond them is refused by the driver before it is sent.
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 from mrfm.drivers.errors import InstrumentError
 from mrfm.errors import UserError
 from mrfm.rigdef.rigfile import InstrumentSpec, RigLimits
+
+if TYPE_CHECKING:
+    from mrfm.drivers.ami.ami430 import AMI430
+    from mrfm.drivers.attocube.anc300 import ANC300
+    from mrfm.drivers.attocube.ids3010 import IDS3010
+    from mrfm.drivers.base import Instrument
+    from mrfm.drivers.keysight.ks33500b import KS33500B
+    from mrfm.drivers.lakeshore.ls336 import LS336
+    from mrfm.drivers.pi.e727 import E727
+    from mrfm.drivers.srs._lockin import SRSLockin
+    from mrfm.drivers.srs.sg384 import SG384
 
 #: pyvisa backend of every instrument unless its rig-file entry names one (``backend``)
 DEFAULT_BACKEND = "@py"
 
 
 def driver_limits(role: str, limits: RigLimits | None,
-                  stage_temperature: float | None = None) -> dict[str, Any]:
+                  stage_temperature: float | None = None) -> dict[str, float]:
     """Per-driver safety limits of one role from the rig's ``[limits]``."""
     if limits is None:
         return {}
@@ -37,8 +51,55 @@ def driver_limits(role: str, limits: RigLimits | None,
     return {}
 
 
+@dataclass(frozen=True)
+class RigDrivers:
+    """The open driver of each role (None: the rig has no instrument in that role)."""
+
+    lockin: SRSLockin
+    scanner: E727
+    rf: SG384 | None = None
+    awg: KS33500B | None = None
+    temperature: LS336 | None = None
+    magnet: AMI430 | None = None
+    coarse: ANC300 | None = None
+    interferometer: IDS3010 | None = None
+
+    def items(self) -> Iterator[tuple[str, Instrument | IDS3010]]:
+        """(role, driver) of every instrument the rig has, in role order."""
+        for f in fields(self):
+            drv = getattr(self, f.name)
+            if drv is not None:
+                yield f.name, drv
+
+    def __getitem__(self, role: str) -> Instrument | IDS3010:
+        drv = dict(self.items()).get(role)
+        if drv is None:
+            raise KeyError(role)
+        return drv
+
+    def __contains__(self, role: object) -> bool:
+        return role in dict(self.items())
+
+
+@contextlib.contextmanager
+def open_drivers(roles: Mapping[str, InstrumentSpec], *, limits: RigLimits | None = None,
+                 stage_temperature: float | None = None) -> Iterator[RigDrivers]:
+    """Open the instrument of every role (:func:`open_driver`); all are closed on exit,
+    and those already open are closed if a later one cannot be reached."""
+    opened: dict[str, Instrument | IDS3010] = {}
+    try:
+        for role, spec in roles.items():
+            opened[role] = open_driver(spec, role, limits=limits,
+                                       stage_temperature=stage_temperature)
+        yield RigDrivers(**opened)  # type: ignore[arg-type]  # each role its own class
+    finally:
+        for drv in opened.values():
+            with contextlib.suppress(Exception):  # closing never hides what ended the scan
+                drv.close()
+
+
 def open_driver(spec: InstrumentSpec, role: str, *, limits: RigLimits | None = None,
-                stage_temperature: float | None = None) -> Any:
+                stage_temperature: float | None = None) -> Instrument | IDS3010:
     """Open one instrument with its driver; UserError if it cannot be reached.
 
     Raises

@@ -14,13 +14,13 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mrfm.drivers.base import Logged
 from mrfm.drivers.errors import InstrumentError, InstrumentTimeout, LimitError
 from mrfm.errors import UserError
 from mrfm.rigdef.rigfile import InstrumentSpec, RigFile
-from mrfm.scan.instruments import open_driver
+from mrfm.scan.instruments import RigDrivers, open_drivers
 from mrfm.scan.plan import Position
 from mrfm.scan.roles import (
     REQUIRED_ROLES,
@@ -54,10 +54,10 @@ class DriverRig:
     virtual rig, 1 for real hardware).
     """
 
-    def __init__(self, rig: RigFile, drivers: Mapping[str, Any],
+    def __init__(self, rig: RigFile, drivers: RigDrivers,
                  roles: Mapping[str, InstrumentSpec], *, experiment: Experiment | None = None):
         self.rig = rig
-        self.drivers = dict(drivers)
+        self.drivers = drivers
         self.roles = dict(roles)
         self.experiment = experiment
         self.time_scale = float(rig.time_scale)
@@ -103,19 +103,12 @@ class DriverRig:
         ScannerCalibration.from_options(scanner.options, f"instruments.{scanner.name}")
         stage_temperature = (float(experiment.stage.temperature)
                              if experiment is not None else None)
-        opened: dict[str, Any] = {}
-        try:
-            for role, spec in roles.items():
-                opened[role] = open_driver(spec, role, limits=rig.limits,
-                                           stage_temperature=stage_temperature)
-            handle = cls(rig, opened, roles, experiment=experiment)
+        with open_drivers(roles, limits=rig.limits,
+                          stage_temperature=stage_temperature) as drivers:
+            handle = cls(rig, drivers, roles, experiment=experiment)
             handle._identify()
             handle._configure()
             yield handle
-        finally:
-            for drv in opened.values():
-                with contextlib.suppress(Exception):
-                    drv.close()
 
     def _identify(self) -> None:
         for role, drv in self.drivers.items():
@@ -128,7 +121,7 @@ class DriverRig:
 
     def _configure(self) -> None:
         """Apply the rig file's settings (time constant, phase, RF level) before the scan."""
-        lockin = self.drivers["lockin"]
+        lockin = self.drivers.lockin
         opts = self.roles["lockin"].options
         where = f"instruments.{self.roles['lockin'].name}"
         try:
@@ -141,7 +134,7 @@ class DriverRig:
             raise UserError(f"{where}: {exc}") from None
         self._tau = float(lockin.time_constant)
         self._configure_rf()
-        scanner = self.drivers["scanner"]
+        scanner = self.drivers.scanner
         for ax in self.cal.axes:
             scanner.set_servo(ax, True)
 
@@ -164,7 +157,7 @@ class DriverRig:
         pts = np.asarray(positions, dtype=float).reshape(-1, 3)
         extra = np.array([[*self.cal.park, safe_height]])
         pts = np.vstack([pts, extra])
-        scanner = self.drivers["scanner"]
+        scanner = self.drivers.scanner
         for k, (ax, name) in enumerate(zip(self.cal.axes, ("x", "y", "height"), strict=True)):
             lo, hi = scanner.travel_range(ax)
             um = self.cal.calibration[k] * (pts[:, k] - self.cal.offset[k]) / UM
@@ -186,7 +179,7 @@ class DriverRig:
         source's range is left alone and noted (the virtual rig, for instance,
         models the multiplied carrier directly).
         """
-        if "rf" not in self.drivers or self.experiment is None:
+        if self.drivers.rf is None or self.experiment is None:
             return
         spec = self.roles["rf"]
         where = f"instruments.{spec.name}"
@@ -197,7 +190,7 @@ class DriverRig:
             raise UserError(f"{where}.frequency_multiplier: must be > 0, got {mult:g}")
         f = float(self.experiment.rf.frequency) / mult
         try:
-            self.drivers["rf"].frequency = f
+            self.drivers.rf.frequency = f
         except LimitError as exc:
             if explicit:
                 raise UserError(f"{where}: {exc}") from None
@@ -218,14 +211,16 @@ class DriverRig:
 
     def read_settings(self, role: str) -> dict[str, Logged]:
         """One instrument's settings read back through its driver, plus its ``idn``."""
-        drv = self.drivers[role]
-        values = dict(drv.logbook(self.coarse_axes()) if role == "coarse" else drv.logbook())
+        coarse = self.drivers.coarse
+        values = dict(coarse.logbook(self.coarse_axes()) if role == "coarse" and coarse
+                      else self.drivers[role].logbook())
         values["idn"] = Logged(self._idn.get(self.roles[role].name, ""), "")
         return values
 
     def logbook(self) -> dict[str, dict[str, Logged]]:
         """Every instrument's settings read back: instrument name -> setting -> value, unit."""
-        return {self.roles[role].name: self.read_settings(role) for role in self.drivers}
+        return {self.roles[role].name: self.read_settings(role)
+                for role, _ in self.drivers.items()}
 
     def _changed(self, role: str) -> None:
         """Read ``role``'s instrument back after the scan changed it; report it to
@@ -251,7 +246,7 @@ class DriverRig:
     def time_constant(self) -> float:
         """Lock-in time constant, s."""
         if self._tau is None:
-            self._tau = float(self.drivers["lockin"].time_constant)
+            self._tau = float(self.drivers.lockin.time_constant)
         return self._tau
 
     def prepare(self, *, limits: SafetyLimits) -> None:
@@ -261,12 +256,12 @@ class DriverRig:
         set-point) and must not exceed the rig's RF power limit; the frequency is
         the experiment's ``rf.frequency``.
         """
-        if "rf" not in self.drivers:
+        if self.drivers.rf is None:
             return
         from mrfm.scan.safety import InterlockError
 
         spec = self.roles["rf"]
-        rf = self.drivers["rf"]
+        rf = self.drivers.rf
         if "power" in spec.options:
             power = parse_quantity(spec.options["power"], "power_dbm",
                                    f"instruments.{spec.name}.power")
@@ -281,17 +276,17 @@ class DriverRig:
 
     def pause(self) -> None:
         """RF output off while the scan waits (temperature interlock)."""
-        if "rf" in self.drivers:
-            self.drivers["rf"].output = False
+        if self.drivers.rf is not None:
+            self.drivers.rf.output = False
             self._changed("rf")
 
     def position(self) -> Position:
         """Tip position from the scanner's sensors, (x, y, height) m."""
-        return self.cal.to_tip(self.drivers["scanner"].position())
+        return self.cal.to_tip(self.drivers.scanner.position())
 
     def move_to(self, position: Position) -> None:
         """Closed-loop move of the fine scanner; returns once every axis is on target."""
-        scanner = self.drivers["scanner"]
+        scanner = self.drivers.scanner
         scanner.move(self.cal.to_axes(position))
         deadline = time.monotonic() + self.cal.settle_timeout / min(self.time_scale, 1.0)
         while not scanner.on_target():
@@ -304,14 +299,14 @@ class DriverRig:
 
     def read(self) -> dict[str, float]:
         """Read every channel at the current point (SI)."""
-        x, y = self.drivers["lockin"].xy()
+        x, y = self.drivers.lockin.xy()
         out = {"lockin_x": float(x), "lockin_y": float(y)}
         if self.force_per_volt is not None:
             out["force"] = out["lockin_x"] * self.force_per_volt
         if self.frequency_per_volt is not None:
             out["frequency_shift"] = out["lockin_x"] * self.frequency_per_volt
         out.update(self._slow_channels())
-        tx, ty, th = self.cal.to_tip(self.drivers["scanner"].position())
+        tx, ty, th = self.cal.to_tip(self.drivers.scanner.position())
         out.update(tip_x=tx, tip_y=ty, tip_height=th)
         return out
 
@@ -325,37 +320,37 @@ class DriverRig:
         now = time.monotonic()
         if self._slow is None or now - self._slow_at >= self.slow_interval:
             slow = {}
-            if "temperature" in self.drivers:
+            if self.drivers.temperature is not None:
                 slow["temperature"] = self.temperature()
-            if "magnet" in self.drivers:
-                slow["field"] = float(self.drivers["magnet"].field)
+            if self.drivers.magnet is not None:
+                slow["field"] = float(self.drivers.magnet.field)
             self._slow, self._slow_at = slow, now
         return dict(self._slow)
 
     def temperature(self) -> float:
         """Stage temperature, K (-inf without a temperature controller: no interlock)."""
-        if "temperature" not in self.drivers:
+        if self.drivers.temperature is None:
             return -math.inf
         sensor = str(self.roles["temperature"].options.get("input", "A"))
-        return float(self.drivers["temperature"].temperature(sensor))
+        return float(self.drivers.temperature.temperature(sensor))
 
     def field_ramping(self) -> bool:
         """True while the AMI 430 changes the field (ramping, manual up/down, zeroing)."""
-        if "magnet" not in self.drivers:
+        if self.drivers.magnet is None:
             return False
-        return int(self.drivers["magnet"].state) in FIELD_CHANGING_STATES
+        return int(self.drivers.magnet.state) in FIELD_CHANGING_STATES
 
     def field(self) -> float:
         """Magnet field, T (NaN without a magnet supply)."""
-        if "magnet" not in self.drivers:
+        if self.drivers.magnet is None:
             return math.nan
-        return float(self.drivers["magnet"].field)
+        return float(self.drivers.magnet.field)
 
     def rf_power(self) -> float:
         """RF set-point in dBm while the output is on; -inf when off or absent."""
-        if "rf" not in self.drivers:
+        if self.drivers.rf is None:
             return -math.inf
-        rf = self.drivers["rf"]
+        rf = self.drivers.rf
         return float(rf.power) if rf.output else -math.inf
 
     # ------------------------------------------------------------------ safe state
@@ -373,13 +368,13 @@ class DriverRig:
             except Exception as exc:  # noqa: BLE001 - try every step, report each failure
                 problems.append(f"{what} failed ({exc.__class__.__name__}: {exc})")
 
-        if "rf" in self.drivers:
-            step("RF output off", lambda: setattr(self.drivers["rf"], "output", False))
-        if "awg" in self.drivers:
-            step("function generator outputs off", self.drivers["awg"].outputs_off)
+        if self.drivers.rf is not None:
+            step("RF output off", lambda: setattr(self.drivers.rf, "output", False))
+        if self.drivers.awg is not None:
+            step("function generator outputs off", self.drivers.awg.outputs_off)
         step(f"retract to {safe_height:.3g} m and park",
              lambda: self._retract_and_park(safe_height))
-        if "coarse" in self.drivers:
+        if self.drivers.coarse is not None:
             axes = self.coarse_axes()
             step("ground the coarse steppers", lambda: self._ground(list(axes)))
         for role in ("rf", "awg", "scanner", "coarse"):
@@ -389,14 +384,14 @@ class DriverRig:
 
     def _ground(self, axes: list[int | str]) -> None:
         """Stop any stepping, then ground every listed ANC300 axis."""
-        coarse = self.drivers["coarse"]
+        coarse = self.drivers.coarse
         for a in axes:
             coarse.stop(int(a))
             coarse.ground(int(a))
 
     def _retract_and_park(self, safe_height: float) -> None:
         """Up to ``safe_height`` first, then across to the park position, in small steps."""
-        scanner = self.drivers["scanner"]
+        scanner = self.drivers.scanner
         x, y, h = self.cal.to_tip(scanner.position())
         step = self.cal.park_step
         for z in _ramp(h, max(h, safe_height), step):

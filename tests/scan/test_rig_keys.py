@@ -81,12 +81,12 @@ def _opened(served: Served, role: str, text: str, check: Callable[[DriverRig], N
 
 # ------------------------------------------------------------------ the cases
 def _timeout(h):
-    assert h.drivers["lockin"].timeout == pytest.approx(0.7)
-    assert h.drivers["lockin"]._session.timeout == pytest.approx(700.0)  # pyvisa, ms
+    assert h.drivers.lockin.timeout == pytest.approx(0.7)
+    assert h.drivers.lockin._session.timeout == pytest.approx(700.0)  # pyvisa, ms
 
 
 def _write_termination(h):
-    magnet = h.drivers["magnet"]
+    magnet = h.drivers.magnet
     assert magnet.write_termination == "\n" and magnet._session.write_termination == "\n"
     assert magnet.read_termination == "\r\n"  # the model's own
     assert magnet.state in range(1, 11)  # and the instrument still answers
@@ -97,12 +97,12 @@ REPLY_KEEPS_CR = r"reply 'AMERICAN MAGNETICS INC\.,MODEL 430,[^']*\\r'"
 
 
 def _time_constant(h):
-    assert h.drivers["lockin"].time_constant == pytest.approx(0.03)
+    assert h.drivers.lockin.time_constant == pytest.approx(0.03)
     assert h.time_constant() == pytest.approx(0.03)
 
 
 def _phase(h):
-    assert h.drivers["lockin"].phase == pytest.approx(33.0)
+    assert h.drivers.lockin.phase == pytest.approx(33.0)
 
 
 def _force_per_volt(h):
@@ -116,7 +116,7 @@ def _frequency_per_volt(h):
 
 
 def _power(h):
-    rf = h.drivers["rf"]
+    rf = h.drivers.rf
     h.prepare(limits=SafetyLimits(**h.rig.limits.safety_kwargs()))
     try:
         assert (rf.power, rf.output) == (-3.0, True)
@@ -125,17 +125,17 @@ def _power(h):
 
 
 def _frequency_multiplier(h):
-    assert h.drivers["rf"].frequency == pytest.approx(9.65e9 / 4)
+    assert h.drivers.rf.frequency == pytest.approx(9.65e9 / 4)
 
 
 def _awg_model(h):
-    awg = h.drivers["awg"]
+    awg = h.drivers.awg
     assert awg.model_name == "33511B"  # the rig file's, not *IDN?'s 33522B
     assert awg.channels == (1,)
 
 
 def _awg_channel(h):
-    assert h.drivers["awg"].channel == 2
+    assert h.drivers.awg.channel == 2
     assert h.read_settings("awg")["output"].value is False  # channel 2 answers
 
 
@@ -150,7 +150,7 @@ def _coarse_axes(h):
 
 
 def _scanner_axes(h):
-    assert h.drivers["scanner"].axes == ("2", "1", "3")
+    assert h.drivers.scanner.axes == ("2", "1", "3")
     assert h.cal.to_axes((1e-7, 0.0, 1e-6)) == {"2": pytest.approx(0.1), "1": 0.0,
                                                 "3": pytest.approx(1.0)}
 
@@ -177,7 +177,7 @@ def _settle_timeout(h):
 
 
 def _input(h):
-    drv = h.drivers["temperature"]
+    drv = h.drivers.temperature
     asked = []
     real = drv.temperature
     drv.temperature = lambda sensor="A": asked.append(sensor) or real(sensor)
@@ -185,12 +185,12 @@ def _input(h):
 
 
 def _output(h):
-    assert h.drivers["temperature"].output == 2
+    assert h.drivers.temperature.output == 2
     assert h.read_settings("temperature")["output"].value == 2
 
 
 def _namespace(h):
-    ids = h.drivers["interferometer"]
+    ids = h.drivers.interferometer
     assert ids.namespace == "com.attocube.sen"
     assert h.read_settings("interferometer")["mode"].value == "system idle"
 
@@ -200,7 +200,7 @@ def _serial(h):
 
 
 def _field_units(h):
-    assert h.drivers["magnet"].field_units == "kG"  # the served magnet works in kG
+    assert h.drivers.magnet.field_units == "kG"  # the served magnet works in kG
     assert h.field() == pytest.approx(h.rig_state_field, abs=1e-6)
 
 
