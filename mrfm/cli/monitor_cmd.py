@@ -3,11 +3,15 @@
 Serves the page of :mod:`mrfm.monitor` on 127.0.0.1, prints its URL
 (``http://127.0.0.1:PORT/``) on stdout and serves until SIGTERM (exit 0) or Ctrl-C
 (exit 130). A missing or unreadable scan file is bad input (exit 2, one line).
+The monitor lowers its own CPU priority (nice 10 on POSIX), so that a scan on the same
+computer gets the processor first when both want it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import threading
 
@@ -30,6 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mrfm.monitor import MonitorServer
 
+    if hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(10)
     done = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
     try:
