@@ -10,9 +10,13 @@ class serves which rig-file ``driver`` name is the registry's
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mrfm.rigdef.registry import REGISTRY
+
+if TYPE_CHECKING:
+    from mrfm.drivers.attocube.ids3010 import IDS3010
+    from mrfm.drivers.base import Instrument
 
 #: rig-file driver name -> registry entry (the registry itself, under its old name here)
 DRIVERS = REGISTRY
@@ -75,7 +79,7 @@ def constructor_kwargs(spec: InstrumentEntry) -> dict[str, Any]:
 
 def open_instrument(spec: InstrumentEntry, *, backend: str = "@py",
                     limits: Mapping[str, Any] | None = None,
-                    timeout: float | None = None) -> Any:
+                    timeout: float | None = None) -> Instrument | IDS3010:
     """Open the driver for one rig-file instrument entry.
 
     Parameters
