@@ -11,20 +11,21 @@ from typing import Any
 
 import pytest
 
-SIM_DIR = Path(__file__).resolve().parents[2] / "instruments" / "sim"
-
 
 @pytest.fixture
 def sim(tmp_path: Path) -> Callable[[str], str]:
-    """``sim("sr830")`` -> a pyvisa-sim backend string on a fresh copy of the YAML file.
+    """``sim("srs.sr830")`` -> a pyvisa-sim backend string on a fresh copy of the model's
+    pyvisa-sim file (the registry's, :meth:`mrfm.rigdef.registry.DriverEntry.sim_path`).
 
     pyvisa caches one library (and so one simulated device state) per file path; a copy
     per test gives every test a freshly powered-on instrument.
     """
+    from mrfm.rigdef.registry import REGISTRY
 
-    def make(name: str) -> str:
-        dst = tmp_path / f"{name}.yaml"
-        shutil.copy(SIM_DIR / f"{name}.yaml", dst)
+    def make(driver: str) -> str:
+        src = REGISTRY[driver].sim_path()
+        dst = tmp_path / src.name
+        shutil.copy(src, dst)
         return f"{dst}@sim"
 
     return make

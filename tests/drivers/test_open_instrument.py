@@ -38,7 +38,7 @@ def test_driver_table():
 def test_open_instrument_on_a_sim(sim):
     spec = Spec("awg", "keysight.33500b", "TCPIP0::192.168.0.22::5025::SOCKET",
                 options={"model": "33511B", "channel": 1})
-    with open_instrument(spec, backend=sim("ks33500b"), limits={"amplitude": 1.0}) as awg:
+    with open_instrument(spec, backend=sim("keysight.33500b"), limits={"amplitude": 1.0}) as awg:
         assert awg.channels == (1,)
         with pytest.raises(LimitError):
             awg.amplitude = 2.0

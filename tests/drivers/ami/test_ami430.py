@@ -12,7 +12,7 @@ RES = "TCPIP0::192.168.0.26::7180::SOCKET"
 
 @pytest.fixture
 def magnet(sim):
-    with AMI430(RES, backend=sim("ami430"), skip_banner=False, timeout=0.3,
+    with AMI430(RES, backend=sim("ami.430"), skip_banner=False, timeout=0.3,
                 limits={"max_field": 3.0, "max_ramp_rate": 0.02}) as m:
         yield m
 

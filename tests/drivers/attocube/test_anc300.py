@@ -12,7 +12,7 @@ RES = "TCPIP0::192.168.0.23::7230::SOCKET"
 
 @pytest.fixture
 def anc(sim):
-    with ANC300(RES, backend=sim("anc300"), timeout=0.3,
+    with ANC300(RES, backend=sim("attocube.anc300"), timeout=0.3,
                 limits={"voltage": 40.0, "max_steps": 100}) as inst:
         yield inst
 

@@ -17,7 +17,7 @@ SETTINGS = [("function", "SQU"), ("frequency", 25e6), ("amplitude", 2.5), ("offs
 
 @pytest.fixture
 def awg(sim):
-    with KS33500B(RES, backend=sim("ks33500b"), timeout=0.3) as inst:
+    with KS33500B(RES, backend=sim("keysight.33500b"), timeout=0.3) as inst:
         yield inst
 
 
@@ -50,7 +50,7 @@ def test_out_of_range(awg, refused, name, value):
 
 
 def test_model_limit_and_instance_limits(sim):
-    with KS33500B(RES, backend=sim("ks33500b"), model_name="33511B",
+    with KS33500B(RES, backend=sim("keysight.33500b"), model_name="33511B",
                   limits={"amplitude": 1.0, "offset": 0.5}) as awg:
         with pytest.raises(LimitError):
             awg.frequency = 25e6  # 20 MHz model

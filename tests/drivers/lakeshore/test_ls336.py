@@ -10,7 +10,7 @@ from mrfm.drivers.lakeshore.ls336 import LS336
 
 @pytest.fixture
 def tc(sim):
-    with LS336("GPIB::12::INSTR", backend=sim("ls336"), timeout=0.3,
+    with LS336("GPIB::12::INSTR", backend=sim("lakeshore.336"), timeout=0.3,
                limits={"setpoint": 10.0, "heater_range": "medium", "ramp_rate": 5.0}) as inst:
         yield inst
 

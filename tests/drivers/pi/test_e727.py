@@ -12,7 +12,7 @@ RES = "TCPIP0::192.168.0.24::50000::SOCKET"
 
 @pytest.fixture
 def stage(sim):
-    with E727(RES, backend=sim("e727"), timeout=0.3, limits={"position": (0.0, 80.0)}) as s:
+    with E727(RES, backend=sim("pi.e727"), timeout=0.3, limits={"position": (0.0, 80.0)}) as s:
         yield s
 
 

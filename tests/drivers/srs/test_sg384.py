@@ -13,7 +13,7 @@ SETTINGS = [("frequency", 2.96e9), ("power", -20.5), ("output", True), ("phase",
 
 @pytest.fixture
 def rf(sim):
-    with SG384("GPIB::27::INSTR", backend=sim("sg384"), timeout=0.3,
+    with SG384("GPIB::27::INSTR", backend=sim("srs.sg384"), timeout=0.3,
                limits={"power": 5.0}) as inst:
         yield inst
 

@@ -21,7 +21,7 @@ OUT_OF_RANGE = [
 
 @pytest.fixture
 def li(sim):
-    with SR830("GPIB::8::INSTR", backend=sim("sr830"), timeout=0.3) as inst:
+    with SR830("GPIB::8::INSTR", backend=sim("srs.sr830"), timeout=0.3) as inst:
         yield inst
 
 
@@ -73,7 +73,7 @@ def test_aux_and_snap_validation(li):
 
 
 def test_instance_limits_narrow_the_range(sim):
-    with SR830("GPIB::8::INSTR", backend=sim("sr830"),
+    with SR830("GPIB::8::INSTR", backend=sim("srs.sr830"),
                limits={"frequency": (10.0, 5000.0), "amplitude": 0.5, "aux_out": 2.0}) as li:
         li.frequency = 5000.0
         for name, value in (("frequency", 5001.0), ("frequency", 5.0), ("amplitude", 0.6)):

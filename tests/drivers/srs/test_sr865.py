@@ -15,7 +15,7 @@ SETTINGS = [
 
 @pytest.fixture
 def li(sim):
-    with SR865("GPIB::8::INSTR", backend=sim("sr865"), timeout=0.3) as inst:
+    with SR865("GPIB::8::INSTR", backend=sim("srs.sr865"), timeout=0.3) as inst:
         yield inst
 
 
@@ -35,7 +35,7 @@ def test_set_then_read_back(li, name, value):
 def test_model_sets_frequency_range(li, sim):
     with pytest.raises(LimitError):
         li.frequency = 4.1e6  # SR865A: 4 MHz
-    with SR865("GPIB::8::INSTR", backend=sim("sr865"), model_name="SR860") as sr860:
+    with SR865("GPIB::8::INSTR", backend=sim("srs.sr865"), model_name="SR860") as sr860:
         with pytest.raises(LimitError):
             sr860.frequency = 600e3
 
