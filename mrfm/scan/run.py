@@ -242,9 +242,10 @@ def run_scan(
     config_path = None if isinstance(experiment, Experiment) else Path(experiment)
     exp = experiment if isinstance(experiment, Experiment) else load(experiment)
     plan = exp.section("plan") or ScanPlan()
-    out = Path(output).absolute()
     rf = _load_rig(rig, exp)
-    _check_output(out, resume=resume, overwrite=overwrite, inputs=(config_path, rf.path))
+    _check_output(Path(output), resume=resume, overwrite=overwrite,
+                  inputs=(config_path, rf.path))
+    out = Path(output).absolute()
     limits = SafetyLimits(**rf.limits.safety_kwargs())
     axes = plan.axes(exp.scan)
     validate_plan(plan, exp.scan, limits)  # before anything is opened or moved
