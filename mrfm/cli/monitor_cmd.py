@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import os
 import signal
+import sys
 import threading
 
 
@@ -28,6 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="SCAN.h5", help="scan file written by 'mrfm scan'")
     p.add_argument("--port", type=int, default=0,
                    help="TCP port on 127.0.0.1 (default 0: the OS chooses)")
+    # for MonitorProcess: stop when the parent's pipe closes (the scan ended or was killed)
+    p.add_argument("--stop-with-stdin", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -38,6 +41,16 @@ def run(args: argparse.Namespace) -> int:
         with contextlib.suppress(OSError):
             os.nice(10)
     done = threading.Event()
+    if args.stop_with_stdin:
+        def watch() -> None:
+            # os.read, not sys.stdin: a daemon thread blocked in a buffered read aborts
+            # the interpreter at exit; b"" is EOF (the parent closed the pipe or died)
+            with contextlib.suppress(OSError):
+                while os.read(sys.stdin.fileno(), 4096):
+                    pass
+            done.set()
+
+        threading.Thread(target=watch, daemon=True).start()
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
     try:
         with MonitorServer(args.file, port=args.port) as server:

@@ -65,7 +65,10 @@ class MonitorProcess:
 
     :meth:`start` returns the URL once the child serves (the child prints it first);
     :meth:`stop` ends the child with SIGTERM (SIGKILL after ``timeout`` s). The child's
-    stderr is passed through, so its one-line errors reach the user.
+    stderr is passed through, so its one-line errors reach the user. The child runs in
+    its own session (a Ctrl-C at the terminal reaches the scan only, which then stops
+    the monitor) and stops by itself when this process's end of its stdin pipe closes,
+    so a scan killed with SIGKILL leaves no monitor behind.
     """
 
     def __init__(self, path: str | Path, port: int = 0, *, timeout: float = 30.0):
@@ -78,9 +81,10 @@ class MonitorProcess:
     def start(self) -> str:
         """Start the child and return its URL; UserError if it could not start serving."""
         cmd = [sys.executable, "-m", "mrfm.cli.main", "monitor", str(self.path),
-               "--port", str(self.port)]
+               "--port", str(self.port), "--stop-with-stdin"]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      text=True, env=env, start_new_session=True)
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(self._proc.stdout.readline()),
                                   daemon=True)
@@ -105,8 +109,9 @@ class MonitorProcess:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
     def __enter__(self) -> MonitorProcess:
         self.start()

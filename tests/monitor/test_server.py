@@ -132,3 +132,15 @@ def test_monitor_process(tmp_path):
         assert json.loads(_get(mon.url, "/state.json")[2])["state"] == "interrupted"
         proc = mon._proc
     assert proc.returncode == 0
+
+
+def test_monitor_process_ends_with_its_parent(tmp_path):
+    """When the scan's process dies, the pipe to the monitor closes and the monitor exits."""
+    mon = MonitorProcess(make_scan(tmp_path / "s.h5"))
+    mon.start()
+    proc = mon._proc
+    try:
+        proc.stdin.close()  # what the kernel does when the parent is killed
+        assert proc.wait(20) == 0
+    finally:
+        mon.stop()
