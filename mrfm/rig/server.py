@@ -1,15 +1,18 @@
-"""TCP servers for the virtual instruments, fault injection, and :class:`VirtualRig`.
+"""TCP servers for the virtual instruments, and :class:`VirtualRig`.
 
 Each instrument listens on 127.0.0.1 only, on a port the OS chooses (bind
 port 0) unless the rig file fixes one, and is addressed as the VISA resource
 ``TCPIP0::127.0.0.1::<port>::SOCKET``. A connection gets the model's banner,
 then request lines (split at LF or CR; at most :data:`MAX_LINE` bytes, longer
-requests are discarded up to the next terminator and reported as an error,
-the connection stays open) and replies with the model's write termination.
-Every connection runs in its own daemon thread; one physics state serves all.
-When the rig starts, a warm-up thread computes the experiment's signal map
-(:meth:`~mrfm.rig.signal.SignalModel.prepare_map`) so that readings on the
-experiment's own scan grid cost an interpolation, not a solver call.
+requests are discarded up to the next terminator and reported with one short
+error, the connection stays open; after :data:`MAX_DISCARD` bytes without a
+terminator it is closed) and replies with the model's write termination.
+An instrument serves at most :data:`MAX_CONNECTIONS` connections at once, one
+thread each; further clients wait in the listen backlog (:data:`LISTEN_BACKLOG`)
+until one closes. One physics state serves all; faults are injected by
+:class:`~mrfm.rig.faults.FaultInjector`. When the rig starts, a warm-up computes the
+experiment's signal map (:meth:`~mrfm.rig.signal.SignalModel.prepare_map`) so that
+readings on the experiment's own scan grid cost an interpolation, not a solver call.
 
 Python API (in-process, threads)::
 
@@ -21,13 +24,10 @@ Python API (in-process, threads)::
 
 from __future__ import annotations
 
-import random
+import select
 import socket
-import socketserver
-import string
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from mrfm.config import Experiment
@@ -35,6 +35,7 @@ from mrfm.config import load as load_experiment
 from mrfm.errors import ConfigError
 from mrfm.resources import data_dir
 from mrfm.rig.clock import SimClock
+from mrfm.rig.faults import FaultInjector, junk
 from mrfm.rig.instruments.base import MAX_LINE, Session, VirtualInstrument
 from mrfm.rig.signal import SignalModel
 from mrfm.rig.state import RigState
@@ -45,6 +46,16 @@ from mrfm.rigdef.rigfile import FaultSpec, RigFile
 HOST = "127.0.0.1"
 #: longest simulated wait (stepw) served, wall seconds
 MAX_WAIT = 120.0
+#: pending connections the kernel queues for each instrument (listen backlog)
+LISTEN_BACKLOG = 512
+#: connections an instrument serves at once (one thread each); more wait in the backlog
+MAX_CONNECTIONS = 32
+#: bytes of one unterminated request discarded before the connection is closed
+MAX_DISCARD = 1 << 20
+#: bytes read from a connection at a time
+RECV_SIZE = 65536
+#: how often (s) the accept loop looks for stop()
+POLL_INTERVAL = 0.1
 #: the packaged experiment (in ``mrfm.resources.data_dir("configs")``) a rig file without
 #: an ``experiment`` key runs
 DEFAULT_EXPERIMENT = "demo.toml"
@@ -55,62 +66,17 @@ def socket_resource(port: int, host: str = HOST) -> str:
     return f"TCPIP0::{host}::{port}::SOCKET"
 
 
-@dataclass
-class _ActiveFault:
-    spec: FaultSpec
-    rng: random.Random
-    latched: bool = False
-
-
-_NO_FAULTS: frozenset[str] = frozenset()
-
-
-class FaultInjector:
-    """Faults of one instrument, counting its commands across connections (thread-safe)."""
-
-    def __init__(self, specs: tuple[FaultSpec, ...] = ()) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[_ActiveFault] = []
-        self.count = 0
-        for s in specs:
-            self.add(s)
-
-    def add(self, spec: FaultSpec) -> None:
-        """Arm ``spec`` (its ``after`` counts from now)."""
-        with self._lock:
-            spec = FaultSpec(spec.mode, self.count + spec.after, spec.probability, spec.seed)
-            self._faults.append(_ActiveFault(spec, random.Random(spec.seed)))
-
-    def clear(self) -> None:
-        """Remove every fault (frozen readings thaw, the instrument answers again)."""
-        with self._lock:
-            self._faults.clear()
-
-    def fire(self) -> frozenset[str] | set[str]:
-        """Count one command; the fault modes active for it."""
-        with self._lock:
-            self.count += 1
-            if not self._faults:
-                return _NO_FAULTS
-            active = set()
-            for f in self._faults:
-                if f.latched:
-                    active.add(f.spec.mode)
-                    continue
-                if self.count > f.spec.after and f.rng.random() < f.spec.probability:
-                    active.add(f.spec.mode)
-                    if f.spec.mode in ("timeout", "stuck"):
-                        f.latched = True
-            return active
-
-    def is_stuck(self) -> bool:
-        """True while a ``stuck`` fault holds the readings."""
-        with self._lock:
-            return any(f.latched and f.spec.mode == "stuck" for f in self._faults)
-
-
 class InstrumentServer:
-    """A threaded TCP server for one virtual instrument."""
+    """A TCP server for one virtual instrument, bounded in connections and memory.
+
+    It listens with a backlog of :data:`LISTEN_BACKLOG` and serves at most
+    ``max_connections`` connections at once, each in its own thread; while that many
+    are open it accepts no more, so further clients wait in the listen backlog
+    (connected, unanswered) until a connection closes. A connection holds at most
+    :data:`MAX_LINE` bytes of a pending request (plus one read); a longer request is
+    discarded up to its terminator with one error, and a connection that sends more
+    than :data:`MAX_DISCARD` bytes without a terminator is closed.
+    """
 
     def __init__(
         self,
@@ -119,45 +85,78 @@ class InstrumentServer:
         port: int = 0,
         host: str = HOST,
         faults: FaultInjector | None = None,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError(f"virtual instruments bind the loopback interface only, not {host!r}")
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be >= 1, got {max_connections}")
         self.instrument = instrument
         self.faults = faults or FaultInjector()
+        self.max_connections = int(max_connections)
         self._stuck_replies: dict[str, list[str]] = {}
         self._stuck_lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._conn_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(self.max_connections)
         self._stopping = threading.Event()
-        outer = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                outer._serve_connection(self.request)
-
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-            block_on_close = False
-
-        self._server = Server((host, port), Handler)
-        self.port = int(self._server.server_address[1])
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.create_server(
+            (host, port), family=family, backlog=LISTEN_BACKLOG
+        )
+        self.port = int(self._listener.getsockname()[1])
         self.resource = socket_resource(self.port, host)
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Serve in a background thread (returns once listening)."""
+        """Accept connections in a background thread (the socket already listens)."""
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-            name=f"rig-{self.instrument.name}", daemon=True,
+            target=self._accept_loop, name=f"rig-{self.instrument.name}", daemon=True
         )
         self._thread.start()
+
+    def _accept_loop(self) -> None:
+        """Take a free connection slot, then accept one connection into it."""
+        listener = self._listener
+        while not self._stopping.is_set():
+            if not self._slots.acquire(timeout=POLL_INTERVAL):
+                continue  # every slot busy: the next client waits in the backlog
+            try:
+                ready, _, _ = select.select([listener], [], [], POLL_INTERVAL)
+                if not ready:
+                    self._slots.release()
+                    continue
+                conn, _ = listener.accept()
+            except OSError:  # closed by stop(), or a connection reset before accept
+                self._slots.release()
+                continue
+            try:
+                threading.Thread(
+                    target=self._run_connection, args=(conn,),
+                    name=f"rig-{self.instrument.name}-conn", daemon=True,
+                ).start()
+            except RuntimeError:  # no thread to be had: refuse this one cleanly
+                conn.close()
+                self._slots.release()
+
+    def _run_connection(self, conn: socket.socket) -> None:
+        try:
+            self._serve_connection(conn)
+        finally:
+            self._slots.release()
+
+    @property
+    def open_connections(self) -> int:
+        """Connections being served now."""
+        with self._conn_lock:
+            return len(self._connections)
 
     def stop(self) -> None:
         """Stop accepting, close every connection, release the port."""
         self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        self._listener.close()
         with self._conn_lock:
             for conn in list(self._connections):
                 try:
@@ -166,14 +165,13 @@ class InstrumentServer:
                     pass
                 conn.close()
             self._connections.clear()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
 
     # ------------------------------------------------------------- connection
     def _serve_connection(self, conn: socket.socket) -> None:
         inst = self.instrument
         with self._conn_lock:
             if self._stopping.is_set():
+                conn.close()
                 return
             self._connections.add(conn)
         session = inst.new_session()
@@ -184,14 +182,14 @@ class InstrumentServer:
             if banner:
                 conn.sendall(banner)
             buf = bytearray()
-            discarding = False
+            discarded = -1  # bytes of an overlong request thrown away so far (-1: none)
             request = self._request
             stopping = self._stopping
             while not stopping.is_set():
-                data = conn.recv(65536)
+                data = conn.recv(RECV_SIZE)
                 if not data:
                     break
-                if not buf and not discarding:
+                if not buf and discarded < 0:
                     # The usual packet: one request, its terminator(s) at the end.
                     raw = data.rstrip(b"\r\n")
                     if len(raw) < len(data) and b"\n" not in raw and b"\r" not in raw:
@@ -205,16 +203,19 @@ class InstrumentServer:
                         break
                     raw = bytes(buf[:cut])
                     del buf[: cut + 1]
-                    if discarding:
-                        discarding = False
+                    if discarded >= 0:
+                        discarded = -1
                         continue
                     if not request(conn, raw, session, term):
                         return
                 if len(buf) > MAX_LINE:
-                    buf.clear()
-                    if not discarding:
-                        discarding = True
+                    if discarded < 0:
+                        discarded = 0
                         self._send(conn, inst.overlong(session), term)
+                    discarded += len(buf)
+                    buf.clear()
+                    if discarded > MAX_DISCARD:  # an endless line: cut the connection off
+                        return
         except OSError:
             pass
         finally:
@@ -263,7 +264,7 @@ class InstrumentServer:
         if session.delay > 0:
             self._wait(session)
         if "garbage" in modes and replies:
-            replies = [_junk()]
+            replies = [junk()]
         self._send(conn, replies, term)
         return not session.close
 
@@ -292,15 +293,6 @@ def _first_terminator(buf: bytearray) -> int:
     if cr < 0:
         return lf
     return min(lf, cr)
-
-
-_JUNK = string.ascii_letters + string.digits + "#$%&()*+-/<=>@[]^_{|}~"
-
-
-def _junk() -> str:
-    """A reply of random characters (what a confused instrument sends)."""
-    rng = random.Random()
-    return "".join(rng.choice(_JUNK) for _ in range(rng.randint(3, 40)))
 
 
 # ------------------------------------------------------------------- the rig

@@ -17,10 +17,18 @@ from __future__ import annotations
 
 import math
 
-from mrfm.rig.instruments.base import CommandError, Session, VirtualInstrument
+from mrfm.rig.instruments.base import (
+    MAX_ERROR_REPLY,
+    CommandError,
+    Session,
+    VirtualInstrument,
+    clip,
+)
 
 MODES = ("gnd", "inp", "cap", "stp", "off", "stp+", "stp-")
 TELNET_OPTIONS = b"\xff\xfb\x01\xff\xfb\x03\xff\xfd\x1f"
+#: longest echo of a request line (and of its asterisks before login), bytes
+MAX_ECHO = MAX_ERROR_REPLY
 
 
 class ANC300(VirtualInstrument):
@@ -48,12 +56,12 @@ class ANC300(VirtualInstrument):
     def execute(self, line: str, session: Session) -> list[str]:
         text = line.strip()
         if not session.authorized:
-            stars = "*" * len(text)
+            stars = "*" * min(len(text), MAX_ECHO)
             if text == self.password:
                 session.authorized = True
                 return [stars, "Authorization success"]
             return [stars, "Authorization failed", "Authorization code: "]
-        out = [text] if session.echo else []
+        out = [clip(text, MAX_ECHO)] if session.echo else []
         try:
             out += self.command(text, session)
             out.append("OK")

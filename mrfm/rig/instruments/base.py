@@ -23,6 +23,10 @@ from mrfm.rig.state import RigState
 
 #: longest request line accepted, bytes (longer ones are discarded with an error)
 MAX_LINE = 4096
+#: longest detail an error message keeps of the offending request, bytes (UTF-8)
+MAX_DETAIL = 64
+#: longest line of an error reply, bytes (UTF-8; an error never echoes a whole request)
+MAX_ERROR_REPLY = 128
 #: parsed request lines remembered per instrument (:meth:`VirtualInstrument.remember`)
 MAX_PLANS = 64
 
@@ -48,6 +52,7 @@ class CommandError(Exception):
     """A request the instrument rejects: ``code`` and ``message`` go to the error queue."""
 
     def __init__(self, code: int, message: str, detail: str = "") -> None:
+        detail = clip(detail, MAX_DETAIL)
         super().__init__(f"{code},{message}" + (f" ({detail})" if detail else ""))
         self.code = code
         self.message = message
@@ -57,6 +62,16 @@ class CommandError(Exception):
     def of(cls, kind: tuple[int, str], detail: str = "") -> CommandError:
         """Build from one of the (code, message) constants above."""
         return cls(kind[0], kind[1], detail)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` bytes in UTF-8 (ending in ``...`` when cut)."""
+    if len(text) <= limit and text.isascii():
+        return text
+    data = text.encode("utf-8", errors="replace")
+    if len(data) <= limit:
+        return text
+    return data[: max(0, limit - 3)].decode("utf-8", errors="ignore") + "..."
 
 
 class Session:
@@ -131,11 +146,11 @@ class VirtualInstrument:
                 return self.execute(line, session)
             except CommandError as exc:
                 self.push_error(exc.code, exc.message)
-                return self.error_reply(exc, session)
+                return self.short_error_reply(exc, session)
             except (ValueError, ArithmeticError, KeyError, IndexError) as exc:
                 err = CommandError(DEVICE_ERROR[0], DEVICE_ERROR[1], type(exc).__name__)
                 self.push_error(err.code, err.message)
-                return self.error_reply(err, session)
+                return self.short_error_reply(err, session)
 
     def execute(self, line: str, session: Session) -> list[str]:
         """Model-specific request handling (raise CommandError to reject)."""
@@ -144,6 +159,10 @@ class VirtualInstrument:
     def error_reply(self, exc: CommandError, session: Session) -> list[str]:
         """Reply sent for a rejected request (most models stay silent)."""
         return []
+
+    def short_error_reply(self, exc: CommandError, session: Session) -> list[str]:
+        """:meth:`error_reply`, each line cut to :data:`MAX_ERROR_REPLY` bytes."""
+        return [clip(line, MAX_ERROR_REPLY) for line in self.error_reply(exc, session)]
 
     def remember(self, line: str, plan: Callable[[], str]) -> Callable[[], str]:
         """Answer later requests ``line`` with ``plan()`` without parsing them again.
@@ -202,7 +221,7 @@ class VirtualInstrument:
         with self.lock:
             err = CommandError.of(TOO_MUCH_DATA, f"request longer than {MAX_LINE} bytes")
             self.push_error(err.code, err.message)
-            return self.error_reply(err, session)
+            return self.short_error_reply(err, session)
 
     def identify_query(self) -> str:
         """The request that identifies this model (``*IDN?`` for most)."""

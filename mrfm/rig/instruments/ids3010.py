@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from mrfm.rig.instruments.base import CommandError, Session, VirtualInstrument
+from mrfm.rig.instruments.base import MAX_DETAIL, CommandError, Session, VirtualInstrument
 
 PM = 1e-12
 NOISE_PM = 2.0
@@ -84,7 +84,8 @@ class IDS3010(VirtualInstrument):
             self.push_error(-32600, "Invalid Request")
             return self._reply(None, error=(-32600, "Invalid Request"))
         rid = req.get("id")
-        if not isinstance(rid, (int, str)) or isinstance(rid, bool):
+        if (not isinstance(rid, (int, str)) or isinstance(rid, bool)
+                or len(str(rid)) > MAX_DETAIL):  # an id is echoed: only a short one
             rid = None
         params = req.get("params", [])
         if not isinstance(params, list):
