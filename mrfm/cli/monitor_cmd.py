@@ -16,6 +16,9 @@ import signal
 import sys
 import threading
 
+#: environment variable: "1" makes the monitor stop at EOF on stdin (MonitorProcess)
+STOP_WITH_STDIN = "MRFM_MONITOR_STOP_WITH_STDIN"
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -29,8 +32,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="SCAN.h5", help="scan file written by 'mrfm scan'")
     p.add_argument("--port", type=int, default=0,
                    help="TCP port on 127.0.0.1 (default 0: the OS chooses)")
-    # for MonitorProcess: stop when the parent's pipe closes (the scan ended or was killed)
-    p.add_argument("--stop-with-stdin", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -41,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
         with contextlib.suppress(OSError):
             os.nice(10)
     done = threading.Event()
-    if args.stop_with_stdin:
+    # set by MonitorProcess: stop when the parent's pipe closes (the scan ended or was killed)
+    if os.environ.get(STOP_WITH_STDIN) == "1":
         def watch() -> None:
             # os.read, not sys.stdin: a daemon thread blocked in a buffered read aborts
             # the interpreter at exit; b"" is EOF (the parent closed the pipe or died)

@@ -81,8 +81,8 @@ class MonitorProcess:
     def start(self) -> str:
         """Start the child and return its URL; UserError if it could not start serving."""
         cmd = [sys.executable, "-m", "mrfm.cli.main", "monitor", str(self.path),
-               "--port", str(self.port), "--stop-with-stdin"]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+               "--port", str(self.port)]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "MRFM_MONITOR_STOP_WITH_STDIN": "1"}
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       text=True, env=env, start_new_session=True)
         line: list[str] = []
