@@ -38,9 +38,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mrfm.monitor import MonitorServer
 
-    if hasattr(os, "nice"):
-        with contextlib.suppress(OSError):
-            os.nice(10)
     done = threading.Event()
     # set by MonitorProcess: stop when the parent's pipe closes (the scan ended or was killed)
     if os.environ.get(STOP_WITH_STDIN) == "1":
@@ -56,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
     try:
         with MonitorServer(args.file, port=args.port) as server:
+            if hasattr(os, "nice"):  # once serving (bad input returns before, unchanged)
+                with contextlib.suppress(OSError):
+                    os.nice(10)
             print(server.url, flush=True)
             while not done.wait(0.5):  # Ctrl-C raises KeyboardInterrupt here: exit 130
                 pass
