@@ -19,8 +19,10 @@ browsers watching.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -235,6 +237,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(404, "not found")
         except (BrokenPipeError, ConnectionResetError):
             pass
+        except Exception as exc:  # noqa: BLE001 - one bad figure must not end the monitor
+            print(f"mrfm monitor: {self.path}: {exc.__class__.__name__}: {exc}",
+                  file=sys.stderr)
+            with contextlib.suppress(OSError):
+                self._error(500, "internal error (see the monitor's terminal)")
 
     do_HEAD = do_GET
 
