@@ -3,6 +3,7 @@ every model, a raw line client."""
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -52,6 +53,37 @@ PAD_EXPERIMENT = Path(__file__).with_name("pad.toml")
 def with_experiment(text: str, experiment: Path = PAD_EXPERIMENT) -> str:
     """Rig-file text ``text`` naming the experiment file ``experiment``."""
     return f'experiment = "{experiment.as_posix()}"\n' + text
+
+
+#: each instrument of RIG_TOML: (query that identifies it, termination, reply contains)
+IDENTITY = {
+    "lockin": ("*IDN?", "\n", "Stanford_Research_Systems,SR830"),
+    "lockin2": ("*IDN?", "\n", "Stanford_Research_Systems,SR865A"),
+    "rf": ("*IDN?", "\n", "Stanford Research Systems,SG384"),
+    "awg": ("*IDN?", "\n", "Keysight Technologies,33522B"),
+    "coarse": ("ver", "\r\n", "attocube ANC300 controller version"),
+    "scanner": ("*IDN?", "\n", "(c)2015-2023 Physik Instrumente"),
+    "temperature": ("*IDN?", "\r\n", "LSCI,MODEL336"),
+    "magnet": ("*IDN?", "\r\n", "AMERICAN MAGNETICS INC.,MODEL 430"),
+    "interferometer": (
+        json.dumps({"jsonrpc": "2.0", "method": "com.attocube.ids.system.getDeviceType",
+                    "params": [], "id": 1, "api": 2}),
+        "\r\n", '"IDS3010"',
+    ),
+}
+
+
+def connect_ready(rig: VirtualRig, name: str) -> LineClient:
+    """A client of instrument ``name`` of :data:`IDENTITY`, logged in where one must."""
+    query, term, _ = IDENTITY[name]
+    c = LineClient(rig.resources[name], term, timeout=3.0)
+    if name == "coarse":  # banner, then authorize
+        data = b""
+        while not data.endswith(b"Authorization code: "):
+            data += c.read_raw()
+        c.send("secret")
+        assert c.readline() == "******" and c.readline() == "Authorization success"
+    return c
 
 
 def make_rig(text: str = RIG_TOML, *, clock: SimClock | None = None, **kwargs) -> VirtualRig:

@@ -7,7 +7,6 @@ each fires after ``after`` commands with ``probability`` per command.
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 
@@ -19,35 +18,8 @@ from mrfm.errors import ConfigError
 from mrfm.rig.clock import SimClock
 from mrfm.rigdef import rigfile
 
-from .rig_helpers import RIG_TOML, LineClient, make_rig
-
-IDENTITY = {
-    "lockin": ("*IDN?", "\n", "Stanford_Research_Systems,SR830"),
-    "lockin2": ("*IDN?", "\n", "Stanford_Research_Systems,SR865A"),
-    "rf": ("*IDN?", "\n", "Stanford Research Systems,SG384"),
-    "awg": ("*IDN?", "\n", "Keysight Technologies,33522B"),
-    "coarse": ("ver", "\r\n", "attocube ANC300 controller version"),
-    "scanner": ("*IDN?", "\n", "(c)2015-2023 Physik Instrumente"),
-    "temperature": ("*IDN?", "\r\n", "LSCI,MODEL336"),
-    "magnet": ("*IDN?", "\r\n", "AMERICAN MAGNETICS INC.,MODEL 430"),
-    "interferometer": (
-        json.dumps({"jsonrpc": "2.0", "method": "com.attocube.ids.system.getDeviceType",
-                    "params": [], "id": 1, "api": 2}),
-        "\r\n", '"IDS3010"',
-    ),
-}
-
-
-def _connect(rig, name: str) -> LineClient:
-    query, term, _ = IDENTITY[name]
-    c = LineClient(rig.resources[name], term, timeout=3.0)
-    if name == "coarse":  # banner, then authorize
-        data = b""
-        while not data.endswith(b"Authorization code: "):
-            data += c.read_raw()
-        c.send("secret")
-        assert c.readline() == "******" and c.readline() == "Authorization success"
-    return c
+from .rig_helpers import IDENTITY, RIG_TOML, LineClient, make_rig
+from .rig_helpers import connect_ready as _connect
 
 
 def _identifies(c: LineClient, name: str) -> bool:
