@@ -4,6 +4,10 @@ Prints one line ``{"instruments": {"<name>": "<VISA resource string>", ...}}``
 on stdout as soon as every virtual instrument listens (127.0.0.1 only), then
 serves until SIGINT or SIGTERM and exits 0. Without ``--json`` a readable table
 also goes to stderr. The default rig file is the shipped ``instruments/virtual.toml``.
+The physics behind the instruments (solver signal, cantilever, start field and RF) is
+the experiment the rig file names (its ``experiment`` key), else the packaged
+``configs/demo.toml`` (a note on stderr says so); an experiment that does not load is
+an error (exit 2).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ def add_parser(subparsers) -> None:
     serve = sub.add_parser(
         "serve", help="serve the virtual instruments of a rig file until Ctrl-C",
         description="Serve every instrument of RIGFILE on 127.0.0.1 (VISA raw sockets), "
-        "print their resource strings as one JSON line, and run until SIGINT or SIGTERM.",
+        "print their resource strings as one JSON line, and run until SIGINT or SIGTERM. "
+        "The physics is the experiment RIGFILE names, else the packaged configs/demo.toml.",
     )
     serve.add_argument("rigfile", nargs="?", default=None, metavar="RIGFILE",
                        help="rig file (TOML); default: the shipped instruments/virtual.toml")
