@@ -95,6 +95,7 @@
     const p = s.progress;
     const pct = p.fraction === null ? 0 : 100 * p.fraction;
     $("bar-fill").style.width = pct.toFixed(2) + "%";
+    $("bar-fill").className = "fill-" + s.state;
     setText("points", p.done + " / " + p.total + " (" + pct.toFixed(1) + " %)");
     setText("elapsed", duration(p.elapsed_s));
     setText("rate", perPoint(p.s_per_point));
