@@ -10,7 +10,7 @@ from mrfm.config.schema import parse_section, spec
 
 METHODS = ("landweber", "fista", "richardson-lucy")
 STOPPING = ("discrepancy", "fixed")
-PSF_SOURCES = ("auto", "solver", "dipole")
+PSF_SOURCES = ("auto", "solver")
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,11 @@ class ReconstructionSettings:
         Voxel layers to reconstruct below the surface for a scan without an object grid;
         None: as many as tip heights.
     psf : str
-        ``auto`` (solver if installed, else the analytic dipole CAI kernel), ``solver`` or
-        ``dipole``.
+        ``auto`` or ``solver``: both take the point-spread function from the solver (its
+        only source; the former ``dipole`` choice is rejected when the file is read).
     subsample : int
-        Sub-voxel points per axis when the kernel is evaluated analytically.
+        Accepted for older files and not used: the solver integrates each voxel itself
+        (the former analytic kernel's sub-voxel points per axis).
     resolution_test : bool
         When the file holds a ground truth, also measure the two-point resolution.
     """

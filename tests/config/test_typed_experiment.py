@@ -138,6 +138,12 @@ def test_section_errors_name_the_field():
         loads(BASE + '[reconstruction]\nmethd = "fista"\n')
 
 
+def test_removed_dipole_psf_is_rejected_at_load_time():
+    with pytest.raises(ConfigError, match=r"^reconstruction\.psf: unknown value 'dipole'; "
+                                          r"allowed: auto, solver"):
+        loads(BASE + '[reconstruction]\npsf = "dipole"\n')
+
+
 def test_metadata_is_typed():
     exp = loads('description = "one spin"\n' + BASE.replace('radius = "100 nm"',
                 'radius = "100 nm"\nsource = "a paper"\ngradient_reported = "2 MT/m"'))
