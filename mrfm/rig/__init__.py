@@ -9,9 +9,10 @@ cryostat, RF source, lock-in demodulators) and a :class:`SignalModel`;
 from __future__ import annotations
 
 from mrfm.rig.clock import SimClock
-from mrfm.rig.server import InstrumentServer, VirtualRig
+from mrfm.rig.server import VirtualRig
 from mrfm.rig.signal import SignalModel
 from mrfm.rig.state import RigState
+from mrfm.rig.tcp import InstrumentServer
 from mrfm.rigdef.rigfile import FaultSpec, InstrumentSpec, RigFile, RigLimits, VirtualSettings, load
 
 __all__ = [

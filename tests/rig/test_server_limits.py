@@ -1,6 +1,6 @@
 """The instrument servers are bounded: backlog, connection pool, line and error lengths.
 
-Truths: the constants of :mod:`mrfm.rig.server` (a listen backlog of 512, at most 32
+Truths: the constants of :mod:`mrfm.rig.tcp` (a listen backlog of 512, at most 32
 connections served at once per instrument, 1 MiB of unterminated input before a
 connection is cut off) and of :mod:`mrfm.rig.instruments.base` (4096-byte requests,
 128-character error lines). Loopback only; every loop is bounded and every socket has
@@ -18,7 +18,7 @@ import pytest
 
 from mrfm.rig.clock import SimClock
 from mrfm.rig.instruments.base import MAX_ERROR_REPLY, MAX_LINE
-from mrfm.rig.server import LISTEN_BACKLOG, MAX_CONNECTIONS, MAX_DISCARD
+from mrfm.rig.tcp import LISTEN_BACKLOG, MAX_CONNECTIONS, MAX_DISCARD
 
 from .rig_helpers import IDENTITY, RIG_TOML, LineClient, connect_ready, make_rig, port_of
 
