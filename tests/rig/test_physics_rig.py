@@ -310,3 +310,28 @@ def test_lockin_phase_minus_90_puts_the_cai_force_in_x():
         li.close()
     finally:
         rig.stop()
+
+
+def test_cantilever_noise_follows_the_cryostat_temperature(rig):
+    """The rig's cantilever is the experiment's at the stage temperature: at f0 the input
+    noise is vpm^2 (S_F (Q/k)^2 + S_det) with S_F = 4 k kB T/(2 pi f0 Q) (|H(f0)| = Q/k)."""
+    from scipy import constants
+
+    st = rig.state
+    c0 = st.experiment.cantilever
+    vpm, det = st.settings.volts_per_meter, st.settings.detector_noise
+
+    def expected(temp):
+        s_f = 4 * c0.k * constants.k * temp / (2 * math.pi * c0.f0 * c0.Q)
+        return vpm**2 * (s_f * (c0.Q / c0.k) ** 2 + det**2)
+
+    assert st.temperature() == 4.2
+    assert st.input_noise_psd(c0.f0) == pytest.approx(expected(4.2), rel=1e-12)
+    st.cryostat.heater_range = 1
+    st.cryostat.set_setpoint(8.0, st.now())
+    st.clock.advance(200.0)  # 10 time constants
+    temp = st.temperature()
+    assert temp == pytest.approx(8.0, abs=1e-3)
+    c = st.cantilever
+    assert (c.k, c.f0, c.Q, c.T) == (c0.k, c0.f0, c0.Q, temp)
+    assert st.input_noise_psd(c0.f0) == pytest.approx(expected(temp), rel=1e-12)
