@@ -32,7 +32,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from mrfm.data.nexus import FileFormatError
 from mrfm.errors import UserError
-from mrfm.monitor import render
 from mrfm.monitor.snapshot import (
     Snapshot,
     TransientReadError,
@@ -153,6 +152,8 @@ class _Model:
 
     def figure(self, kind: str, channel: str) -> bytes:
         """PNG bytes of figure ``kind`` for ``channel`` (rendered once per file state)."""
+        from mrfm.monitor import render  # matplotlib: loaded when a figure is first asked for
+
         snap = self.refresh()
         version = self.version
         with self._render_lock:
@@ -171,6 +172,8 @@ class _Model:
             return png
 
     def favicon(self) -> bytes:
+        from mrfm.monitor import render
+
         with self._render_lock:
             if self._favicon is None:
                 self._favicon = render.render_favicon()

@@ -144,3 +144,13 @@ def test_monitor_process_ends_with_its_parent(tmp_path):
         assert proc.wait(20) == 0
     finally:
         mon.stop()
+
+
+def test_import_is_light():
+    """``mrfm scan --monitor`` imports mrfm.monitor: no plotting or physics in the scan."""
+    code = ("import sys, mrfm.monitor; "
+            "print(sorted(m for m in ('matplotlib', 'numba', 'pint', 'mrfm.solver') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
