@@ -60,7 +60,7 @@ def _images_loaded(page) -> bool:
 
 
 def test_page_follows_a_running_scan(browser, tmp_path):
-    config = slow_demo_config(tmp_path, nx=10, ny=10, settle="6 s")  # 60 ms per point
+    config = slow_demo_config(tmp_path, nx=10, ny=12, settle="6 s")  # 60 ms per point, 7 s
     out = tmp_path / "live.h5"
     scan = subprocess.Popen([sys.executable, "-m", "mrfm.cli.main", "scan", str(config),
                              "--rig", "virtual", "-o", str(out)],
@@ -75,7 +75,7 @@ def test_page_follows_a_running_scan(browser, tmp_path):
                 _page(browser, mon.url) as (b, errors_b):
             _wait_text(a, "#state", lambda t: t == "running")
             first = _wait_text(a, "#points", lambda t: t.split(" / ")[0] not in ("-", "0"))
-            assert first.endswith("/ 100 (" + first.split("(")[1])
+            assert first.endswith("/ 120 (" + first.split("(")[1])
             # the page updates itself (no reload) while the scan runs: both pages
             later = _wait_text(a, "#points", lambda t: t != first)
             assert int(later.split(" / ")[0]) > int(first.split(" / ")[0])
@@ -83,7 +83,7 @@ def test_page_follows_a_running_scan(browser, tmp_path):
             _wait_text(a, "#state", lambda t: t == "complete", timeout=60)
             _wait_text(b, "#state", lambda t: t == "complete", timeout=10)
             for page in (a, b):
-                assert _wait_text(page, "#points", lambda t: t == "100 / 100 (100.0 %)")
+                assert _wait_text(page, "#points", lambda t: t == "120 / 120 (100.0 %)")
                 page.wait_for_function("() => document.getElementById('map').src"
                                        ".includes('v=')")
                 t_end = time.monotonic() + 10
