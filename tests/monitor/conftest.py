@@ -2,8 +2,9 @@
 
 playwright's own browser download is not used: the tests launch the system Chromium
 (``/usr/bin/chromium``, or ``MRFM_CHROMIUM``). Locally a missing browser or playwright
-skips the browser tests; under CI (``CI=true``) it fails them, so CI cannot pass
-without having run them (``.ci/run`` installs chromium when it is missing).
+skips the browser tests; under CI (``CI=true``, or ``MRFM_REQUIRE_BROWSER=1`` as
+``.ci/run`` sets) it fails them, so CI cannot pass without having run them (``.ci/run``
+installs chromium when it is missing).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def _chromium() -> str | None:
 
 
 def _unavailable(why: str):
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if (os.environ.get("CI", "").lower() in ("1", "true", "yes")
+            or os.environ.get("MRFM_REQUIRE_BROWSER") == "1"):
         pytest.fail(f"browser tests cannot run under CI: {why}", pytrace=False)
     pytest.skip(f"browser tests skipped: {why}")
 
