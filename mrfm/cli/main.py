@@ -99,8 +99,16 @@ def _log_unexpected(exc: BaseException) -> str:
     return f"traceback in {name}"
 
 
+#: longest error line printed; a longer message keeps its start (field, value) and its end
+#: (what is allowed), the middle (typically a hostile value) is elided
+MAX_MESSAGE_CHARS = 400
+
+
 def _one_line(message: str) -> str:
-    return " ".join(str(message).split())
+    text = " ".join(str(message).split())
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = f"{text[:280]} [... {len(text) - 380} characters ...] {text[-100:]}"
+    return text
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

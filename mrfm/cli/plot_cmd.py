@@ -6,7 +6,8 @@ import argparse
 import importlib
 import sys
 
-from mrfm.data.files import atomic_path, check_input_file, check_output_path
+from mrfm.data.files import atomic_path, check_output_path
+from mrfm.data.nexus import FileFormatError, verify_file
 from mrfm.errors import UserError
 
 #: file kind (``/entry@mrfm_kind``) -> plotting module with ``plot(path, out_png)``
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_output(args.output)
     if not out.parent.exists():
         raise UserError(f"-o {out}: folder {out.parent} does not exist")
-    check_input_file(args.file, "input file")
+    verify_file(args.file)  # intact mrfm file (bounded time), before any work
     check_output_path(out, inputs=[args.file])
     with open_mrfm_file(args.file) as fh:
         kind = read_kind(fh)
@@ -50,6 +51,13 @@ def run(args: argparse.Namespace) -> int:
         try:
             module.plot(args.file, figure)
             figure.replace(tmp)
+        except UserError:
+            raise
+        except (KeyError, IndexError, ValueError, TypeError) as exc:
+            # an intact HDF5 file whose content does not fit its kind (missing or
+            # mis-shaped datasets): a bad input, reported as such
+            raise FileFormatError(f"{args.file}: content does not match an mrfm {kind} file "
+                                  f"({exc.__class__.__name__}: {exc})") from None
         finally:
             figure.unlink(missing_ok=True)
     print(f"mrfm: wrote {out}", file=sys.stderr)

@@ -7,7 +7,7 @@ import sys
 
 from mrfm.cli.jsonout import print_json
 from mrfm.cli.options import add_max_memory, apply_max_memory, check_output
-from mrfm.data.files import check_input_file
+from mrfm.data.nexus import verify_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from mrfm.imaging.pipeline import reconstruct_file
 
     apply_max_memory(args)
-    check_input_file(args.file, "input file")
+    verify_file(args.file, kinds=("scan", "signal_map", "dataset_item"))
     check_output(args.output, inputs=[args.file])
     summary = reconstruct_file(args.file, args.output)
     if args.json:

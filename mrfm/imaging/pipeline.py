@@ -31,13 +31,16 @@ from mrfm.imaging.reconstruct import (
     two_point_resolution,
 )
 
+#: file kinds ``mrfm reconstruct`` reads
+READABLE = ("scan", "signal_map", "dataset_item")
+
 
 def _read_input(path: Path) -> dict[str, Any]:
     """Signal, grid, configuration text, noise level and ground truth of an input file."""
     from mrfm.data.nexus import FileFormatError, open_mrfm_file, read_config_text, read_kind
     from mrfm.imaging.dataset import read_grid
 
-    with open_mrfm_file(path, kinds=("scan", "signal_map", "dataset_item")) as fh:
+    with open_mrfm_file(path, kinds=READABLE) as fh:
         kind = read_kind(fh)
         try:
             config_text = read_config_text(fh)
@@ -103,7 +106,13 @@ def reconstruct_file(
     path, out_path = Path(path), Path(out_path)
     if not out_path.parent.exists():
         raise UserError(f"-o {out_path}: folder {out_path.parent} does not exist")
-    src = _read_input(path)
+    try:
+        src = _read_input(path)
+    except UserError:
+        raise
+    except (KeyError, IndexError, ValueError, TypeError, OSError) as exc:
+        raise UserError(f"{path}: content does not match an mrfm {', '.join(READABLE)} file "
+                        f"({exc.__class__.__name__}: {exc})") from None
     try:
         exp = loads(src["config_text"], origin=f"{path}:/entry/config")
     except ConfigError as exc:
