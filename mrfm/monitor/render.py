@@ -94,11 +94,11 @@ def render_map(snap: Snapshot, channel: str) -> bytes:
         ax.set_ylabel(_label("tip y", lu))
         heights = snap.axes.get("height", np.array([math.nan]))
         hf, hu = _scale(heights, "m")
-        plane = f"height {heights[k] * hf:.4g} {hu}"
+        plane = f"height {heights[k] * hf:.4g} {hu}; " if np.isfinite(heights[k]) else ""
         if heights.size > 1:
-            plane += f" (plane {k + 1} of {heights.size})"
+            plane = f"{plane[:-2]} (plane {k + 1} of {heights.size}); "
         n = int(np.isfinite(values).sum())
-        ax.set_title(f"{c.long_name}\n{plane}; {n}/{values.size} points measured "
+        ax.set_title(f"{c.long_name}\n{plane}{n}/{values.size} points measured "
                      "(grey: not yet; red: latest line)", fontsize=10)
         return _png(fig)
 

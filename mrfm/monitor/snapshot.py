@@ -216,6 +216,14 @@ def _read(fh: h5py.File, p: Path, file_key: tuple[int, int]) -> Snapshot:
         channels.append(ChannelData(name, _text(ds.attrs.get("units", "")),
                                     _text(ds.attrs.get("long_name", name)), values))
     timestamp = np.where(measured, data["timestamp"][()], np.nan)
+    if measured.ndim == 2 and len(axes) == 2:
+        # a single-height scan stored as a 2-D map: one height plane, as (nx, ny, 1)
+        height = data["height"][()] if "height" in data and "height" not in axes else np.nan
+        axes["height"] = np.atleast_1d(np.asarray(height, dtype=float))[:1]
+        axis_units["height"] = "m"
+        measured, timestamp = measured[:, :, None], timestamp[:, :, None]
+        channels = [ChannelData(c.name, c.unit, c.long_name, c.values[:, :, None])
+                    for c in channels]
     signal = _text(data.attrs.get("signal", channels[0].name if channels else ""))
     settings: tuple[Setting, ...] = ()
     identities: tuple[str, ...] = ()

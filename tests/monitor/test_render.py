@@ -12,7 +12,7 @@ from mrfm.monitor import render
 from mrfm.monitor.snapshot import progress, read_snapshot, stale_for
 from mrfm.scan.store import ScanStore
 
-from .files import CHANNELS, make_scan
+from .files import CHANNELS, force_at, make_scan
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -74,3 +74,27 @@ def test_silent_running_file_is_flagged(tmp_path):
     assert stale_for(slow, now=changed + 1100.0) == pytest.approx(1100.0)
     done = read_snapshot(make_scan(tmp_path / "c.h5"))
     assert stale_for(done, now=done.file_key[0] * 1e-9 + 1e6) is None  # complete: never
+
+
+def test_single_height_scan_stored_as_2d_map(tmp_path):
+    """A 2-D NXdata map (x, y; the height a scalar) is shown as one height plane."""
+    import h5py
+
+    path = make_scan(tmp_path / "s.h5", done=10, status="running")
+    flat = tmp_path / "flat.h5"
+    with h5py.File(path, "r") as src, h5py.File(flat, "w", libver="latest") as dst:
+        src.copy(src["entry"], dst, name="entry")
+        data = dst["entry/data"]
+        for name in ("force", "lockin_y", "temperature", "measured", "timestamp"):
+            values = data[name][()][:, :, 0]
+            del data[name]
+            data.create_dataset(name, data=values)
+        del data["height"]
+        data.create_dataset("height", data=20e-9)
+        data.attrs["axes"] = ["x", "y"]
+    snap = read_snapshot(flat)
+    assert snap.measured.shape == (6, 4, 1) and int(snap.measured.sum()) == 10
+    assert snap.axes["height"].tolist() == [20e-9]
+    assert snap.latest_index() == (2, 1, 0)
+    assert snap.channel("force").values[2, 1, 0] == force_at(2, 1)
+    assert all(png.startswith(PNG) for png in _all_figures(snap))
