@@ -171,6 +171,13 @@ class _Model:
             self._figures[(kind, channel)] = (version, png)
             return png
 
+    def prerender(self) -> None:
+        """Render the page's default figures for the current file state (cache warm-up)."""
+        snap = self.refresh()
+        with contextlib.suppress(Exception):  # a real request will report any error
+            for kind in FIGURES:
+                self.figure(kind, snap.signal if kind != "channels" else "")
+
     def favicon(self) -> bytes:
         from mrfm.monitor import render
 
@@ -226,13 +233,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, body, "application/json")
             elif name.endswith(".png") and name[:-4] in FIGURES:
                 snap = model.refresh()
-                query = parse_qs(parts.query)
-                channel = query.get("channel", [snap.signal])[0]
-                if channel not in {c.name for c in snap.channels}:
-                    if name != "channels.png":
+                channel = ""  # channels.png shows every channel
+                if name != "channels.png":
+                    channel = parse_qs(parts.query).get("channel", [snap.signal])[0]
+                    if channel not in {c.name for c in snap.channels}:
                         self._error(404, "no such channel in this file")
                         return
-                    channel = ""
                 # the page asks for ?v=<version>: a new URL whenever the file changed
                 self._send(200, model.figure(name[:-4], channel), "image/png",
                            cache="private, max-age=600")
@@ -325,6 +331,9 @@ class MonitorServer:
                                         kwargs={"poll_interval": 0.2},
                                         name="mrfm-monitor", daemon=True)
         self._thread.start()
+        # draw the first figures now, so that the first page shows them at once
+        threading.Thread(target=model.prerender, name="mrfm-monitor-prerender",
+                         daemon=True).start()
         return self.url
 
     def stop(self) -> None:
