@@ -42,6 +42,7 @@ class _InstantRig:
 
     def __init__(self):
         self.here = (0.0, 0.0, 1e-6)
+        self.reads = 0
 
     def channels(self):
         return list(self._channels)
@@ -56,7 +57,8 @@ class _InstantRig:
         return self.here
 
     def read(self):
-        return {c.name: 1.0 for c in self._channels}
+        self.reads += 1  # readings that change, as a noisy lock-in's do
+        return {c.name: 1.0 + 1e-9 * self.reads for c in self._channels}
 
     def temperature(self):
         return 4.2
@@ -80,6 +82,9 @@ class _InstantRig:
         pass
 
     def pause(self):
+        pass
+
+    def check_instruments(self):
         pass
 
 

@@ -10,6 +10,8 @@ optional ``[plan]`` section says how to visit it::
     lockin_settle = 5          # wait n x the lock-in time constant before reading
     safe_height = "1 um"       # retract height for approach, retract and parking
     approach_step = "100 nm"   # largest downward step while approaching the first point
+    stuck_reads = 5            # lock-in X and Y bit-identical this many reads in a row: a
+                               # frozen instrument (a fault, exit 3); 0 switches the check off
     points = [["0 nm", "0 nm", "50 nm"], ...]   # pattern = "points" only (x, y, height)
 
 x is the fast axis, y the slow axis, and heights are a stack of planes. A
@@ -47,6 +49,9 @@ class ScanPlan:
     approach_step: float = field(default=100e-9, metadata=spec(
         "quantity", dimension="length", min=0, min_exclusive=True, max=1e-3,
         doc="largest downward step of the approach"))
+    stuck_reads: int = field(default=5, metadata=spec(
+        "int", min=0, max=10_000,
+        doc="consecutive bit-identical lock-in (X, Y) readings that mean a frozen lock-in"))
     points: tuple[tuple[float, float, float], ...] | None = field(
         default=None, metadata=spec("raw"))
 
@@ -54,6 +59,9 @@ class ScanPlan:
     def from_config(cls, table: object, path: str = "plan") -> ScanPlan:
         """Parse the ``[plan]`` table (validating point lists too)."""
         plan = parse_section(cls, table, path)
+        if plan.stuck_reads == 1:
+            raise ConfigError(f"{path}.stuck_reads: 1 would call every reading frozen; give 0 "
+                              "(check off) or at least 2")
         if plan.pattern == "points":
             raw: object = plan.points
             if not isinstance(raw, list) or not raw:

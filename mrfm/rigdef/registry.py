@@ -118,7 +118,8 @@ REGISTRY: Mapping[str, DriverEntry] = {
             "pi.e727", "scanner", "mrfm.drivers.pi.e727:E727",
             "mrfm.rig.instruments.pi_e727:PIE727", "e727.yaml", LF, LF,
             constructor={"axes": "axes"},
-            scan_options=("calibration", "offset", "park", "park_step", "settle_timeout"),
+            scan_options=("calibration", "offset", "park", "park_step", "settle_timeout",
+                          "position_tolerance"),
         ),
         DriverEntry(
             "lakeshore.336", "temperature", "mrfm.drivers.lakeshore.ls336:LS336",

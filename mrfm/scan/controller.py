@@ -29,6 +29,7 @@ from mrfm.errors import UserError
 from mrfm.scan.plan import Position, ScanPlan
 from mrfm.scan.safety import InterlockError, SafetyLimits
 from mrfm.scan.store import ScanStore
+from mrfm.scan.watch import FrozenReadings, InstrumentStuck
 
 #: longest single sleep while waiting (s): the stop flag is checked at least this often
 POLL_INTERVAL = 0.05
@@ -81,9 +82,17 @@ class RigHandle(Protocol):
     def pause(self) -> None:
         """Switch off what must not run while the scan waits (RF, temperature interlock)."""
 
+    def check_instruments(self) -> None:
+        """Once per line: the instruments no point reads still answer and hold what the
+        scan set (RF on, field holding); raises :class:`InstrumentError` otherwise."""
+
 
 class ScanInterrupted(Exception):
     """Ctrl-C or SIGTERM stopped the scan (after the safe state was reached)."""
+
+
+class SafeStateError(InstrumentError):
+    """The scan ended but the rig could not be put in its safe state (never a success)."""
 
 
 @dataclass
@@ -304,6 +313,7 @@ class ScanController:
         done_here = 0
         loop_time = 0.0
         settle_time = 0.0
+        frozen = FrozenReadings(self.plan.stuck_reads)
         with _signals_set_flag(self.stop):
             try:
                 self.preflight()
@@ -314,6 +324,7 @@ class ScanController:
                     if not todo:
                         continue
                     self._check_stop()
+                    self.rig.check_instruments()
                     self._wait_for_temperature()
                     if not approached:
                         self._approach(todo[0][1])
@@ -327,7 +338,9 @@ class ScanController:
                             t_s = self.clock()
                             self._wait(settle)
                             line_settle += self.clock() - t_s
-                        self.store.write_point(idx, self.rig.read(), self.store.elapsed())
+                        values = self.rig.read()
+                        self.store.write_point(idx, values, self.store.elapsed())
+                        frozen.check(idx, values)
                     self.store.flush()
                     done_here += len(todo)
                     loop_time += self.clock() - t_line
@@ -343,6 +356,8 @@ class ScanController:
                     f"{int(self.store.measured.sum())} of {total} points kept"
                 ) from None
             except InstrumentError as exc:
+                if isinstance(exc, InstrumentStuck):
+                    self.store.discard(exc.indices)
                 status = f"fault: {exc}"
                 problems = self._finish(status)
                 raise
@@ -350,7 +365,7 @@ class ScanController:
                 status = f"error: {exc.__class__.__name__}: {exc}"
                 problems = self._finish(status)
                 raise
-            problems = self._finish(status)
+            problems = self._finish(status, fault_if_unsafe=True)
         return ScanOutcome(
             status, int(self.store.measured.sum()), total, self.clock() - t0, problems,
             points_this_run=done_here, settle_s=settle_time, overhead_s=loop_time - settle_time,
@@ -380,8 +395,13 @@ class ScanController:
             self._check_stop()
             self.rig.move_to((x, y, stop if k == n else start + (stop - start) * k / n))
 
-    def _finish(self, status: str) -> list[str]:
-        """Safe state first, then the file: status, flush, close."""
+    def _finish(self, status: str, *, fault_if_unsafe: bool = False) -> list[str]:
+        """Safe state first, then the file: status, flush, close.
+
+        With ``fault_if_unsafe`` (a scan that ended by itself) a safe state that failed
+        is a fault: the file says ``fault: safe state incomplete ...`` and
+        :class:`SafeStateError` is raised (never a success with the rig left unsafe).
+        """
         problems: list[str] = []
         try:
             problems = list(self.rig.safe_state(safe_height=self.plan.safe_height))
@@ -389,9 +409,17 @@ class ScanController:
             problems = [f"safe state incomplete: {exc}"]
         for problem in problems:
             self.notify(f"warning: safe state: {problem}")
+        unsafe = None
+        if problems and fault_if_unsafe:
+            unsafe = SafeStateError("safe state incomplete after the scan: " + "; ".join(problems))
+            status = f"fault: {unsafe}"
+        elif problems:
+            status = f"{status}; " + "; ".join(problems)
         try:
-            self.store.set_status(status if not problems else f"{status}; " + "; ".join(problems))
+            self.store.set_status(status)
             self.store.flush()
         finally:
             self.store.close()
+        if unsafe is not None:
+            raise unsafe
         return problems

@@ -31,6 +31,7 @@ from mrfm.scan.roles import (
     ratio,
 )
 from mrfm.scan.store import Channel
+from mrfm.scan.watch import ScannerNotFollowing
 from mrfm.units import parse_quantity
 
 if TYPE_CHECKING:
@@ -81,6 +82,9 @@ class DriverRig:
         self.slow_interval = 0.5
         self._slow: dict[str, float] | None = None
         self._slow_at = 0.0
+        #: last set-point of the scanner (tip position, m) and of the RF output (None: unset)
+        self._target: Position | None = None
+        self._rf_on: bool | None = None
         #: called with (instrument name, its settings read back) after the scan changed
         #: that instrument (the scan file's logbook; see :mod:`mrfm.scan.logbook`)
         self.on_change: Callable[[str, Mapping[str, Logged]], None] | None = None
@@ -272,13 +276,45 @@ class DriverRig:
                                  f"limit {limits.max_rf_power_dbm:g} dBm; RF left off")
         rf.power = power
         rf.output = True
+        self._rf_on = True
         self._changed("rf")
 
     def pause(self) -> None:
         """RF output off while the scan waits (temperature interlock)."""
         if self.drivers.rf is not None:
             self.drivers.rf.output = False
+            self._rf_on = False
             self._changed("rf")
+
+    def check_instruments(self) -> None:
+        """Once per line, the instruments no point reads: each must answer, the RF output
+        must be as the scan set it and the magnet must hold its field.
+
+        Raises
+        ------
+        InstrumentError
+            A timeout, lost connection or garbage reply, or an RF output found in
+            another state than the scan set.
+        InterlockError
+            The magnet supply started changing the field during the scan.
+        """
+        from mrfm.scan.safety import InterlockError
+
+        d = self.drivers
+        if d.rf is not None and self._rf_on is not None and bool(d.rf.output) != self._rf_on:
+            raise InstrumentError(
+                f"instruments.{self.roles['rf'].name}: RF output reads "
+                f"{'off' if self._rf_on else 'on'} though the scan switched it "
+                f"{'on' if self._rf_on else 'off'}")
+        if d.magnet is not None and self.field_ramping():
+            raise InterlockError(f"instruments.{self.roles['magnet'].name}: the magnet supply "
+                                 "started changing the field during the scan")
+        if d.awg is not None:
+            d.awg.output  # noqa: B018 - answers (a timeout, lost link or garbage raises)
+        if d.coarse is not None:
+            d.coarse.mode(self.coarse_axes()[0])
+        if d.interferometer is not None:
+            d.interferometer.mode  # noqa: B018 - answers
 
     def position(self) -> Position:
         """Tip position from the scanner's sensors, (x, y, height) m."""
@@ -288,6 +324,7 @@ class DriverRig:
         """Closed-loop move of the fine scanner; returns once every axis is on target."""
         scanner = self.drivers.scanner
         scanner.move(self.cal.to_axes(position))
+        self._target = position
         deadline = time.monotonic() + self.cal.settle_timeout / min(self.time_scale, 1.0)
         while not scanner.on_target():
             if time.monotonic() > deadline:
@@ -306,9 +343,23 @@ class DriverRig:
         if self.frequency_per_volt is not None:
             out["frequency_shift"] = out["lockin_x"] * self.frequency_per_volt
         out.update(self._slow_channels())
-        tx, ty, th = self.cal.to_tip(self.drivers.scanner.position())
-        out.update(tip_x=tx, tip_y=ty, tip_height=th)
+        tip = self.cal.to_tip(self.drivers.scanner.position())
+        self._check_follows(tip)
+        out.update(tip_x=tip[0], tip_y=tip[1], tip_height=tip[2])
         return out
+
+    def _check_follows(self, tip: Position) -> None:
+        """Raise :class:`ScannerNotFollowing` if ``tip`` (read back after the stage reported
+        on target) is farther than ``position_tolerance`` from the last set-point."""
+        if self._target is None:
+            return
+        tol = self.cal.position_tolerance
+        for name, read, want in zip(("x", "y", "height"), tip, self._target, strict=True):
+            if not abs(read - want) <= tol:
+                raise ScannerNotFollowing(
+                    f"instruments.{self.roles['scanner'].name}: tip {name} reads {read:.6g} m "
+                    f"after settling, set-point {want:.6g} m (tolerance {tol:.3g} m): the "
+                    "scanner does not follow its set-point")
 
     def _slow_channels(self) -> dict[str, float]:
         """Temperature and field, read at most every :attr:`slow_interval` s (wall).
@@ -369,7 +420,7 @@ class DriverRig:
                 problems.append(f"{what} failed ({exc.__class__.__name__}: {exc})")
 
         if self.drivers.rf is not None:
-            step("RF output off", lambda: setattr(self.drivers.rf, "output", False))
+            step("RF output off", self._rf_off)
         if self.drivers.awg is not None:
             step("function generator outputs off", self.drivers.awg.outputs_off)
         step(f"retract to {safe_height:.3g} m and park",
@@ -381,6 +432,14 @@ class DriverRig:
             if role in self.drivers:
                 self._changed(role)
         return problems
+
+    def _rf_off(self) -> None:
+        """RF output off, and read back off (a frozen synthesizer does not confirm it)."""
+        rf = self.drivers.rf
+        rf.output = False
+        self._rf_on = False
+        if rf.output:
+            raise InstrumentError("the output still reads on after switching it off")
 
     def _ground(self, axes: list[int | str]) -> None:
         """Stop any stepping, then ground every listed ANC300 axis."""
@@ -404,6 +463,7 @@ class DriverRig:
         if z > safe_height:  # came from above the safe height: settle back down to it
             for zz in _ramp(z, safe_height, step):
                 self.move_to((px, py, zz))
+        self._check_follows(self.cal.to_tip(scanner.position()))
 
 
 def _ramp(start: float, stop: float, step: float) -> list[float]:

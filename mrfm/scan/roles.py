@@ -29,7 +29,9 @@ Options read from the rig file (all optional; quantities accept unit strings):
   3 numbers, default 1; a sign flips an axis), ``offset`` (tip position when all
   axes read 0, three lengths, default 0), ``park`` (x, y where the tip is parked,
   default ``["0 um", "0 um"]``), ``park_step`` (largest step while retracting and
-  parking, default ``"100 nm"``), ``settle_timeout`` (default ``"2 s"``).
+  parking, default ``"100 nm"``), ``settle_timeout`` (default ``"2 s"``),
+  ``position_tolerance`` (largest distance of the position read back from the set-point
+  after settling, default ``"5 nm"``; farther is a scanner that does not follow: exit 3).
 * ``[instruments.<rf>]``: ``power`` (dBm, output switched on at start at this
   level after the RF power interlock; without it the RF is left as found),
   ``frequency_multiplier`` (an external multiplier after the source).
@@ -124,6 +126,7 @@ class ScannerCalibration:
     park: tuple[float, float] = (0.0, 0.0)
     park_step: float = 100e-9
     settle_timeout: float = 2.0
+    position_tolerance: float = 5e-9
 
     @classmethod
     def from_options(cls, options: Mapping[str, object], where: str) -> ScannerCalibration:
@@ -151,6 +154,11 @@ class ScannerCalibration:
             kw["park_step"] = parse_quantity(options["park_step"], "length", f"{where}.park_step")
             if kw["park_step"] <= 0:
                 raise UserError(f"{where}.park_step: must be > 0")
+        if "position_tolerance" in options:
+            kw["position_tolerance"] = parse_quantity(
+                options["position_tolerance"], "length", f"{where}.position_tolerance")
+            if kw["position_tolerance"] <= 0:
+                raise UserError(f"{where}.position_tolerance: must be > 0")
         if "settle_timeout" in options:
             kw["settle_timeout"] = parse_quantity(options["settle_timeout"], "time",
                                                   f"{where}.settle_timeout")

@@ -268,6 +268,16 @@ class ScanStore:
         self._pending[index] = (dict(values), float(t))
         self.measured[index] = True
 
+    def discard(self, indices: Sequence[tuple[int, ...]]) -> None:
+        """Forget points read from a faulty instrument: no longer measured (a resume
+        measures them again). Points already flushed are unmarked in the file at once."""
+        for index in indices:
+            index = tuple(int(i) for i in index)
+            if self._pending.pop(index, None) is None and self.measured[index]:
+                self._measured[index] = False
+            self.measured[index] = False
+        self._measured.flush()
+
     def _write_pending(self) -> tuple[slice, ...] | None:
         """Write the pending points' data as one bounding-box slab per dataset.
 

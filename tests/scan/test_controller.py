@@ -101,6 +101,9 @@ class ScriptedRig:
     def pause(self):
         pass
 
+    def check_instruments(self):
+        pass
+
 
 def new_store(tmp_path, name="scan.h5"):
     return ScanStore.create(tmp_path / name, axes=PLAN.axes(GRID), channels=CHANNELS,

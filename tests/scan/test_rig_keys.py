@@ -176,6 +176,10 @@ def _settle_timeout(h):
     assert h.cal.settle_timeout == pytest.approx(3.0)
 
 
+def _position_tolerance(h):
+    assert h.cal.position_tolerance == pytest.approx(8e-9)
+
+
 def _input(h):
     drv = h.drivers.temperature
     asked = []
@@ -231,6 +235,8 @@ CASES = {
     "pi.e727:park": ("scanner", 'park = ["100 nm", "-100 nm"]', _park),
     "pi.e727:park_step": ("scanner", 'park_step = "50 nm"', _park_step),
     "pi.e727:settle_timeout": ("scanner", 'settle_timeout = "3 s"', _settle_timeout),
+    "pi.e727:position_tolerance": ("scanner", 'position_tolerance = "8 nm"',
+                                   _position_tolerance),
     "lakeshore.336:input": ("temperature", 'input = "B"', _input),
     "lakeshore.336:output": ("temperature", "output = 2", _output),
     "attocube.ids3010:namespace": ("interferometer", 'namespace = "com.attocube.sen"',
