@@ -218,6 +218,11 @@ def write_item(path: Path, item: Item, *, set_identity: str, seed: int) -> dict[
     """Write ``item`` atomically to ``path``; returns its manifest record."""
     from mrfm.data.nexus import atomic_h5, create_entry, group, write_dataset
 
+    for label, array in (("density", item.density), ("noiseless scan", item.noiseless),
+                         ("noisy scan", item.noisy)):
+        if not np.all(np.isfinite(array)):
+            raise UserError(f"item {item.index}: the {label} has non-finite values "
+                            f"(parameters {item.parameters}); not written")
     checksum = array_checksum(item.density, item.noiseless, item.noisy)
     record = {
         "file": path.name, "index": item.index, "seed": f"{seed}:{item.index}",
@@ -364,9 +369,13 @@ def connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
                 f"{SCHEDULER_TIMEOUT_S:g} s ({exc.__class__.__name__}); is it running?"
             ) from None
         return client, None
+    from mrfm.imaging.dataset_guard import LOOPBACK, sigint_ignored_in_children
+
     n = int(workers or os.cpu_count() or 1)
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.ERROR)
+    with sigint_ignored_in_children():  # Ctrl-C goes to this process, which stops the workers
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0",
+                               silence_logs=logging.CRITICAL)  # errors go to manifest
     return Client(cluster, set_as_default=False), cluster
 
 
@@ -406,19 +415,21 @@ def generate_dataset(
         ``count``, ``generated``, ``skipped``, ``failed``, ``manifest`` (path), ``set_id``.
     """
     from mrfm.config import load
+    from mrfm.imaging import dataset_guard as guard
 
-    if count < 1:
-        raise UserError(f"-n {count}: the item count must be >= 1")
+    guard.check_count(count)
+    guard.check_workers(workers)
     config_path = Path(config_path)
     exp = load(config_path)
     if exp.section("dataset") is None:
         raise ConfigError(f"{config_path}: no [dataset] section (phantoms, grid, seed ...)")
+    guard.validate_vary(exp)
+    guard.check_item_memory(exp, exp.section("dataset"),
+                            1 if client is not None or scheduler else
+                            int(workers or os.cpu_count() or 1))
     text = exp.source_text
     identity = set_id(text)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"-o {out}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    out = guard.output_folder(out_dir, config_path)
     # temporary files of items (and the manifest) a killed run was writing: the items are
     # generated again below, so their partial copies are only clutter
     for stale in (*out.glob(".item_*.tmp"), *out.glob(f".{MANIFEST}*.tmp")):
@@ -434,25 +445,44 @@ def generate_dataset(
     skipped = len(records)
     manifest = out / MANIFEST
     own = None
+    dashboard = None
     if pending:
         if client is None:
             client, own = connect(scheduler, workers)
             owned_client = client
+            dashboard = guard.dashboard_url(own) if own is not None else None
+            if dashboard:
+                print(f"mrfm dataset: dask dashboard at {dashboard}", file=sys.stderr)
         else:
             owned_client = None
+        interrupted = False
         try:
             _run_pending(client, text, pending, out, config_path.parent.resolve(), records,
                          manifest, progress, on_record)
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
         finally:
             if owned_client is not None:
                 owned_client.close()
             if own is not None:
                 own.close()
+            if interrupted:  # keep what finished: once the workers have stopped, the
+                # manifest lists every whole item, including those whose result had not
+                # reached this process yet
+                for path in out.glob("item_*.h5"):
+                    digits = path.stem.removeprefix("item_")
+                    index = int(digits) if digits.isdigit() else -1
+                    if 0 <= index < count and index not in records:
+                        record = verify_item(path, identity)
+                        if record is not None:
+                            records[index] = record
+                _write_manifest(manifest, [records[i] for i in sorted(records)])
     _write_manifest(manifest, [records[i] for i in range(count)])
     failed = sum(1 for r in records.values() if r["status"] != "ok")
     return {"count": count, "generated": len(pending) - failed, "skipped": skipped,
             "failed": failed, "manifest": str(manifest), "set_id": identity,
-            "output": str(out)}
+            "output": str(out), "dashboard": dashboard}
 
 
 def _run_pending(client, text, pending, out, base_dir, records, manifest, progress, on_record):
