@@ -68,6 +68,7 @@ from mrfm.drivers.values import (
     parse_float,
     parse_int,
 )
+from mrfm.drivers.watchdog import WATCHDOG
 
 __all__ = [
     "ESR_ERROR_BITS", "Bool", "Instrument", "InstrumentDisconnected", "InstrumentError",
@@ -151,6 +152,8 @@ class Instrument:
         if write_termination is not None:
             self.write_termination = write_termination
         self.timeout = float(timeout if timeout is not None else self.default_timeout)
+        #: reply timeout in force (s): :attr:`timeout`, or that of :meth:`timeout_for`
+        self._io_timeout = self.timeout
         self.retries = int(retries if retries is not None else self.query_retries)
         self.limits = self._parse_limits(limits or {})
         self._lock = threading.RLock()
@@ -257,25 +260,42 @@ class Instrument:
     def _where(self, what: str) -> str:
         return f"{self.model} {self.resource_name}: {what}"
 
-    def write_line(self, command: str) -> None:
-        """Send one command line (termination added by the session); no error check."""
+    def guarded(self, what: str, io: Callable[[], Any]) -> Any:
+        """Run one session I/O ``io()`` under the watchdog; pyvisa errors become typed ones.
+
+        The deadline is twice the reply timeout in force plus one second: a read that
+        keeps receiving bytes without its termination (pyvisa-py then never times out)
+        has its connection closed by the watchdog and ends as :class:`InstrumentTimeout`.
+        """
         if self._closed:
             raise InstrumentDisconnected(self._where("the session is closed"))
+        limit = 2.0 * self._io_timeout + 1.0
+        with WATCHDOG.guard(limit, self._abort) as call:
+            try:
+                return io()
+            except Exception as exc:  # noqa: BLE001 - mapped to typed errors
+                if call.fired:
+                    raise InstrumentTimeout(self._where(
+                        f"{what}: blocked for more than {limit:.3g} s (the instrument holds "
+                        "the connection without completing a reply); connection closed"
+                    )) from None
+                raise map_visa_error(exc, self._where(what)) from None
+
+    def _abort(self) -> None:
+        """Close the session from the watchdog thread (a blocked read then fails)."""
+        self._closed = True
+        with contextlib.suppress(Exception):
+            self._session.close()
+
+    def write_line(self, command: str) -> None:
+        """Send one command line (termination added by the session); no error check."""
         if self._held is not None:
             command, self._held = self._held + self.write_termination + command, None
-        try:
-            self._session.write(command)
-        except Exception as exc:  # noqa: BLE001 - mapped to typed errors
-            raise map_visa_error(exc, self._where(f"write {command!r}")) from None
+        self.guarded(f"write {command!r}", lambda: self._session.write(command))
 
     def read_line(self) -> str:
         """Read one reply line (termination removed)."""
-        if self._closed:
-            raise InstrumentDisconnected(self._where("the session is closed"))
-        try:
-            return self._session.read()
-        except Exception as exc:  # noqa: BLE001 - mapped to typed errors
-            raise map_visa_error(exc, self._where("read")) from None
+        return self.guarded("read", self._session.read)
 
     def read_reply(self, command: str) -> str:
         """The whole reply to ``command`` (one line by default; multi-line models override)."""
@@ -352,11 +372,14 @@ class Instrument:
     def timeout_for(self, seconds: float) -> Iterator[None]:
         """Use another reply timeout (s) inside the ``with`` block (e.g. for a long wait)."""
         old = getattr(self._session, "timeout", None)
+        old_io = self._io_timeout
         try:
             with contextlib.suppress(Exception):
                 self._session.timeout = seconds * 1000.0
+            self._io_timeout = float(seconds)
             yield
         finally:
+            self._io_timeout = old_io
             with contextlib.suppress(Exception):
                 self._session.timeout = old
 

@@ -112,10 +112,7 @@ class ANC300(Instrument):
 
     def read_line(self) -> str:
         """One reply line; telnet bytes and other non-ASCII are dropped."""
-        try:
-            raw = self._session.read_raw()
-        except Exception as exc:  # noqa: BLE001 - mapped to typed errors
-            raise map_visa_error(exc, self._where("read")) from None
+        raw = self.guarded("read", self._session.read_raw)
         text = raw.decode("ascii", errors="ignore")
         for term in ("\r\n", "\n", "\r"):
             if text.endswith(term):

@@ -15,6 +15,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -122,9 +123,18 @@ class IDS3010:
 
     # ------------------------------------------------------------ protocol
     def _readline(self) -> bytes:
+        """One reply line, complete within :attr:`timeout` (a peer that keeps sending bytes
+        without a line end times out too, not only a silent one)."""
         assert self._sock is not None
+        deadline = time.monotonic() + self.timeout
         while self._eol not in self._buf:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._buf = b""
+                raise InstrumentTimeout(self._where(
+                    "no complete reply within the timeout (bytes arrive without a line end)"))
             try:
+                self._sock.settimeout(remaining)
                 chunk = self._sock.recv(65536)
             except TimeoutError:
                 raise InstrumentTimeout(self._where("no reply within the timeout")) from None
