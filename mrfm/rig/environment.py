@@ -17,7 +17,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class Magnet:
         return self.mode
 
     def _settle(self, now: float) -> None:
+        self.state.before_change()  # the lock-ins see the change from now on
         self.field0 = self.field(now)
         self.mode = self.state_code(now)
         self.t0 = now
@@ -160,6 +162,11 @@ class Cryostat:
 
 
 # ------------------------------------------------------------------------ RF
+#: the RF source's fields that change the spin signal
+_SIGNAL_FIELDS = frozenset(
+    ("frequency", "output", "modulation", "mod_type", "fm_deviation", "mod_rate", "interlocked"))
+
+
 @dataclass
 class RFSource:
     """SG384 state (Hz, dBm, booleans)."""
@@ -172,6 +179,15 @@ class RFSource:
     fm_deviation: float = 0.0
     mod_rate: float = 1e3
     interlocked: bool = False
+    #: called before a change of any field the spins see (RigState.before_change)
+    listener: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _SIGNAL_FIELDS:
+            listener = self.__dict__.get("listener")
+            if listener is not None and self.__dict__.get(name) != value:
+                listener()
+        object.__setattr__(self, name, value)
 
     def active_fm(self) -> bool:
         """True when the N-type output sweeps the frequency (FM on, output on, no interlock)."""

@@ -1,27 +1,35 @@
 """The virtual lock-in's demodulator: :class:`LockinChannel` (and its noise deviates).
 
-The mixer output (:meth:`mrfm.rig.state.RigState.demodulated_input`) goes through the
-n-pole low-pass filter, integrated exactly stage by stage; thermal force noise and
-detector noise give X and Y noise of variance ``S_V * ENBW`` (the ENBW of
-:func:`mrfm.physics.lockin.enbw`), as an Ornstein-Uhlenbeck process with correlation
-time ``n tau``.
+The lock-in sees the cantilever through its equation of motion: the rotating-frame
+model of :mod:`mrfm.timedomain.envelope` (the same cantilever, detector and filter as
+the time-domain chain), advanced exactly from one update to the next. Every change of
+the force rings up and down with the cantilever's 2Q/omega0 and then passes the
+n-pole filter; the thermal force noise goes through the cantilever's Lorentzian and
+the filter, the detector noise through the filter. A change takes effect at the
+simulated time of the command that made it: the state's setters (RF source, stages,
+magnet) call :meth:`mrfm.rig.state.RigState.before_change`, which brings every
+channel up to that moment with the old inputs first. Between changes, inputs that
+move by themselves (a servo settling, a magnet ramp, coarse steps, creep) are held
+piecewise constant on up to :data:`MAX_SUBSTEPS` sub-intervals, crowded towards the
+start of the interval where the last change happened.
 """
 
 from __future__ import annotations
 
-import cmath
 import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mrfm.physics.lockin import enbw
+from mrfm.timedomain.envelope import EnvelopeLockin, EnvelopeParameters
 
 if TYPE_CHECKING:
-    from mrfm.rig.state import RigState
+    from mrfm.rig.state import LockinInputs, RigState
+
+#: most sub-intervals of one update while the tip, field or RF move by themselves
+MAX_SUBSTEPS = 32
 
 
-# ------------------------------------------------------------------- lock-in
 class NormalStream:
     """Standard normal deviates of ``rng`` in blocks (one numpy call per ``block`` draws
     instead of one per draw, which costs about a microsecond each). Not thread-safe: the
@@ -30,18 +38,22 @@ class NormalStream:
     def __init__(self, rng: np.random.Generator, block: int = 512) -> None:
         self._rng = rng
         self._block = block
-        self._buf: list[float] = []
+        self._buf = np.empty(0)
         self._i = 0
+
+    def take(self, n: int) -> np.ndarray:
+        """``n`` independent N(0, 1) deviates (a view; use before the next call)."""
+        i = self._i
+        if i + n > self._buf.size:
+            self._buf = self._rng.standard_normal(max(self._block, n))
+            i = 0
+        self._i = i + n
+        return self._buf[i:i + n]
 
     def pair(self) -> tuple[float, float]:
         """Two independent N(0, 1) deviates."""
-        i = self._i
-        buf = self._buf
-        if i + 2 > len(buf):
-            buf = self._buf = self._rng.standard_normal(self._block).tolist()
-            i = 0
-        self._i = i + 2
-        return buf[i], buf[i + 1]
+        a, b = self.take(2)
+        return float(a), float(b)
 
 
 class LockinChannel:
@@ -53,61 +65,84 @@ class LockinChannel:
         self.phase_deg = 0.0
         self.tau = 0.1
         self.poles = 2
-        self._stages = [0j] * 4
-        self._noise = 0j
         self._t = state.clock.now()
-        self._sigma_key: tuple = ()
-        self._sigma = 0.0
+        self._engine: EnvelopeLockin | None = None
+        self._key: tuple = ()
+        self._where: tuple = ()
+        self._busy = False
 
     def configure(self, **changes: float) -> None:
         """Change frequency/phase_deg/tau/poles after bringing the filter up to date."""
         with self.state.lock:
-            self._advance(self.state.clock.now())
+            self.sync(self.state.clock.now())
             for key, value in changes.items():
                 setattr(self, key, value)
 
     def noise_std(self) -> float:
-        """Standard deviation of X (and of Y), V."""
+        """Standard deviation of X (and of Y), V: the stationary spread of the thermal,
+        detector and statistical-spin noise at the present settings."""
+        with self.state.lock:
+            engine = self._engine_for(self.state.lockin_inputs(self.state.clock.now()))
+            return math.sqrt(engine.system.output_variance())
+
+    def _params(self, inputs: LockinInputs) -> EnvelopeParameters:
         st = self.state
-        c = st.cantilever
-        key = (self.frequency, self.tau, self.poles, st.cryostat.temperature, c.k, c.f0, c.Q)
-        if key != self._sigma_key:  # recomputed whenever anything it depends on changed
-            s_v = st.input_noise_psd(self.frequency)
-            self._sigma = math.sqrt(s_v * enbw(self.tau, self.poles))
-            self._sigma_key = key
-        return self._sigma
+        return EnvelopeParameters(
+            cantilever=st.cantilever, f_ref=float(self.frequency), f_drive=inputs.f_drive,
+            time_constant=float(self.tau), order=int(self.poles),
+            phase=math.radians(self.phase_deg), volts_per_meter=st.settings.volts_per_meter,
+            detector_noise=st.settings.detector_noise, spin_force_std=inputs.force_std,
+            spin_direct_std=inputs.direct_std, spin_time=st.spin_correlation_time)
+
+    def _engine_for(self, inputs: LockinInputs) -> EnvelopeLockin:
+        """The engine with parameters for ``inputs`` and the present settings."""
+        st = self.state
+        key = (self.frequency, self.tau, self.poles, self.phase_deg, inputs.f_drive,
+               inputs.force_std, inputs.direct_std, st.cryostat.temperature)
+        engine = self._engine
+        if engine is None:
+            params = self._params(inputs)
+            engine = self._engine = EnvelopeLockin(params, self._t, st.normals.take(params.size))
+        elif key != self._key:
+            engine.retune(self._params(inputs))
+        self._key = key
+        engine.set_inputs(inputs.force, inputs.direct)
+        return engine
+
+    def sync(self, now: float) -> None:
+        """Bring the outputs up to simulated time ``now`` with the inputs as they are."""
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            self._advance(now)
+        finally:
+            self._busy = False
 
     def _advance(self, now: float) -> None:
-        dt = now - self._t
-        if dt <= 0:
+        t0 = self._t
+        dt = now - t0
+        if dt <= 0 and self._engine is not None:
             return
-        self._t = now
-        tau, n = self.tau, self.poles
-        target, beat = self.state.demodulated_input(self.frequency, self.phase_deg)
-        stages = self._stages
-        if beat == 0.0 and dt > 40.0 * n * tau:
-            self._stages = [target] * 4
-        else:
-            steps = dt / (tau / 8.0)
-            sub = 1 if steps <= 1.0 else min(4000, math.ceil(steps))
-            h = dt / sub
-            a = math.exp(-h / tau)
-            if beat == 0.0:  # the input is constant over the step
-                for _ in range(sub):
-                    prev = target
-                    for k in range(n):
-                        prev = stages[k] = prev + (stages[k] - prev) * a
+        st = self.state
+        st.temperature()  # the interlock may switch the RF off first
+        end = st.lockin_inputs(now)
+        steps = 1
+        if end.where != self._where and self._engine is not None:
+            c = st.cantilever
+            shortest = min(c.ringdown_time, self.tau)
+            steps = max(1, min(MAX_SUBSTEPS, math.ceil(math.sqrt(4.0 * dt / shortest))))
+        for i in range(1, steps + 1):
+            t = t0 + dt * (i / steps) ** 2  # crowded at the start, where the motion is
+            if i < steps:
+                mid = t0 + dt * ((i - 0.5) / steps) ** 2
+                inputs = st.lockin_inputs(mid)
             else:
-                t_start = now - dt
-                for i in range(sub):
-                    prev = target * cmath.exp(2j * math.pi * beat * (t_start + (i + 1) * h))
-                    for k in range(n):
-                        prev = stages[k] = prev + (stages[k] - prev) * a
-        # Ornstein-Uhlenbeck noise, correlation time n tau (rho <= 1, so 1 - rho^2 >= 0)
-        rho = math.exp(-dt / (n * tau))
-        kick = self.noise_std() * math.sqrt(1.0 - rho * rho)
-        gx, gy = self.state.normals.pair()
-        self._noise = self._noise * rho + complex(kick * gx, kick * gy)
+                inputs = end
+            engine = self._engine_for(inputs)
+            engine.advance(t, st.normals.take(engine.params.size))
+        self._where = end.where
+        self._t = max(self._t, now)
 
     def read(self) -> complex:
         """X + iY, V r.m.s., at the present simulated time."""
@@ -118,5 +153,6 @@ class LockinChannel:
         """X + iY, V r.m.s., at simulated time ``t`` (s): a data buffer's samples, taken in
         time order up to the present; a ``t`` before the last update reads that update."""
         with self.state.lock:
-            self._advance(t)
-            return self._stages[self.poles - 1] + self._noise
+            self.sync(t)
+            engine = self._engine or self._engine_for(self.state.lockin_inputs(t))
+            return engine.output()

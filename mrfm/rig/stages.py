@@ -115,6 +115,7 @@ class FineStage:
 
     def set_voltage(self, ax: PiezoAxis, volts: float, now: float) -> None:
         """Apply an open-loop voltage (caller checks the limits)."""
+        self.state.before_change()  # the lock-ins see the move from now on
         s = ax.settings
         g = self.gain(ax)
         before = g * ((1.0 - s.hysteresis) * ax.voltage + s.hysteresis * ax.play)
@@ -146,6 +147,7 @@ class FineStage:
 
     def move(self, ax: PiezoAxis, target: float, now: float) -> None:
         """Closed-loop move to ``target`` (caller checks servo and limits)."""
+        self.state.before_change()  # the lock-ins see the move from now on
         ax.servo_from = self.position(ax, now, noisy=False)
         ax.servo_t0 = now
         ax.target = target
@@ -158,6 +160,7 @@ class FineStage:
 
     def set_servo(self, ax: PiezoAxis, on: bool, now: float) -> None:
         """Switch the servo; switching on holds the present position."""
+        self.state.before_change()  # the lock-ins see the move from now on
         if on and not ax.servo:
             pos = self.open_loop_position(ax, now)
             ax.target = ax.servo_from = pos
@@ -223,12 +226,14 @@ class CoarseStage:
 
     def start(self, ax: CoarseAxis, direction: int, count: float, now: float) -> None:
         """Begin ``count`` steps (math.inf: continuous) in ``direction`` (+1 or -1)."""
+        self.state.before_change()  # the lock-ins see the move from now on
         self.stop(ax, now)
         ax.move_t0, ax.move_dir, ax.move_count = now, direction, count
         ax.move_step = self.step_size(ax)
 
     def stop(self, ax: CoarseAxis, now: float) -> None:
         """Stop stepping; the position reached is kept."""
+        self.state.before_change()  # the lock-ins see the move from now on
         ax.base = self.position_of(ax, now)
         ax.move_dir, ax.move_count = 0, 0.0
 

@@ -10,23 +10,25 @@ when told). The parts live in their own modules: the positioners in
 
 The lock-in's input: the spin signal from :class:`~mrfm.rig.signal.SignalModel`
 (the solver), modulated at the FM rate, drives the cantilever, the experiment's
-:class:`mrfm.physics.Cantilever` at the cryostat's temperature (x/F from
-:meth:`~mrfm.physics.Cantilever.transfer_function`), and the detector converts
-displacement to volts. At resonance the cantilever lags the force by 90 degrees,
-so a lock-in phase of -90 degrees puts the in-phase CAI force in X with its sign,
+:class:`mrfm.physics.Cantilever` at the cryostat's temperature, through its
+equation of motion (:mod:`mrfm.timedomain.envelope`, see :mod:`mrfm.rig.lockin`):
+the reading rings up and down with 2Q/omega0 and passes the lock-in's filter. In the
+steady state at resonance the cantilever lags the force by 90 degrees, so a lock-in
+phase of -90 degrees puts the in-phase CAI force in X with its sign,
 ``X = volts_per_meter (Q/k) F / sqrt(2)``. A frequency-shift signal (PLL output,
-``volts_per_hertz``) is delivered with the same -90 degree lag (a convention of
-the virtual PLL chain, whose delay a real rig calibrates), so one phase setting
-reads every protocol in X. Variances (``N^2``, ``Hz^2``: statistical
-polarization) give their r.m.s. value. The input noise is the cantilever's
-thermal force noise (:meth:`~mrfm.physics.Cantilever.force_noise_psd`,
-``S_F = 4 k kB T/(omega0 Q)``) through the transfer function plus the detector
-noise.
+``volts_per_hertz``) enters the lock-in directly with the same -90 degree lag (a
+convention of the virtual PLL chain, whose delay a real rig calibrates), so one phase
+setting reads every protocol in X. Statistical polarization (a variance, ``N^2`` or
+``Hz^2``) is a zero-mean random signal of that variance with the correlation time
+:attr:`RigState.spin_correlation_time`. The noise is the cantilever's thermal force
+noise (:meth:`~mrfm.physics.Cantilever.force_noise_psd`, ``S_F = 4 k kB T/(omega0 Q)``)
+through its Lorentzian and the filter, plus the detector noise through the filter.
+Changes of the force take effect at the simulated time of the command
+(:meth:`RigState.before_change`).
 """
 
 from __future__ import annotations
 
-import cmath
 import dataclasses
 import math
 import threading
@@ -45,7 +47,36 @@ from mrfm.rigdef.rigfile import RigLimits, VirtualSettings
 if TYPE_CHECKING:
     from mrfm.config import Experiment
 
-__all__ = ["RigState", "SimClock"]
+__all__ = ["LockinInputs", "RigState", "SimClock"]
+
+
+@dataclasses.dataclass(frozen=True)
+class LockinInputs:
+    """What drives the lock-in at one moment (see :mod:`mrfm.timedomain.envelope`).
+
+    Attributes
+    ----------
+    where : tuple
+        Tip (m), field (T), carrier and FM deviation (Hz), RF on: the setting the signal
+        depends on (equal values: nothing moved).
+    f_drive : float
+        Modulation frequency of the signal, Hz.
+    force : complex
+        CAI force amplitude (Curie polarization), N.
+    direct : complex
+        Frequency-shift signal at the lock-in input, V r.m.s.
+    force_std : float
+        r.m.s. of the statistical spin force, N.
+    direct_std : complex
+        r.m.s. of a statistical frequency-shift signal at the lock-in input, V.
+    """
+
+    where: tuple
+    f_drive: float
+    force: complex = 0j
+    direct: complex = 0j
+    force_std: float = 0.0
+    direct_std: complex = 0j
 
 
 class RigState:
@@ -89,6 +120,8 @@ class RigState:
         self.settings = settings or VirtualSettings()
         self.clock = clock or SimClock(time_scale)
         self.rng = np.random.default_rng(self.settings.seed)
+        #: the lock-in channels, brought up to date before every change (before_change)
+        self.channels: list[LockinChannel] = []
         #: the lock-ins' noise deviates (a stream of their own, drawn from rng in blocks)
         self.normals = NormalStream(self.rng.spawn(1)[0])
         self.experiment = experiment
@@ -107,6 +140,9 @@ class RigState:
         self.coarse = CoarseStage(self)
         self.fine = FineStage(self)
         self.magnet = Magnet(self, field0)
+        proto = experiment.protocol
+        #: correlation time of statistical polarization, s: [protocol] tau_m, else T1rho
+        self.spin_correlation_time = float(proto.tau_m if proto.tau_m else proto.T1rho)
         self.rf = RFSource(mod_rate=self._cantilever.f0)
         # the source tuned for the experiment's carrier
         self.rf.frequency = float(experiment.rf.frequency) / self.rf_multiplier
@@ -115,6 +151,7 @@ class RigState:
             / (2.0 * math.pi * self.rf_multiplier)
         )
         self.rf.modulation = True
+        self.rf.listener = self.before_change
         self.events: list[str] = []
 
     # ---------------------------------------------------------------- helpers
@@ -165,13 +202,23 @@ class RigState:
         self.cryostat.advance(self.clock.now())
         return self.limits.piezo_voltage_limit(self.cryostat.temperature)
 
-    def tip_position(self) -> tuple[float, float, float]:
-        """True tip position (x, y, height), m: coarse offsets plus fine positions.
+    def before_change(self) -> None:
+        """Bring every lock-in up to now with the present inputs: called by the setters
+        (RF source, stages, magnet) just before they change anything, so the change acts
+        from the simulated time of the command."""
+        with self.lock:
+            now = self.clock.now()
+            for ch in self.channels:
+                ch.sync(now)
+
+    def tip_position(self, at: float | None = None) -> tuple[float, float, float]:
+        """True tip position (x, y, height), m, now or at simulated time ``at`` (s):
+        coarse offsets plus fine positions.
 
         The height is clamped at 0 (tip touching the surface; recorded in ``events``).
         """
         with self.lock:
-            now = self.clock.now()
+            now = self.clock.now() if at is None else at
             f = self.fine
             fine, coarse = f.axes, self.coarse.axes
             offset = self.coarse.position_of
@@ -208,38 +255,46 @@ class RigState:
             n = self.rf_multiplier
             return self.rf.frequency * n, self.rf.fm_deviation * n
 
-    def input_phasor(self) -> tuple[complex, float]:
-        """Lock-in input: complex amplitude (V r.m.s.) and its frequency (Hz)."""
-        value = self.spin_signal()
-        f_mod = self.rf.mod_rate
+    def lockin_inputs(self, t: float) -> LockinInputs:
+        """The lock-in's inputs at simulated time ``t`` (s) (tip, field and RF as at t)."""
+        with self.lock:
+            rf = self.rf
+            f_mod = rf.mod_rate
+            active = rf.active_fm()
+            x, y, h = self.tip_position(t)
+            b0 = self.magnet.field(t)
+            f_rf, f_dev = self.carrier()
+            where = (x, y, h, b0, f_rf, f_dev, active)
+            if not active:
+                return LockinInputs(where, f_mod)
+            fm_depth = 2.0 * math.pi * f_dev / self.signal_model.gamma
+        value = self.signal_model.signal_at(x, y, h, b0, f_rf, fm_depth)
         if value == 0.0:
-            return 0j, f_mod
+            return LockinInputs(where, f_mod)
         unit = self.signal_model.unit
-        if unit.endswith("^2"):  # a variance: its r.m.s. value
-            value = math.sqrt(max(value, 0.0))
+        to_volts = -1j * self.settings.volts_per_hertz / math.sqrt(2.0)
+        if unit == "N^2":
+            return LockinInputs(where, f_mod, force_std=math.sqrt(max(value, 0.0)))
+        if unit == "Hz^2":
+            return LockinInputs(where, f_mod, direct_std=to_volts * math.sqrt(max(value, 0.0)))
         if unit.startswith("Hz"):  # the PLL chain's -90 degrees (see the module docstring)
-            return -1j * self.settings.volts_per_hertz * value / math.sqrt(2.0), f_mod
-        x = self.transfer(f_mod) * value
-        return self.settings.volts_per_meter * x / math.sqrt(2.0), f_mod
-
-    def demodulated_input(self, f_ref: float, phase_deg: float) -> tuple[complex, float]:
-        """Lock-in mixer output before filtering: (X + iY at t = 0, beat frequency Hz)."""
-        v, f_sig = self.input_phasor()
-        if v == 0:
-            return 0j, f_sig - f_ref
-        return v * cmath.exp(-1j * math.radians(phase_deg)), f_sig - f_ref
+            return LockinInputs(where, f_mod, direct=to_volts * value)
+        return LockinInputs(where, f_mod, force=complex(value))
 
     def input_noise_psd(self, f: float) -> float:
-        """One-sided voltage noise PSD at the lock-in input at frequency f, V^2/Hz."""
+        """One-sided voltage noise PSD at the lock-in input at frequency f, V^2/Hz: the
+        thermal displacement PSD ``S_F |H(f)|^2`` and the detector noise, times the gain."""
         c = self.cantilever
         s_x = c.force_noise_psd() * abs(self.transfer(f)) ** 2 + self.settings.detector_noise**2
         return self.settings.volts_per_meter**2 * s_x
 
     def new_lockin(self) -> LockinChannel:
         """A demodulator for one lock-in instrument."""
-        ch = LockinChannel(self)
-        ch.frequency = self.rf.mod_rate
-        return ch
+        with self.lock:
+            ch = LockinChannel(self)
+            ch.frequency = self.rf.mod_rate
+            self.channels.append(ch)
+            return ch
 
     def snapshot(self) -> dict[str, float | bool | list]:
         """Readable summary of the state (SI), for logs and tests."""

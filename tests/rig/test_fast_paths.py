@@ -90,18 +90,41 @@ def test_requests_split_and_packed_across_packets(rig, client):
 
 
 def test_lockin_noise_has_the_model_variance(rig, client):
+    """X and Y noise: (1/2) int S_V(f) |H_lockin(f - f_ref)|^2 df, S_V the thermal
+    displacement PSD through the cantilever's Lorentzian plus the detector noise (scipy
+    quad); readings 40 s apart (12 ring times of the demo cantilever) are independent."""
+    from scipy import integrate
+
+    from mrfm.physics import lockin
+
     c = client("lockin")
     st = rig.state
     ch = rig.instruments["lockin"].channel
-    c.send("OFLT 4")  # 1 ms, 12 dB/oct: samples 20 ms apart are independent
+    c.send("OFLT 4")  # 1 ms, 12 dB/oct
     xs, ys = [], []
     for _ in range(600):
-        st.clock.advance(0.02)
+        st.clock.advance(40.0)
         x, y = (float(v) for v in c.query("SNAP? 1,2").split(","))
         xs.append(x)
         ys.append(y)
-    sigma = math.sqrt(st.input_noise_psd(ch.frequency) * ENBW_FACTOR[2] / 1e-3)
-    assert ch.noise_std() == pytest.approx(sigma, rel=1e-12)
+    cant, f_ref = st.cantilever, ch.frequency
+    vpm, det = st.settings.volts_per_meter, st.settings.detector_noise
+
+    def product(f):
+        h = abs(lockin.response(f - f_ref, time_constant=1e-3, order=2)) ** 2
+        return vpm**2 * (float(cant.displacement_psd(f)) + det**2) * h
+
+    w = cant.f0 / cant.Q
+    edges = sorted({cant.f0 + k * w for k in (-1e4, -100, -10, -1, 0, 1, 10, 100, 1e4)}
+                   | {f_ref + k * 1e3 for k in (-100, -10, 0, 10, 100)})
+    total = sum(integrate.quad(product, a, b, limit=400, epsabs=0)[0]
+                for a, b in zip(edges[:-1], edges[1:], strict=False))
+    total += integrate.quad(product, edges[-1], math.inf, limit=400)[0]
+    total += integrate.quad(product, 0.0, edges[0], limit=400)[0]
+    sigma = math.sqrt(0.5 * total)
+    assert ch.noise_std() == pytest.approx(sigma, rel=1e-3)
+    # the old white-noise shortcut S_V(f_ref) ENBW is not what a lock-in sees
+    assert math.sqrt(st.input_noise_psd(f_ref) * ENBW_FACTOR[2] / 1e-3) > 3 * sigma
     for v in (xs, ys):
         assert abs(statistics.fmean(v)) < 0.2 * sigma
         assert statistics.pstdev(v) == pytest.approx(sigma, rel=0.12)
