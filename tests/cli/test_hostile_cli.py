@@ -295,3 +295,24 @@ def test_dataset_vary_of_the_wrong_dimension_exits_2_before_work(capsys, tmp_pat
     assert time.monotonic() - t0 < 10.0
     one_line(code, err, "dataset.vary.scan.height", "deg", "length")
     assert not (tmp_path / "o").exists()
+
+
+# ----------------------------------------------------------------------------- Ctrl-C
+def test_ctrl_c_during_simulate_is_one_line_exit_130(tmp_path):
+    import signal
+
+    out = tmp_path / "big.h5"
+    cmd = [sys.executable, "-m", "mrfm.cli.main", "simulate",
+           str(Path(__file__).resolve().parents[2] / "configs" / "demo.toml"),
+           "--set", 'scan.x=["-62 nm","62 nm",400]', "--set", 'scan.y=["-62 nm","62 nm",400]',
+           "--method", "direct", "-o", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    time.sleep(5.0)  # past the imports: mid-computation
+    assert proc.poll() is None, proc.communicate()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == ["mrfm: interrupted (finished work is kept)"], err
+    assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
