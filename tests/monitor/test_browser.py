@@ -10,6 +10,7 @@ Pages are closed before the server stops.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -90,7 +91,8 @@ def test_page_follows_a_running_scan(browser, tmp_path):
                 while not _images_loaded(page) and time.monotonic() < t_end:
                     page.wait_for_timeout(100)
                 assert _images_loaded(page)
-            assert "aN" in a.inner_text("#readings")  # force in attonewtons
+            # the force with an SI-prefixed newton unit, e.g. "-12.34 aN"
+            assert re.search(r"force\b.*\t-?[0-9.]+ [zafpnµm]?N\b", a.inner_text("#readings"))
             assert "SR830" in a.inner_text("#identities")
             assert a.inner_text("#title").startswith("demo:")
             assert errors_a == [] and errors_b == []
@@ -136,11 +138,12 @@ def test_killed_scan_file(browser, tmp_path):
     out = tmp_path / "killed.h5"
     scan = subprocess.Popen([sys.executable, "-m", "mrfm.cli.main", "scan", str(config),
                              "--rig", "virtual", "-o", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     counts = []
     try:
         t_end = time.monotonic() + 150
-        while time.monotonic() < t_end and (not counts or counts[-1] < 20):
+        while (time.monotonic() < t_end and scan.poll() is None
+               and (not counts or counts[-1] < 20)):
             try:
                 snap = read_snapshot(out)
             except (FileFormatError, TransientReadError):  # not there yet, or mid-write
@@ -149,13 +152,15 @@ def test_killed_scan_file(browser, tmp_path):
             # every point the reader sees as measured has its values (mask read first)
             assert np.isfinite(snap.channel("force").values[snap.measured]).all()
             counts.append(int(snap.measured.sum()))
-        assert counts == sorted(counts) and counts[-1] >= 20
+        assert counts and counts[-1] >= 20, scan.stderr.read() if scan.poll() else counts
+        assert counts == sorted(counts)
         scan.send_signal(signal.SIGTERM)
         assert scan.wait(60) == 130
     finally:
         if scan.poll() is None:
             scan.kill()
         scan.wait()
+        scan.stderr.close()
     with MonitorServer(out) as mon, _page(browser, mon.url) as (page, errors):
         _wait_text(page, "#state", lambda t: t == "interrupted")
         done = int(page.inner_text("#points").split(" / ")[0])
