@@ -14,9 +14,73 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+import time
 
 #: exit code after Ctrl-C / SIGTERM (128 + SIGINT, the shell convention)
 EXIT_INTERRUPTED = 130
+
+
+class ProgressLines:
+    """Plain progress lines on stderr when it is not a terminal (CI, nohup, notebooks):
+    one every 5 % of the points or every 10 s, whichever comes first."""
+
+    def __init__(self, terminal: bool, *, step: float = 0.05, every_s: float = 10.0):
+        self.enabled = not terminal
+        self.step = step
+        self.every_s = every_s
+        self._last_fraction = 0.0
+        self._last_time = time.monotonic()
+        self._start = self._last_time
+
+    def update(self, done: int, total: int) -> None:
+        """Print a line if 5 % more points are done or 10 s have passed since the last one."""
+        if not self.enabled or total <= 0:
+            return
+        now = time.monotonic()
+        fraction = done / total
+        if (fraction - self._last_fraction >= self.step or now - self._last_time >= self.every_s
+                or done == total):
+            self._last_fraction, self._last_time = fraction, now
+            elapsed = now - self._start
+            eta = elapsed / fraction * (1.0 - fraction) if fraction > 0 else float("nan")
+            print(f"mrfm: scan {done}/{total} points ({100 * fraction:.0f} %), "
+                  f"{elapsed:.0f} s elapsed, about {eta:.0f} s left", file=sys.stderr,
+                  flush=True)
+
+
+class LiveMonitor:
+    """``mrfm monitor`` beside the scan, started in the background once the file exists
+    (the scan never waits for it); its URL is printed on stderr and, unless stdout
+    carries the --json object, alone on a line of stdout, each with a flush. The page
+    stops with the scan (``mrfm monitor FILE`` reopens it on the finished file)."""
+
+    def __init__(self, path: str, *, url_on_stdout: bool = True):
+        from mrfm.monitor import MonitorProcess
+
+        self._process = MonitorProcess(path)
+        self._thread: threading.Thread | None = None
+        self._url_on_stdout = url_on_stdout
+
+    def start_once(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._start, daemon=True)
+            self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            url = self._process.start()
+        except Exception as exc:  # noqa: BLE001 - the scan goes on without its page
+            print(f"mrfm: monitor not started: {exc}", file=sys.stderr, flush=True)
+            return
+        print(f"mrfm: monitor at {url}", file=sys.stderr, flush=True)
+        if self._url_on_stdout:
+            print(url, flush=True)
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout=35.0)
+        self._process.stop()
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +101,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     mode.add_argument("--overwrite", action="store_true",
                       help="replace an existing OUT.h5 (once the instruments are open)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--monitor", action="store_true",
+                   help="serve the live page of the scan on 127.0.0.1 (mrfm monitor) and "
+                        "print its URL")
     p.set_defaults(func=run)
 
 
@@ -60,17 +127,28 @@ def run(args: argparse.Namespace) -> int:
         disable=not console.is_terminal, transient=False,
     )
     task = bar.add_task("scan", total=None)
+    lines = ProgressLines(console.is_terminal)
+    monitor = LiveMonitor(args.output, url_on_stdout=not args.json) if args.monitor else None
 
     def on_progress(done: int, total: int) -> None:
         bar.update(task, completed=done, total=total)
+        lines.update(done, total)
+        if monitor is not None:
+            monitor.start_once()  # the file exists once a line is saved
 
     def notify(message: str) -> None:
         console.print(f"mrfm: {message}", highlight=False, soft_wrap=True, markup=False)
 
-    with bar:
-        result = run_scan(args.config, args.rig, args.output, resume=args.resume,
-                          overwrite=args.overwrite, progress=on_progress,
-                          notify=notify)
+    if monitor is not None and args.resume:
+        monitor.start_once()  # the file exists already
+    try:
+        with bar:
+            result = run_scan(args.config, args.rig, args.output, resume=args.resume,
+                              overwrite=args.overwrite, progress=on_progress,
+                              notify=notify)
+    finally:
+        if monitor is not None:
+            monitor.stop()
     if result.fault is not None:
         raise result.fault  # exit 3 with its one line (mrfm.cli.main); data kept
     if result.interrupted:
