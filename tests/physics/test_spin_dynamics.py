@@ -1,0 +1,173 @@
+"""Spin dynamics: adiabaticity, Landau-Zener inversion, B1_eff, spin lock, lock-in capture.
+
+Independent truth
+-----------------
+* Numerical Bloch equations in the rotating frame (scipy ``solve_ivp``, DOP853):
+  dM/dt = Omega x M with Omega = (omega1, 0, Delta(t)) and relaxation along Omega-hat at
+  1/T1rho. A linear sweep checks P_flip = 1 - exp(-pi A / 2) (Landau 1932, Zener 1932);
+  one half period of a cosine (CAI) sweep checks the crossing rate 2 pi f D sqrt(1 - s^2);
+  a cyclic adiabatic sweep with T1rho checks exp(-t / T1rho).
+* Closed forms: mamin2007 numbers by hand; Lorentzian integrals (scipy ``quad``);
+  B1_eff for simple geometries; grad|B| by finite differences of a sphere's field.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from mrfm.physics import SphereMagnet, lockin
+from mrfm.physics import spin_dynamics as sd
+
+
+def _bloch(omega1: float, delta, t0: float, t1: float, t1rho: float = math.inf,
+           t_eval=None) -> tuple[np.ndarray, np.ndarray]:
+    """Integrate the rotating-frame Bloch equations from M along Omega(t0); (t, M)."""
+
+    def omega(t: float) -> np.ndarray:
+        return np.array([omega1, 0.0, delta(t)])
+
+    def rhs(t: float, m: np.ndarray) -> np.ndarray:
+        w = omega(t)
+        dm = np.cross(w, m)
+        if math.isfinite(t1rho):
+            n = w / np.linalg.norm(w)
+            dm -= np.dot(m, n) * n / t1rho
+        return dm
+
+    w0 = omega(t0)
+    sol = integrate.solve_ivp(rhs, (t0, t1), w0 / np.linalg.norm(w0), method="DOP853",
+                              rtol=1e-9, atol=1e-11, t_eval=t_eval)
+    assert sol.success
+    return sol.t, sol.y.T
+
+
+def _along_field(omega1: float, delta: float, m: np.ndarray) -> float:
+    w = np.array([omega1, 0.0, delta])
+    return float(np.dot(m, w) / np.linalg.norm(w))
+
+
+@pytest.mark.parametrize("a", [0.1, 0.4, 1.0, 2.0])
+def test_landau_zener_linear_sweep_matches_bloch(a):
+    # omega1 = 1 rad/s, alpha = omega1^2 / A; sweep from -50 to +50 omega1 (finite-range
+    # corrections ~ omega1 / Delta_max are averaged by projecting on the final field).
+    omega1, dmax = 1.0, 50.0
+    alpha = omega1**2 / a
+    t_end = dmax / alpha
+    _, m = _bloch(omega1, lambda t: alpha * t, -t_end, t_end)
+    kept = _along_field(omega1, dmax, m[-1])
+    p_bloch = 0.5 * (1.0 + kept)
+    assert p_bloch == pytest.approx(sd.flip_probability(a), abs=1e-3)
+    assert kept == pytest.approx(sd.lock_retention(a), abs=2e-3)
+
+
+@pytest.mark.parametrize(("a", "s"), [(0.5, 0.0), (1.0, 0.0), (1.0, 0.6), (2.0, -0.4)])
+def test_cosine_sweep_crossing_rate(a, s):
+    # CAI sweep Delta = D (s + cos w t) with D = 25 omega1; A from sweep_rate (gamma = 1).
+    omega1, depth = 1.0, 25.0
+    # choose w so that adiabaticity(1, omega1, sweep_rate(D, w / 2pi, s)) == a
+    w = omega1**2 / (a * depth * math.sqrt(1.0 - s * s))
+    rate = sd.sweep_rate(depth, w / (2.0 * math.pi), s)
+    assert sd.adiabaticity(1.0, omega1, rate) == pytest.approx(a, rel=1e-12)
+    _, m = _bloch(omega1, lambda t: depth * (s + math.cos(w * t)), 0.0, math.pi / w)
+    kept = _along_field(omega1, depth * (s - 1.0), m[-1])
+    assert 0.5 * (1.0 + kept) == pytest.approx(sd.flip_probability(a), abs=0.015)
+
+
+def test_spin_lock_decays_with_t1rho_through_adiabatic_cycles():
+    # A = 20 at the slice centre: the lock survives the passages; only T1rho decays it.
+    omega1, depth, a, t1rho = 1.0, 10.0, 20.0, 800.0
+    w = omega1**2 / (a * depth)
+    t_eval = np.linspace(0.0, 3.0 * math.pi / w, 7)
+    t, m = _bloch(omega1, lambda t: depth * math.cos(w * t), 0.0, t_eval[-1], t1rho,
+                  t_eval=t_eval)
+    kept = np.array([_along_field(omega1, depth * math.cos(w * ti), mi)
+                     for ti, mi in zip(t, m, strict=True)])
+    passages = np.floor(t * w / math.pi + 0.5)  # crossings at w t = pi/2, 3pi/2, 5pi/2
+    expect = sd.spin_lock_decay(t, t1rho) * sd.lock_retention(a) ** passages
+    np.testing.assert_allclose(kept, expect, rtol=2e-3, atol=2e-3)
+
+
+def test_mamin2007_adiabaticity_by_hand():
+    # 19F (gamma = 25.18148e7 rad/(s T)), B1 = 1 mT, fm_depth = 10 mT, f0 = 3 kHz:
+    # A = gamma B1^2 / (2 pi f0 fm_depth) = 2.518148e8 * 1e-6 / (2 pi 3e3 * 1e-2) = 1.33592
+    a = sd.adiabaticity(25.18148e7, 1e-3, sd.sweep_rate(10e-3, 3e3))
+    assert a == pytest.approx(2.518148e2 / (2 * math.pi * 30.0), rel=1e-12)
+    assert a == pytest.approx(1.33592, rel=1e-5)
+    # about 12 % of passages fail: exp(-pi A / 2) = 0.12265
+    assert 1.0 - sd.flip_probability(a) == pytest.approx(0.12265, rel=1e-3)
+
+
+def test_flip_probability_limits_and_rate():
+    assert sd.flip_probability(0.0) == 0.0
+    assert sd.flip_probability(math.inf) == 1.0
+    assert sd.lock_retention(0.0) == -1.0
+    np.testing.assert_allclose(sd.flip_probability(np.array([3.0])),
+                               [1.0 - math.exp(-1.5 * math.pi)], rtol=1e-14)
+    # retention 1 - 2 exp(-pi A/2) per passage at 2 f passages per second
+    a, f = 4.0, 3e3
+    r = 1.0 - 2.0 * math.exp(-2.0 * math.pi)
+    assert sd.nonadiabatic_decay_rate(a, 2 * f) == pytest.approx(-2 * f * math.log(r), rel=1e-12)
+    assert sd.nonadiabatic_decay_rate(0.1, 2 * f) == math.inf
+    assert sd.sweep_rate(1e-3, 1e3, 1.5) == 0.0
+    assert sd.adiabaticity(1.0, 1e-3, 0.0) == math.inf
+
+
+def test_b1_effective_geometry():
+    b1 = 2e-3
+    assert sd.b1_effective(b1, [0.0, 0.0, 0.3]) == pytest.approx(b1, rel=1e-15)
+    assert sd.b1_effective(b1, [0.0, 0.0, -0.3]) == pytest.approx(b1, rel=1e-15)
+    assert sd.b1_effective(b1, [0.1, 0.0, 0.1]) == pytest.approx(b1 / math.sqrt(2), rel=1e-14)
+    assert sd.b1_effective(b1, [0.2, 0.0, 0.0]) == pytest.approx(0.0, abs=1e-18)
+    # a field tilted in y-z leaves an x-directed B1 fully perpendicular
+    assert sd.b1_effective(b1, [0.0, 0.5, 0.1]) == pytest.approx(b1, rel=1e-15)
+    fields = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, math.sqrt(3.0)]])
+    np.testing.assert_allclose(sd.b1_effective(1.0, fields), [1.0, math.sqrt(3.0) / 2.0],
+                               rtol=1e-14)
+    with pytest.raises(ValueError):
+        sd.b1_effective(b1, [0.0, 0.0, 0.0])
+
+
+def test_force_per_moment_is_grad_of_field_magnitude():
+    # Sphere tip (R = 100 nm, J = 1.9 T) at low B0 = 30 mT, where the tip field tilts the axis.
+    mag = SphereMagnet(radius=100e-9, polarization=1.9)
+    b0 = np.array([0.0, 0.0, 0.03])
+    p = np.array([[60e-9, 25e-9, -180e-9], [-40e-9, 0.0, -150e-9]])
+    total = mag.field(p) + b0
+    got = sd.force_per_moment(total, mag.gradient(p))
+    h = 1e-12
+    for j in range(3):
+        step = np.zeros(3)
+        step[j] = h
+        fd = (np.linalg.norm(mag.field(p + step) + b0, axis=-1)
+              - np.linalg.norm(mag.field(p - step) + b0, axis=-1)) / (2 * h)
+        np.testing.assert_allclose(got[:, j], fd, rtol=1e-6)
+    # along z alone (high-field limit) the force would be dBz/dx: the tilt matters here
+    n = sd.quantization_axis(total)
+    assert np.all(np.abs(n[:, 2]) < 0.999)
+
+
+def test_spin_signal_psd_integrates_to_variance():
+    var, tau = 2.5e-36, 0.76
+    total, _ = integrate.quad(lambda f: sd.spin_signal_psd(f, var, tau), 0.0, np.inf)
+    assert total == pytest.approx(var, rel=1e-9)
+    # half maximum at f = 1/(2 pi tau): FWHM (two-sided) 1/(pi tau)
+    half = sd.spin_signal_bandwidth(tau) / 2.0
+    assert sd.spin_signal_psd(half, var, tau) == pytest.approx(
+        0.5 * sd.spin_signal_psd(0.0, var, tau), rel=1e-12)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+@pytest.mark.parametrize(("tau_m", "tc"), [(0.76, 0.1), (0.05, 1.0), (1.0, 1.0)])
+def test_lockin_capture_fraction_against_quad(order, tau_m, tc):
+    def integrand(f: float) -> float:
+        return (sd.spin_signal_psd(f, 1.0, tau_m)
+                * abs(lockin.response(f, time_constant=tc, order=order)) ** 2)
+
+    truth, _ = integrate.quad(integrand, 0.0, np.inf, limit=400, epsabs=1e-13)
+    assert sd.lockin_capture_fraction(tau_m, tc, order) == pytest.approx(truth, rel=1e-7)
+    if order == 1:
+        assert sd.lockin_capture_fraction(tau_m, tc, 1) == pytest.approx(tau_m / (tau_m + tc))
