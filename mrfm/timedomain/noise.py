@@ -152,11 +152,17 @@ def _normal_slow(w, k0, k1, stream, n, slot):  # pragma: no cover - numba
         attempt += 1
         a, b = words(k0, k1, stream, n, attempt)
         if idx == 0:
-            # Marsaglia's tail: x = -ln(U1)/r, accept if -2 ln(U2) > x**2; U in (0, 1]
-            xx = -math.log(to_unit(a) + 1.0 / 9007199254740992.0) * _ZIG_INV_R
-            yy = -math.log(to_unit(b) + 1.0 / 9007199254740992.0)
-            if yy + yy > xx * xx:
-                return -(ZIG_R + xx) if neg else ZIG_R + xx
+            # Marsaglia & Tsang's tail (J. Stat. Softw. 5(8), 2000, "nfix"): repeat
+            # x = -ln(U1)/r, y = -ln(U2) until 2 y > x**2, then return r + x. The loop stays
+            # in the tail: restarting the whole ziggurat on a rejection would draw |x| > r
+            # too rarely (by the tail's rejection rate, ~6.7 %). U in (0, 1].
+            while True:
+                xx = -math.log(to_unit(a) + 1.0 / 9007199254740992.0) * _ZIG_INV_R
+                yy = -math.log(to_unit(b) + 1.0 / 9007199254740992.0)
+                if yy + yy > xx * xx:
+                    return -(ZIG_R + xx) if neg else ZIG_R + xx
+                attempt += 1
+                a, b = words(k0, k1, stream, n, attempt)
         else:
             y = ZIG_F[idx] + (ZIG_F[idx + 1] - ZIG_F[idx]) * to_unit(a)
             if y < math.exp(-0.5 * x * x):
