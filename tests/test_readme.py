@@ -99,3 +99,28 @@ def test_readme_python(scratch):
         proc = subprocess.run([sys.executable, "-c", body], cwd=scratch, capture_output=True,
                               text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_rig_file_excerpt_matches_the_shipped_file():
+    """The README's real-rig excerpt is the shipped instruments/example-lab.toml, not a
+    look-alike: each of its paragraphs appears verbatim in the file."""
+    shipped = (ROOT / "instruments" / "example-lab.toml").read_text()
+    excerpts = [b for b in _blocks(_sections()[1], "toml") if "[instruments." in b]
+    assert excerpts, "the README shows a rig file"
+    for body in excerpts:
+        for paragraph in body.strip().split("\n\n"):
+            assert paragraph in shipped, paragraph
+
+
+def test_preset_table_names_every_shipped_preset():
+    """The README's preset table lists each preset of API.md with the file's own name line."""
+    import tomllib
+
+    table = README[README.index("| preset | experiment | protocol |"):]
+    table = table[:table.index("\n\n")]
+    for name in ("demo", "rugar2004", "degen2009", "mamin2007", "cermit"):
+        assert f"`{name}.toml`" in table
+        cfg = tomllib.loads((ROOT / "configs" / f"{name}.toml").read_text())
+        protocol = cfg["protocol"]["name"]
+        row = next(r for r in table.splitlines() if f"`{name}.toml`" in r)
+        assert protocol in row, (name, protocol, row)
