@@ -132,6 +132,9 @@ class Instrument:
     logged: tuple[str, ...] = ()
     #: units of logged attributes that are plain properties (Settings carry their own)
     logged_units: Mapping[str, str] = {}
+    #: command that clears errors left from before the session (IEEE 488.2 ``*CLS``: the
+    #: status registers and the error queue); None: the model keeps none
+    clear_command: str | None = "*CLS"
 
     def __init__(
         self,
@@ -166,6 +169,7 @@ class Instrument:
         else:
             self._session = self._open()
         self.connect()
+        self.clear_errors()
 
     # ------------------------------------------------------------ lifecycle
     def _open(self) -> Any:
@@ -192,6 +196,13 @@ class Instrument:
 
     def connect(self) -> None:
         """Model-specific steps after the session opened (banners, login). Default: none."""
+
+    def clear_errors(self) -> None:
+        """Clear errors left in the instrument before this session (sent on connect), so
+        that the error check after the first set blames only that set's command.
+        Default: :attr:`clear_command` (``*CLS``)."""
+        if self.clear_command is not None:
+            self.write_line(self.clear_command)
 
     def close(self) -> None:
         """Close the VISA session (idempotent)."""

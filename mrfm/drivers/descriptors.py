@@ -16,6 +16,7 @@ from mrfm.drivers.values import (
     Range,
     Validator,
     ValueMap,
+    format_number,
     parse_float,
     parse_int,
 )
@@ -42,8 +43,9 @@ class Setting:
         Turns the reply text into the wire value (default :func:`parse_float`;
         :func:`parse_int` when a value map is given).
     fmt : str
-        Format of the wire value inside ``set_cmd`` (default ``"{:.10g}"`` for
-        numbers, ``"{:d}"`` for codes, ``"{}"`` for text).
+        Format of the wire value inside ``set_cmd`` (default for numbers:
+        :func:`~mrfm.drivers.values.format_number`, every digit the value holds;
+        ``"{:d}"`` for integers, ``"{}"`` for codes and text).
     limit : str or None
         Key of the per-instance ``limits`` that narrows this setting (default: the
         attribute's name); ``None`` disables it.
@@ -80,7 +82,7 @@ class Setting:
             parse = parse_int if self.value_map is not None else parse_float
         self.parse = parse
         if fmt is None:
-            fmt = "{}" if self.value_map is not None else "{:.10g}"
+            fmt = "{}"  # numbers: format_number (see encode)
             if isinstance(validator, Range) and validator.integer:
                 fmt = "{:d}"
             if isinstance(validator, (OneOf, Bool)):
@@ -135,6 +137,8 @@ class Setting:
         if validator is not None:
             value = validator(value, what)
         inst.check_limit(self.limit, value, mode=self.limit_mode, unit=self.unit, what=what)
+        if self.fmt == "{}" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return format_number(value)
         return self.fmt.format(value)
 
 

@@ -9,9 +9,12 @@ is written; :class:`ValueMap` translates index-coded settings.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from mrfm.drivers.errors import LimitError
 
@@ -61,6 +64,42 @@ def parse_csv(text: str, count: int | None = None) -> list[float]:
     return values
 
 
+# ---------------------------------------------------------------- numbers out
+def as_number(value: Any, name: str) -> float | int:
+    """A set-point as a Python int or float: numpy scalars (``np.float32``, ``np.int64``)
+    and other real numbers are accepted, a boolean never (``True`` is not ``1 Hz``);
+    numeric text (``"1.5"``) is read as a float.
+
+    Raises
+    ------
+    LimitError
+        A boolean, or anything that is not a real number.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise LimitError(f"{name}: {value!r} is a boolean, not a number")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise LimitError(f"{name}: {value!r} is not a number")
+
+
+def format_number(value: float | int) -> str:
+    """A set-point's wire text with every digit it holds: ``{:.10g}`` when that is exact
+    (``1000``, ``0.1``), else the shortest text that reads back as the same float
+    (``2870000000.000001``: an SG384 frequency at its 1 uHz resolution, which ``.10g``
+    would round to 2.87 GHz)."""
+    if isinstance(value, int):
+        return str(value)
+    text = f"{value:.10g}"
+    return text if float(text) == value else repr(float(value))
+
+
 # ------------------------------------------------------------------- validators
 class Validator:
     """Checks a set-point and returns it in the type that goes on the wire."""
@@ -86,11 +125,7 @@ class Range(Validator):
         self.integer = integer
 
     def __call__(self, value: Any, name: str) -> float | int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise LimitError(f"{name}: {value!r} is not a number") from None
+        value = as_number(value, name)
         if not math.isfinite(value):
             raise LimitError(f"{name}: {value!r} is not finite")
         if self.integer:
@@ -155,6 +190,8 @@ class ValueMap:
 
     def encode(self, value: Any, name: str) -> Any:
         """Wire code of ``value``."""
+        if not any(isinstance(v, bool) for v in self.values):
+            value = as_number(value, name) if not isinstance(value, str) else value
         for v, code in self.pairs:
             if isinstance(v, bool) or isinstance(value, bool):
                 if isinstance(v, bool) and isinstance(value, bool) and v == value:

@@ -33,10 +33,15 @@ def sim(tmp_path: Path) -> Callable[[str], str]:
 
 class FakeSession:
     """A pyvisa-like resource for protocol tests: checks writes against a script of
-    (command, reply-lines) pairs and serves the replies, one line per ``read``."""
+    (command, reply-lines) pairs and serves the replies, one line per ``read``.
 
-    def __init__(self, script: list[tuple[str, list[str] | str | None]]) -> None:
-        self.script = list(script)
+    ``clear`` is the exchange a driver opens every session with, clearing errors left
+    from before (``*CLS``; the E-727 reads ``ERR?``; None for the ANC300, which has none);
+    it is expected before the script."""
+
+    def __init__(self, script: list[tuple[str, list[str] | str | None]],
+                 clear: tuple[str, str | None] | None = ("*CLS", None)) -> None:
+        self.script = ([clear] if clear is not None else []) + list(script)
         self.written: list[str] = []
         self.pending: list[str] = []
         self.closed = False

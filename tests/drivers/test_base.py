@@ -115,7 +115,7 @@ def test_set_is_never_retried(fake):
     li = SR830("fake", session=s, retries=3)
     with pytest.raises(InstrumentTimeout):
         li.frequency = 1000
-    assert s.written == ["FREQ 1000", "*ESR?"]
+    assert s.written == ["*CLS", "FREQ 1000", "*ESR?"]  # *CLS: connect clears stale errors
 
 
 def test_context_manager_closes(fake):
@@ -180,4 +180,4 @@ def test_real_socket_round_trip(line_server):
     with SR830(srv.resource, backend="@py", timeout=0.5) as li:
         li.frequency = 1234.5
         assert li.frequency == 1234.5
-    assert srv.lines == [b"FREQ 1234.5", b"*ESR?", b"FREQ?"]
+    assert srv.lines == [b"*CLS", b"FREQ 1234.5", b"*ESR?", b"FREQ?"]

@@ -33,6 +33,7 @@ from mrfm.drivers.base import (
     parse_float,
     parse_int,
 )
+from mrfm.drivers.values import format_number
 from mrfm.rigdef.registry import terminations
 
 STATES = {
@@ -172,9 +173,16 @@ class AMI430(Instrument):
 
     # ------------------------------------------------------------ settings
     def _check_field(self, value: float, what: str) -> float:
-        v = Range(-math.inf, math.inf)(value, what)
+        """A field set-point within the magnet's own limit, |B| <= coil constant x current
+        limit (read from the programmer: the driver on its own never asks for more than the
+        magnet is configured for), then within the instance's ``max_field``."""
+        v = float(Range(-math.inf, math.inf)(value, what))
+        absolute = abs(self.coil_constant * self.current_limit)
+        if abs(v) > absolute:
+            raise LimitError(f"{what}: {v:g} T beyond the magnet's limit {absolute:g} T "
+                             "(coil constant x current limit); nothing was sent")
         self.check_limit("max_field", v, mode="abs", unit="T", what=what)
-        return float(v)
+        return v
 
     @property
     def target(self) -> float:
@@ -183,8 +191,11 @@ class AMI430(Instrument):
 
     @target.setter
     def target(self, value: float) -> None:
-        v = self._check_field(value, "AMI430.target")
-        self.write(f"CONF:FIELD:TARG {v / self._fs():.10g}")
+        self._set_target(self._check_field(value, "AMI430.target"))
+
+    def _set_target(self, tesla: float) -> None:
+        """``CONF:FIELD:TARG`` of a field already checked by :meth:`_check_field`."""
+        self.write(f"CONF:FIELD:TARG {format_number(tesla / self._fs())}")
 
     @property
     def coil_constant(self) -> float:
@@ -256,7 +267,7 @@ class AMI430(Instrument):
                              what="AMI430 present ramp rate")
         if self.state == QUENCH:
             raise InstrumentError(self._where("magnet quench detected; not ramping"))
-        self.target = v
+        self._set_target(v)
         self.ramp()
         deadline = time.monotonic() + timeout
         state = self.state

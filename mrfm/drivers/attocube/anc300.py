@@ -73,6 +73,8 @@ class ANC300(Instrument):
     model = "ANC300"
     read_termination, write_termination = terminations("attocube.anc300")
     default_timeout = 3.0
+    #: no error state to clear: every command answers its own OK or ERROR
+    clear_command = None
     limit_keys: Mapping[str, str] = {
         "voltage": "largest step amplitude, V (e.g. lower at room temperature)",
         "offset": "largest DC offset voltage, V",

@@ -22,6 +22,7 @@ from mrfm.drivers.base import (
     parse_float,
     parse_int,
 )
+from mrfm.drivers.values import as_number, format_number
 from mrfm.rigdef.registry import terminations
 
 #: GCS error codes (PI GCS 2.0 error table, subset)
@@ -86,6 +87,10 @@ class E727(Instrument):
         while lines[-1].endswith(" ") and len(lines) < 256:
             lines.append(self.read_line())
         return "\n".join(line.rstrip() for line in lines)
+
+    def clear_errors(self) -> None:
+        """``ERR?`` on connect: reading the last error code clears it (GCS has no ``*CLS``)."""
+        self.ask("ERR?", parse_int, retries=0)
 
     def check_errors(self, after: str = "") -> None:
         """``ERR?`` after a set; a non-zero code raises :class:`InstrumentError`."""
@@ -157,8 +162,8 @@ class E727(Instrument):
         self.write(f"SVO {ax} {1 if on else 0}")
 
     def _check_target(self, ax: str, value: float, step: float | None) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
-                value):
+        value = as_number(value, f"E-727: axis {ax} target")
+        if not math.isfinite(value):
             raise LimitError(f"E-727: axis {ax} target {value!r} is not a finite number")
         lo, hi = self.travel_range(ax)
         if not lo <= value <= hi:
@@ -184,7 +189,7 @@ class E727(Instrument):
         for ax in axes:
             value = targets[ax] if ax in targets else targets[int(ax)]  # type: ignore[index]
             step = None if current is None else value - current[ax]
-            parts.append(f"{ax} {self._check_target(ax, value, step):.10g}")
+            parts.append(f"{ax} {format_number(self._check_target(ax, value, step))}")
         self.write("MOV " + " ".join(parts))
 
     def move_relative(self, steps: Mapping[str, float]) -> None:
@@ -195,9 +200,9 @@ class E727(Instrument):
         current = self.target(*axes)
         parts = []
         for ax in axes:
-            d = steps[ax]
+            d = as_number(steps[ax], f"E-727: axis {ax} step")
             self._check_target(ax, current[ax] + d, d)
-            parts.append(f"{ax} {d:.10g}")
+            parts.append(f"{ax} {format_number(d)}")
         self.write("MVR " + " ".join(parts))
 
     def stop(self) -> None:

@@ -64,7 +64,8 @@ def test_error_queue(magnet):
 
 
 def ramp_script(states, final_field="1.0000"):
-    script = [("RAMP:RATE:FIELD:1?", "0.0100,3.0000"), ("FIELD:UNITS?", "1"),
+    script = [("COIL?", "0.1000"), ("FIELD:UNITS?", "1"), ("CURR:LIMIT?", "50.0000"),
+              ("RAMP:RATE:FIELD:1?", "0.0100,3.0000"),
               ("RAMP:RATE:UNITS?", "0"), ("STATE?", "3"),
               ("CONF:FIELD:TARG 1", None), ("SYST:ERR?", "0,No error"),
               ("RAMP", None), ("SYST:ERR?", "0,No error")]
@@ -80,10 +81,11 @@ def test_protocol_ramp_to(fake):
 
 
 def test_protocol_ramp_to_quench_and_bad_end(fake):
-    s = fake([("STATE?", "7")])
+    coil = [("COIL?", "0.1000"), ("FIELD:UNITS?", "1"), ("CURR:LIMIT?", "50.0000")]
+    s = fake([*coil, ("STATE?", "7")])
     with pytest.raises(InstrumentError, match="quench"):
         AMI430("x", session=s, skip_banner=False).ramp_to(1.0, timeout=1.0)
-    s = fake([("STATE?", "2"), ("FIELD:UNITS?", "1"), ("CONF:FIELD:TARG 1", None),
+    s = fake([*coil, ("STATE?", "2"), ("CONF:FIELD:TARG 1", None),
               ("SYST:ERR?", "0,No error"), ("RAMP", None), ("SYST:ERR?", "0,No error"),
               ("STATE?", "3")])
     with pytest.raises(InstrumentError, match="paused"):
@@ -94,7 +96,8 @@ class StuckRamping:
     """A session whose magnet never stops ramping (STATE? 1 for ever)."""
 
     replies = {"FIELD:UNITS?": "1", "RAMP:RATE:UNITS?": "0", "STATE?": "1",
-               "RAMP:RATE:FIELD:1?": "0.0100,3.0000", "SYST:ERR?": "0,No error"}
+               "RAMP:RATE:FIELD:1?": "0.0100,3.0000", "SYST:ERR?": "0,No error",
+               "COIL?": "0.1000", "CURR:LIMIT?": "50.0000"}
 
     def __init__(self):
         self.written, self.pending, self.timeout = [], [], 2000.0

@@ -73,7 +73,7 @@ def test_protocol_with_echo_and_error(fake):
         ("stepu 1 5", ["Axis not in stepping mode", "ERROR"]),
         ("getm 2", ["mode = stp", "OK"]),
         ("getf 1", ["frequency = 200 Hz", "OK"]),
-    ])
+    ], clear=None)
     anc = ANC300("x", session=s)
     assert anc.voltage(1) == 30.0
     anc.set_frequency(1, 200)

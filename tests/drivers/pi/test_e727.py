@@ -71,7 +71,7 @@ PROTOCOL = [
 
 
 def test_protocol(fake):
-    s = fake(PROTOCOL)
+    s = fake(PROTOCOL, clear=("ERR?", "0"))
     st = E727("x", session=s)
     st.set_servo("1", True)
     assert st.position() == {"1": 10.0, "2": 20.5, "3": 0.25}
