@@ -194,7 +194,7 @@ def open_mrfm_file(path: str | Path, *, kinds: tuple[str, ...] = KINDS) -> h5py.
 #: most objects (groups and datasets) :func:`verify_file` visits
 MAX_OBJECTS = 20_000
 #: most bytes of dataset values :func:`verify_file` reads back
-MAX_VERIFY_BYTES = 512 * 1024**2
+MAX_VERIFY_BYTES = 128 * 1024**2
 #: seconds :func:`verify_file` allows for reading a file's structure
 VERIFY_TIMEOUT_S = 30.0
 
