@@ -9,10 +9,13 @@ goes to HDF5 chunk by chunk (``mrfm plot`` draws it).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
+from mrfm import resources
 from mrfm.cli.jsonout import print_json
+from mrfm.cli.options import add_max_memory, apply_max_memory, check_output
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
                    help="record length, overriding timeseries.duration")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_max_memory(p)
     p.set_defaults(func=run)
 
 
@@ -37,13 +41,18 @@ def run(args: argparse.Namespace) -> int:
     from mrfm.timedomain.settings import TimeseriesSettings
     from mrfm.timedomain.stream import write_timeseries
 
+    apply_max_memory(args)
+    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
+        raise ConfigError(f"--duration: value {args.duration!r} must be a finite time > 0 s")
     exp = load(args.config)
     settings = exp.section("timeseries") or TimeseriesSettings()
-    if args.duration is not None and not args.duration > 0:
-        raise ConfigError(f"--duration: value {args.duration!r} must be > 0 s")
     out = Path(args.output) if args.output else Path(f"{Path(args.config).stem}_timeseries.h5")
     if out.suffix.lower() not in (".h5", ".hdf5", ".nxs"):
         raise ConfigError(f"-o {out}: the output must be an HDF5 file (.h5)")
+    check_output(out, inputs=[args.config])
+    resources.check(resources.timeseries_bytes(settings.chunk, len(settings.channels)),
+                    what=f"timeseries (chunks of {settings.chunk} samples)",
+                    setting="a smaller timeseries.chunk")
     params, n = chain_parameters(exp, settings, duration=args.duration)
     print(f"mrfm timeseries: {n} samples at {1 / params.dt:.6g} Hz ({n * params.dt:.4g} s, "
           f"{params.mode}, spins: {params.spin_model}) -> {out}", file=sys.stderr)
