@@ -333,8 +333,8 @@ class ChainSimulator:
             p[AGC_A] = math.exp(-c.dt * c.agc_gain / ringdown)
             p[GMAX] = 1.0 + 10.0 * c.agc_gain
             p[PLL_ON] = 1.0
-            kp, ki = pll_mod.loop_gains(c.pll_bandwidth)
             f_pd = c.pll_detector_cutoff or 10.0 * c.pll_bandwidth
+            kp, ki = pll_mod.loop_gains(c.pll_bandwidth, f_pd)
             p[[PLL_DT, PLL_FC, PLL_KP, PLL_KI, PLL_A]] = (
                 c.dt, c.f0, kp, ki, math.exp(-2.0 * math.pi * f_pd * c.dt))
         p[OMEGA0] = omega0
