@@ -44,25 +44,50 @@ def _require(value: T | None, where: str, what: str) -> T:
     return value
 
 
-def build_cantilever(cant: CantileverSection, stage_s: StageSection) -> Cantilever:
-    """The cantilever (k, f0, Q) at the stage temperature."""
+def build_cantilever(cant: CantileverSection, stage_s: StageSection,
+                     gap: float | None = None) -> Cantilever:
+    """The cantilever at the stage temperature; its Q is the total of the loss channels.
+
+    ``cantilever.Q`` is the intrinsic Q; the gas (stage pressure, the cantilever's
+    thickness and density), the optional non-contact friction at the tip-sample ``gap``
+    (m; the smallest scan height) and the optional tip dissipation add to the damping
+    (:class:`mrfm.physics.cantilever.Damping`).
+    """
     from mrfm.physics import Cantilever
+    from mrfm.physics.cantilever import Damping, noncontact_q
 
     k = _require(cant.k, "cantilever.k", "spring constant, e.g. '110 uN/m'")
     f0 = _require(cant.f0, "cantilever.f0", "resonance frequency, e.g. '5.5 kHz'")
     q = _require(cant.Q, "cantilever.Q", "quality factor, e.g. 2e4")
-    return Cantilever(k=k, f0=f0, Q=q, T=stage_s.temperature)
+    q_nc = math.inf
+    if cant.Q_noncontact is not None:
+        d_ref = _require(cant.noncontact_gap, "cantilever.noncontact_gap",
+                         "gap at which Q_noncontact was measured, e.g. '50 nm'")
+        if gap is not None:
+            q_nc = noncontact_q(cant.Q_noncontact, d_ref, cant.noncontact_exponent, gap)
+    q_tip = math.inf if cant.Q_tip is None else cant.Q_tip
+    damping = Damping(intrinsic=q, gas=build_stage(stage_s, cant).gas_q(f0),
+                      noncontact=q_nc, tip=q_tip)
+    return Cantilever.with_damping(k=k, f0=f0, T=stage_s.temperature, damping=damping)
 
 
-def build_stage(stage_s: StageSection) -> Stage:
-    """The cryostat stage (temperature, pressure, piezo range)."""
+def build_stage(stage_s: StageSection, cant: CantileverSection | None = None) -> Stage:
+    """The cryostat stage (temperature, pressure, piezo range; the cantilever's thickness,
+    density and f0 for gas damping when ``cant`` gives them)."""
     from mrfm.physics import Stage
 
+    extra: dict[str, float] = {}
+    if stage_s.piezo_range_300K is not None:
+        extra["piezo_range_300K"] = stage_s.piezo_range_300K
+    if cant is not None:
+        if cant.thickness is not None:
+            extra["cantilever_thickness"] = cant.thickness
+        if cant.density is not None:
+            extra["cantilever_density"] = cant.density
+        if cant.f0 is not None:
+            extra["cantilever_f0"] = cant.f0
     try:
-        if stage_s.piezo_range_300K is None:
-            return Stage(temperature=stage_s.temperature, pressure=stage_s.pressure)
-        return Stage(temperature=stage_s.temperature, pressure=stage_s.pressure,
-                     piezo_range_300K=stage_s.piezo_range_300K)
+        return Stage(temperature=stage_s.temperature, pressure=stage_s.pressure, **extra)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"stage: {exc}") from None
 

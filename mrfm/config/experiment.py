@@ -278,8 +278,9 @@ def build(raw: Mapping[str, TomlValue]) -> Experiment:
     protocol = parse_section(Protocol, tables["protocol"], "protocol")
     scan_s = parse_section(ScanSection, tables["scan"], "scan")
 
-    cantilever = build_cantilever(cant, stage_s)
-    stage = build_stage(stage_s)
+    gap = None if scan_s.height is None else float(min(scan_s.height))
+    cantilever = build_cantilever(cant, stage_s, gap)
+    stage = build_stage(stage_s, cant)
     magnet = build_magnet(magnet_s)
     sample = build_sample(sample_s)
     if scan_s.height is None:

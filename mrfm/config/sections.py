@@ -49,6 +49,16 @@ class CantileverSection:
     thickness: float | None = _q("length", min=0, min_exclusive=True, max=1e-2)
     width: float | None = _q("length", min=0, min_exclusive=True, max=1e-2)
     length: float | None = _q("length", min=0, min_exclusive=True, max=1e-1)
+    density: float | None = _q("mass_density", min=0, min_exclusive=True, max=1e5,
+                               doc="material density, for gas damping (default Si)")
+    Q_tip: float | None = _q("dimensionless", min=0.5, max=1e12,
+                             doc="Q of the dissipation in the tip magnet alone")
+    Q_noncontact: float | None = _q("dimensionless", min=0.5, max=1e12,
+                                    doc="non-contact-friction Q at noncontact_gap")
+    noncontact_gap: float | None = _q("length", min=0, min_exclusive=True, max=1e-3,
+                                      doc="tip-sample gap at which Q_noncontact was measured")
+    noncontact_exponent: float = _q("dimensionless", 2.0, min=0, max=10,
+                                    doc="n in Gamma(d) ~ d^-n (Stipe et al. 2001)")
     temperature_measured: float | None = _q("temperature", min=0, min_exclusive=True, max=1e3)
     material: str = _text()
     source: str = _text()

@@ -143,7 +143,8 @@ class Stage:
         Parameters
         ----------
         q_intrinsic : float or Cantilever
-            Intrinsic Q (> 0), or a Cantilever (its Q and f0 are used).
+            Intrinsic Q (> 0), or a Cantilever (its intrinsic Q and f0 are used; a
+            Cantilever with a damping budget also has the total, ``Q_total``).
         f0 : float, optional
             Cantilever frequency, Hz (default: the Cantilever's, else ``cantilever_f0``).
         """
