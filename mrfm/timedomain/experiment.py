@@ -65,7 +65,7 @@ def chain_parameters(exp: Experiment, settings: TimeseriesSettings,
     Raises ConfigError for settings that under-sample the cantilever or cannot work.
     """
     cant = exp.cantilever
-    check_against(settings, f0=cant.f0, Q=cant.Q)
+    check_against(settings, f0=cant.f0, Q=cant.Q_total)
     dt = settings.time_step(cant.f0)
     total = settings.duration if duration is None else duration
     if not total > 0 or not math.isfinite(total):
@@ -86,7 +86,7 @@ def chain_parameters(exp: Experiment, settings: TimeseriesSettings,
     ifm, lk, adc, pll, drv = (settings.interferometer, settings.lockin, settings.adc,
                               settings.pll, settings.drive)
     params = ChainParameters(
-        k=cant.k, f0=cant.f0, Q=cant.Q, temperature=cant.T, dt=dt, seed=settings.seed,
+        k=cant.k, f0=cant.f0, Q=cant.Q_total, temperature=cant.T, dt=dt, seed=settings.seed,
         mode=settings.mode, amplitude=exp.amplitude, agc_gain=settings.agc_gain,
         drive_amplitude=drv.amplitude, drive_frequency=drv.frequency or cant.f0,
         drive_phase=drv.phase, spin_model=model, spin_value=value, spin_time=spin_time,
