@@ -139,8 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> tuple[int, str | None]:
     """Run; returns ``(exit code, error line or None)``."""
+    from mrfm import resources
     from mrfm.drivers.errors import InstrumentError
 
+    resources.set_limit(None)  # --max-memory applies to one command only
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
