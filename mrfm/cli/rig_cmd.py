@@ -1,9 +1,13 @@
-"""``mrfm rig serve [RIGFILE] [--json]``: serve the virtual rig until SIGINT or SIGTERM.
+"""``mrfm rig serve [RIGFILE] [--json] [--station FILE]``: serve the virtual rig until
+SIGINT or SIGTERM.
 
-Prints one line ``{"instruments": {"<name>": "<VISA resource string>", ...}}``
-on stdout as soon as every virtual instrument listens (127.0.0.1 only), then
-serves until SIGINT or SIGTERM and exits 0. Without ``--json`` a readable table
-also goes to stderr. The default rig file is the shipped ``instruments/virtual.toml``.
+Prints one line ``{"instruments": {"<name>": "<VISA resource string>", ...},
+"details": {"<name>": {"resource", "driver", "model", "read_termination",
+"write_termination"}, ...}}`` on stdout as soon as every virtual instrument listens
+(127.0.0.1 only), then serves until SIGINT or SIGTERM and exits 0. Without ``--json``
+a readable table also goes to stderr. ``--station FILE`` also writes a QCoDeS station
+configuration for the served instruments (:func:`mrfm.rig.instruments.interop.station_yaml`)
+before that line is printed. The default rig file is the shipped ``instruments/virtual.toml``.
 The physics behind the instruments (solver signal, cantilever, start field and RF) is
 the experiment the rig file names (its ``experiment`` key), else the packaged
 ``configs/demo.toml`` (a note on stderr says so); an experiment that does not load is
@@ -35,6 +39,8 @@ def add_parser(subparsers) -> None:
                        help="rig file (TOML); default: the shipped instruments/virtual.toml")
     serve.add_argument("--json", action="store_true",
                        help="print only the JSON line on stdout (no table on stderr)")
+    serve.add_argument("--station", type=Path, default=None, metavar="FILE",
+                       help="also write a QCoDeS station YAML for the served instruments")
     serve.add_argument("--time-scale", type=float, default=None, metavar="X",
                        help="simulated seconds per wall second (overrides the rig file)")
     serve.set_defaults(func=run)
@@ -55,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     from mrfm.errors import UserError
     from mrfm.resources import data_dir
+    from mrfm.rig.instruments.interop import details, station_yaml
     from mrfm.rig.server import VirtualRig
     from mrfm.rigdef import rigfile
 
@@ -76,7 +83,14 @@ def run(args: argparse.Namespace) -> int:
     rig = VirtualRig(rig_def)
     try:
         rig.start()
-        print(json.dumps(rig.describe()), flush=True)
+        if args.station is not None:
+            text = station_yaml(rig.instruments, rig.resources, rig_name=rig_def.name)
+            try:
+                args.station.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UserError(f"--station: cannot write {args.station}: {exc}") from None
+        line = {**rig.describe(), "details": details(rig.instruments, rig.resources)}
+        print(json.dumps(line), flush=True)
         if not args.json:
             width = max(len(n) for n in rig.resources)
             print(f"virtual rig {rig_def.name!r} from {path}:", file=sys.stderr)

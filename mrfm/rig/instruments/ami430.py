@@ -52,6 +52,7 @@ class AMI430(VirtualInstrument):
     """AMI 430 (see module docstring)."""
 
     driver = "ami.430"
+    model = "MODEL 430"
     read_termination = "\r\n"
     write_termination = "\r\n"
     real_port = 7180

@@ -35,6 +35,7 @@ class ANC300(VirtualInstrument):
     """ANC300 (see module docstring); ``options.password`` (default ``"123456"``)."""
 
     driver = "attocube.anc300"
+    model = "ANC300"
     read_termination = "\r\n"
     write_termination = "\r\n"
     real_port = 7230

@@ -100,6 +100,9 @@ class VirtualInstrument:
     ----------------
     driver : str
         ``maker.model`` name used in rig files.
+    model : str
+        The model as the instrument names itself (``SR830``, ``33522B``); models with
+        variants set it per instance from ``options.model``.
     read_termination : str
         What the instrument expects at the end of a request (CR and LF are both accepted).
     write_termination : str
@@ -110,6 +113,7 @@ class VirtualInstrument:
     """
 
     driver = ""
+    model = ""
     read_termination = "\n"
     write_termination = "\n"
     real_port: int | None = None

@@ -28,6 +28,7 @@ class IDS3010(VirtualInstrument):
     """IDS3010 (see module docstring)."""
 
     driver = "attocube.ids3010"
+    model = "IDS3010"
     read_termination = "\r\n"
     write_termination = "\r\n"
     real_port = 9090

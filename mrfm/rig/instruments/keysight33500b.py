@@ -5,7 +5,12 @@ short and long forms (``SOUR1:FREQ``, ``SOURce1:FREQuency``), optional
 ``SOURce`` node, ``;`` between commands. Set commands are silent; errors go
 to the SCPI queue read with ``SYSTem:ERRor?`` (``+0,"No error"``,
 ``-113,"Undefined header"``, ``-222,"Data out of range"``, ...). Numbers are
-returned as ``+1.000000000000000E+03``.
+returned as ``+1.000000000000000E+03``, choices in their short form (``SWE``,
+``NEG``, ``INV``, ``GAT``). Besides the waveform (function, frequency, amplitude,
+offset, phase, unit, load, output): ramp symmetry, pulse width, frequency mode,
+trigger source/slope/count/delay/timer, output polarity, burst state/mode/cycles/
+phase/gate polarity/internal period, and the sync output (``OUTP:SYNC``,
+``OUTP:SYNC:SOUR CH1|CH2``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,30 @@ FUNCTIONS = {"SIN": "SIN", "SINUSOID": "SIN", "SQU": "SQU", "SQUARE": "SQU", "TR
              "TRIANGLE": "TRI", "RAMP": "RAMP", "PULS": "PULS", "PULSE": "PULS", "PRBS": "PRBS",
              "NOIS": "NOIS", "NOISE": "NOIS", "ARB": "ARB", "DC": "DC"}
 INF_LOAD = 9.9e37
+
+#: numeric settings beyond the basic waveform: pattern -> (key, lowest, highest, default)
+NUMERIC = (
+    ("[SOURce#:]FUNCtion:RAMP:SYMMetry", "SYMM", 0.0, 100.0, 100.0),
+    ("[SOURce#:]FUNCtion:PULSe:WIDTh", "PWID", 16e-9, 1e6, 1e-4),
+    ("[SOURce#:]BURSt:PHASe", "BPH", -360.0, 360.0, 0.0),
+    ("[SOURce#:]BURSt:INTernal:PERiod", "BPER", 1e-6, 8000.0, 1e-2),
+    ("TRIGger#:COUNt", "TCOU", 1.0, 1e6, 1.0),
+    ("TRIGger#:DELay", "TDEL", 0.0, 1000.0, 0.0),
+    ("TRIGger#:TIMer", "TTIM", 1e-6, 8000.0, 1e-3),
+)
+#: choice settings: pattern -> (key, {accepted word: reply}, default)
+CHOICES = (
+    ("[SOURce#:]FREQuency:MODE", "FMOD", {"CW": "CW", "FIX": "FIX", "FIXED": "FIX",
+                                          "LIST": "LIST", "SWE": "SWE", "SWEEP": "SWE"}, "CW"),
+    ("TRIGger#:SLOPe", "TSLO", {"POS": "POS", "POSITIVE": "POS", "NEG": "NEG",
+                                "NEGATIVE": "NEG"}, "POS"),
+    ("OUTPut#:POLarity", "POL", {"NORM": "NORM", "NORMAL": "NORM", "INV": "INV",
+                                 "INVERTED": "INV"}, "NORM"),
+    ("[SOURce#:]BURSt:MODE", "BMOD", {"TRIG": "TRIG", "TRIGGERED": "TRIG", "GAT": "GAT",
+                                      "GATED": "GAT"}, "TRIG"),
+    ("[SOURce#:]BURSt:GATE:POLarity", "BGP", {"NORM": "NORM", "NORMAL": "NORM", "INV": "INV",
+                                              "INVERTED": "INV"}, "NORM"),
+)
 
 
 def sci(value: float) -> str:
@@ -58,6 +87,11 @@ class Keysight33500B(VirtualInstrument):
                 "TRIG": "IMM"}
             for n in range(1, self.channels + 1)
         }
+        for c in self.ch.values():
+            c.update({key: default for _, key, _, _, default in NUMERIC})
+            c.update({key: default for _, key, _, default in CHOICES})
+        self.sync_on = True
+        self.sync_source = 1
 
     def _channel(self, n: int) -> dict:
         if n not in self.ch:
@@ -160,6 +194,37 @@ class Keysight33500B(VirtualInstrument):
                 c["LOAD"] = INF_LOAD
             else:
                 c["LOAD"] = in_range(parse_float(arg, "LOAD"), 1.0, 10000.0, "LOAD")
+            return None
+        for pattern, key, lo, hi, _ in NUMERIC:
+            if (m := scpi_match(header, pattern)) is not None:
+                c = self._channel(m[0])
+                if query:
+                    return sci(c[key])
+                want_arg()
+                c[key] = in_range(parse_float(arg, key), lo, hi, key)
+                return None
+        for pattern, key, words, _ in CHOICES:
+            if (m := scpi_match(header, pattern)) is not None:
+                c = self._channel(m[0])
+                if query:
+                    return c[key]
+                want_arg()
+                if up not in words:
+                    raise CommandError.of(ILLEGAL_PARAMETER, arg[:20])
+                c[key] = words[up]
+                return None
+        if scpi_match(header, "OUTPut:SYNC[:STATe]") is not None:
+            if query:
+                return "1" if self.sync_on else "0"
+            want_arg()
+            self.sync_on = scpi_bool(arg)
+            return None
+        if scpi_match(header, "OUTPut:SYNC:SOURce") is not None:
+            if query:
+                return f"CH{self.sync_source}"
+            if up not in ("CH1", "CH2") or int(up[2]) > self.channels:
+                raise CommandError.of(ILLEGAL_PARAMETER, arg[:20])
+            self.sync_source = int(up[2])
             return None
         if scpi_match(header, "SYSTem:BEEPer[:IMMediate]") is not None and not query:
             return None

@@ -6,7 +6,8 @@ separates commands and the replies of several queries on one line are
 joined with ``;``. Set commands are silent; errors set bits in ``*ESR?``
 (32 command error, 16 execution error). Input A is the stage sensor of the
 rig's cryostat, B the cold plate at the base temperature; C and D are not
-connected (``RDGST?`` 1, invalid reading). Heater output 1 controls the
+connected (``RDGST?`` 1, invalid reading). Sensor and curve settings:
+:mod:`~mrfm.rig.instruments.lakeshore336_inputs`. Heater output 1 controls the
 stage: with a heater range on and closed-loop mode, the stage temperature
 relaxes to the setpoint with the rig's thermal time constant.
 """
@@ -25,6 +26,7 @@ from mrfm.rig.instruments.base import (
     parse_int,
     split_args,
 )
+from mrfm.rig.instruments.lakeshore336_inputs import INPUT_COMMANDS, InputSettings
 from mrfm.rig.instruments.sr830 import srs_split
 
 INPUTS = ("A", "B", "C", "D")
@@ -39,6 +41,7 @@ class LakeShore336(StandardEvents, VirtualInstrument):
     """Model 336 (see module docstring)."""
 
     driver = "lakeshore.336"
+    model = "MODEL336"
     read_termination = "\r\n"
     write_termination = "\r\n"
     real_port = 7777
@@ -51,6 +54,7 @@ class LakeShore336(StandardEvents, VirtualInstrument):
         self.outmode = {1: [1, 1, 0], 2: [1, 2, 0], 3: [0, 0, 0], 4: [0, 0, 0]}
         self.pid = {n: [50.0, 20.0, 0.0] for n in range(1, 5)}
         self.ramp = {n: [0, 0.0] for n in range(1, 5)}
+        self.inputs = InputSettings()
 
     def execute(self, line: str, session: Session) -> list[str]:
         return self.run_commands(line, joined=True)
@@ -92,6 +96,8 @@ class LakeShore336(StandardEvents, VirtualInstrument):
                 return "1"
             if head == "*RST":
                 return None
+            if head in INPUT_COMMANDS:
+                return self.inputs.command(head, query, args)
             if head == "KRDG" and query:
                 need(args, 1)
                 if args[0].strip() == "0":

@@ -34,6 +34,7 @@ class PIE727(VirtualInstrument):
     """E-727 (see module docstring)."""
 
     driver = "pi.e727"
+    model = "E-727"
     read_termination = "\n"
     write_termination = "\n"
     real_port = 50000

@@ -73,6 +73,7 @@ class SG384(VirtualInstrument):
     """SG384 (see module docstring)."""
 
     driver = "srs.sg384"
+    model = "SG384"
     read_termination = "\n"
     write_termination = "\n"
     real_port = 5025

@@ -243,6 +243,8 @@ class SR830(VirtualInstrument):
         """One command; returns its reply or None (silent)."""
         head, query, arg = srs_split(command)
         args = split_args(arg)
+        if self.buffer.running:  # samples due so far, before anything reads the channel
+            self.buffer.catch_up(self.state.clock.now())
         if head in ("OUTP", "OUTR") and query:  # first: the readings clients ask for most
             need(args, 1)
             if head == "OUTR":

@@ -7,6 +7,14 @@ order reversed); ``OUTP?`` numbers X, Y, R, theta from 0 (or names them ``X``,
 required between the mnemonic and its first argument; several queries on
 one line come back as a single ``;``-separated reply. Commands and replies end
 in LF. Set commands are silent; errors set ``*ESR?`` bits (32 command, 16 execution).
+
+Besides reference, gain and filter: input mode, range, configuration, shield,
+current gain, coupling and advanced filter (``IVMD``, ``IRNG``, ``ISRC``, ``IGND``,
+``ICUR``, ``ICPL``, ``ADVFILT``), reference trigger and impedance (``RTRG``, ``REFZ``),
+sine DC offset ``SOFF``, ``SYNC``, ``OVRM``, channel offsets and expands (``COFP``,
+``CEXP``), the four data channels ``CDSP`` (read with ``SNAPD?``), the noise
+bandwidth ``ENBW?`` (:func:`mrfm.physics.lockin.enbw` of the filter) and the input
+level ``ILVL?`` (0..4). The capture buffer is :mod:`~mrfm.rig.instruments.sr86x_capture`.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import cmath
 import math
 import re
 
+from mrfm.physics.lockin import enbw
 from mrfm.rig.instruments.base import (
     COMMAND_ERROR,
     CommandError,
@@ -27,6 +36,7 @@ from mrfm.rig.instruments.base import (
     parse_int,
     split_args,
 )
+from mrfm.rig.instruments.sr86x_capture import CAPTURE_COMMANDS, Capture
 
 #: full scale, V, index 0..27: 1 V, 500 mV, 200 mV, ... 1 nV
 SCALES = [1.0] + [m * 10.0**e for e in range(-1, -10, -1) for m in (5, 2, 1)]
@@ -38,6 +48,16 @@ _NAMES = {"X": 0, "Y": 1, "R": 2, "TH": 3, "THETA": 3, "IN1": 4, "IN2": 5, "IN3"
           "XNO": 8, "XNOISE": 8, "YNO": 9, "YNOISE": 9, "OUT1": 10, "OUT2": 11, "PHA": 12,
           "PHASE": 12, "SAM": 13, "SAMP": 13, "LEV": 14, "LEVEL": 14, "FI": 15, "FINT": 15,
           "FE": 16, "FEXT": 16}
+
+
+#: integer settings: mnemonic -> (lowest, highest, power-on value)
+INT_SETTINGS: dict[str, tuple[int, int, int]] = {
+    "IVMD": (0, 1, 0), "IRNG": (0, 4, 0), "ISRC": (0, 1, 0), "IGND": (0, 1, 0),
+    "ICUR": (0, 1, 0), "ICPL": (0, 1, 0), "ADVFILT": (0, 1, 1), "RTRG": (0, 2, 0),
+    "REFZ": (0, 1, 0), "SYNC": (0, 1, 0), "OVRM": (0, 1, 1),
+}
+#: full scale of each IRNG input range, V
+INPUT_RANGES = (1.0, 0.3, 0.1, 0.03, 0.01)
 
 
 def _param(text: str, hi: int) -> int:
@@ -61,6 +81,7 @@ class SR865(StandardEvents, VirtualInstrument):
         self.model = str(self.options.get("model", "SR865A"))
         self.max_frequency = {"SR860": 500e3, "SR865": 2e6}.get(self.model, 4e6)
         self.channel = state.new_lockin()
+        self.capture = Capture()
         self.reset()
 
     def reset(self) -> None:
@@ -73,6 +94,11 @@ class SR865(StandardEvents, VirtualInstrument):
         self.reference_source = 0  # RSRC: 0 internal, 1 external, 2 dual, 3 chop
         self.aux_out = [0.0] * 4
         self.esr = 0
+        self.ints = {k: v[2] for k, v in INT_SETTINGS.items()}
+        self.sine_offset = 0.0
+        self.channel_offsets = [0.0, 0.0, 0.0]  # COFP: X, Y, R, % of full scale
+        self.channel_expands = [0, 0, 0]  # CEXP: off, x10, x100
+        self.data_channels = [0, 1, 2, 3]  # CDSP: what DAT1..DAT4 show
         self.channel.configure(tau=TIME_CONSTANTS[self.tau_index], poles=self.slope + 1,
                                phase_deg=0.0)
 
@@ -172,7 +198,10 @@ class SR865(StandardEvents, VirtualInstrument):
         if head == "SNAPD" and query:
             need(args, 0)
             vals = self.values()
-            return ",".join(g(v) for v in vals[:4])
+            return ",".join(g(vals[i]) for i in self.data_channels)
+        reply = self._settings(head, query, args)
+        if reply is not _NOT_MINE:
+            return reply
         if head in ("AUXV", "OAUX"):
             if query:
                 need(args, 1)
@@ -191,3 +220,51 @@ class SR865(StandardEvents, VirtualInstrument):
             return None
         raise CommandError.of(COMMAND_ERROR, f"unknown command {head[:20]!r}")
 
+
+    def _settings(self, head: str, query: bool, args: list[str]) -> str | None | object:
+        """Input, reference-trigger and display settings, ENBW, input level, capture."""
+        if head in INT_SETTINGS:
+            if query:
+                return str(self.ints[head])
+            need(args, 1)
+            lo, hi, _ = INT_SETTINGS[head]
+            self.ints[head] = int(in_range(parse_int(args[0], head), lo, hi, head))
+            return None
+        if head in CAPTURE_COMMANDS:
+            return self.capture.command(head, query, args, self.state.clock.now())
+        if head == "SOFF":
+            if query:
+                return f"{self.sine_offset:.11g}"
+            need(args, 1)
+            self.sine_offset = in_range(parse_float(args[0], "SOFF"), -5.0, 5.0, "SOFF")
+            return None
+        if head in ("COFP", "CEXP"):
+            need(args, 1 if query else 2)
+            i = int(in_range(_param(args[0], 2), 0, 2, "channel"))
+            if head == "COFP":
+                if query:
+                    return f"{self.channel_offsets[i]:.2f}"
+                self.channel_offsets[i] = round(
+                    in_range(parse_float(args[1], "COFP"), -999.99, 999.99, "COFP"), 2)
+                return None
+            if query:
+                return str(self.channel_expands[i])
+            self.channel_expands[i] = int(in_range(parse_int(args[1], "CEXP"), 0, 2, "CEXP"))
+            return None
+        if head == "CDSP":
+            need(args, 1 if query else 2)
+            i = int(in_range(parse_int(args[0], "CDSP"), 0, 3, "data channel"))
+            if query:
+                return str(self.data_channels[i])
+            self.data_channels[i] = _param(args[1], 16)
+            return None
+        if head == "ENBW" and query:
+            return f"{enbw(TIME_CONSTANTS[self.tau_index], self.slope + 1):.6g}"
+        if head == "ILVL" and query:
+            level = abs(self.channel.read()) * math.sqrt(2.0) / INPUT_RANGES[self.ints["IRNG"]]
+            return str(sum(level > t for t in (0.01, 0.03, 0.1, 0.3)))
+        return _NOT_MINE
+
+
+#: a command handler's "not one of mine" (None is a silent set command's reply)
+_NOT_MINE = object()
