@@ -20,8 +20,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from mrfm.monitor.snapshot import ChannelData, Snapshot
-from mrfm.plotting.style import RC
-from mrfm.units import engineering_scale
+from mrfm.plotting.style import RC, colour_scale
+from mrfm.plotting.style import label as _label
+from mrfm.plotting.style import scaled_unit as _scale
 
 #: figure resolution for the page (pixels per inch)
 DPI = 96
@@ -33,19 +34,6 @@ def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return buf.getvalue()
-
-
-def _scale(values: np.ndarray, unit: str) -> tuple[float, str]:
-    """Factor and prefixed unit for readable numbers (K and unitless values stay as they are)."""
-    finite = np.abs(values[np.isfinite(values)])
-    if not unit or unit == "K" or not finite.size:
-        return 1.0, unit
-    factor, prefix = engineering_scale(float(finite.max()))
-    return factor, prefix + unit
-
-
-def _label(name: str, unit: str) -> str:
-    return f"{name} ({unit})" if unit else name
 
 
 def _message(text: str, size: tuple[float, float]) -> bytes:
@@ -81,15 +69,14 @@ def render_map(snap: Snapshot, channel: str) -> bytes:
         ax = fig.add_subplot()
         ax.set_facecolor(_UNMEASURED)
         shown = np.ma.masked_invalid(values.T * vf)
+        # sequential for a non-negative channel, diverging about 0 for a signed one
         im = ax.imshow(shown, origin="lower", extent=extent, aspect="equal",
-                       interpolation="nearest", cmap="viridis")
-        if shown.count() == 0:
-            im.set_clim(0.0, 1.0)
+                       interpolation="nearest", **colour_scale(values * vf, c.unit))
         cbar = fig.colorbar(im, ax=ax, shrink=0.9)
         cbar.set_label(_label(c.name, vu))
         index = snap.latest_index()
         if index is not None:
-            ax.axhline(y[index[1]] * lf, color="tab:red", lw=0.8, alpha=0.7)
+            ax.axhline(y[index[1]] * lf, color="k", lw=0.9, ls="--", alpha=0.7)
         ax.set_xlabel(_label("tip x", lu))
         ax.set_ylabel(_label("tip y", lu))
         heights = snap.axes.get("height", np.array([math.nan]))
@@ -99,7 +86,7 @@ def render_map(snap: Snapshot, channel: str) -> bytes:
             plane = f"{plane[:-2]} (plane {k + 1} of {heights.size}); "
         n = int(np.isfinite(values).sum())
         ax.set_title(f"{c.long_name}\n{plane}{n}/{values.size} points measured "
-                     "(grey: not yet; red: latest line)", fontsize=10)
+                     "(grey: not yet; dashed: latest line)", fontsize=10)
         return _png(fig)
 
 
