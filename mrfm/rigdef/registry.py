@@ -10,7 +10,9 @@ Each :class:`DriverEntry` says, for one model (``"srs.sr830"``):
   driver's defaults; a rig file may override them);
 * ``constructor`` -- rig-file keys passed to the driver's constructor (key -> argument);
 * ``scan_options`` -- rig-file keys the scan reads for this role (:mod:`mrfm.scan`);
-* ``virtual_options`` -- rig-file keys only the virtual instrument reads.
+* ``virtual_options`` -- rig-file keys only the virtual instrument reads;
+* ``qcodes`` -- the stock QCoDeS driver class of the model, ``"module.Class"`` (None: QCoDeS
+  has none), for the station file of ``mrfm rig serve --station``.
 
 Every instrument also takes :data:`COMMON_OPTIONS`. A rig-file key outside an entry's
 :meth:`DriverEntry.allowed_options` is refused when the rig file is read, so every key a
@@ -53,6 +55,7 @@ class DriverEntry:
     constructor: Mapping[str, str] = field(default_factory=dict)
     scan_options: tuple[str, ...] = ()
     virtual_options: tuple[str, ...] = ()
+    qcodes: str | None = None
 
     def allowed_options(self) -> tuple[str, ...]:
         """Every rig-file key (besides driver, resource, port, terminations) this model takes."""
@@ -84,6 +87,7 @@ def _import(target: str) -> type:
 
 
 _LOCKIN_SCAN = ("time_constant", "phase", "force_per_volt", "frequency_per_volt")
+_QC = "qcodes.instrument_drivers."
 
 #: driver name -> entry; the one table of instruments
 REGISTRY: Mapping[str, DriverEntry] = {
@@ -92,22 +96,25 @@ REGISTRY: Mapping[str, DriverEntry] = {
         DriverEntry(
             "srs.sr830", "lockin", "mrfm.drivers.srs.sr830:SR830",
             "mrfm.rig.instruments.sr830:SR830", "sr830.yaml", LF, LF,
-            scan_options=_LOCKIN_SCAN,
+            scan_options=_LOCKIN_SCAN, qcodes=_QC + "stanford_research.SR830",
         ),
         DriverEntry(
             "srs.sr865", "lockin", "mrfm.drivers.srs.sr865:SR865",
             "mrfm.rig.instruments.sr865:SR865", "sr865.yaml", LF, LF,
             constructor={"model": "model_name"}, scan_options=_LOCKIN_SCAN,
+            qcodes=_QC + "stanford_research.SR865A",
         ),
         DriverEntry(
             "srs.sg384", "rf", "mrfm.drivers.srs.sg384:SG384",
             "mrfm.rig.instruments.sg384:SG384", "sg384.yaml", LF, LF,
             scan_options=("power", "frequency_multiplier"),
+            qcodes=_QC + "stanford_research.SG384",
         ),
         DriverEntry(
             "keysight.33500b", "awg", "mrfm.drivers.keysight.ks33500b:KS33500B",
             "mrfm.rig.instruments.keysight33500b:Keysight33500B", "ks33500b.yaml", LF, LF,
             constructor={"model": "model_name", "channel": "channel"},
+            qcodes=_QC + "Keysight.Keysight33522B",
         ),
         DriverEntry(
             "attocube.anc300", "coarse", "mrfm.drivers.attocube.anc300:ANC300",
@@ -125,11 +132,12 @@ REGISTRY: Mapping[str, DriverEntry] = {
             "lakeshore.336", "temperature", "mrfm.drivers.lakeshore.ls336:LS336",
             "mrfm.rig.instruments.lakeshore336:LakeShore336", "ls336.yaml", CRLF, CRLF,
             constructor={"output": "output"}, scan_options=("input",),
+            qcodes=_QC + "Lakeshore.LakeshoreModel336",
         ),
         DriverEntry(
             "ami.430", "magnet", "mrfm.drivers.ami.ami430:AMI430",
             "mrfm.rig.instruments.ami430:AMI430", "ami430.yaml", CRLF, CRLF,
-            virtual_options=("field_units",),
+            virtual_options=("field_units",), qcodes=_QC + "american_magnetics.AMIModel430",
         ),
         DriverEntry(
             "attocube.ids3010", "interferometer", "mrfm.drivers.attocube.ids3010:IDS3010",
