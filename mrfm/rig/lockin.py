@@ -92,7 +92,8 @@ class LockinChannel:
             time_constant=float(self.tau), order=int(self.poles),
             phase=math.radians(self.phase_deg), volts_per_meter=st.settings.volts_per_meter,
             detector_noise=st.settings.detector_noise, spin_force_std=inputs.force_std,
-            spin_direct_std=inputs.direct_std, spin_time=st.spin_correlation_time)
+            spin_direct_std=inputs.direct_std, spin_time=st.spin_correlation_time,
+            feedback_Q=st.settings.feedback_Q)
 
     def _engine_for(self, inputs: LockinInputs) -> EnvelopeLockin:
         """The engine with parameters for ``inputs`` and the present settings."""
@@ -129,8 +130,7 @@ class LockinChannel:
         end = st.lockin_inputs(now)
         steps = 1
         if end.where != self._where and self._engine is not None:
-            c = st.cantilever
-            shortest = min(c.ringdown_time, self.tau)
+            shortest = min(self.tau, st.ringdown_time)
             steps = max(1, min(MAX_SUBSTEPS, math.ceil(math.sqrt(4.0 * dt / shortest))))
         for i in range(1, steps + 1):
             t = t0 + dt * (i / steps) ** 2  # crowded at the start, where the motion is

@@ -15,7 +15,9 @@ equation of motion (:mod:`mrfm.timedomain.envelope`, see :mod:`mrfm.rig.lockin`)
 the reading rings up and down with 2Q/omega0 and passes the lock-in's filter. In the
 steady state at resonance the cantilever lags the force by 90 degrees, so a lock-in
 phase of -90 degrees puts the in-phase CAI force in X with its sign,
-``X = volts_per_meter (Q/k) F / sqrt(2)``. A frequency-shift signal (PLL output,
+``X = volts_per_meter (Q/k) F / sqrt(2)`` (Q the closed-loop value under velocity
+feedback, ``[virtual] feedback_Q``, which shortens the ring time and leaves the thermal
+force noise that of the cantilever's own damping). A frequency-shift signal (PLL output,
 ``volts_per_hertz``) enters the lock-in directly with the same -90 degree lag (a
 convention of the virtual PLL chain, whose delay a real rig calibrates), so one phase
 setting reads every protocol in X. Statistical polarization (a variance, ``N^2`` or
@@ -163,6 +165,16 @@ class RigState:
         if c.T != t:
             c = self._cantilever = dataclasses.replace(c, T=t)
         return c
+
+    @property
+    def ringdown_time(self) -> float:
+        """Ring-up and ring-down time 2Q/omega0 the lock-in sees, s: the cantilever's, or
+        the closed loop's under velocity feedback (``[virtual] feedback_Q``)."""
+        c = self.cantilever
+        q = self.settings.feedback_Q
+        if q is None:
+            return c.ringdown_time
+        return Cantilever(k=c.k, f0=c.f0, Q=q, T=c.T).ringdown_time
 
     def transfer(self, f: float) -> complex:
         """The cantilever's x/F at frequency ``f`` (Hz), m/N (remembered for the last f)."""

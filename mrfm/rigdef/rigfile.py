@@ -93,6 +93,7 @@ _VIRTUAL_DIMENSIONS = {
     "volts_per_meter": (None, 0),
     "volts_per_hertz": (None, 0),
     "detector_noise": (None, 0),
+    "feedback_Q": (None, 0),
     "coil_constant": (None, 0),
     "initial_field": ("magnetic_field", 0),
     "initial_height": ("length", 0),
@@ -181,6 +182,9 @@ def _parse_virtual(table: Any) -> VirtualSettings:
             values = parsed if isinstance(parsed, tuple) else (parsed,)
             if any(v < 0 for v in values):
                 raise ConfigError(f"virtual.{key}: must be >= 0, got {value!r}")
+        if key == "feedback_Q" and not parsed > 0.5:
+            raise ConfigError(f"virtual.feedback_Q: must be > 0.5 (an underdamped cantilever), "
+                              f"got {value!r}")
         kwargs[key] = parsed
     names = {f.name for f in fields(VirtualSettings)}
     assert set(kwargs) <= names

@@ -146,6 +146,11 @@ class VirtualSettings:
         PLL output transduction (frequency-shift protocols), V/Hz.
     detector_noise : float
         Displacement noise floor of the detector, m/sqrt(Hz).
+    feedback_Q : float or None
+        Closed-loop quality factor under velocity feedback ("cold damping": the response
+        and ring time 2Q/omega0 use it, the thermal force noise stays that of the
+        cantilever's own damping; Bruland et al., J. Appl. Phys. 83, 3972 (1998);
+        Poggio et al., PRL 99, 017201 (2007)); None: no feedback.
     coil_constant : float
         Magnet coil constant, T/A.
     initial_field : float or None
@@ -172,6 +177,7 @@ class VirtualSettings:
     volts_per_meter: float = 1.0e7
     volts_per_hertz: float = 1.0e-3
     detector_noise: float = 1.0e-13
+    feedback_Q: float | None = None  # noqa: N815 - the physics symbol
     coil_constant: float = 0.1
     initial_field: float | None = None
     initial_height: float = 1e-6

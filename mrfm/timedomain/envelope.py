@@ -23,7 +23,10 @@ the ring-up and ring-down time is 2Q/w0, :attr:`mrfm.physics.Cantilever.ringdown
 Only the counter-rotating terms (relative size 1/(2Q)) and the mixer's 2 w products
 (removed by the filter) are dropped. The thermal force (one-sided
 ``S_F = 4 k kB T/(w0 Q)``) makes B an Ornstein-Uhlenbeck process with
-``E|B|^2 = g^2 kB T/k`` (equipartition), ``q_B = 2 (w0/2Q) g^2 kB T/k``; the detector's
+``E|B|^2 = g^2 kB T/k`` (equipartition), ``q_B = 2 (w0/2Q) g^2 kB T/k``. Under velocity
+feedback (:attr:`EnvelopeParameters.feedback_Q`) the pole and H use the closed-loop Q
+while q_B keeps the cantilever's own (Bruland et al., J. Appl. Phys. 83, 3972 (1998)); the
+detector's
 white noise ``S_det = g^2 detector_noise^2`` enters the first section. Both are
 circular, so X and Y each carry half the variance of ``y_n``. A force F (N, the CAI
 amplitude of Curie polarization) or a direct input D (V, a frequency-shift signal)
@@ -89,6 +92,10 @@ class EnvelopeParameters:
         sigma_D, V: the statistical signal entering the lock-in directly (0: none).
     spin_time : float
         Correlation time tau_m of the statistical signal, s.
+    feedback_Q : float or None
+        Closed-loop Q under velocity feedback (cold damping): the pole and the transfer
+        function use it, the thermal force noise keeps the cantilever's own damping
+        (None: no feedback).
     """
 
     cantilever: Cantilever
@@ -102,6 +109,7 @@ class EnvelopeParameters:
     spin_force_std: float = 0.0
     spin_direct_std: complex = 0j
     spin_time: float = 1.0
+    feedback_Q: float | None = None  # noqa: N815 - the physics symbol
 
     @property
     def size(self) -> int:
@@ -126,14 +134,16 @@ class EnvelopeSystem:
         c = p.cantilever
         n, tau = p.order, p.time_constant
         size = p.size
-        w0, gamma = c.omega0, c.omega0 / (2.0 * c.Q)
-        wd = w0 * math.sqrt(1.0 - 1.0 / (4.0 * c.Q * c.Q))
+        # the response: the cantilever, or the closed loop under velocity feedback
+        loop = c if p.feedback_Q is None else Cantilever(k=c.k, f0=c.f0, Q=p.feedback_Q, T=c.T)
+        w0, gamma = c.omega0, 1.0 / loop.ringdown_time  # omega0/(2Q)
+        wd = math.sqrt(w0 * w0 - gamma * gamma)
         wm = 2.0 * math.pi * p.f_drive
         delta = wm - 2.0 * math.pi * p.f_ref
         g = p.volts_per_meter
         pole = complex(-gamma, wd - wm)
         #: V per N of force amplitude into dB/dt
-        self.force_gain = -pole * g * complex(c.transfer_function(p.f_drive)) / math.sqrt(2.0)
+        self.force_gain = -pole * g * complex(loop.transfer_function(p.f_drive)) / math.sqrt(2.0)
         rot = cmath.exp(-1j * p.phase)
         m = np.zeros((size, size))
         tm = p.spin_time
@@ -157,7 +167,9 @@ class EnvelopeSystem:
         # noise intensities (G G^T): circular complex noise puts half on Re and half on Im
         q = np.zeros((size, size))
         q[I_XI, I_XI] = 2.0 / tm
-        q_b = 2.0 * gamma * g * g * constants.k * c.T / c.k
+        # the thermal force of the cantilever's own damping: E|B|^2 = g^2 kB T/k without
+        # feedback, times Q_loop/Q with it (feedback cooling)
+        q_b = 2.0 / c.ringdown_time * g * g * constants.k * c.T / c.k
         q[I_B, I_B] = q[I_B + 1, I_B + 1] = 0.5 * q_b
         s_det = (g * p.detector_noise) ** 2
         q[I_Y, I_Y] = q[I_Y + 1, I_Y + 1] = 0.5 * s_det / tau**2

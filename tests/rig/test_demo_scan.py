@@ -1,10 +1,12 @@
 """The demo on the shipped virtual rig, end to end: ``mrfm scan configs/demo.toml --rig virtual``.
 
 Truths: the solver's signal map of the same experiment (its sign and shape); the
-chain's closed-form gain at resonance, X = volts_per_meter (Q/k) F / sqrt(2) with the
--90 degree reference phase; the lock-in noise r.m.s. sqrt(S_V ENBW) with
-S_V = volts_per_meter^2 (S_F (Q/k)^2 + S_det), S_F = 4 k kB T/(omega0 Q) and the
-ENBW 1/(8 tau) of the SR830's default 12 dB/oct filter (PHYSICS.md, "Readout").
+chain's closed-form gain at resonance, X = volts_per_meter (Q_fb/k) F / sqrt(2) with the
+-90 degree reference phase and Q_fb the rig's velocity-feedback Q (the cantilever rings
+for 2 Q_fb/omega0 = 6.4 ms, well inside a point's wait); the lock-in noise r.m.s.
+sqrt((1/2) int S_V(f) |H(f - f0)|^2 df) with S_V = volts_per_meter^2 (S_F |H_fb(f)|^2 +
+S_det), S_F = 4 k kB T/(omega0 Q) of the cantilever's own Q, and H the SR830's default
+12 dB/oct filter of tau = 10 ms (scipy quad; PHYSICS.md, "Readout").
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import math
 
 import numpy as np
 import pytest
-from scipy import constants as sc
+from scipy import integrate
+
+from mrfm.physics import Cantilever, lockin
 
 
 @pytest.mark.slow
@@ -41,10 +45,21 @@ def test_demo_scan_puts_the_force_in_x_and_noise_in_y(tmp_path):
     rig = rigfile.load(data_dir("instruments") / "virtual.toml")
     vpm = rig.virtual.volts_per_meter
     c = exp.cantilever
-    gain = vpm * c.Q / c.k / math.sqrt(2)  # V per N, at resonance, phase -90 degrees
-    s_f = 4 * c.k * sc.k * c.T / (2 * math.pi * c.f0 * c.Q)
-    s_v = vpm**2 * (s_f * (c.Q / c.k) ** 2 + rig.virtual.detector_noise**2)
-    sigma = math.sqrt(s_v / (8 * 10e-3))  # tau = 10 ms, ENBW 1/(8 tau)
+    q_fb = rig.virtual.feedback_Q
+    assert q_fb == 60
+    loop = Cantilever(k=c.k, f0=c.f0, Q=q_fb, T=c.T)
+    gain = vpm * q_fb / c.k / math.sqrt(2)  # V per N, at resonance, phase -90 degrees
+    s_f = c.force_noise_psd()  # 4 k kB T/(omega0 Q), Q of every loss channel
+
+    def product(fp):
+        s_v = vpm**2 * (s_f * abs(loop.transfer_function(c.f0 + fp)) ** 2
+                        + rig.virtual.detector_noise**2)
+        return s_v * abs(lockin.response(fp, time_constant=10e-3, order=2)) ** 2
+
+    edges = [-c.f0, -1e3, -100.0, -10.0, 0.0, 10.0, 100.0, 1e3, 1e4]
+    total = sum(integrate.quad(product, a, b, limit=400)[0]
+                for a, b in zip(edges[:-1], edges[1:], strict=False))
+    sigma = math.sqrt(0.5 * (total + integrate.quad(product, edges[-1], math.inf)[0]))
     # X: the solver's map with its sign, at the chain's gain
     assert np.corrcoef(x.ravel(), force.ravel())[0, 1] >= 0.95
     fit = float(x.ravel() @ force.ravel() / (force.ravel() @ force.ravel()))

@@ -314,7 +314,8 @@ def test_lockin_phase_minus_90_puts_the_cai_force_in_x():
 
 def test_cantilever_noise_follows_the_cryostat_temperature(rig):
     """The rig's cantilever is the experiment's at the stage temperature: at f0 the input
-    noise is vpm^2 (S_F (Q/k)^2 + S_det) with S_F = 4 k kB T/(2 pi f0 Q) (|H(f0)| = Q/k)."""
+    noise is vpm^2 (S_F (Q/k)^2 + S_det) with S_F = 4 k kB T/(2 pi f0 Q) (|H(f0)| = Q/k),
+    Q the total of every loss channel (Cantilever.Q_total: intrinsic and gas damping)."""
     from scipy import constants
 
     st = rig.state
@@ -322,8 +323,9 @@ def test_cantilever_noise_follows_the_cryostat_temperature(rig):
     vpm, det = st.settings.volts_per_meter, st.settings.detector_noise
 
     def expected(temp):
-        s_f = 4 * c0.k * constants.k * temp / (2 * math.pi * c0.f0 * c0.Q)
-        return vpm**2 * (s_f * (c0.Q / c0.k) ** 2 + det**2)
+        q = c0.Q_total
+        s_f = 4 * c0.k * constants.k * temp / (2 * math.pi * c0.f0 * q)
+        return vpm**2 * (s_f * (q / c0.k) ** 2 + det**2)
 
     assert st.temperature() == 4.2
     assert st.input_noise_psd(c0.f0) == pytest.approx(expected(4.2), rel=1e-12)

@@ -190,3 +190,36 @@ def test_time_domain_chain_and_envelope_agree():
     out, p, params = _chain(4.2, 200.0)
     x = out["lockin_x"][int(1.0 / params.dt):]
     assert np.var(x) == pytest.approx(EnvelopeSystem(p).output_variance(), rel=0.1)
+
+
+def test_velocity_feedback_shortens_the_ring_time_and_keeps_the_force_noise():
+    """Cold damping to Q_fb: ring-up with 2 Q_fb/omega0 to X = g (Q_fb/k) F/sqrt 2, thermal
+    noise S_F (the cantilever's own Q) through |H_fb|^2 (quad), i.e. E|A|^2/2 =
+    (Q_fb/Q) kB T/k with a wide filter (feedback cooling)."""
+    q_fb = 60.0
+    loop = Cantilever(k=DEMO.k, f0=DEMO.f0, Q=q_fb, T=DEMO.T)
+    p = _params(time_constant=1e-4, order=1, feedback_Q=q_fb, detector_noise=0.0)
+    e = EnvelopeLockin(p)
+    e.set_inputs(1e-16)
+    gain = VPM * q_fb / DEMO.k / math.sqrt(2)
+    tc = loop.ringdown_time  # 6.4 ms
+    for t in (0.002, 0.01, 0.05):
+        e.advance(t, np.zeros(p.size))
+        truth = integrate.quad(lambda s, t=t: math.exp(-s / 1e-4) / 1e-4
+                               * (1 - math.exp(-(t - s) / tc)), 0, t, limit=200)[0]
+        assert e.output().real == pytest.approx(gain * 1e-16 * truth, rel=1e-5)
+    var = EnvelopeSystem(p).output_variance()
+    s_f = DEMO.force_noise_psd()
+
+    def product(fp):
+        f = p.f_ref + fp
+        return VPM**2 * s_f * abs(loop.transfer_function(f)) ** 2 * abs(
+            lockin.response(fp, time_constant=1e-4, order=1)) ** 2
+
+    edges = [-3e3 + 1e-9, -500.0, -50.0, -5.0, 0.0, 5.0, 50.0, 500.0, 5e3]
+    truth = 0.5 * sum(integrate.quad(product, a, b, limit=400)[0]
+                      for a, b in zip(edges[:-1], edges[1:], strict=False))
+    truth += 0.5 * integrate.quad(product, edges[-1], math.inf, limit=400)[0]
+    assert var == pytest.approx(truth, rel=2e-2)
+    cooled = 0.5 * VPM**2 * (q_fb / DEMO.Q) * 1.380649e-23 * DEMO.T / DEMO.k
+    assert var == pytest.approx(cooled, rel=0.1)  # most of the Lorentzian is in the filter
