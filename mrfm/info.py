@@ -1,10 +1,13 @@
-"""Figures of merit of an experiment: noise floor, tip gradient, spin polarization.
+"""Figures of merit of an experiment: noise floor, damping, tip gradient, spin polarization
+and the spin dynamics of the protocol (adiabaticity over the resonant slice).
 
-Used by ``mrfm info`` and ``mrfm demo``. All values SI.
+Used by ``mrfm info``, ``mrfm simulate`` (the adiabaticity warning) and ``mrfm demo``.
+All values SI.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,6 +18,10 @@ if TYPE_CHECKING:
 
 #: Gradient of a clinical MRI scanner's imaging gradient coils, T/m (API.md: 40 mT/m).
 CLINICAL_GRADIENT = 0.04
+#: Field evaluations allowed for the slice's adiabaticity (keeps ``mrfm info`` ~0.1 s).
+SLICE_EVALUATIONS = 400_000
+#: Protocols whose sweep is the cantilever motion (depth |d|B|/dx| x_pk at f0).
+_MOTION_SWEPT = ("OSCAR", "iOSCAR", "CERMIT")
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,24 @@ class SpeciesInfo:
     larmor_frequency: float  # Hz at B0
     polarization: float  # <I_z>/I
     spins: float  # number of spins in the sample (voxel densities plus point spins)
+    larmor_frequency_slice: float | None = None  # Hz at the resonant field (= rf frequency)
+    polarization_slice: float | None = None  # <I_z>/I at the resonant field
+
+
+@dataclass(frozen=True)
+class SliceDynamics:
+    """Adiabaticity of the protocol's sweep over the spins in the resonant slice.
+
+    ``adiabaticity`` is the smallest A = |gamma| B1_eff^2 / |dB_offset/dt| over the spins
+    in the slice at the evaluated tip positions (:mod:`mrfm.physics.spin_dynamics`);
+    ``inversion_efficiency`` = 1 - exp(-pi A / 2) there. None when no spin is in a slice.
+    """
+
+    adiabaticity: float | None
+    inversion_efficiency: float | None
+    b1_eff: float | None  # T, at the worst spin
+    spins_evaluated: int  # spins (voxels and point spins) in a slice at the tips evaluated
+    tips_evaluated: int
 
 
 @dataclass(frozen=True)
@@ -43,6 +68,9 @@ class ExperimentSummary:
     min_height: float  # m
     species: tuple[SpeciesInfo, ...]
     effective_q: float  # Q with gas damping, 1/Q = 1/Q_intrinsic + 1/Q_gas
+    q_total: float  # 1/Q_total = sum of 1/Q_i over every loss channel
+    q_parts: dict[str, float]  # Q_intrinsic, Q_gas (inf: no gas), Q_noncontact, Q_tip if set
+    slice_dynamics: SliceDynamics | None  # None for force-gradient (no RF)
 
     @property
     def gradient_vs_clinical(self) -> float:
@@ -51,6 +79,7 @@ class ExperimentSummary:
 
     def as_json(self) -> dict[str, object]:
         """The JSON object printed by ``mrfm info --json`` (SI values)."""
+        sd = self.slice_dynamics
         return {
             "name": self.name,
             "protocol": self.protocol,
@@ -63,12 +92,18 @@ class ExperimentSummary:
             "tip_field_max_T": self.tip_field_max,
             "min_height_m": self.min_height,
             "effective_q": self.effective_q,
+            "Q_total": self.q_total,
+            **self.q_parts,
+            "adiabaticity": None if sd is None else sd.adiabaticity,
+            "inversion_efficiency": None if sd is None else sd.inversion_efficiency,
             "species": [
                 {
                     "name": s.name,
                     "gamma_rad_per_s_T": s.gamma,
                     "larmor_frequency_Hz": s.larmor_frequency,
                     "polarization": s.polarization,
+                    "larmor_frequency_slice_Hz": s.larmor_frequency_slice,
+                    "polarization_slice": s.polarization_slice,
                     "spins": s.spins,
                 }
                 for s in self.species
@@ -92,6 +127,97 @@ def gradient_plane(
     return x, x, grad[..., 2, 0], np.linalg.norm(field, axis=-1)
 
 
+def _spin_positions(exp: Experiment, name: str, budget: int) -> np.ndarray:
+    """Positions (n, 3) of one species' spins: occupied voxel centres (a regular subset
+    when there are more than ``budget``) and the point spins."""
+    parts = []
+    rho = exp.sample.densities.get(name)
+    if rho is not None:
+        idx = np.argwhere(rho > 0)
+        if len(idx) > budget:
+            idx = idx[:: -(-len(idx) // budget)]
+        ax = exp.sample.axes()
+        parts.append(np.stack([ax[i][idx[:, i]] for i in range(3)], axis=-1))
+    pts = exp.sample.points.get(name)
+    if pts is not None and len(pts):
+        parts.append(pts)
+    return np.concatenate(parts) if parts else np.zeros((0, 3))
+
+
+def _tip_centres(exp: Experiment, n_spins: int) -> list[np.ndarray]:
+    """Candidate magnet centres: the scan's centre first, then a grid within the budget."""
+    x, y = exp.scan.x, exp.scan.y
+    z = float(np.min(exp.scan.height)) + float(exp.magnet.half_height)
+    centre = np.array([[0.5 * (x[0] + x[-1]), 0.5 * (y[0] + y[-1]), z]])
+    per_axis = max(1, int(math.sqrt(SLICE_EVALUATIONS / max(n_spins, 1))))
+    gx = x[:: -(-len(x) // per_axis)]
+    gy = y[:: -(-len(y) // per_axis)]
+    mx, my = np.meshgrid(gx, gy, indexing="ij")
+    grid = np.stack([mx.ravel(), my.ravel(), np.full(mx.size, z)], axis=-1)
+    return [centre, grid]
+
+
+def slice_spin_dynamics(exp: Experiment) -> SliceDynamics | None:
+    """Worst adiabaticity over the spins in the resonant slice (None without RF).
+
+    For each species the resonant field is B_res = 2 pi f_rf / |gamma|; a spin at the total
+    field B = B0 z + B_tip (magnet at the scan's centre and smallest height) is in the slice
+    when |s| < 1, s = (|B| - B_res) / depth, with the sweep depth ``rf.fm_depth`` (CAI) or
+    |d|B|/dx| x_pk (OSCAR, iOSCAR, CERMIT with an amplitude; CERMIT without one uses
+    fm_depth) at the cantilever frequency. B1_eff is the part of an x-directed B1
+    perpendicular to B. When no spin is in the slice at the centre, a grid of tip positions
+    from the scan is tried. Voxels are subsampled to about ``SLICE_EVALUATIONS`` field
+    evaluations.
+    """
+    from mrfm.physics import SpinSpecies
+    from mrfm.physics import spin_dynamics as sd
+
+    rf = exp.rf
+    if exp.protocol.name == "force-gradient" or rf.frequency <= 0 or rf.B1 <= 0:
+        return None
+    motion = exp.protocol.name in _MOTION_SWEPT and exp.amplitude > 0
+    f0 = exp.cantilever.f0
+    b0 = np.array([0.0, 0.0, exp.B0])
+    worst, worst_b1 = math.inf, math.nan
+    in_slice = tips_used = 0
+    names = list(dict.fromkeys(list(exp.sample.densities) + list(exp.sample.points)))
+    per_species = SLICE_EVALUATIONS // max(len(names), 1)
+    for name in names:
+        gamma = SpinSpecies.from_name(name).gamma
+        b_res = 2.0 * math.pi * rf.frequency / abs(gamma)
+        pos = _spin_positions(exp, name, per_species)
+        if len(pos) == 0:
+            continue
+        for centres in _tip_centres(exp, len(pos)):
+            rel = (pos[None, :, :] - centres[:, None, :]).reshape(-1, 3)
+            field = exp.magnet.field(rel) + b0
+            bmag = np.linalg.norm(field, axis=-1)
+            if motion:
+                dbdx = sd.force_per_moment(field, exp.magnet.gradient(rel))[:, 0]
+                depth = np.abs(dbdx) * exp.amplitude
+            else:
+                depth = np.full(len(rel), rf.fm_depth)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s = (bmag - b_res) / depth
+            hit = np.abs(s) < 1.0
+            tips_used += len(centres)
+            if not np.any(hit):
+                continue
+            b1e = np.atleast_1d(sd.b1_effective(rf.B1, field[hit]))
+            a = np.atleast_1d(sd.adiabaticity(gamma, b1e, sd.sweep_rate(depth[hit], f0,
+                                                                          s[hit])))
+            i = int(np.argmin(a))
+            in_slice += int(hit.sum())
+            if a[i] < worst:
+                worst, worst_b1 = float(a[i]), float(b1e[i])
+            break
+    if not in_slice:
+        return SliceDynamics(None, None, None, 0, tips_used)
+    return SliceDynamics(adiabaticity=worst,
+                         inversion_efficiency=float(sd.flip_probability(worst)),
+                         b1_eff=worst_b1, spins_evaluated=in_slice, tips_evaluated=tips_used)
+
+
 def summarize(exp: Experiment) -> ExperimentSummary:
     """Compute the :class:`ExperimentSummary` of an Experiment."""
     from mrfm.physics import SpinSpecies
@@ -101,10 +227,12 @@ def summarize(exp: Experiment) -> ExperimentSummary:
     size = max(float(np.max(exp.magnet.params)), h)
     # The extreme of dBz/dx of a magnet lies within a few (size + h) of its axis.
     _, _, dbz_dx, bmag = gradient_plane(exp.magnet, h, 3.0 * (size + h), n=401)
+    has_rf = exp.rf.frequency > 0
     species = []
     names = list(dict.fromkeys(list(exp.sample.densities) + list(exp.sample.points)))
     for name in names:
         sp = SpinSpecies.from_name(name)
+        b_res = 2.0 * math.pi * exp.rf.frequency / abs(sp.gamma)
         species.append(
             SpeciesInfo(
                 name=sp.name,
@@ -112,19 +240,47 @@ def summarize(exp: Experiment) -> ExperimentSummary:
                 larmor_frequency=abs(sp.gamma) * abs(exp.B0) / (2 * np.pi),
                 polarization=float(sp.polarization(abs(exp.B0), cant.T)),
                 spins=float(exp.sample.spin_count(name)),
+                larmor_frequency_slice=(abs(sp.gamma) * b_res / (2 * np.pi)) if has_rf
+                else None,
+                polarization_slice=float(sp.polarization(b_res, cant.T)) if has_rf else None,
             )
         )
     q_eff = float(exp.stage.effective_q(cant))
+    damping = cant.damping
+    parts = {"Q_intrinsic": cant.Q, "Q_gas": exp.stage.gas_q(cant.f0)}
+    if damping is not None:
+        parts["Q_gas"] = damping.gas
+        parts.update({k: v for k, v in damping.parts().items()
+                      if k in ("Q_noncontact", "Q_tip")})
     return ExperimentSummary(
         name=exp.name,
         protocol=exp.protocol.name,
         force_noise_psd=cant.force_noise_psd(),
         force_noise=cant.force_noise(1.0),
         thermal_rms=cant.thermal_rms(),
-        ringdown_time=2 * cant.Q / cant.omega0,
+        ringdown_time=cant.ringdown_time,
         tip_gradient_max=float(np.max(np.abs(dbz_dx))),
         tip_field_max=float(np.max(bmag)),
         min_height=h,
         species=tuple(species),
         effective_q=q_eff,
+        q_total=cant.Q_total,
+        q_parts=parts,
+        slice_dynamics=slice_spin_dynamics(exp),
     )
+
+
+def adiabaticity_warning(exp: Experiment) -> str | None:
+    """One line when the worst adiabaticity in the slice is below 3 (``mrfm simulate``)."""
+    from mrfm.physics.spin_dynamics import ADIABATICITY_WARNING
+
+    sd = slice_spin_dynamics(exp)
+    if sd is None or sd.adiabaticity is None or sd.adiabaticity >= ADIABATICITY_WARNING:
+        return None
+    note = ""
+    if exp.protocol.name == "CERMIT" and exp.protocol.cermit_mode == "saturate":
+        note = "; CERMIT saturate relies on non-adiabatic passages, so this may be intended"
+    return (f"adiabaticity A = {sd.adiabaticity:.3g} < {ADIABATICITY_WARNING:g} in the "
+            f"resonant slice: only {100 * sd.inversion_efficiency:.1f} % of the passages "
+            "invert (Landau-Zener 1 - exp(-pi A/2)) and the signal assumes full inversion; "
+            f"raise rf.B1 or lower the sweep rate{note}")

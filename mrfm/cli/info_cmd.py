@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import TYPE_CHECKING
 
@@ -69,9 +70,25 @@ def render_table(summary: ExperimentSummary) -> str:
         ("tip field max |B_tip|", format_quantity(summary.tip_field_max, "T")),
     ]
     rows.append(("Q with gas damping", f"{summary.effective_q:.4g}"))
+    rows.append(("Q total (force noise)", f"{summary.q_total:.4g}"))
+    for key, value in summary.q_parts.items():
+        rows.append((f"  {key}", f"{value:.4g}" if math.isfinite(value) else "inf (none)"))
+    sd = summary.slice_dynamics
+    if sd is not None:
+        if sd.adiabaticity is None:
+            rows.append(("adiabaticity (worst in slice)", "no spin in a resonant slice"))
+        else:
+            rows.append(("adiabaticity (worst in slice)",
+                         f"{sd.adiabaticity:.3g} (B1_eff {format_quantity(sd.b1_eff, 'T')})"))
+            rows.append(("inversion efficiency", f"{sd.inversion_efficiency:.4g} "
+                                                 "(Landau-Zener, 1 - exp(-pi A/2))"))
     for s in summary.species:
         rows.append((f"spins {s.name}", f"{s.spins:.3g} spins, Larmor "
                      f"{format_quantity(s.larmor_frequency, 'Hz')}, "
-                     f"polarization {s.polarization:.3g}"))
+                     f"polarization {s.polarization:.3g} at B0"))
+        if s.larmor_frequency_slice is not None and s.polarization_slice is not None:
+            rows.append((f"  {s.name} at the slice",
+                         f"Larmor {format_quantity(s.larmor_frequency_slice, 'Hz')}, "
+                         f"polarization {s.polarization_slice:.3g}"))
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)

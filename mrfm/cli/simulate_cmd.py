@@ -34,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mrfm.cli.info_cmd import parse_sets
     from mrfm.config import load
+    from mrfm.info import adiabaticity_warning
     from mrfm.solver import ResonanceOutsideSampleWarning, simulate
     from mrfm.units import format_quantity
 
@@ -41,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         check_output(args.output, inputs=[args.config])
     exp = load(args.config, overrides=parse_sets(args.set))
+    if (adiabatic := adiabaticity_warning(exp)) is not None:
+        print(f"mrfm: warning: {adiabatic}", file=sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResonanceOutsideSampleWarning)
         result = simulate(exp, method=args.method)
