@@ -21,13 +21,25 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mrfm.physics import Cantilever
 from mrfm.timedomain.envelope import EnvelopeLockin, EnvelopeParameters
 
 if TYPE_CHECKING:
     from mrfm.rig.state import LockinInputs, RigState
+    from mrfm.rigdef.spec import VirtualSettings
 
 #: most sub-intervals of one update while the tip, field or RF move by themselves
 MAX_SUBSTEPS = 32
+
+
+def force_per_volt(cantilever: Cantilever, settings: VirtualSettings) -> float:
+    """Force amplitude per volt of X (N/V) at resonance with the -90 degree phase, in the
+    steady state: ``sqrt 2/(volts_per_meter |H(f0)|)`` with H the cantilever's transfer
+    function, or its velocity-feedback loop's (``feedback_Q``)."""
+    c = cantilever
+    q = settings.feedback_Q
+    loop = c if q is None else Cantilever(k=c.k, f0=c.f0, Q=q, T=c.T)
+    return math.sqrt(2.0) / (settings.volts_per_meter * abs(loop.transfer_function(loop.f0)))
 
 
 class NormalStream:

@@ -116,7 +116,8 @@ def _calibrate_virtual_lockin(rf: RigFile, exp: Experiment) -> RigFile:
     """The virtual lock-in's calibration for this experiment (force or frequency per volt).
 
     The virtual rig turns a force F at the cantilever's resonance into a lock-in
-    reading X = volts_per_meter (Q/k) F / sqrt(2) (V r.m.s.), and a frequency shift
+    reading X = volts_per_meter (Q/k) F / sqrt(2) (V r.m.s.; Q of the velocity-feedback
+    loop where the rig file sets ``[virtual] feedback_Q``), and a frequency shift
     into X = volts_per_hertz df / sqrt(2); the inverse gives a scan channel in N or Hz
     (for statistical polarization, the r.m.s. of the fluctuating signal).
     """
@@ -130,8 +131,9 @@ def _calibrate_virtual_lockin(rf: RigFile, exp: Experiment) -> RigFile:
             if frequency_protocol:
                 opts["frequency_per_volt"] = math.sqrt(2.0) / settings.volts_per_hertz
             else:
-                c = exp.cantilever
-                opts["force_per_volt"] = math.sqrt(2.0) * c.k / (settings.volts_per_meter * c.Q)
+                from mrfm.rig.lockin import force_per_volt  # only a virtual rig needs mrfm.rig
+
+                opts["force_per_volt"] = force_per_volt(exp.cantilever, settings)
             spec = dataclasses.replace(spec, options=opts)
         specs.append(spec)
     return dataclasses.replace(rf, instruments=tuple(specs))
