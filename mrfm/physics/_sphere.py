@@ -159,16 +159,18 @@ def sphere_magnitude(params, pol, rx, ry, rz, order, b0, high):
     params, pol, rx, ry, rz
         As :func:`sphere_point`.
     order : int
-        0: |B| only; 1: also grad|B|.
+        0: |B| only; 1: also grad|B|; 2: also d2|B|/dx2.
     b0 : float
         Applied field along +z, T.
     high : bool
-        High-field approximation: |B| ~ B0 + B_z and grad|B| ~ grad B_z.
+        High-field approximation: |B| ~ B0 + B_z, grad|B| ~ grad B_z and
+        d2|B|/dx2 ~ d2B_z/dx2.
 
     Returns
     -------
-    (b, gx, gy, gz, 0.0) : tuple of float
-        T and T/m; the gradient is 0 when ``order`` is 0 (and inside the sphere).
+    (b, gx, gy, gz, d2) : tuple of float
+        T, T/m and T/m^2; entries above ``order`` are 0 (all derivatives are 0 inside
+        the sphere). ``d2 = (|dB/dx|^2 + B . d2B/dx2) / |B| - (d|B|/dx)^2 / |B|``.
     """
     radius = params[0]
     jx = pol[0]
@@ -189,9 +191,18 @@ def sphere_magnitude(params, pol, rx, ry, rz, order, b0, high):
     gxz = _gradient_off_diagonal(a, c, jx, jz, rx, rz)
     gyz = _gradient_off_diagonal(a, c, jy, jz, ry, rz)
     gzz = _gradient_diagonal(a, c, d, jz, rz)
+    d2 = 0.0
+    if order >= 2:
+        ir2 = 1.0 / r2
+        cc = 5.0 * a * ir2  # 15 k / r^7
+        dd = 7.0 * c * ir2  # 105 k (J.r) / r^9
+        # d2B_z/dx2 (the Hessian entry hxx of sphere_point)
+        d2z = _third(a, cc, dd, jr, jz, jx, jx, rz, rx, rx, 0.0, 0.0, 1.0)
     if high:
         # dBz/dx_j = G[2, j] = G[j, 2] (curl-free field: G symmetric)
-        return bz, gxz, gyz, gzz, 0.0
+        if order >= 2:
+            d2 = d2z
+        return bz, gxz, gyz, gzz, d2
     bx = f * rx - g * jx
     by = f * ry - g * jy
     b = math.sqrt(bx * bx + by * by + bz * bz)
@@ -202,5 +213,12 @@ def sphere_magnitude(params, pol, rx, ry, rz, order, b0, high):
     gxx = _gradient_diagonal(a, c, d, jx, rx)
     gyy = _gradient_diagonal(a, c, d, jy, ry)
     gxy = _gradient_off_diagonal(a, c, jx, jy, rx, ry)
-    return (b, (bx * gxx + by * gxy + bz * gxz) / b, (bx * gxy + by * gyy + bz * gyz) / b,
-            (bx * gxz + by * gyz + bz * gzz) / b, 0.0)
+    dbx = (bx * gxx + by * gxy + bz * gxz) / b
+    if order >= 2:
+        # dB/dx = (G[0, 0], G[1, 0], G[2, 0]) = (gxx, gxy, gxz)
+        d2x = _third(a, cc, dd, jr, jx, jx, jx, rx, rx, rx, 1.0, 1.0, 1.0)
+        d2y = _third(a, cc, dd, jr, jy, jx, jx, ry, rx, rx, 0.0, 0.0, 1.0)
+        dsq = gxx * gxx + gxy * gxy + gxz * gxz
+        d2 = (dsq + bx * d2x + by * d2y + bz * d2z) / b - dbx * dbx / b
+    return (b, dbx, (bx * gxy + by * gyy + bz * gyz) / b,
+            (bx * gxz + by * gyz + bz * gzz) / b, d2)

@@ -84,7 +84,7 @@ def field_magnitude(shape_id, mparams, pol, rx, ry, rz, order, pp, out):
     (b, gx, gy, gz, d2) : tuple of float
         |B| (T), grad|B| (T/m) and d2|B|/dx2 (T/m^2); entries above ``order`` are 0.
     """
-    if shape_id == 0 and order <= 1:
+    if shape_id == 0:
         return sphere_magnitude(mparams, pol, rx, ry, rz, order, pp[P_B0], pp[P_HIGH] != 0.0)
     magnet_point(shape_id, mparams, pol, rx, ry, rz, order, out)
     gx = 0.0
@@ -139,23 +139,96 @@ def moment_weight(pp, b, q):
     return mean_moment(pp, b) * q
 
 
+#: the small-amplitude expansion of :func:`trajectory_curvature` is used where d2|B|/dx2 varies
+#: by at most this fraction of its value over the cantilever's swing (see
+#: :func:`small_amplitude_curvature`)
+SMALL_AMPLITUDE_TOL = 1e-3
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def small_amplitude_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
+    """Small-amplitude form of :func:`trajectory_curvature` and whether it may be used.
+
+    Integrating Lee, Moore & Marohn, PRB 85, 165447 (2012), Eq. 20 by parts shows that
+    the trajectory curvature is a weighted mean of g_2 = d2|B|/dx2 over the swing::
+
+        K2 = (1 / pi) integral_{-pi}^{pi} g_2(x - a cos th) sin^2 th dth      (a = x_pk)
+
+    (weights sin^2 th / pi, summing to 1). Hence ``|K2 - g_2(x)| <= V``, the largest
+    change of g_2 over [x - a, x + a]. Expanding in powers of a (``<sin^2 cos^2> = 1/8``)::
+
+        K2 = g_2 + (a^2 / 8) g_4 + (a^4 / 192) g_6 + ...
+
+    and the second term is taken from the central second difference of g_2 at step a,
+    ``(g_2(x + a) - 2 g_2(x) + g_2(x - a)) / 8`` (own error ``(a^4 / 96) g_6``). The
+    expansion is accepted (``ok``) where the variation over the swing, estimated by the
+    ends ``V ~ max |g_2(x +- a) - g_2(x)|``, is at most :data:`SMALL_AMPLITUDE_TOL` of
+    ``|g_2(x)|``: the error is then at most ``V + |second term| <= 2 TOL |g_2|`` (the
+    weighted-mean bound) and in practice O(TOL^2) (tested against the full average).
+    The caller falls back to the full trajectory average elsewhere (amplitudes
+    comparable to the field's length scale, and the thin shell where g_2 passes through
+    zero). Two more evaluations of d2|B|/dx2 replace ``P_NTHETA + 1`` of d|B|/dx.
+
+    Parameters
+    ----------
+    g2 : float
+        d2|B|/dx2 at (rx, ry, rz), T/m^2 (the caller has it from :func:`field_magnitude`).
+
+    Returns
+    -------
+    (K2, ok) : (float, bool)
+        T/m^2.
+    """
+    a = pp[P_XPK]
+    b, gx, gy, gz, gp = field_magnitude(shape_id, mparams, pol, rx + a, ry, rz, 2, pp, out)
+    b, gx, gy, gz, gm = field_magnitude(shape_id, mparams, pol, rx - a, ry, rz, 2, pp, out)
+    second = 0.125 * (gp + gm - 2.0 * g2)
+    swing = max(abs(gp - g2), abs(gm - g2))
+    return g2 + second, swing <= SMALL_AMPLITUDE_TOL * abs(g2)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def field_and_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out):
+    """|B|, grad|B| and the trajectory curvature :func:`trajectory_curvature` at one point.
+
+    Returns
+    -------
+    (b, gx, gy, gz, K2) : tuple of float
+        T, T/m, T/m^2.
+    """
+    b, gx, gy, gz, g2 = field_magnitude(shape_id, mparams, pol, rx, ry, rz, 2, pp, out)
+    if pp[P_XPK] <= 0.0:
+        return b, gx, gy, gz, g2
+    k2, ok = small_amplitude_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out)
+    if not ok:
+        k2 = trajectory_average(shape_id, mparams, pol, rx, ry, rz, pp, out)
+    return b, gx, gy, gz, k2
+
+
 @njit(cache=True, fastmath=False)
 def trajectory_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out):
     """Cantilever-trajectory weighted curvature of |B|, T/m^2.
 
-    For peak amplitude a = x_pk > 0 it returns the large-amplitude form of
+    For peak amplitude a = x_pk > 0 it is the large-amplitude form of
     Lee, Moore & Marohn, PRB 85, 165447 (2012), Eq. 20 for a fixed moment::
 
         K2 = -(1 / (pi a)) * integral_{-pi}^{pi} d|B|/dx(x - a cos th) cos th dth
 
-    which tends to d2|B|/dx2 as a -> 0. The integrand is periodic and even in
-    theta, so the trapezoid rule on [0, pi] with ``pp[P_NTHETA]`` intervals is
-    spectrally accurate. For a = 0 the exact second derivative is returned.
+    which tends to d2|B|/dx2 as a -> 0. Where the amplitude is small against the field's
+    variation, the two-term expansion of :func:`small_amplitude_curvature` is returned
+    (its acceptance test bounds the neglected terms); elsewhere the full average
+    :func:`trajectory_average`. For a = 0 the exact second derivative is returned.
     """
+    b, gx, gy, gz, k2 = field_and_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out)
+    return k2
+
+
+@njit(cache=True, fastmath=False)
+def trajectory_average(shape_id, mparams, pol, rx, ry, rz, pp, out):
+    """The full trajectory average of :func:`trajectory_curvature` at any amplitude
+    a = x_pk > 0, T/m^2: the integrand, periodic and even in theta, by the trapezoid rule
+    on [0, pi] with ``pp[P_NTHETA]`` intervals (spectrally accurate)."""
     a = pp[P_XPK]
-    if a <= 0.0:
-        b, gx, gy, gz, d2 = field_magnitude(shape_id, mparams, pol, rx, ry, rz, 2, pp, out)
-        return d2
     n = int(pp[P_NTHETA])
     h = math.pi / n
     acc = 0.0

@@ -111,3 +111,82 @@ def test_trajectory_curvature_small_amplitude_limit():
     k64 = K.trajectory_curvature(*MAG, *r, _pp(amplitude=20e-9, n_theta=64), out)
     k256 = K.trajectory_curvature(*MAG, *r, _pp(amplitude=20e-9, n_theta=256), out)
     assert k64 == pytest.approx(k256, rel=1e-9)
+
+
+def _swing_points(seed, n):
+    """Random points 60-300 nm from MAG's 50 nm sphere and amplitudes 1e-6 to 0.3 of that."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        d = rng.uniform(60e-9, 300e-9)
+        v = rng.normal(size=3)
+        yield v / np.linalg.norm(v) * d, d * 10 ** rng.uniform(-6.0, -0.5)
+
+
+@pytest.mark.parametrize("high", [False, True])
+def test_small_amplitude_curvature_against_the_full_trajectory_average(high):
+    # the fast path (three evaluations of d2|B|/dx2) against the slow exact path (the
+    # trapezoid average of Eq. 20 on 256 intervals) wherever it accepts itself: the stated
+    # bound is 2 TOL |g2| (K2 is a sin^2-weighted mean of g2 over the swing); in practice
+    # the error is O(TOL^2)
+    out = K.scratch()
+    accepted = rejected_large = 0
+    tiny = []
+    for r, a in _swing_points(3, 400):
+        pp = _pp(high=high, amplitude=a, n_theta=256)
+        g2 = K.field_magnitude(*MAG, *r, 2, pp, out)[4]
+        fast, ok = K.small_amplitude_curvature(*MAG, *r, g2, pp, out)
+        full = K.trajectory_average(*MAG, *r, pp, out)
+        if ok:
+            accepted += 1
+            assert abs(fast - full) <= 2 * K.SMALL_AMPLITUDE_TOL * abs(g2)
+            assert abs(fast - full) <= 1e-7 * abs(g2)
+            assert K.trajectory_curvature(*MAG, *r, pp, out) == fast
+        else:
+            assert K.trajectory_curvature(*MAG, *r, pp, out) == full
+            rejected_large += a > 0.05 * np.linalg.norm(r)
+        if a < 1e-5 * np.linalg.norm(r):
+            tiny.append(ok)
+    assert accepted > 50 and rejected_large > 50
+    # a tiny swing is accepted except near the zeros of g2 (where |g2| < its swing / TOL)
+    assert len(tiny) > 30 and np.mean(tiny) > 0.8
+
+
+def test_trajectory_curvature_is_a_weighted_mean_of_the_curvature_over_the_swing():
+    # integration by parts of Eq. 20: K2 = (1/pi) int g2(x - a cos th) sin^2 th dth, so K2
+    # lies between the extremes of g2 over [x - a, x + a] (the basis of the fast path's bound)
+    out = K.scratch()
+    for r, a in _swing_points(4, 40):
+        pp = _pp(amplitude=a, n_theta=256)
+        full = K.trajectory_average(*MAG, *r, pp, out)
+        g2 = [K.field_magnitude(*MAG, r[0] + u, r[1], r[2], 2, pp, out)[4]
+              for u in np.linspace(-a, a, 401)]
+        span = max(g2) - min(g2)
+        assert min(g2) - 1e-9 * span <= full <= max(g2) + 1e-9 * span
+
+
+@pytest.mark.parametrize("high", [False, True])
+def test_sphere_magnitude_second_derivative_is_the_general_formula(high):
+    # the sphere's register-only d2|B|/dx2 (kernels.field_magnitude, shape 0) against the
+    # formula of the module docstring applied to the general magnet kernel's output
+    from mrfm.physics.magnet_kernels import magnet_points
+
+    rng = np.random.default_rng(5)
+    pts = rng.uniform(-1.5, 1.5, size=(300, 3)) * 80e-9  # inside and outside the sphere
+    pp = _pp(high=high)
+    q = magnet_points(MAG[0], MAG[1], MAG[2], pts, 2)
+    out = K.scratch()
+    got = np.array([K.field_magnitude(*MAG, *p, 2, pp, out) for p in pts])
+    bt = q[:, :3] + np.array([0.0, 0.0, pp[K.P_B0]])
+    if high:
+        want_b, want_g, want_d2 = bt[:, 2], q[:, [9, 10, 11]], q[:, 23]
+    else:
+        want_b = np.linalg.norm(bt, axis=1)
+        grad = q[:, 3:12].reshape(-1, 3, 3)
+        want_g = np.einsum("ni,nij->nj", bt, grad) / want_b[:, None]
+        dbdx = grad[:, :, 0]
+        want_d2 = ((np.sum(dbdx**2, axis=1) + np.sum(bt * q[:, 21:24], axis=1)) / want_b
+                   - want_g[:, 0] ** 2 / want_b)
+    np.testing.assert_allclose(got[:, 0], want_b, rtol=1e-14)
+    np.testing.assert_allclose(got[:, 1:4], want_g, rtol=1e-12, atol=1e-13 * np.abs(want_g).max())
+    np.testing.assert_allclose(got[:, 4], want_d2, rtol=1e-10, atol=1e-12 * np.abs(want_d2).max())
+    assert np.any(np.linalg.norm(pts, axis=1) < MAG[1][0])

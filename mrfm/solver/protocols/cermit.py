@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from numba import njit
 
-from mrfm.solver.kernels import P_BRES, P_HALF, P_PREF, field_magnitude, trajectory_curvature
+from mrfm.solver.kernels import P_BRES, P_HALF, P_PREF, field_and_curvature
 
 if TYPE_CHECKING:
     from mrfm.config import Experiment
@@ -43,13 +43,12 @@ def prefactor(exp: Experiment) -> float:
     return -c * exp.cantilever.frequency_shift(1.0)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, inline="always")
 def quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     """Per-unit-moment CERMIT kernel: q = c f0/(2k) K2 (Hz per J/T); see the module notes.
 
     Returns (b, gx, gy, gz, q, inside) as :func:`mrfm.solver.protocols.cai.quantity`.
     """
-    b, gx, gy, gz, d2 = field_magnitude(shape_id, mparams, pol, rx, ry, rz, 1, pp, out)
+    b, gx, gy, gz, k2 = field_and_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out)
     inside = abs(b - pp[P_BRES]) <= pp[P_HALF]
-    k2 = trajectory_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out)
     return b, gx, gy, gz, pp[P_PREF] * k2, inside

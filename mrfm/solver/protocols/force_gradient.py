@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from numba import njit
 
-from mrfm.solver.kernels import P_PREF, field_magnitude, trajectory_curvature
+from mrfm.solver.kernels import P_PREF, field_and_curvature
 
 if TYPE_CHECKING:
     from mrfm.config import Experiment
@@ -35,12 +35,11 @@ def prefactor(exp: Experiment) -> float:
     return exp.cantilever.frequency_shift(1.0)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, inline="always")
 def quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     """Per-unit-moment force-gradient kernel q = -(f0/2k) K2 (Hz per J/T); every spin counts.
 
     Returns (b, gx, gy, gz, q, True).
     """
-    b, gx, gy, gz, d2 = field_magnitude(shape_id, mparams, pol, rx, ry, rz, 1, pp, out)
-    k2 = trajectory_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out)
+    b, gx, gy, gz, k2 = field_and_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out)
     return b, gx, gy, gz, pp[P_PREF] * k2, True
