@@ -55,6 +55,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike
 from scipy import integrate
 
@@ -143,6 +144,45 @@ def nonadiabatic_decay_rate(a: ArrayLike, passages_per_second: float) -> float |
         rate = np.where(r > 0.0, -float(passages_per_second) * np.log(np.where(r > 0, r, 1.0)),
                         np.inf)
     return _out(rate)
+
+
+def locked_lifetime(t1rho: float, a: ArrayLike, f_mod: float) -> float | np.ndarray:
+    """Lifetime of the lock, s: 1 / (1/T1rho + nonadiabatic_decay_rate(A, 2 f_mod)).
+
+    The correlation time tau_m of a statistically polarized signal under cyclic passages
+    (CAI, OSCAR) at the sweep frequency f_mod (two passages per cycle); T1rho when A -> inf.
+    """
+    rate = 1.0 / float(t1rho) + np.asarray(nonadiabatic_decay_rate(a, 2.0 * float(f_mod)))
+    return _out(1.0 / rate)
+
+
+# ------------------------------------------------------------------ scalar kernels (numba)
+@njit(cache=True, fastmath=False)
+def adiabaticity_at(gamma, b1_eff, depth, f_mod, s):  # pragma: no cover - numba
+    """Scalar A for the solver's kernels: |gamma| B1_eff^2 / (2 pi f_mod |depth| sqrt(1-s^2)).
+
+    inf where the spin is not swept (|s| >= 1 or depth 0); same law as :func:`adiabaticity`
+    with :func:`sweep_rate`.
+    """
+    q = 1.0 - s * s
+    rate = 2.0 * math.pi * f_mod * abs(depth) * math.sqrt(q) if q > 0.0 else 0.0
+    if rate <= 0.0:
+        return math.inf
+    return abs(gamma) * b1_eff * b1_eff / rate
+
+
+@njit(cache=True, fastmath=False)
+def flip_probability_at(a):  # pragma: no cover - numba
+    """Scalar Landau-Zener P_flip = 1 - exp(-pi A / 2) (:func:`flip_probability`)."""
+    return -math.expm1(-0.5 * math.pi * a)
+
+
+@njit(cache=True, fastmath=False)
+def b1_effective_at(b1, bx, by, bz, ux, uy, uz):  # pragma: no cover - numba
+    """Scalar B1_eff of a B1 along the unit vector u at the total field (bx, by, bz), T."""
+    c = (bx * ux + by * uy + bz * uz) / math.sqrt(bx * bx + by * by + bz * bz)
+    q = 1.0 - c * c
+    return b1 * math.sqrt(q) if q > 0.0 else 0.0
 
 
 # ------------------------------------------------------------------ geometry of the local field

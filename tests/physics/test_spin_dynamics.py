@@ -171,3 +171,27 @@ def test_lockin_capture_fraction_against_quad(order, tau_m, tc):
     assert sd.lockin_capture_fraction(tau_m, tc, order) == pytest.approx(truth, rel=1e-7)
     if order == 1:
         assert sd.lockin_capture_fraction(tau_m, tc, 1) == pytest.approx(tau_m / (tau_m + tc))
+
+
+def test_scalar_kernels_equal_the_vectorized_laws():
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        gamma = rng.uniform(-2e11, 2e11)
+        b1, depth, f, s = rng.uniform(1e-6, 1e-3), rng.uniform(1e-4, 1e-2), 5e3, rng.uniform(-1, 1)
+        a = sd.adiabaticity(gamma, b1, sd.sweep_rate(depth, f, s))
+        assert sd.adiabaticity_at(gamma, b1, depth, f, s) == pytest.approx(a, rel=1e-13)
+        assert sd.flip_probability_at(a) == pytest.approx(sd.flip_probability(a), rel=1e-14)
+        b = rng.normal(size=3)
+        u = rng.normal(size=3)
+        u /= np.linalg.norm(u)
+        assert sd.b1_effective_at(b1, *b, *u) == pytest.approx(
+            sd.b1_effective(b1, b, u), rel=1e-12, abs=1e-20)
+    assert sd.adiabaticity_at(1.0, 1e-3, 1e-3, 1e3, 1.0) == math.inf
+
+
+def test_locked_lifetime_combines_t1rho_and_passage_losses():
+    t1rho, f = 0.76, 5.5e3
+    assert sd.locked_lifetime(t1rho, math.inf, f) == pytest.approx(t1rho, rel=1e-15)
+    a = 3.0
+    loss = -2 * f * math.log(1 - 2 * math.exp(-1.5 * math.pi))
+    assert sd.locked_lifetime(t1rho, a, f) == pytest.approx(1 / (1 / t1rho + loss), rel=1e-13)
