@@ -128,6 +128,8 @@ class AMI430(VirtualInstrument):
                 return None
             if header.upper() == "*OPC" and query:
                 return "1"
+            if header.upper() == "*STB" and query:  # bit 2: the error queue holds errors
+                return "4" if self.errors else "0"
             if scpi_match(header, "SYSTem:ERRor") is not None and query:
                 code, msg = self.pop_error()
                 return f"{code},\"{msg}\""

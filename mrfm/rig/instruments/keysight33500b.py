@@ -10,7 +10,10 @@ returned as ``+1.000000000000000E+03``, choices in their short form (``SWE``,
 offset, phase, unit, load, output): ramp symmetry, pulse width, frequency mode,
 trigger source/slope/count/delay/timer, output polarity, burst state/mode/cycles/
 phase/gate polarity/internal period, and the sync output (``OUTP:SYNC``,
-``OUTP:SYNC:SOUR CH1|CH2``).
+``OUTP:SYNC:SOUR CH1|CH2``), high and low levels (``VOLT:HIGH``, ``VOLT:LOW``: the
+offset +- half the amplitude), square and pulse duty cycles, pulse period, edges and
+hold, arbitrary-waveform rate, filter and advance (the loaded waveform is the built-in
+``EXP_RISE``), the trigger output ``OUTP:TRIG`` and ``*STB?`` (bit 2: errors queued).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 from mrfm.rig.instruments.base import (
     ILLEGAL_PARAMETER,
     MISSING_PARAMETER,
+    SETTINGS_CONFLICT,
     UNDEFINED_HEADER,
     CommandError,
     Session,
@@ -43,6 +47,11 @@ NUMERIC = (
     ("TRIGger#:COUNt", "TCOU", 1.0, 1e6, 1.0),
     ("TRIGger#:DELay", "TDEL", 0.0, 1000.0, 0.0),
     ("TRIGger#:TIMer", "TTIM", 1e-6, 8000.0, 1e-3),
+    ("[SOURce#:]FUNCtion:SQUare:DCYCle", "SDC", 0.01, 99.99, 50.0),
+    ("[SOURce#:]FUNCtion:PULSe:DCYCle", "PDC", 0.0, 100.0, 10.0),
+    ("[SOURce#:]FUNCtion:PULSe:PERiod", "PPER", 33e-9, 1e6, 1e-3),
+    ("[SOURce#:]FUNCtion:PULSe:TRANsition[:BOTH]", "PTR", 8.4e-9, 1e-6, 10e-9),
+    ("[SOURce#:]FUNCtion:ARBitrary:SRATe", "ASR", 1e-6, 250e6, 40e3),
 )
 #: choice settings: pattern -> (key, {accepted word: reply}, default)
 CHOICES = (
@@ -56,7 +65,16 @@ CHOICES = (
                                       "GATED": "GAT"}, "TRIG"),
     ("[SOURce#:]BURSt:GATE:POLarity", "BGP", {"NORM": "NORM", "NORMAL": "NORM", "INV": "INV",
                                               "INVERTED": "INV"}, "NORM"),
+    ("[SOURce#:]FUNCtion:PULSe:HOLD", "PHOLD", {"WIDT": "WIDT", "WIDTH": "WIDT", "DCYC": "DCYC",
+                                                "DCYCLE": "DCYC"}, "WIDT"),
+    ("[SOURce#:]FUNCtion:ARBitrary:FILTer", "AFIL", {"NORM": "NORM", "NORMAL": "NORM",
+                                                     "STEP": "STEP", "OFF": "OFF"}, "STEP"),
+    ("[SOURce#:]FUNCtion:ARBitrary:ADVance", "AADV", {"TRIG": "TRIG", "TRIGGER": "TRIG",
+                                                      "SRAT": "SRAT", "SRATE": "SRAT"}, "SRAT"),
 )
+#: the arbitrary waveform every channel starts with (the unit's built-in one)
+DEFAULT_ARB = '"INT:\\BUILTIN\\EXP_RISE.ARB"'
+
 
 
 def sci(value: float) -> str:
@@ -90,8 +108,11 @@ class Keysight33500B(VirtualInstrument):
         for c in self.ch.values():
             c.update({key: default for _, key, _, _, default in NUMERIC})
             c.update({key: default for _, key, _, default in CHOICES})
+        for c in self.ch.values():
+            c["ARB"] = DEFAULT_ARB
         self.sync_on = True
         self.sync_source = 1
+        self.trigger_out = False
 
     def _channel(self, n: int) -> dict:
         if n not in self.ch:
@@ -213,6 +234,26 @@ class Keysight33500B(VirtualInstrument):
                     raise CommandError.of(ILLEGAL_PARAMETER, arg[:20])
                 c[key] = words[up]
                 return None
+        if (m := scpi_match(header, "[SOURce#:]VOLTage[:LEVel][:IMMediate]:HIGH")) is not None:
+            return self._level(self._channel(m[0]), +1, query, arg)
+        if (m := scpi_match(header, "[SOURce#:]VOLTage[:LEVel][:IMMediate]:LOW")) is not None:
+            return self._level(self._channel(m[0]), -1, query, arg)
+        if (m := scpi_match(header, "[SOURce#:]FUNCtion:ARBitrary")) is not None:
+            c = self._channel(m[0])
+            if query:
+                return c["ARB"]
+            if len(arg) < 3 or arg[0] not in "\"'" or arg[-1] != arg[0]:
+                raise CommandError.of(ILLEGAL_PARAMETER, "a quoted waveform name")
+            c["ARB"] = '"' + arg[1:-1] + '"'
+            return None
+        if scpi_match(header, "OUTPut:TRIGger[:STATe]") is not None:
+            if query:
+                return "1" if self.trigger_out else "0"
+            want_arg()
+            self.trigger_out = scpi_bool(arg)
+            return None
+        if header.upper() == "*STB" and query:  # bit 2: the error queue holds errors
+            return "4" if self.errors else "0"
         if scpi_match(header, "OUTPut:SYNC[:STATe]") is not None:
             if query:
                 return "1" if self.sync_on else "0"
@@ -232,3 +273,18 @@ class Keysight33500B(VirtualInstrument):
             parse_int(arg, "*ESE")
             return None
         raise CommandError.of(UNDEFINED_HEADER, header[:40])
+
+    def _level(self, c: dict, sign: int, query: bool, arg: str) -> str | None:
+        """``VOLT:HIGH`` (sign +1) or ``VOLT:LOW`` (-1): offset +- amplitude/2 (Vpp); setting
+        one keeps the other."""
+        high, low = c["OFFS"] + c["VOLT"] / 2, c["OFFS"] - c["VOLT"] / 2
+        if query:
+            return sci(high if sign > 0 else low)
+        if not arg:
+            raise CommandError.of(MISSING_PARAMETER, "level")
+        value = in_range(parse_float(arg, "level"), -5.0, 5.0, "level")
+        high, low = (value, low) if sign > 0 else (high, value)
+        if high - low < 0.001:
+            raise CommandError.of(SETTINGS_CONFLICT, "high level not above low level")
+        c["VOLT"], c["OFFS"] = high - low, (high + low) / 2
+        return None

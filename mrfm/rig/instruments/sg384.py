@@ -8,7 +8,12 @@ separates commands; set commands are silent. Errors are read with ``LERR?``
 ``max_rf_power`` is refused with error 10 (the lab's limit is programmed
 into the virtual source). The source's state drives the rig's resonant slice:
 frequency and FM deviation (``FDEV``, with ``MODL 1``, ``TYPE 1``) with the
-N-type output on (``ENBR 1``); ``RATE`` is the modulation rate.
+N-type output on (``ENBR 1``); ``RATE`` is the modulation rate. IEEE 488.2:
+``*OPC?``, ``*ESR?`` (a rejected command sets bit 4, execution error; the SG384's
+own error codes are in ``LERR?``), ``*ESE``, ``*SRE``, ``*STB?`` (bit 5 the enabled
+events, bit 6 the enabled status bits). ``OPTN? i``: the virtual source has the rear
+RF doubler (option 2, ``AMPH``/``ENBH``) and neither the OCXO timebase (1) nor IQ
+modulation (3) nor option 4.
 """
 
 from __future__ import annotations
@@ -86,10 +91,32 @@ class SG384(VirtualInstrument):
         self.mod_function = 0
         self.last_error = 0
         self.settings: dict[str, float] = dict(_DEFAULTS)
+        self.esr = 0
+        self.enables = {"*ESE": 0, "*SRE": 0}
 
     def push_error(self, code: int, message: str) -> None:
         super().push_error(code, message)
         self.last_error = code
+        self.esr |= 16
+
+    def _ieee(self, head: str, query: bool, arg: str) -> str | None:
+        """``*OPC?``, ``*ESR?``, ``*ESE``, ``*SRE``, ``*STB?``, ``OPTN?``."""
+        if head == "*OPC":
+            return "1" if query else None
+        if head == "*ESR" and query:
+            value, self.esr = self.esr, 0
+            return str(value)
+        if head in ("*ESE", "*SRE"):
+            if query:
+                return str(self.enables[head])
+            self.enables[head] = _index(head, arg, 256)
+            return None
+        if head == "*STB" and query:
+            stb = 32 if self.esr & self.enables["*ESE"] else 0
+            return str(stb | (64 if stb & self.enables["*SRE"] else 0))
+        if head == "OPTN" and query:
+            return "1" if _index(head, arg, 5) == 2 else "0"
+        raise CommandError.of(ILLEGAL_QUERY if query else UNDEFINED_COMMAND, head[:20])
 
     def execute(self, line: str, session: Session) -> list[str]:
         return self.run_commands(line, joined=False)
@@ -111,6 +138,7 @@ class SG384(VirtualInstrument):
             if head == "*CLS":
                 self.errors.clear()
                 self.last_error = 0
+                self.esr = 0
                 return None
             if head == "*RST":
                 rf.frequency, rf.power_dbm, rf.output, rf.modulation = 1e8, -10.0, False, False
@@ -183,7 +211,5 @@ class SG384(VirtualInstrument):
                 value = _bounded(head, arg, lo, hi, unit) if fmt != "d" else _index(head, arg, 2)
                 self.settings[head] = value
                 return None
-        if query:
-            raise CommandError.of(ILLEGAL_QUERY, head[:20])
-        raise CommandError.of(UNDEFINED_COMMAND, head[:20])
+        return self._ieee(head, query, arg)
 

@@ -46,7 +46,13 @@ from mrfm.rig.instruments.base import (
     parse_int,
     split_args,
 )
-from mrfm.rig.instruments.sr830_setup import INT_DEFAULTS, INT_SETTINGS, Setup
+from mrfm.rig.instruments.sr830_setup import (
+    INT_DEFAULTS,
+    INT_SETTINGS,
+    Setup,
+    recall_setup,
+    save_setup,
+)
 from mrfm.rig.instruments.srs_buffer import STORAGE_COMMANDS, DataBuffer, storage_command
 from mrfm.rig.instruments.srs_status import (
     ENABLE_REGISTERS,
@@ -406,9 +412,10 @@ class SR830(VirtualInstrument):
             need(args, 1)
             n = int(in_range(parse_int(args[0], head), 1, 9, "setup"))
             if head == "SSET":
-                self.setups[n] = self._setup()
+                self.setups[n] = save_setup(self)
             elif n in self.setups:
-                self._recall(self.setups[n])
+                recall_setup(self, self.setups[n])
+                self.channel.configure(tau=TIME_CONSTANTS[self.tau_index], poles=self.slope + 1)
             else:
                 raise CommandError.of(EXECUTION_ERROR, f"setup {n} never saved")
             return None
@@ -431,28 +438,6 @@ class SR830(VirtualInstrument):
         if head == "ARSV":
             return None
         raise CommandError.of(COMMAND_ERROR, f"unknown command {head[:20]!r}")
-
-    # ----------------------------------------------------------------- setups
-    def _setup(self) -> Setup:
-        """The settings ``SSET`` saves."""
-        ch, buf = self.channel, self.buffer
-        return Setup(
-            self.sens_index, self.tau_index, self.slope, self.amplitude, self.harmonic,
-            dict(self.ints), {k: (v[0], v[1]) for k, v in self.display.items()},
-            dict(self.front_output), dict(self.offsets), tuple(self.aux_out), ch.frequency,
-            ch.phase_deg, (buf.rate_index, buf.loop, buf.trigger_starts),
-        )
-
-    def _recall(self, s: Setup) -> None:
-        """``RSET``: restore a saved setup."""
-        self.sens_index, self.tau_index, self.slope = s.sens_index, s.tau_index, s.slope
-        self.amplitude, self.harmonic, self.ints = s.amplitude, s.harmonic, dict(s.ints)
-        self.display = {k: list(v) for k, v in s.display.items()}
-        self.front_output, self.offsets = dict(s.front_output), dict(s.offsets)
-        self.aux_out = list(s.aux_out)
-        self.buffer.rate_index, self.buffer.loop, self.buffer.trigger_starts = s.buffer
-        self.channel.configure(frequency=s.frequency, phase_deg=s.phase,
-                               tau=TIME_CONSTANTS[self.tau_index], poles=self.slope + 1)
 
 
 #: a command handler's "not one of mine" (None is a silent set command's reply)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mrfm.rig.instruments.sr830 import SR830
 
 #: integer settings: mnemonic -> (lowest, highest) (SR830 manual, ch. 5)
 INT_SETTINGS: dict[str, tuple[int, int]] = {
@@ -32,3 +36,26 @@ class Setup:
     frequency: float
     phase: float
     buffer: tuple[int, bool, bool]
+
+
+def save_setup(li: SR830) -> Setup:
+    """The settings of ``li`` that ``SSET`` saves."""
+    ch, buf = li.channel, li.buffer
+    return Setup(
+        li.sens_index, li.tau_index, li.slope, li.amplitude, li.harmonic, dict(li.ints),
+        {k: (v[0], v[1]) for k, v in li.display.items()}, dict(li.front_output),
+        dict(li.offsets), tuple(li.aux_out), ch.frequency, ch.phase_deg,
+        (buf.rate_index, buf.loop, buf.trigger_starts),
+    )
+
+
+def recall_setup(li: SR830, s: Setup) -> None:
+    """``RSET``: restore the saved setup ``s`` on ``li`` (the caller then applies the
+    filter settings to the channel)."""
+    li.sens_index, li.tau_index, li.slope = s.sens_index, s.tau_index, s.slope
+    li.amplitude, li.harmonic, li.ints = s.amplitude, s.harmonic, dict(s.ints)
+    li.display = {k: list(v) for k, v in s.display.items()}
+    li.front_output, li.offsets = dict(s.front_output), dict(s.offsets)
+    li.aux_out = list(s.aux_out)
+    li.buffer.rate_index, li.buffer.loop, li.buffer.trigger_starts = s.buffer
+    li.channel.configure(frequency=s.frequency, phase_deg=s.phase)

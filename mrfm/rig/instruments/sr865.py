@@ -14,7 +14,11 @@ current gain, coupling and advanced filter (``IVMD``, ``IRNG``, ``ISRC``, ``IGND
 sine DC offset ``SOFF``, ``SYNC``, ``OVRM``, channel offsets and expands (``COFP``,
 ``CEXP``), the four data channels ``CDSP`` (read with ``SNAPD?``), the noise
 bandwidth ``ENBW?`` (:func:`mrfm.physics.lockin.enbw` of the filter) and the input
-level ``ILVL?`` (0..4). The capture buffer is :mod:`~mrfm.rig.instruments.sr86x_capture`.
+level ``ILVL?`` (0..4); front panel and presets: ``HARMDUAL``, ``REFM``, ``TBMODE``,
+``TBSTAT?`` (internal timebase), ``DBLK``, ``DLAY``, ``GSPD``, ``CGRF``, frequency,
+amplitude and DC-level presets ``PSTF``/``PSTA``/``PSTL``; ``FREQINT``, ``FREQDET?``
+and ``FREQEXT?`` (0: no external reference reaches the virtual lock-in). The capture
+buffer is :mod:`~mrfm.rig.instruments.sr86x_capture`.
 """
 
 from __future__ import annotations
@@ -54,7 +58,15 @@ _NAMES = {"X": 0, "Y": 1, "R": 2, "TH": 3, "THETA": 3, "IN1": 4, "IN2": 5, "IN3"
 INT_SETTINGS: dict[str, tuple[int, int, int]] = {
     "IVMD": (0, 1, 0), "IRNG": (0, 4, 0), "ISRC": (0, 1, 0), "IGND": (0, 1, 0),
     "ICUR": (0, 1, 0), "ICPL": (0, 1, 0), "ADVFILT": (0, 1, 1), "RTRG": (0, 2, 0),
-    "REFZ": (0, 1, 0), "SYNC": (0, 1, 0), "OVRM": (0, 1, 1),
+    "REFZ": (0, 1, 0), "SYNC": (0, 1, 0), "OVRM": (0, 1, 1), "HARMDUAL": (1, 99, 1),
+    "REFM": (0, 1, 0), "TBMODE": (0, 1, 0), "DBLK": (0, 1, 0), "DLAY": (0, 5, 0),
+    "GSPD": (0, 16, 0),
+}
+#: four-entry presets: mnemonic -> (lowest, highest, power-on values): reference
+#: frequencies (Hz), sine amplitudes (V), sine DC levels (V); and chart traces (0/1)
+PRESETS: dict[str, tuple[float, float, tuple[float, ...]]] = {
+    "PSTF": (0.001, 500e3, (1e3, 1e4, 1e5, 1e6)), "PSTA": (1e-9, 2.0, (1e-6, 1e-3, 0.1, 1.0)),
+    "PSTL": (-5.0, 5.0, (0.0, 0.0, 0.0, 0.0)), "CGRF": (0, 1, (1.0, 1.0, 1.0, 1.0)),
 }
 #: full scale of each IRNG input range, V
 INPUT_RANGES = (1.0, 0.3, 0.1, 0.03, 0.01)
@@ -99,6 +111,7 @@ class SR865(StandardEvents, VirtualInstrument):
         self.channel_offsets = [0.0, 0.0, 0.0]  # COFP: X, Y, R, % of full scale
         self.channel_expands = [0, 0, 0]  # CEXP: off, x10, x100
         self.data_channels = [0, 1, 2, 3]  # CDSP: what DAT1..DAT4 show
+        self.presets = {k: list(v[2]) for k, v in PRESETS.items()}
         self.channel.configure(tau=TIME_CONSTANTS[self.tau_index], poles=self.slope + 1,
                                phase_deg=0.0)
 
@@ -258,6 +271,29 @@ class SR865(StandardEvents, VirtualInstrument):
                 return str(self.data_channels[i])
             self.data_channels[i] = _param(args[1], 16)
             return None
+        if head in PRESETS:
+            need(args, 1 if query else 2)
+            i = int(in_range(parse_int(args[0], head), 0, 3, "preset"))
+            lo, hi, _ = PRESETS[head]
+            if query:
+                return f"{self.presets[head][i]:.11g}"
+            value = in_range(parse_float(args[1], head), lo, hi, head)
+            self.presets[head][i] = float(round(value)) if head == "CGRF" else value
+            return None
+        if head in ("FREQINT", "FREQEXT", "FREQDET"):
+            ch = self.channel
+            if head == "FREQINT" and not query:
+                need(args, 1)
+                f = in_range(parse_float(args[0], head), 0.001, self.max_frequency, head)
+                ch.configure(frequency=f)
+                return None
+            if not query:
+                raise CommandError.of(COMMAND_ERROR, f"{head} is a query")
+            if head == "FREQEXT":  # no external reference reaches the virtual lock-in
+                return "0"
+            return f"{ch.frequency * (self.harmonic if head == 'FREQDET' else 1):.11g}"
+        if head == "TBSTAT" and query:  # the internal timebase is in use
+            return "1"
         if head == "ENBW" and query:
             return f"{enbw(TIME_CONSTANTS[self.tau_index], self.slope + 1):.6g}"
         if head == "ILVL" and query:
