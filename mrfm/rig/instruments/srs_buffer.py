@@ -126,10 +126,13 @@ class DataBuffer:
         if self.loop and due > CAPACITY:  # only the newest CAPACITY points survive
             self._next += (due - CAPACITY) * step
             due = CAPACITY
+        t = self._next
         for _ in range(due):
-            if not self._store(self._next):
-                break
-            self._next += step
+            if not self._store(t):
+                return  # a full one-shot buffer stopped
+            t += step
+        if self.running:
+            self._next = t
 
     def _store(self, t: float) -> bool:
         """Store the point at time ``t``; False (and stop) when a one-shot buffer is full."""
