@@ -71,6 +71,34 @@ def build_cantilever(cant: CantileverSection, stage_s: StageSection,
     return Cantilever.with_damping(k=k, f0=f0, T=stage_s.temperature, damping=damping)
 
 
+def with_magnetic_spring(cantilever: Cantilever, cant: CantileverSection, magnet: Magnet,
+                         b0: float) -> Cantilever:
+    """The cantilever stiffened by the magnetic spring of its tip magnet (optional term).
+
+    Only when ``cantilever.effective_length`` is set (a magnet on the cantilever): the
+    moment |m| of the tip along the applied field B0 z adds
+    dk = (|m| B / L_e^2) B_K / (B + B_K), B = B0 sign(m_z) (Stipe et al., PRL 86, 2874
+    (2001), Eq. 2; :func:`mrfm.physics.cantilever.magnetic_spring_constant`); k -> k + dk
+    and f0 -> f0 sqrt(1 + dk/k), the quality factors unchanged (their shift, dk/2k, is
+    neglected). Otherwise the cantilever is returned unchanged.
+    """
+    from mrfm.physics import Cantilever
+    from mrfm.physics.cantilever import magnetic_spring_constant
+
+    if cant.effective_length is None:
+        return cantilever
+    m = magnet.moment
+    b = float(b0) * (1.0 if m[2] >= 0.0 else -1.0)
+    bk = math.inf if cant.tip_anisotropy_field is None else cant.tip_anisotropy_field
+    try:
+        dk = magnetic_spring_constant(float(np.linalg.norm(m)), b, cant.effective_length, bk)
+        k = cantilever.k + dk
+        return Cantilever(k=k, f0=cantilever.f0 * math.sqrt(k / cantilever.k),
+                          Q=cantilever.Q, T=cantilever.T, damping=cantilever.damping)
+    except ValueError as exc:
+        raise ConfigError(f"cantilever.effective_length: magnetic spring: {exc}") from None
+
+
 def build_stage(stage_s: StageSection, cant: CantileverSection | None = None) -> Stage:
     """The cryostat stage (temperature, pressure, piezo range; the cantilever's thickness,
     density and f0 for gas damping when ``cant`` gives them)."""
@@ -275,4 +303,5 @@ def _layers(raw: object) -> list[tuple[float, float, str]]:
     return layers
 
 
-__all__ = ["Magnet", "build_cantilever", "build_magnet", "build_sample", "build_stage"]
+__all__ = ["Magnet", "build_cantilever", "build_magnet", "build_sample", "build_stage",
+           "with_magnetic_spring"]

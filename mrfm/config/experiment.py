@@ -33,6 +33,7 @@ from mrfm.config.builders import (
     build_magnet,
     build_sample,
     build_stage,
+    with_magnetic_spring,
 )
 from mrfm.config.dataset import DatasetSettings
 from mrfm.config.overrides import (
@@ -282,6 +283,7 @@ def build(raw: Mapping[str, TomlValue]) -> Experiment:
     cantilever = build_cantilever(cant, stage_s, gap)
     stage = build_stage(stage_s, cant)
     magnet = build_magnet(magnet_s)
+    cantilever = with_magnetic_spring(cantilever, cant, magnet, field_s.B0)
     sample = build_sample(sample_s)
     if scan_s.height is None:
         raise ConfigError("scan.height: required setting is missing (tip-sample gap, e.g. '50 nm')")

@@ -59,6 +59,13 @@ class CantileverSection:
                                       doc="tip-sample gap at which Q_noncontact was measured")
     noncontact_exponent: float = _q("dimensionless", 2.0, min=0, max=10,
                                     doc="n in Gamma(d) ~ d^-n (Stipe et al. 2001)")
+    effective_length: float | None = _q(
+        "length", min=0, min_exclusive=True, max=1e-1,
+        doc="L_e of the tip's rotation; set it to add the magnetic spring of a tip magnet "
+            "on the cantilever in B0 (Stipe et al., PRL 86, 2874 (2001))")
+    tip_anisotropy_field: float | None = _q(
+        "magnetic_field", min=0, min_exclusive=True, max=100.0,
+        doc="anisotropy field B_K of the tip for the magnetic spring (default: rigid moment)")
     temperature_measured: float | None = _q("temperature", min=0, min_exclusive=True, max=1e3)
     material: str = _text()
     source: str = _text()

@@ -119,3 +119,25 @@ def test_magnetic_spring_rigid_limit_and_shift():
     with pytest.raises(ValueError):
         magnetic_spring_constant(mu, -1.0, le, 0.5)
     assert np.isfinite(magnetic_spring_constant(mu, -0.2, le, 0.5))
+
+
+def test_magnetic_spring_option_shifts_f0_of_rugar2004():
+    # SmCo sphere equivalent R = 200 nm, J = 1 T along +z: |m| = J (4/3) pi R^3 / mu0;
+    # B0 = 30 mT along the moment, L_e = 62 um (85 um / 1.377, beam's end rotation),
+    # rigid moment: dk = |m| B0 / L_e^2; f0' = f0 sqrt(1 + dk/k).
+    mu0 = 1.25663706212e-6
+    m = 1.0 * (4 / 3) * math.pi * (200e-9) ** 3 / mu0
+    dk = m * 0.03 / (62e-6) ** 2
+    base = load("configs/rugar2004.toml")
+    assert base.cantilever.f0 == 5.5e3  # off by default
+    exp = load("configs/rugar2004.toml", overrides={"cantilever.effective_length": "62 um"})
+    c = exp.cantilever
+    assert c.k == pytest.approx(110e-6 + dk, rel=1e-9)
+    assert c.f0 == pytest.approx(5.5e3 * math.sqrt(1 + dk / 110e-6), rel=1e-9)
+    # small shift: delta f ~ f0 dk / 2k (about 5 Hz here)
+    assert c.f0 - 5.5e3 == pytest.approx(5.5e3 * dk / (2 * 110e-6), rel=2e-3)
+    assert c.Q == 2e4 and c.damping == base.cantilever.damping
+    # finite anisotropy field reduces it by B_K / (B + B_K)
+    soft = load("configs/rugar2004.toml", overrides={"cantilever.effective_length": "62 um",
+                                                       "cantilever.tip_anisotropy_field": "0.3 T"})
+    assert soft.cantilever.k - 110e-6 == pytest.approx(dk * 0.3 / 0.33, rel=1e-9)
