@@ -69,7 +69,7 @@ def station_yaml(
     """A QCoDeS station configuration (YAML) for the served instruments."""
     q = json.dumps  # a JSON string is a YAML double-quoted scalar
     lines = [
-        f"# QCoDeS station for the virtual rig {rig_name!s} served by `mrfm rig serve`",
+        f"# QCoDeS station for the virtual rig {rig_name!r} served by `mrfm rig serve`",
         "# (valid while that process runs: the ports are chosen when it starts).",
         "instruments:",
     ]
