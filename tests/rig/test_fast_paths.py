@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from mrfm.physics.lockin import ENBW_FACTOR
-from mrfm.rig.instruments import sr830
+from mrfm.rig.instruments import sr830, srs_syntax
 from mrfm.rig.instruments.base import MAX_PLANS
 from mrfm.rig.lockin import NormalStream
 
@@ -71,11 +71,11 @@ def test_parse_caches_stay_bounded(rig):
         line = "OUTP? " + "0" * k + "1"
         assert math.isfinite(float(inst.handle(line, session)[0]))
         assert len(inst._plans) <= MAX_PLANS
-    for k in range(sr830._SPLIT_CACHE_SIZE + 10):
-        sr830.srs_split(f"FREQ {k}")
-        assert len(sr830._SPLIT_CACHE) <= sr830._SPLIT_CACHE_SIZE
-    assert sr830.srs_split("x" * 200 + "?") == ("X" * 200, True, "")
-    assert ("x" * 200 + "?") not in sr830._SPLIT_CACHE  # long lines are not kept
+    for k in range(srs_syntax._SPLIT_CACHE_SIZE + 10):
+        srs_syntax.srs_split(f"FREQ {k}")
+        assert len(srs_syntax._SPLIT_CACHE) <= srs_syntax._SPLIT_CACHE_SIZE
+    assert srs_syntax.srs_split("x" * 200 + "?") == ("X" * 200, True, "")
+    assert ("x" * 200 + "?") not in srs_syntax._SPLIT_CACHE  # long lines are not kept
 
 
 def test_requests_split_and_packed_across_packets(rig, client):

@@ -27,7 +27,7 @@ from mrfm.rig.instruments.base import (
     split_args,
 )
 from mrfm.rig.instruments.lakeshore336_inputs import INPUT_COMMANDS, InputSettings
-from mrfm.rig.instruments.sr830 import srs_split
+from mrfm.rig.instruments.srs_syntax import srs_split
 
 INPUTS = ("A", "B", "C", "D")
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from mrfm.rig.instruments.base import CommandError, Session, VirtualInstrument, in_range
-from mrfm.rig.instruments.sr830 import srs_split
+from mrfm.rig.instruments.srs_syntax import srs_split
 
 ILLEGAL_VALUE = (10, "Illegal value")
 ILLEGAL_COMMAND = (110, "Illegal command")

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import cmath
 import math
-import re
 from functools import partial
 
 from mrfm.rig.instruments.base import (
@@ -62,6 +61,7 @@ from mrfm.rig.instruments.srs_status import (
     StatusRegisters,
     not_a_query,
 )
+from mrfm.rig.instruments.srs_syntax import srs_split
 
 #: full-scale sensitivities, V, index 0..26 (2 nV ... 1 V, 1-2-5 steps)
 SENSITIVITIES = [
@@ -70,35 +70,9 @@ SENSITIVITIES = [
 #: time constants, s, index 0..19 (10 us ... 30 ks, 1-3 steps)
 TIME_CONSTANTS = [m * 10.0**e for e in range(-5, 5) for m in (1, 3)]
 
-MNEMONIC = re.compile(r"^\s*(\*?[A-Za-z]+)\s*(\?)?\s*(.*?)\s*$", re.S)
-
 #: LIAS bits: output overload, data storage triggered
 LIAS_OUTPUT_OVERLOAD = 4
 LIAS_TRIGGERED = 64
-
-
-#: parsed commands (a client repeats a few dozen commands, ``OUTP? 1`` thousands of
-#: times): command text -> srs_split result; bounded, emptied when full
-_SPLIT_CACHE: dict[str, tuple[str, bool, str]] = {}
-_SPLIT_CACHE_SIZE = 1024
-
-
-def srs_split(command: str) -> tuple[str, bool, str]:
-    """(MNEMONIC upper-case, is_query, argument text) of one SRS command."""
-    hit = _SPLIT_CACHE.get(command)
-    if hit is not None:
-        return hit
-    m = MNEMONIC.match(command)
-    if not m:
-        raise CommandError.of(COMMAND_ERROR, command[:40])
-    parsed = (m.group(1).upper(), bool(m.group(2)), m.group(3))
-    if len(command) <= 64:
-        if len(_SPLIT_CACHE) >= _SPLIT_CACHE_SIZE:
-            _SPLIT_CACHE.clear()
-        _SPLIT_CACHE[command] = parsed
-    return parsed
-
-
 #: query-only mnemonics (sent without ``?`` they are command errors)
 QUERIES = ("OUTP", "OUTR", "SNAP", "OAUX", "SPTS", "TRCA", "TRCB", "TRCL", "*IDN", "*ESR",
            "LIAS", "ERRS", "*STB")
