@@ -93,3 +93,15 @@ def test_station_file_connects_stock_drivers(served):
     assert snap["instruments"]["lockin"]["parameters"]["frequency"]["value"] == 777.0
     for inst in (lockin, rf, lockin2):
         inst.close()
+
+
+def test_station_file_that_cannot_be_written_is_a_user_error(tmp_path):
+    rigfile = tmp_path / "rig.toml"
+    rigfile.write_text(RIG)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mrfm.cli.main", "rig", "serve", str(rigfile), "--json",
+         "--station", str(tmp_path / "missing" / "rig.station.yaml")],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "--station" in (proc.stderr + proc.stdout) and "Traceback" not in proc.stderr
