@@ -149,7 +149,9 @@ def reject_unknown(table: Mapping[str, object], known: Sequence[str], path: str)
     """Raise ConfigError for the first key of ``table`` not in ``known``."""
     for key in table:
         if key not in known:
-            where = f"{path}.{key}" if path else key
+            # a key as written in TOML (quoted keys may hold anything, newlines included)
+            shown = key if key.replace("_", "").replace("-", "").isalnum() else repr(key[:40])
+            where = f"{path}.{shown}" if path else shown
             allowed = ", ".join(sorted(known))
             raise ConfigError(
                 f"{where}: unknown key{suggest(key, known)}; allowed keys here: {allowed}"
