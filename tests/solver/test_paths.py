@@ -56,8 +56,9 @@ def test_direct_and_fft_agree(name):
     # solver's midpoint value per voxel is off by ~3 % (it converges as voxel^2)
     ("CERMIT", 12, 0.04, (4, 4, 3)),
     # a slice thinner than a voxel: the threshold reference converges erratically, O(1/n)
-    # (n = 20, 40, 60, 80 gave -2.292, -2.402, -2.403, -2.395 e-21 N; the solver -2.397e-21 N)
-    ("CAI-thin", 60, 0.01, (4, 4, 3)),
+    # (n = 20, 40, 60, 80 gave -2.292, -2.402, -2.403, -2.395 e-21 N; the solver -2.397e-21 N);
+    # n = 40 is as close as n = 60 (0.2 %) at 3.4x fewer sub-points
+    ("CAI-thin", 40, 0.01, (4, 4, 3)),
 ])
 def test_slice_protocols_match_refined_reference(name, n, tol, size):
     nx, ny, nz = size
