@@ -2,7 +2,7 @@
 
 The ``[timeseries]`` section of the experiment file sets the sample rate,
 duration, seed, mode (driven | self-oscillating) and the readout chain (see
-:mod:`mrfm.timedomain.settings`); without it the defaults apply. The record
+:mod:`mrfm.config.timeseries`); without it the defaults apply. The record
 goes to HDF5 chunk by chunk (``mrfm plot`` draws it).
 """
 
@@ -36,16 +36,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mrfm.config import ConfigError, load
+    from mrfm.config import ConfigError, TimeseriesSettings, load
     from mrfm.timedomain.experiment import chain_parameters
-    from mrfm.timedomain.settings import TimeseriesSettings
     from mrfm.timedomain.stream import write_timeseries
 
     apply_max_memory(args)
     if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
         raise ConfigError(f"--duration: value {args.duration!r} must be a finite time > 0 s")
     exp = load(args.config)
-    settings = exp.section("timeseries") or TimeseriesSettings()
+    settings = exp.timeseries or TimeseriesSettings()
     out = Path(args.output) if args.output else Path(f"{Path(args.config).stem}_timeseries.h5")
     if out.suffix.lower() not in (".h5", ".hdf5", ".nxs"):
         raise ConfigError(f"-o {out}: the output must be an HDF5 file (.h5)")

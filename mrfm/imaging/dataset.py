@@ -31,12 +31,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h5py
 import numpy as np
 
 from mrfm.errors import ConfigError, UserError
+
+if TYPE_CHECKING:
+    from mrfm.config import DatasetSettings, Experiment
+    from mrfm.imaging.psf import ImagingGrid
 
 MANIFEST = "manifest.jsonl"
 SCHEDULER_TIMEOUT_S = 10.0
@@ -76,8 +80,8 @@ class Item:
     index: int
     phantom: str
     parameters: dict[str, float]
-    experiment: Any
-    grid: Any
+    experiment: Experiment
+    grid: ImagingGrid
     density: np.ndarray
     noiseless: np.ndarray
     noisy: np.ndarray
@@ -87,20 +91,20 @@ class Item:
 
 
 @functools.lru_cache(maxsize=8)
-def _experiment(text: str, overrides: tuple[tuple[str, float], ...] = ()) -> Any:
+def _experiment(text: str, overrides: tuple[tuple[str, float], ...] = ()) -> Experiment:
     from mrfm.config import loads
 
     return loads(text, overrides=dict(overrides) if overrides else None)
 
 
 @functools.lru_cache(maxsize=4)
-def _kernel(text: str, overrides: tuple, grid: Any) -> tuple[np.ndarray, str, str]:
+def _kernel(text: str, overrides: tuple, grid: ImagingGrid) -> tuple[np.ndarray, str, str]:
     from mrfm.imaging.psf import kernel_for_experiment
 
     return kernel_for_experiment(_experiment(text, overrides), grid)
 
 
-def item_grid(exp: Any, settings: Any) -> Any:
+def item_grid(exp: Experiment, settings: DatasetSettings) -> ImagingGrid:
     """Object and tip grids of an item: object centred laterally on x = y = 0."""
     from mrfm.imaging.psf import ImagingGrid
 
@@ -183,7 +187,7 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
                 psf_source=source)
 
 
-def _curie_spin_variance(exp: Any, grid: Any, kernel: np.ndarray, density: np.ndarray
+def _curie_spin_variance(exp: Experiment, grid: ImagingGrid, kernel: np.ndarray, density: np.ndarray
                          ) -> np.ndarray:
     """Statistical force variance under a Curie signal: kernel K = V mu p G -> K^2/(p^2 V)."""
     from mrfm.imaging.operators import ConvolutionOperator
@@ -200,7 +204,9 @@ def _curie_spin_variance(exp: Any, grid: Any, kernel: np.ndarray, density: np.nd
     return op.forward(density)
 
 
-def _solver_signal(exp: Any, grid: Any, density: np.ndarray) -> tuple[np.ndarray, str]:
+def _solver_signal(
+    exp: Experiment, grid: ImagingGrid, density: np.ndarray
+) -> tuple[np.ndarray, str]:
     from mrfm.config.sections import ScanGrid
     from mrfm.physics import Sample
     from mrfm.solver import simulate
@@ -276,7 +282,7 @@ def write_nxdata(entry: h5py.Group, name: str, signal: str, labels: tuple[str, .
     return data
 
 
-def write_grid(parent: h5py.Group, grid: Any) -> None:
+def write_grid(parent: h5py.Group, grid: ImagingGrid) -> None:
     """Store an :class:`~mrfm.imaging.psf.ImagingGrid` as datasets with units."""
     from mrfm.data.nexus import write_dataset
 
@@ -287,7 +293,7 @@ def write_grid(parent: h5py.Group, grid: Any) -> None:
     write_dataset(parent, "data_shape", np.asarray(grid.data_shape), "")
 
 
-def read_grid(parent: h5py.Group) -> Any:
+def read_grid(parent: h5py.Group) -> ImagingGrid:
     """Inverse of :func:`write_grid`."""
     from mrfm.imaging.psf import ImagingGrid
 
