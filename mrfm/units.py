@@ -47,8 +47,8 @@ MAX_QUANTITY_CHARS = 64
 _NUMBER = re.compile(
     r"\s*([+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?|(?i:nan|inf(?:inity)?)))"
 )
-#: one unit name: letters (including µ, μ, Ω, °, %) and underscores, at most 24 characters
-_UNIT_NAME = re.compile(r"[A-Za-zµμΩ°%_]{1,24}")
+#: one unit name: letters (including µ, μ, Ω, Å, °, %) and underscores, at most 24 characters
+_UNIT_NAME = re.compile(r"[A-Za-zµμΩÅ°%_]{1,24}")
 #: an integer exponent after a unit name: "^-3", "^2", "**3"
 _EXPONENT = re.compile(r"\s*(?:\^|\*\*)\s*([+-]?\d{1,2})")
 #: largest |exponent| of one unit factor
@@ -99,8 +99,26 @@ def registry():
     import pint
 
     ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
-    # Spectroscopists write "ppm" and "percent"; pint knows both. Add "mbar" aliases pint lacks.
+    # pint's gauss and oersted are the Gaussian-CGS units (dimension g^1/2 cm^-1/2 s^-1), which
+    # it refuses to convert to tesla. A magnetic field written in gauss means B, and the SI
+    # value of the gauss for B is exactly 1 G = 1e-4 T (BIPM, The International System of
+    # Units, 9th ed. (2019), Table 9, note on CGS-Gaussian units). An oersted (H field) is
+    # taken as the flux density mu0*H it produces in free space, 1 Oe -> 1e-4 T, as magnet
+    # data sheets quote it. _unit() maps every spelling of these names onto the units below.
+    ureg.define("mrfm_gauss = 1e-4 * tesla")
+    ureg.define("mrfm_oersted = 1e-4 * tesla")
     return ureg
+
+
+#: CGS field units: spelling -> the SI-based unit defined in :func:`registry`
+_CGS_FIELD_SYMBOLS: dict[str, str] = {
+    "G": "mrfm_gauss", "kG": "kilomrfm_gauss", "MG": "megamrfm_gauss",
+    "mG": "millimrfm_gauss", "uG": "micromrfm_gauss", "µG": "micromrfm_gauss",
+    "μG": "micromrfm_gauss", "nG": "nanomrfm_gauss",
+    "Oe": "mrfm_oersted", "kOe": "kilomrfm_oersted", "mOe": "millimrfm_oersted",
+}
+#: CGS field unit names, with any pint prefix before them ("kilogauss", "millioersted")
+_CGS_FIELD_NAMES = {"gauss": "mrfm_gauss", "oersted": "mrfm_oersted"}
 
 
 def parse_quantity(value: Any, dimension: str, field: str = "value") -> float:
@@ -108,8 +126,9 @@ def parse_quantity(value: Any, dimension: str, field: str = "value") -> float:
 
     Parameters
     ----------
-    value : str, int or float
-        ``"110 uN/m"``, ``"1e-7 mbar"``, or a bare number (taken as SI already).
+    value : str, int, float or pint.Quantity
+        ``"110 uN/m"``, ``"1e-7 mbar"``, a bare number (taken as SI already), or a
+        scalar pint Quantity of any registry (``ureg.Quantity(300, "gauss")``).
         A string is a number followed by a unit (see :func:`parse_text`); it is
         never evaluated as an expression.
     dimension : str
@@ -140,9 +159,12 @@ def parse_quantity(value: Any, dimension: str, field: str = "value") -> float:
         number = float(value)
     elif isinstance(value, str):
         number = _parse_string(value, dimension, field)
+    elif _is_quantity(value):
+        number = _convert(quantity_of(value, field), value, dimension, field)
     else:
         raise UnitError(
-            f"{field}: expected a number or a string with units ({_unit_label(dimension)}), "
+            f"{field}: expected a number, a pint Quantity or a string with units "
+            f"({_unit_label(dimension)}), "
             f"got {type(value).__name__} {shorten(value)}"
         )
     if not math.isfinite(number):
@@ -256,6 +278,12 @@ def _unit_factors(text: str, pos: int, field: str) -> list[tuple[str, int]]:
 def _unit(name: str) -> Any:
     """The pint unit called ``name`` (one identifier: no expression is parsed)."""
     ureg = registry()
+    if name in _CGS_FIELD_SYMBOLS:
+        return ureg.Unit(_CGS_FIELD_SYMBOLS[name])
+    for cgs, si in _CGS_FIELD_NAMES.items():
+        if name.endswith(cgs):
+            name = name[: -len(cgs)] + si
+            break
     try:
         unit = ureg.Unit(name)
     except Exception:  # noqa: BLE001 - pint's lookup raises several types
@@ -264,8 +292,6 @@ def _unit(name: str) -> Any:
 
 
 def _parse_string(text: str, dimension: str, field: str) -> float:
-    import pint
-
     stripped = text.strip()
     if len(text) > MAX_QUANTITY_CHARS:
         raise UnitError(f"{field}: value {shorten(text)} is too long; expected {QUANTITY_FORM}")
@@ -284,21 +310,68 @@ def _parse_string(text: str, dimension: str, field: str) -> float:
             raise UnitError(f"{field}: {message} in {shorten(text)}; expected "
                             f"{_unit_label(dimension)}") from None
         raise
+    return _convert(quantity, text, dimension, field)
+
+
+def _convert(quantity: Any, value: Any, dimension: str, field: str) -> float:
+    """``quantity`` (of :func:`registry`) as a float in the SI unit of ``dimension``."""
+    import pint
+
     target = SI_UNITS[dimension]
+    if dimension == "power_dbm":
+        raise UnitError(f"{field}: give a power as '-10 dBm' or a number in dBm, "
+                        f"not {shorten(value)}")
     try:
         converted = quantity.to(target) if target else quantity.to("dimensionless")
     except pint.errors.DimensionalityError:
         raise UnitError(
-            f"{field}: {shorten(text)} has dimension {quantity.dimensionality}, "
+            f"{field}: {shorten(value)} has dimension {quantity.dimensionality}, "
             f"expected {dimension.replace('_', ' ')} ({_unit_label(dimension)})"
         ) from None
     except Exception:  # noqa: BLE001 - offset units in products and similar
-        raise UnitError(f"{field}: cannot convert {shorten(text)} to "
+        raise UnitError(f"{field}: cannot convert {shorten(value)} to "
                         f"{_unit_label(dimension)}") from None
     magnitude = converted.magnitude
     if isinstance(magnitude, complex) or not np.isscalar(magnitude):
-        raise UnitError(f"{field}: {shorten(text)} is not a real scalar")
+        raise UnitError(f"{field}: {shorten(value)} is not a real scalar")
     return float(magnitude)
+
+
+def _is_quantity(value: object) -> bool:
+    """True for a pint Quantity of any registry."""
+    import pint
+
+    return isinstance(value, pint.Quantity)
+
+
+def quantity_of(value: Any, field: str = "value") -> Any:
+    """A scalar pint Quantity of any registry rebuilt in :func:`registry`.
+
+    Each unit name is looked up on its own (as in :func:`parse_text`), so a
+    foreign registry's ``gauss`` becomes 1e-4 T here.
+
+    Raises
+    ------
+    UnitError
+        Not a real, finite scalar, or a unit name this registry does not know.
+    """
+    magnitude = value.magnitude
+    if isinstance(magnitude, (bool, complex, np.complexfloating)) or not np.isscalar(magnitude):
+        raise UnitError(f"{field}: Quantity {shorten(value)} is not a real scalar")
+    try:
+        number = float(magnitude)
+    except (TypeError, ValueError):
+        raise UnitError(f"{field}: Quantity {shorten(value)} is not a real scalar") from None
+    if not math.isfinite(number):
+        raise UnitError(f"{field}: value {shorten(value)} is not a finite number")
+    ureg = registry()
+    unit = ureg.Unit("dimensionless")
+    for name, exponent in value.unit_items():
+        try:
+            unit = unit * _unit(str(name)) ** exponent
+        except UnitError as exc:
+            raise UnitError(f"{field}: {exc} in {shorten(value)}") from None
+    return ureg.Quantity(number, unit)
 
 
 def parse_si(value: Any, field: str = "value") -> tuple[float, str]:
@@ -312,10 +385,12 @@ def parse_si(value: Any, field: str = "value") -> tuple[float, str]:
     UnitError
         Unreadable or non-finite.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if _is_quantity(value):
+        value_q = quantity_of(value, field)
+    elif isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise UnitError(f"{field}: expected a number or {QUANTITY_FORM}, got {shorten(value)}")
-    if isinstance(value, str):
-        q = parse_text(value.strip(), field)
+    if _is_quantity(value) or isinstance(value, str):
+        q = value_q if _is_quantity(value) else parse_text(value.strip(), field)
         try:
             base = q.to_base_units()
         except Exception:  # noqa: BLE001
@@ -341,8 +416,9 @@ def parse_in_unit(value: Any, unit: str, field: str = "value") -> float:
     """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = float(value)
-    elif isinstance(value, str):
-        q = parse_text(value.strip(), field)
+    elif isinstance(value, str) or _is_quantity(value):
+        q = (quantity_of(value, field) if _is_quantity(value)
+             else parse_text(value.strip(), field))
         try:
             number = float(q.to(_target(unit)).magnitude)
         except Exception:  # noqa: BLE001 - dimensionality and offset errors
