@@ -253,11 +253,15 @@ class InstrumentServer:
             self._stopping.wait(min(wait / clock.time_scale, MAX_WAIT))
 
     @staticmethod
-    def _send(conn: socket.socket, replies: list[str], term: bytes) -> None:
-        if len(replies) == 1:
+    def _send(conn: socket.socket, replies: list[str | bytes], term: bytes) -> None:
+        """Send text replies each with the terminator, binary blocks (bytes) as they are
+        (an SR830 ``TRCB?``/``TRCL?`` transfer carries no terminator)."""
+        if len(replies) == 1 and isinstance(replies[0], str):
             conn.sendall(replies[0].encode("utf-8", errors="replace") + term)
         elif replies:
-            conn.sendall(b"".join(r.encode("utf-8", errors="replace") + term for r in replies))
+            conn.sendall(b"".join(
+                r if isinstance(r, bytes) else r.encode("utf-8", errors="replace") + term
+                for r in replies))
 
 
 def _first_terminator(buf: bytearray) -> int:

@@ -88,3 +88,31 @@ def test_status_byte_and_event_bits(rig):
         c.send("PAUS;REST;*ESE 0;*SRE 0;LIAE 0;ERRE 0")
     finally:
         c.close()
+
+
+def test_binary_buffer_transfers_over_the_socket(rig):
+    """TRCB? and TRCL? arrive as raw blocks (4 bytes per point, no terminator) through the
+    server; TRCA? of the same points agrees."""
+    c = LineClient(rig.resources["lockin"], "\n")
+    try:
+        c.send("REST;SRAT 13;SEND 0;STRT")
+        assert int(c.query("SPTS?")) <= 1  # the manual clock has not moved yet
+        rig.state.clock.advance(0.05)  # 512 Hz for 50 ms of simulated time: 26 points
+        c.send("PAUS")
+        n = int(c.query("SPTS?"))
+        assert n >= 3
+        text = [float(v) for v in c.query("TRCA? 1,0,3").strip(",").split(",")]
+        for command in ("TRCB? 1,0,3", "TRCL? 1,0,3"):
+            c.send(command)
+            data = b""
+            while len(data) < 12:
+                data += c.read_raw(12 - len(data))
+            if command.startswith("TRCB"):
+                got = struct.unpack("<3f", data)
+            else:
+                raw = np.frombuffer(data, dtype="<i2")
+                got = raw[::2] * 2.0 ** (raw[1::2].astype(float) - 124)
+            assert list(got) == pytest.approx(text, rel=2 ** -14, abs=1e-30), command
+        assert c.query("*IDN?").startswith("Stanford_Research_Systems,SR830")  # still in step
+    finally:
+        c.close()

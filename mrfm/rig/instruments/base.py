@@ -139,7 +139,7 @@ class VirtualInstrument:
         """State of a new connection."""
         return Session()
 
-    def handle(self, line: str, session: Session) -> list[str]:
+    def handle(self, line: str, session: Session) -> list[str | bytes]:
         """Execute one request line; return the replies (without terminations)."""
         with self.lock:
             self.commands_handled += 1
