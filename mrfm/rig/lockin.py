@@ -11,7 +11,9 @@ magnet) call :meth:`mrfm.rig.state.RigState.before_change`, which brings every
 channel up to that moment with the old inputs first. Between changes, inputs that
 move by themselves (a servo settling, a magnet ramp, coarse steps, creep) are held
 piecewise constant on up to :data:`MAX_SUBSTEPS` sub-intervals, crowded towards the
-start of the interval where the last change happened.
+start of the interval where the last change happened (the first is a quarter of the
+shorter of the ring time and the filter's time constant), and one step for the rest
+once they have arrived.
 """
 
 from __future__ import annotations
@@ -146,13 +148,15 @@ class LockinChannel:
             steps = max(1, min(MAX_SUBSTEPS, math.ceil(math.sqrt(4.0 * dt / shortest))))
         for i in range(1, steps + 1):
             t = t0 + dt * (i / steps) ** 2  # crowded at the start, where the motion is
+            inputs = end
             if i < steps:
-                mid = t0 + dt * ((i - 0.5) / steps) ** 2
-                inputs = st.lockin_inputs(mid)
-            else:
-                inputs = end
+                inputs = st.lockin_inputs(t0 + dt * ((i - 0.5) / steps) ** 2)
+                if inputs.where == end.where:  # arrived (a servo, a ramp's end): one step
+                    inputs, t = end, now
             engine = self._engine_for(inputs)
             engine.advance(t, st.normals.take(engine.params.size))
+            if t == now:
+                break
         self._where = end.where
         self._t = max(self._t, now)
 
