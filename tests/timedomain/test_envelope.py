@@ -223,3 +223,29 @@ def test_velocity_feedback_shortens_the_ring_time_and_keeps_the_force_noise():
     assert var == pytest.approx(truth, rel=2e-2)
     cooled = 0.5 * VPM**2 * (q_fb / DEMO.Q) * 1.380649e-23 * DEMO.T / DEMO.k
     assert var == pytest.approx(cooled, rel=0.1)  # most of the Lorentzian is in the filter
+
+
+def test_detuned_drive_rings_up_with_a_beat_to_the_exact_response():
+    """A force at f0 + 0.5 Hz (five linewidths f0/Q = 0.1 Hz off): the envelope in the drive's
+    frame is g H(f) F (1 - e^{p t})/sqrt 2 with p = -omega0/2Q + i (omega_d - omega), H the
+    oscillator's 1/(k (1 - u^2 + i u/Q)) written out here; through a 1 ms filter (quad)."""
+    f = DEMO.f0 + 0.5
+    p = _params(f_ref=f, f_drive=f, time_constant=1e-3, order=1, phase=0.0)
+    u = f / DEMO.f0
+    h = 1.0 / (DEMO.k * ((1.0 - u * u) + 1j * u / DEMO.Q))
+    gamma = DEMO.omega0 / (2 * DEMO.Q)
+    pole = complex(-gamma, math.sqrt(DEMO.omega0**2 - gamma**2) - 2 * math.pi * f)
+    steady = VPM * h * 1e-16 / math.sqrt(2)
+    e = EnvelopeLockin(p)
+    e.set_inputs(1e-16)
+    for t in (0.3, 1.0, 2.5, 40.0):
+        e.advance(t, np.zeros(p.size))
+
+        def part(s, t=t, k=0):
+            v = math.exp(-s / 1e-3) / 1e-3 * steady * (1 - np.exp(pole * (t - s)))
+            return (v.real, v.imag)[k]
+
+        truth = complex(*(integrate.quad(part, 0, t, args=(t, k), limit=400, points=[0.01])[0]
+                          for k in (0, 1)))
+        assert abs(e.output() - truth) < 1e-4 * abs(steady)
+    assert abs(e.output() - steady) < 1e-4 * abs(steady)  # 40 s = 12.6 ring times: H(f) F
