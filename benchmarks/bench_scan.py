@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from mrfm.config import ScanGrid
-from mrfm.scan.controller import ScanController
+from mrfm.scan.controller import RigTiming, ScanController
 from mrfm.scan.plan import ScanPlan
 from mrfm.scan.safety import SafetyLimits
 from mrfm.scan.store import Channel, ScanStore
@@ -86,6 +86,9 @@ class _InstantRig:
 
     def check_instruments(self):
         pass
+
+    def timing(self, settle=0.0):
+        return RigTiming()
 
 
 def _grid(nx: int, ny: int) -> ScanGrid:

@@ -111,12 +111,43 @@ class ScanPlan:
         """All target positions (n, 3) in visiting order."""
         return np.array([p for line in self.lines(grid) for _, p in line])
 
+    def settle_wait(self, time_constant: float) -> float:
+        """Rig seconds waited at every point before reading: ``settle_time + lockin_settle
+        x time_constant`` (a virtual rig divides them by its time scale)."""
+        return self.settle_time + self.lockin_settle * time_constant
+
     def estimate_duration(
-        self, grid: ScanGrid, *, time_constant: float, move_time: float = 0.0
+        self, grid: ScanGrid, *, time_constant: float, move_time: float = 0.0,
+        time_scale: float = 1.0, line_time: float = 0.0,
+        measured: np.ndarray | None = None,
     ) -> float:
-        """Seconds the scan will take: per point, move + settle + n x tau."""
-        n = int(np.prod(self.shape(grid)))
-        return n * (move_time + self.settle_time + self.lockin_settle * time_constant)
+        """Wall seconds the points (and lines) still to measure will take.
+
+        Per point: the settling wait (:meth:`settle_wait`, divided by ``time_scale``) plus
+        ``move_time`` (move, on-target wait and readings: the rig's own time, measured);
+        per line with a point to measure: ``line_time`` (instrument checks, file flush).
+
+        Parameters
+        ----------
+        grid : ScanGrid
+            The experiment's grid.
+        time_constant : float
+            Lock-in time constant, s.
+        move_time, line_time : float
+            Wall seconds per point beyond the settling wait, and per line.
+        time_scale : float
+            Rig seconds per wall second (a virtual rig; 1 for hardware).
+        measured : bool array, optional
+            Points already measured (shape :meth:`shape`); by default none.
+        """
+        wait = self.settle_wait(time_constant) / time_scale
+        if measured is None:
+            n = int(np.prod(self.shape(grid)))
+            lines = sum(1 for _ in self.lines(grid))
+        else:
+            todo = [sum(1 for idx, _ in line if not measured[idx]) for line in self.lines(grid)]
+            n, lines = sum(todo), sum(1 for t in todo if t)
+        return n * (move_time + wait) + lines * line_time
 
 
 __all__ = ["Position", "ScanPlan"]

@@ -35,6 +35,37 @@ from mrfm.scan.watch import FrozenReadings, InstrumentStuck
 POLL_INTERVAL = 0.05
 #: a tip this close below the safe height (m, sensor noise) counts as at the safe height
 HEIGHT_TOLERANCE = 1e-9
+#: wall seconds a settling wait overruns its nominal length (the clock reads and the sleep's
+#: wake-up; ~0.1 ms on Linux), counted per point in the estimate
+WAIT_OVERRUN = 1e-4
+
+
+@dataclass(frozen=True)
+class RigTiming:
+    """A rig's own wall time per step of the scan (measured by :meth:`RigHandle.timing`), s.
+
+    Attributes
+    ----------
+    point : float
+        One point beyond its settling wait: move, on-target wait, readings.
+    move : float
+        One move without readings (approach, retract, park).
+    line : float
+        Per line: the checks of the instruments no point reads, the temperature, the flush.
+    fixed : float
+        Once per scan: start interlocks, RF on, the safe state's switching off.
+    park : tuple of float
+        Where the safe state parks the tip (x, y), m.
+    park_step : float
+        Largest step of the retract and park, m (0: one move).
+    """
+
+    point: float = 0.0
+    move: float = 0.0
+    line: float = 0.0
+    fixed: float = 0.0
+    park: tuple[float, float] = (0.0, 0.0)
+    park_step: float = 0.0
 
 
 class RigHandle(Protocol):
@@ -85,6 +116,10 @@ class RigHandle(Protocol):
     def check_instruments(self) -> None:
         """Once per line: the instruments no point reads still answer and hold what the
         scan set (RF on, field holding); raises :class:`InstrumentError` otherwise."""
+
+    def timing(self, settle: float = 0.0) -> RigTiming:
+        """The rig's own time per point (beyond a settling wait of ``settle`` rig seconds),
+        move, line and scan (for the duration estimate)."""
 
 
 class ScanInterrupted(Exception):
@@ -228,6 +263,11 @@ class ScanController:
         self.clock = clock
         self.sleep = sleep
         self.stop = stop or StopFlag()
+        #: wall seconds of the whole run, estimated before it (:meth:`estimate_duration`) and
+        #: again once its first line is measured (that line's time per point extrapolated)
+        self.estimate: float | None = None
+        self.estimate_after_first_line: float | None = None
+        self._tail = 0.0  # estimated wall time of the safe state after the last point
         #: simulated seconds per wall second (virtual rig); waits are divided by it
         self.time_scale = float(rig.time_scale)
 
@@ -245,10 +285,63 @@ class ScanController:
         self.limits.check_temperature(self.rig.temperature())
 
     def estimate_duration(self) -> float:
-        """Wall seconds the remaining points will take (settling only; moves are fast)."""
+        """Wall seconds :meth:`run` will take for the points not yet measured.
+
+        The settling waits of the plan (divided by the rig's time scale), plus the rig's own
+        time (:meth:`RigHandle.timing`: per point, per line, once) and the moves of the
+        approach (across at the safe height, down in ``approach_step``) and of the safe
+        state (up to the safe height and across to the park position in ``park_step``).
+        """
+        tau = self.rig.time_constant()
+        timing = self.rig.timing(self.plan.settle_wait(tau))
+        overrun = WAIT_OVERRUN if self.plan.settle_wait(tau) > 0 else 0.0
+        measured = self.store.measured
+        total = self.plan.estimate_duration(
+            self.grid, time_constant=tau, move_time=timing.point + overrun,
+            time_scale=self.time_scale, line_time=timing.line, measured=measured)
+        todo = [pos for line in self.plan.lines(self.grid) for idx, pos in line
+                if not measured[idx]]
+        if not todo:
+            self._tail = timing.fixed
+            self.estimate = total + timing.fixed
+            return self.estimate
+        safe, step = self.plan.safe_height, self.plan.approach_step
+        here = self.rig.position()
+        first, last = todo[0], todo[-1]
+        moves = (math.ceil(max(0.0, safe - here[2]) / step) + 1
+                 + math.ceil(max(0.0, safe - first[2]) / step - 1e-9))
+        park = timing.park_step or math.inf
+        retract = math.ceil(max(0.0, safe - last[2]) / park - 1e-9) + max(1, math.ceil(
+            math.hypot(timing.park[0] - last[0], timing.park[1] - last[1]) / park - 1e-9))
+        self._tail = retract * timing.move + timing.fixed / 2
+        self.estimate = total + (moves + retract) * timing.move + timing.fixed
+        return self.estimate
+
+    def _announce_estimate(self, t0: float) -> None:
+        """:meth:`estimate_duration` (its probes' own time included) and notify it."""
+        from mrfm.scan.run import hms
+
+        estimate = self.estimate_duration() + (self.clock() - t0)
+        self.estimate = estimate
+        todo = int(self.store.measured.size - self.store.measured.sum())
+        scale = (f" (virtual rig, time scale {self.time_scale:g})"
+                 if self.time_scale != 1 else "")
+        self.notify(f"{todo} of {self.store.measured.size} points to measure "
+                    f"({self.plan.pattern}); estimated duration {hms(estimate)} (settling "
+                    f"waits and the instruments' own time){scale}")
+
+    def _refine_estimate(self, elapsed: float, line_time: float, line_points: int) -> None:
+        """After the first line: the time so far plus the remaining points at that line's
+        wall time per point, plus the safe state; notified."""
         remaining = int(self.store.measured.size - self.store.measured.sum())
-        per_point = self.plan.settle_time + self.plan.lockin_settle * self.rig.time_constant()
-        return remaining * per_point / self.time_scale
+        if not remaining or not line_points:
+            return
+        self.estimate_after_first_line = (elapsed + remaining * line_time / line_points
+                                          + self._tail)
+        from mrfm.scan.run import hms
+
+        self.notify(f"first line: {line_time / line_points * 1e3:.3g} ms per point; estimated "
+                    f"duration {hms(self.estimate_after_first_line)} in all")
 
     # ------------------------------------------------------------------ waiting
     def _check_stop(self) -> None:
@@ -316,7 +409,8 @@ class ScanController:
         frozen = FrozenReadings(self.plan.stuck_reads)
         with _signals_set_flag(self.stop):
             try:
-                self.preflight()
+                self.preflight()  # the start interlocks first: nothing moves if they refuse
+                self._announce_estimate(t0)
                 self.rig.prepare(limits=self.limits)
                 approached = False
                 for line in self.plan.lines(self.grid):
@@ -324,8 +418,11 @@ class ScanController:
                     if not todo:
                         continue
                     self._check_stop()
+                    t_check = self.clock()
                     self.rig.check_instruments()
                     self._wait_for_temperature()
+                    t_check = self.clock() - t_check
+                    first = not approached
                     if not approached:
                         self._approach(todo[0][1])
                         approached = True
@@ -347,6 +444,9 @@ class ScanController:
                     settle_time += line_settle
                     if self.progress:
                         self.progress(int(self.store.measured.sum()), total)
+                    if first:
+                        self._refine_estimate(self.clock() - t0,
+                                              self.clock() - t_line + t_check, len(todo))
                 status = "complete" if self.store.complete else "incomplete"
             except KeyboardInterrupt:
                 status = "interrupted"

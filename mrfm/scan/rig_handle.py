@@ -20,6 +20,7 @@ from mrfm.drivers.base import Logged
 from mrfm.drivers.errors import InstrumentError, InstrumentTimeout, LimitError
 from mrfm.errors import UserError
 from mrfm.rigdef.rigfile import InstrumentSpec, RigFile
+from mrfm.scan.controller import RigTiming
 from mrfm.scan.instruments import RigDrivers, open_drivers
 from mrfm.scan.plan import Position
 from mrfm.scan.roles import (
@@ -45,6 +46,19 @@ __all__ = ["FIELD_CHANGING_STATES", "REQUIRED_ROLES", "DriverRig", "ScannerCalib
 
 #: AMI 430 ``STATE?`` codes while the field changes: ramping, manual up, manual down, zeroing
 FIELD_CHANGING_STATES = (1, 4, 5, 6)
+#: moves and readings timed by :meth:`DriverRig.timing` (the median is kept)
+TIMING_PROBES = 3
+#: longest wall wait between a probe's move and its reading, s (a slow plan's full settling
+#: wait, 8 x 10 s, would make the probe last minutes)
+PROBE_WAIT = 0.02
+#: height step of those moves, m: each a new set-point (a stage or a virtual rig may cost
+#: more for a new position than for the present one) yet far below any scan step
+PROBE_STEP = 0.2e-9
+#: instrument exchanges once per scan: start interlocks (~5), RF on and its read-back (~12),
+#: the safe state's switching off and the read-back of what it changed (~43)
+FIXED_EXCHANGES = 60
+#: wall seconds of one line's SWMR flush (HDF5 data, mask, metadata; ~1 ms measured)
+LINE_FLUSH = 1e-3
 
 
 class DriverRig:
@@ -85,6 +99,7 @@ class DriverRig:
         #: last set-point of the scanner (tip position, m) and of the RF output (None: unset)
         self._target: Position | None = None
         self._rf_on: bool | None = None
+        self._timing: RigTiming | None = None
         #: called with (instrument name, its settings read back) after the scan changed
         #: that instrument (the scan file's logbook; see :mod:`mrfm.scan.logbook`)
         self.on_change: Callable[[str, Mapping[str, Logged]], None] | None = None
@@ -285,6 +300,44 @@ class DriverRig:
             self.drivers.rf.output = False
             self._rf_on = False
             self._changed("rf")
+
+    def timing(self, settle: float = 0.0) -> RigTiming:
+        """The rig's own wall time per step, measured once (cached): points of the scan's
+        own kind - a move of 0.2 nm (:data:`PROBE_STEP`) up from the tip's present
+        position, the settling wait of ``settle`` rig seconds (at most :data:`PROBE_WAIT`
+        of wall time, not counted: a virtual rig's work per reading grows with the
+        simulated time between readings), a reading - then the move back, a round of the
+        line checks, and lock-in queries for one exchange's time."""
+        if self._timing is not None:
+            return self._timing
+        from statistics import median
+
+        clock = time.perf_counter
+        here = self.position()
+        self._slow_channels()  # the first reading of the slow channels is not a point's
+        moves, points = [], []
+        for k in range(1, TIMING_PROBES + 1):  # steps of PROBE_STEP: below the sensor noise
+            t0 = clock()
+            self.move_to((here[0], here[1], here[2] + k * PROBE_STEP))
+            t1 = clock()
+            time.sleep(min(settle / self.time_scale, PROBE_WAIT))
+            t2 = clock()
+            self.read()
+            moves.append(t1 - t0)
+            points.append(clock() - t2 + t1 - t0)
+        self.move_to(here)
+        t0 = clock()
+        self.check_instruments()
+        self.temperature()
+        line = clock() - t0 + LINE_FLUSH
+        t0 = clock()
+        for _ in range(TIMING_PROBES):
+            self.drivers.lockin.time_constant  # noqa: B018 - one exchange, timed
+        exchange = (clock() - t0) / TIMING_PROBES
+        self._timing = RigTiming(point=median(points), move=median(moves), line=line,
+                                 fixed=FIXED_EXCHANGES * exchange, park=self.cal.park,
+                                 park_step=self.cal.park_step)
+        return self._timing
 
     def check_instruments(self) -> None:
         """Once per line, the instruments no point reads: each must answer, the RF output

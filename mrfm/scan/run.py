@@ -48,6 +48,7 @@ from mrfm.rigdef.registry import REGISTRY
 from mrfm.rigdef.rigfile import RigFile
 
 if TYPE_CHECKING:
+    from mrfm.scan.controller import ScanController
     from mrfm.scan.store import ScanStore
 
 #: file suffixes of a scan file
@@ -74,7 +75,12 @@ class ScanResult:
     fault : InstrumentError or None
         The instrument fault or interlock that stopped the scan (rig safe, data kept).
     elapsed_s, estimated_s : float
-        Wall time of the scan loop and its estimate from the settling waits, s.
+        Wall time of the scan (interlocks, approach, points, safe state) and its estimate
+        once the first line was measured (the time so far, the remaining points at that
+        line's time per point, the safe state), s; before that line, ``estimated_start_s``.
+    estimated_start_s : float
+        The estimate made before anything moved: the plan's settling waits plus the rig's
+        own time per point, line and move, measured on a few probe points, s.
     overhead_per_point_s : float
         Loop time per point beyond the settling waits, s (NaN if no point was measured).
     safe_state_problems : tuple of str
@@ -90,6 +96,7 @@ class ScanResult:
     fault: InstrumentError | None = None
     elapsed_s: float = 0.0
     estimated_s: float = 0.0
+    estimated_start_s: float = 0.0
     overhead_per_point_s: float = math.nan
     safe_state_problems: tuple[str, ...] = ()
 
@@ -282,25 +289,21 @@ def run_scan(
                                  progress=progress, notify=say)
             todo = int(store.measured.size - store.measured.sum())
             total = int(store.measured.size)
-            estimate = ctl.estimate_duration()
-            scale = (f" (virtual rig, time scale {handle.time_scale:g})"
-                     if handle.time_scale != 1 else "")
-            say(f"{todo} of {total} points to measure ({plan.pattern}); estimated duration "
-                f"{hms(estimate)} of settling plus the instruments' own time{scale}")
             if progress is not None:
                 progress(total - todo, total)
             t0 = time.monotonic()
             try:
                 outcome = ctl.run()
             except ScanInterrupted:
-                return _result(out, "interrupted", store, total, t0, estimate)
+                return _result(out, "interrupted", store, total, t0, ctl)
             except InstrumentError as exc:
-                return _result(out, f"fault: {exc}", store, total, t0, estimate, fault=exc)
+                return _result(out, f"fault: {exc}", store, total, t0, ctl, fault=exc)
             return ScanResult(
                 path=out, status=outcome.status, complete=outcome.status == "complete",
                 points_measured=outcome.points_measured, points_total=outcome.points_total,
                 points_this_run=outcome.points_this_run, elapsed_s=time.monotonic() - t0,
-                estimated_s=estimate, overhead_per_point_s=outcome.overhead_per_point,
+                estimated_s=_best(ctl), estimated_start_s=ctl.estimate or 0.0,
+                overhead_per_point_s=outcome.overhead_per_point,
                 safe_state_problems=tuple(outcome.safe_state_problems),
             )
     finally:
@@ -308,13 +311,19 @@ def run_scan(
             store.close()
 
 
+def _best(ctl: ScanController) -> float:
+    """The controller's latest estimate of the whole run (after its first line if any)."""
+    later = ctl.estimate_after_first_line
+    return later if later is not None else (ctl.estimate or 0.0)
+
+
 def _result(out: Path, status: str, store: ScanStore, total: int, t0: float,
-            estimate: float, fault: InstrumentError | None = None) -> ScanResult:
+            ctl: ScanController, fault: InstrumentError | None = None) -> ScanResult:
     """The result of a scan stopped by Ctrl-C or a fault (the store's mask is final)."""
     done = int(store.measured.sum())
     return ScanResult(path=out, status=status, complete=False, points_measured=done,
                       points_total=total, fault=fault, elapsed_s=time.monotonic() - t0,
-                      estimated_s=estimate)
+                      estimated_s=_best(ctl), estimated_start_s=ctl.estimate or 0.0)
 
 
 def hms(seconds: float) -> str:

@@ -19,7 +19,13 @@ import pytest
 from mrfm.config import ScanGrid
 from mrfm.drivers.errors import InstrumentDisconnected
 from mrfm.errors import UserError
-from mrfm.scan.controller import ScanController, ScanInterrupted, StopFlag, validate_plan
+from mrfm.scan.controller import (
+    RigTiming,
+    ScanController,
+    ScanInterrupted,
+    StopFlag,
+    validate_plan,
+)
 from mrfm.scan.plan import ScanPlan
 from mrfm.scan.safety import InterlockError, SafetyLimits
 from mrfm.scan.store import Channel, ScanStore, read_status
@@ -103,6 +109,9 @@ class ScriptedRig:
 
     def check_instruments(self):
         pass
+
+    def timing(self, settle=0.0):
+        return RigTiming()
 
 
 def new_store(tmp_path, name="scan.h5"):
@@ -246,3 +255,23 @@ def test_stop_flag_request_is_honoured_without_signals(tmp_path):
     with pytest.raises(ScanInterrupted, match="operator stop"):
         ctl.run()
     assert rig.safe
+
+
+class TimedRig(ScriptedRig):
+    """A rig whose own time per step is known (the estimate's inputs)."""
+
+    def timing(self, settle=0.0):
+        return RigTiming(point=2e-3, move=1e-3, line=5e-3, fixed=0.1, park=(0.0, 0.0),
+                         park_step=100e-9)
+
+
+def test_the_estimate_adds_the_rigs_time_the_approach_and_the_safe_state(tmp_path):
+    plan = ScanPlan(settle_time=1e-3, lockin_settle=2.0, safe_height=1e-6, approach_step=200e-9)
+    rig = TimedRig()  # tip at 5 um, time constant 1 ms
+    ctl = ScanController(rig, plan, GRID, new_store(tmp_path), limits=LIMITS)
+    # 15 points x (3 ms wait + 0.1 ms overrun + 2 ms) + 3 lines x 5 ms + 0.1 s once;
+    # moves: up from 5 um (none) + across (1) + down 970 nm in 200 nm steps (5);
+    # retract from the last point (40 nm, 20 nm, 30 nm): up 970 nm in 100 nm (10) and
+    # across 44.7 nm to the park position (1)
+    expected = 15 * 5.1e-3 + 3 * 5e-3 + 0.1 + (1 + 5 + 10 + 1) * 1e-3
+    assert ctl.estimate_duration() == pytest.approx(expected)

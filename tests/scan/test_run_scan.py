@@ -123,7 +123,7 @@ def test_a_fault_comes_back_in_the_result_with_the_data_kept(served, tmp_path):
 
     config, rig_file, rig = served
     out = tmp_path / "fault.h5"
-    rig.inject_fault("lockin", "drop", after=20)
+    rig.inject_fault("lockin", "drop", after=26)  # in the second line (after the probes)
     try:
         result = run_scan(config, rig_file, out)
     finally:
@@ -142,3 +142,21 @@ def test_a_fault_comes_back_in_the_result_with_the_data_kept(served, tmp_path):
         second = read_logbook(fh["entry/sessions/session_2/instrument"])
     assert second["lockin"]["time_constant"] == first["lockin"]["time_constant"] == (10.0, "s")
     assert second["scanner"]["position_3"] == (pytest.approx(SAFE_HEIGHT, abs=5e-9), "m")
+
+
+def test_the_estimate_is_within_30_percent_of_the_scan(tmp_path):
+    """A small scan on a self-served virtual rig (8 x 6 points, 8 tau of 10 s settling at
+    time scale 20000: 4 ms per point, about as long as the rig's own time per point): the
+    estimate made before anything moved (plan waits plus the rig's time measured on probe
+    points, the approach and the safe state) and the one after the first line are both
+    within 30 % of the wall time the scan took. The settling waits alone (the estimate
+    before, about 2x short here) are not."""
+    config = write_experiment(tmp_path, nx=8, ny=6)
+    rig = write_rig(tmp_path, config)
+    result = run_scan(config, rig, tmp_path / "timed.h5")
+    assert result.complete
+    waits = 48 * (1e-3 + 8 * 10.0) / 20000.0
+    for estimate in (result.estimated_start_s, result.estimated_s):
+        assert abs(estimate - result.elapsed_s) <= 0.3 * result.elapsed_s, (
+            estimate, result.elapsed_s)
+    assert result.elapsed_s > 1.3 * waits

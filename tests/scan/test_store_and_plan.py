@@ -134,3 +134,19 @@ def test_point_plans_are_validated():
         ScanPlan.from_config({"pattern": "points", "points": [["0 nm", "0 nm", "-5 nm"]]})
     with pytest.raises(ConfigError, match="did you mean 'settle_time'"):
         ScanPlan.from_config({"settle_tim": "1 ms"})
+
+
+def test_the_estimate_counts_waits_rig_time_lines_and_what_is_left():
+    grid = ScanGrid(x=np.linspace(-1e-7, 1e-7, 4), y=np.linspace(-1e-7, 1e-7, 3),
+                    height=np.array([5e-8]))
+    plan = ScanPlan(settle_time=2e-3, lockin_settle=5)
+    # 12 points x (52 ms / time scale 10 + 1 ms) + 3 lines x 4 ms
+    full = plan.estimate_duration(grid, time_constant=0.01, move_time=1e-3, time_scale=10.0,
+                                  line_time=4e-3)
+    assert full == pytest.approx(12 * (0.0052 + 1e-3) + 3 * 4e-3)
+    measured = np.zeros(plan.shape(grid), dtype=bool)
+    measured[:, 0, 0] = True  # the first line done, one point of the second
+    measured[0, 1, 0] = True
+    left = plan.estimate_duration(grid, time_constant=0.01, move_time=1e-3, time_scale=10.0,
+                                  line_time=4e-3, measured=measured)
+    assert left == pytest.approx(7 * (0.0052 + 1e-3) + 2 * 4e-3)
