@@ -13,6 +13,11 @@ solver), adds the noise of :mod:`mrfm.imaging.noise`, and writes one NeXus file
     /entry/ground_truth          NXdata: density (m^-3); axes x, y, z (voxel centres, m)
     /entry/imaging               origin, voxel, object_shape, tip_start, data_shape; noise_sigma
     /entry/parameters            drawn parameters (JSON text)
+    /entry/plot                  NXdata, the default: the noisy signal as [height, y, x]
+                                 (length-1 axes dropped; see mrfm.data.nexus)
+
+Items carry no wall-clock time (no ``start_time``/``end_time``): equal seeds give
+byte-identical files.
 
 ``manifest.jsonl`` indexes the set (one JSON object per item: file, index, seed,
 phantom, parameters, snr, sha256, status, error). A rerun skips every item whose
@@ -222,7 +227,7 @@ def _solver_signal(
 # ------------------------------------------------------------------------------ file I/O
 def write_item(path: Path, item: Item, *, set_identity: str, seed: int) -> dict[str, Any]:
     """Write ``item`` atomically to ``path``; returns its manifest record."""
-    from mrfm.data.nexus import atomic_h5, create_entry, group, write_dataset
+    from mrfm.data.nexus import atomic_h5, create_entry, group, write_dataset, write_plot
 
     for label, array in (("density", item.density), ("noiseless scan", item.noiseless),
                          ("noisy scan", item.noisy)):
@@ -239,7 +244,11 @@ def write_item(path: Path, item: Item, *, set_identity: str, seed: int) -> dict[
     }
     g = item.grid
     with atomic_h5(path) as fh:
-        entry = create_entry(fh, kind="dataset_item", config_text=item.experiment.source_text)
+        # no wall-clock time (start_time/end_time omitted): items are byte-identical for
+        # equal seeds; the files' modification times say when they were made
+        entry = create_entry(fh, kind="dataset_item", config_text=item.experiment.source_text,
+                             title=f"mrfm dataset item {item.index} ({item.phantom})",
+                             timestamps=False)
         entry.attrs["set_id"] = set_identity
         entry.attrs["sha256"] = checksum
         entry.attrs["record"] = json.dumps(record)
@@ -247,6 +256,9 @@ def write_item(path: Path, item: Item, *, set_identity: str, seed: int) -> dict[
         write_dataset(data, "signal", item.noisy, item.unit, long_name="noisy scan")
         write_dataset(data, "signal_noiseless", item.noiseless, item.unit,
                       long_name="noiseless scan")
+        write_plot(entry, "signal", item.noisy, item.unit,
+                   {k: (v, "m") for k, v in zip(("x", "y", "height"), g.data_axes(),
+                                                 strict=True)}, long_name="noisy scan")
         truth = write_nxdata(entry, "ground_truth", "density", ("x", "y", "z"), g.object_axes())
         write_dataset(truth, "density", item.density, "m^-3", long_name="spin density")
         write_grid(group(entry, "imaging", "NXcollection"), g)
@@ -311,6 +323,8 @@ def _finite(x: float) -> float | None:
 
 def verify_item(path: Path, set_identity: str) -> dict[str, Any] | None:
     """The manifest record of a complete, intact item of this set at ``path``, else None."""
+    from mrfm.data.nexus import to_plot
+
     if not path.is_file():
         return None
     try:
@@ -319,13 +333,26 @@ def verify_item(path: Path, set_identity: str) -> dict[str, Any] | None:
             if entry.attrs.get("set_id") != set_identity:
                 return None
             stored = entry.attrs["sha256"]
+            signal = entry["data/signal"][()]
             actual = array_checksum(entry["ground_truth/density"][()],
-                                    entry["data/signal_noiseless"][()], entry["data/signal"][()])
+                                    entry["data/signal_noiseless"][()], signal)
             if actual != stored:
                 return None
+            # the default plot is a copy of the signal: it must be intact too
+            if not np.array_equal(entry["plot/signal"][()], to_plot(signal, signal.shape)):
+                return None
+            fh.visititems(_read_back)  # every object and attribute (metadata checksums)
             return json.loads(entry.attrs["record"])
     except (OSError, KeyError, ValueError, RuntimeError):
         return None
+
+
+def _read_back(name: str, obj: h5py.Group | h5py.Dataset) -> None:
+    """Read ``obj``'s attributes and values (raises on damaged metadata or data)."""
+    for key in obj.attrs:
+        obj.attrs[key]
+    if isinstance(obj, h5py.Dataset):
+        obj[()]
 
 
 def run_item(config_text: str, index: int, out_dir: str, base_dir: str) -> dict[str, Any]:

@@ -12,7 +12,6 @@ Output layout (``mrfm_kind = "reconstruction"``)::
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -189,16 +188,28 @@ def reconstruct_file(
 
 
 def _write(out_path, exp, grid, result, summary, truth, source) -> None:
-    from mrfm.data.nexus import atomic_h5, create_entry, group, write_dataset
+    from mrfm.cli.jsonout import dumps
+    from mrfm.data.nexus import (
+        atomic_h5,
+        create_entry,
+        finish_entry,
+        group,
+        write_dataset,
+        write_plot,
+    )
     from mrfm.imaging.dataset import write_grid, write_nxdata
 
     with atomic_h5(out_path) as fh:
-        entry = create_entry(fh, kind="reconstruction", config_text=exp.source_text)
+        entry = create_entry(fh, kind="reconstruction", config_text=exp.source_text,
+                             title=f"mrfm reconstruction ({summary['method']})")
         data = write_nxdata(entry, "data", "density", ("x", "y", "z"), grid.object_axes())
         write_dataset(data, "density", result.density, "m^-3", long_name="reconstructed density")
+        write_plot(entry, "density", result.density, "m^-3",
+                   {k: (v, "m") for k, v in zip("xyz", grid.object_axes(), strict=True)},
+                   long_name="reconstructed density")
         if truth is not None and truth.shape == grid.object_shape:
-            gt = group(entry, "ground_truth", "NXdata")
-            gt.attrs["signal"] = "density"
+            gt = write_nxdata(entry, "ground_truth", "density", ("x", "y", "z"),
+                              grid.object_axes())
             write_dataset(gt, "density", truth, "m^-3", long_name="ground-truth density")
         im = group(entry, "imaging", "NXcollection")
         write_grid(im, grid)
@@ -216,4 +227,5 @@ def _write(out_path, exp, grid, result, summary, truth, source) -> None:
         for key, value in metrics.items():
             if value is not None:
                 write_dataset(rec, key, value, "m" if key.endswith("_m") else "")
-        rec.create_dataset("summary", data=json.dumps(summary), dtype=h5py.string_dtype())
+        rec.create_dataset("summary", data=dumps(summary), dtype=h5py.string_dtype())
+        finish_entry(entry)

@@ -20,6 +20,12 @@ Layout (API.md "Files")::
                                 continue on the same time axis
     /entry/status               fixed-length string: "running", "complete", "interrupted",
                                 "fault: ..."
+    /entry/title, program_name, start_time, end_time (set at each close), sample (NXsample)
+    /entry/plot                 NXdata, the entry's default: the first channel as
+                                [height, y, x] with length-1 axes dropped (a one-height map is
+                                [y, x]) for NeXus viewers, NaN until measured, written with
+                                each flush (/entry/data keeps its (nx, ny, nz) layout, which
+                                resume, monitor and readers use)
 
 Every dataset is created before SWMR mode starts (HDF5 forbids new objects in
 SWMR mode), so a reader in another process (``h5py.File(path, "r", swmr=True)``)
@@ -42,6 +48,7 @@ import h5py
 import numpy as np
 
 import mrfm
+from mrfm.data import nexus
 from mrfm.data.nexus import FileFormatError, now_iso
 from mrfm.drivers.base import Logged
 from mrfm.errors import UserError
@@ -139,6 +146,10 @@ class ScanStore:
         self._timestamp = data["timestamp"]
         self._status = fh["entry/status"]
         self.shape = tuple(self._measured.shape)
+        # the default plot (files written before it existed have none)
+        plot = fh["entry"].get("plot")
+        self._plot_name = str(channels[0].name) if channels else ""
+        self._plot = plot.get(self._plot_name) if isinstance(plot, h5py.Group) else None
         #: Unix time of the file's creation: the origin of ``timestamp``
         self.t0_unix = float(fh["entry"].attrs.get("t0_unix", time.time()))
         # The mask in memory mirrors the file; it is the source of truth while scanning.
@@ -185,6 +196,11 @@ class ScanStore:
             })
             for key, value in (attrs or {}).items():
                 entry.attrs[key] = value
+            nexus.write_text(entry, "title", nexus.TITLES["scan"])
+            nexus.write_text(entry, "program_name", "mrfm").attrs["version"] = mrfm.__version__
+            nexus.write_text(entry, "start_time", entry.attrs["created"])
+            nexus.reserve_end_time(entry)
+            nexus.group(entry, "sample", "NXsample")
             entry.create_dataset("config", data=config_text, dtype=h5py.string_dtype())
             entry.create_dataset("rig", data=rig_text, dtype=h5py.string_dtype())
             inst = entry.create_group("instrument")
@@ -211,6 +227,9 @@ class ScanStore:
             ts = data.create_dataset("timestamp", shape=shape, dtype="f8", fillvalue=np.nan,
                                      chunks=_chunks(shape))
             ts.attrs["units"] = "s"
+            nexus.write_plot(entry, channels[0].name, None, channels[0].unit,
+                             {name: (values, "m") for name, values in axes.items()},
+                             long_name=channels[0].long_name, shape=shape)
             fh.swmr_mode = True
         except BaseException:
             fh.close()
@@ -302,6 +321,8 @@ class ScanStore:
                 column = [v.get(name, np.nan) for v, _ in self._pending.values()]
             slab[rel] = column
             ds[box] = slab
+            if name == self._plot_name and self._plot is not None:
+                self._plot[nexus.plot_box(box, self.shape)] = nexus.to_plot(slab, self.shape)
         self._pending.clear()
         return box
 
@@ -315,6 +336,8 @@ class ScanStore:
         for ds in self._datasets.values():
             ds.flush()
         self._timestamp.flush()
+        if self._plot is not None:
+            self._plot.flush()
         if box is not None:
             self._measured[box] = self.measured[box]
         self._measured.flush()
@@ -343,6 +366,7 @@ class ScanStore:
     def close(self) -> None:
         """Flush and close the file (idempotent)."""
         if self._fh.id.valid:
+            nexus.finish_entry(self._fh["entry"])
             self.flush()
             self._fh.close()
 

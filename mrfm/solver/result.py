@@ -61,7 +61,10 @@ class SignalMap:
         exp = self.experiment
         config_text = None if exp is None else exp.source_text
         with nexus.atomic_h5(path) as fh:
-            entry = nexus.create_entry(fh, kind="signal_map", config_text=config_text)
+            entry = nexus.create_entry(
+                fh, kind="signal_map", config_text=config_text,
+                title=f"{self.protocol} signal map ({self.polarization} polarization)",
+                start_time=_started(self.elapsed_s))
             entry.attrs["protocol"] = self.protocol
             data = nexus.group(entry, "data", "NXdata")
             data.attrs["signal"] = "signal"
@@ -79,11 +82,13 @@ class SignalMap:
                                 long_name="tip y")
             nexus.write_dataset(data, "z", np.asarray(self.coords["z"], dtype=float), "m",
                                 long_name="tip height above the sample surface")
+            nexus.write_plot(entry, "signal", self.signal, self.unit, {
+                "x": (self.coords["x"], "m"), "y": (self.coords["y"], "m"),
+                "z": (self.coords["z"], "m")}, long_name=f"{self.protocol} signal",
+                shape=tuple(np.shape(self.signal)))
             if exp is not None:
                 nexus.write_experiment_metadata(entry, exp)
-            else:
-                nexus.group(entry, "instrument", "NXinstrument")
-                nexus.group(entry, "sample", "NXsample")
+            nexus.finish_entry(entry)
         return Path(path)
 
     @classmethod
@@ -105,6 +110,14 @@ class SignalMap:
                 raise nexus.FileFormatError(f"{path}: signal map lacks {exc}") from None
         return cls(signal=signal, unit=unit, coords=coords, protocol=_text(protocol),
                    polarization=_text(polarization), method=_text(method))
+
+
+def _started(elapsed_s: float) -> str:
+    """ISO 8601 (UTC) time ``elapsed_s`` seconds ago: when the computation began."""
+    import datetime as dt
+
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=max(0.0, float(elapsed_s)))
+    return start.isoformat(timespec="seconds")
 
 
 def _text(value) -> str:
