@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from mrfm.config import ScanGrid
-from mrfm.scan.controller import RigTiming, ScanController
+from mrfm.scan.controller import ScanController
 from mrfm.scan.plan import ScanPlan
+from mrfm.scan.rig_protocol import RigTiming
 from mrfm.scan.safety import SafetyLimits
 from mrfm.scan.store import Channel, ScanStore
 

@@ -20,9 +20,9 @@ from mrfm.drivers.base import Logged
 from mrfm.drivers.errors import InstrumentError, InstrumentTimeout, LimitError
 from mrfm.errors import UserError
 from mrfm.rigdef.rigfile import InstrumentSpec, RigFile
-from mrfm.scan.controller import RigTiming
 from mrfm.scan.instruments import RigDrivers, open_drivers
 from mrfm.scan.plan import Position
+from mrfm.scan.rig_protocol import RigTiming
 from mrfm.scan.roles import (
     REQUIRED_ROLES,
     UM,
@@ -46,20 +46,6 @@ __all__ = ["FIELD_CHANGING_STATES", "REQUIRED_ROLES", "DriverRig", "ScannerCalib
 
 #: AMI 430 ``STATE?`` codes while the field changes: ramping, manual up, manual down, zeroing
 FIELD_CHANGING_STATES = (1, 4, 5, 6)
-#: moves and readings timed by :meth:`DriverRig.timing` (the median is kept)
-TIMING_PROBES = 3
-#: longest wall wait between a probe's move and its reading, s (a slow plan's full settling
-#: wait, 8 x 10 s, would make the probe last minutes)
-PROBE_WAIT = 0.02
-#: height step of those moves, m: each a new set-point (a stage or a virtual rig may cost
-#: more for a new position than for the present one) yet far below any scan step
-PROBE_STEP = 0.2e-9
-#: instrument exchanges once per scan: start interlocks (~5), RF on and its read-back (~12),
-#: the safe state's switching off and the read-back of what it changed (~43)
-FIXED_EXCHANGES = 60
-#: wall seconds of one line's SWMR flush (HDF5 data, mask, metadata; ~1 ms measured)
-LINE_FLUSH = 1e-3
-
 
 class DriverRig:
     """A :class:`~mrfm.scan.controller.RigHandle` over the pyvisa drivers.
@@ -98,7 +84,7 @@ class DriverRig:
         self._slow_at = 0.0
         #: last set-point of the scanner (tip position, m) and of the RF output (None: unset)
         self._target: Position | None = None
-        self._rf_on: bool | None = None
+        self.rf_set_on: bool | None = None
         self._timing: RigTiming | None = None
         #: called with (instrument name, its settings read back) after the scan changed
         #: that instrument (the scan file's logbook; see :mod:`mrfm.scan.logbook`)
@@ -241,7 +227,7 @@ class DriverRig:
         return {self.roles[role].name: self.read_settings(role)
                 for role, _ in self.drivers.items()}
 
-    def _changed(self, role: str) -> None:
+    def changed(self, role: str) -> None:
         """Read ``role``'s instrument back after the scan changed it; report it to
         :attr:`on_change`. A failed read-back (a faulty instrument) is skipped: the
         logbook keeps the last values it read."""
@@ -291,52 +277,23 @@ class DriverRig:
                                  f"limit {limits.max_rf_power_dbm:g} dBm; RF left off")
         rf.power = power
         rf.output = True
-        self._rf_on = True
-        self._changed("rf")
+        self.rf_set_on = True
+        self.changed("rf")
 
     def pause(self) -> None:
         """RF output off while the scan waits (temperature interlock)."""
         if self.drivers.rf is not None:
             self.drivers.rf.output = False
-            self._rf_on = False
-            self._changed("rf")
+            self.rf_set_on = False
+            self.changed("rf")
 
     def timing(self, settle: float = 0.0) -> RigTiming:
-        """The rig's own wall time per step, measured once (cached): points of the scan's
-        own kind - a move of 0.2 nm (:data:`PROBE_STEP`) up from the tip's present
-        position, the settling wait of ``settle`` rig seconds (at most :data:`PROBE_WAIT`
-        of wall time, not counted: a virtual rig's work per reading grows with the
-        simulated time between readings), a reading - then the move back, a round of the
-        line checks, and lock-in queries for one exchange's time."""
-        if self._timing is not None:
-            return self._timing
-        from statistics import median
+        """The rig's own wall time per step, measured once on probe points (cached; see
+        :func:`mrfm.scan.probe.probe_timing`)."""
+        if self._timing is None:
+            from mrfm.scan.probe import probe_timing
 
-        clock = time.perf_counter
-        here = self.position()
-        self._slow_channels()  # the first reading of the slow channels is not a point's
-        moves, points = [], []
-        for k in range(1, TIMING_PROBES + 1):  # steps of PROBE_STEP: below the sensor noise
-            t0 = clock()
-            self.move_to((here[0], here[1], here[2] + k * PROBE_STEP))
-            t1 = clock()
-            time.sleep(min(settle / self.time_scale, PROBE_WAIT))
-            t2 = clock()
-            self.read()
-            moves.append(t1 - t0)
-            points.append(clock() - t2 + t1 - t0)
-        self.move_to(here)
-        t0 = clock()
-        self.check_instruments()
-        self.temperature()
-        line = clock() - t0 + LINE_FLUSH
-        t0 = clock()
-        for _ in range(TIMING_PROBES):
-            self.drivers.lockin.time_constant  # noqa: B018 - one exchange, timed
-        exchange = (clock() - t0) / TIMING_PROBES
-        self._timing = RigTiming(point=median(points), move=median(moves), line=line,
-                                 fixed=FIXED_EXCHANGES * exchange, park=self.cal.park,
-                                 park_step=self.cal.park_step)
+            self._timing = probe_timing(self, settle)
         return self._timing
 
     def check_instruments(self) -> None:
@@ -354,11 +311,11 @@ class DriverRig:
         from mrfm.scan.safety import InterlockError
 
         d = self.drivers
-        if d.rf is not None and self._rf_on is not None and bool(d.rf.output) != self._rf_on:
+        if d.rf is not None and self.rf_set_on is not None and bool(d.rf.output) != self.rf_set_on:
             raise InstrumentError(
                 f"instruments.{self.roles['rf'].name}: RF output reads "
-                f"{'off' if self._rf_on else 'on'} though the scan switched it "
-                f"{'on' if self._rf_on else 'off'}")
+                f"{'off' if self.rf_set_on else 'on'} though the scan switched it "
+                f"{'on' if self.rf_set_on else 'off'}")
         if d.magnet is not None and self.field_ramping():
             raise InterlockError(f"instruments.{self.roles['magnet'].name}: the magnet supply "
                                  "started changing the field during the scan")
@@ -397,11 +354,11 @@ class DriverRig:
             out["frequency_shift"] = out["lockin_x"] * self.frequency_per_volt
         out.update(self._slow_channels())
         tip = self.cal.to_tip(self.drivers.scanner.position())
-        self._check_follows(tip)
+        self.check_follows(tip)
         out.update(tip_x=tip[0], tip_y=tip[1], tip_height=tip[2])
         return out
 
-    def _check_follows(self, tip: Position) -> None:
+    def check_follows(self, tip: Position) -> None:
         """Raise :class:`ScannerNotFollowing` if ``tip`` (read back after the stage reported
         on target) is farther than ``position_tolerance`` from the last set-point."""
         if self._target is None:
@@ -459,67 +416,8 @@ class DriverRig:
 
     # ------------------------------------------------------------------ safe state
     def safe_state(self, *, safe_height: float) -> list[str]:
-        """RF off, AWG outputs off, tip retracted and parked slowly, steppers grounded.
+        """RF off, AWG outputs off, tip retracted and parked slowly, steppers grounded
+        (:func:`mrfm.scan.safe_state.make_safe`); returns the steps that failed."""
+        from mrfm.scan.safe_state import make_safe
 
-        Every step is tried even if an earlier one fails; the failures are
-        returned as readable lines (an empty list means the rig is safe).
-        """
-        problems: list[str] = []
-
-        def step(what: str, fn) -> None:
-            try:
-                fn()
-            except Exception as exc:  # noqa: BLE001 - try every step, report each failure
-                problems.append(f"{what} failed ({exc.__class__.__name__}: {exc})")
-
-        if self.drivers.rf is not None:
-            step("RF output off", self._rf_off)
-        if self.drivers.awg is not None:
-            step("function generator outputs off", self.drivers.awg.outputs_off)
-        step(f"retract to {safe_height:.3g} m and park",
-             lambda: self._retract_and_park(safe_height))
-        if self.drivers.coarse is not None:
-            axes = self.coarse_axes()
-            step("ground the coarse steppers", lambda: self._ground(list(axes)))
-        for role in ("rf", "awg", "scanner", "coarse"):
-            if role in self.drivers:
-                self._changed(role)
-        return problems
-
-    def _rf_off(self) -> None:
-        """RF output off, and read back off (a frozen synthesizer does not confirm it)."""
-        rf = self.drivers.rf
-        rf.output = False
-        self._rf_on = False
-        if rf.output:
-            raise InstrumentError("the output still reads on after switching it off")
-
-    def _ground(self, axes: list[int | str]) -> None:
-        """Stop any stepping, then ground every listed ANC300 axis."""
-        coarse = self.drivers.coarse
-        for a in axes:
-            coarse.stop(int(a))
-            coarse.ground(int(a))
-
-    def _retract_and_park(self, safe_height: float) -> None:
-        """Up to ``safe_height`` first, then across to the park position, in small steps."""
-        scanner = self.drivers.scanner
-        x, y, h = self.cal.to_tip(scanner.position())
-        step = self.cal.park_step
-        for z in _ramp(h, max(h, safe_height), step):
-            self.move_to((x, y, z))
-        z = max(h, safe_height)
-        px, py = self.cal.park
-        n = max(1, math.ceil(math.hypot(px - x, py - y) / step))
-        for k in range(1, n + 1):
-            self.move_to((x + (px - x) * k / n, y + (py - y) * k / n, z))
-        if z > safe_height:  # came from above the safe height: settle back down to it
-            for zz in _ramp(z, safe_height, step):
-                self.move_to((px, py, zz))
-        self._check_follows(self.cal.to_tip(scanner.position()))
-
-
-def _ramp(start: float, stop: float, step: float) -> list[float]:
-    """Points from ``start`` (excluded) to ``stop`` (included) in steps of at most ``step``."""
-    n = max(1, math.ceil(abs(stop - start) / step))
-    return [stop if k == n else start + (stop - start) * k / n for k in range(1, n + 1)]
+        return make_safe(self, safe_height)

@@ -19,14 +19,9 @@ import pytest
 from mrfm.config import ScanGrid
 from mrfm.drivers.errors import InstrumentDisconnected
 from mrfm.errors import UserError
-from mrfm.scan.controller import (
-    RigTiming,
-    ScanController,
-    ScanInterrupted,
-    StopFlag,
-    validate_plan,
-)
+from mrfm.scan.controller import ScanController, ScanInterrupted, StopFlag, validate_plan
 from mrfm.scan.plan import ScanPlan
+from mrfm.scan.rig_protocol import RigTiming
 from mrfm.scan.safety import InterlockError, SafetyLimits
 from mrfm.scan.store import Channel, ScanStore, read_status
 
