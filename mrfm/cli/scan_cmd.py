@@ -162,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
         "points_this_run": result.points_this_run,
         "elapsed_s": result.elapsed_s,
         "estimated_s": result.estimated_s,
+        "estimated_start_s": result.estimated_start_s,
         "overhead_per_point_s": result.overhead_per_point_s,
         "output": str(result.path),
         "safe_state_problems": list(result.safe_state_problems),
