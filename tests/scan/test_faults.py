@@ -121,3 +121,27 @@ def test_fault_stops_the_scan_safe_with_data_and_resumable(files, role, mode):
         assert fh["entry/data/measured"][()].all()
     pairs = {(a, b) for a, b in zip(x.ravel(), y.ravel(), strict=True)}
     assert len(pairs) == x.size and np.isfinite(x).all()  # no frozen reading left
+
+
+def test_mrfm_scan_exits_3_on_a_frozen_lock_in_and_resumes(files, capsys):
+    from mrfm.cli.main import main
+    from mrfm.rig import VirtualRig
+
+    folder, config, base = files
+    out = folder / "cli-stuck.h5"
+    with VirtualRig.from_file(base) as rig:
+        served = write_rig(folder, config, resources=rig.resources, interferometer=True,
+                           name="cli.toml")
+        rig.inject_fault("lockin", "stuck", after=30)  # in the second line
+        code = main(["scan", str(config), "--rig", str(served), "-o", str(out)])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 3, err
+        assert err[-1].startswith("mrfm: instrument fault:") and "frozen" in err[-1]
+        rig.clear_faults()
+        with h5py.File(out, "r") as fh:
+            assert fh["entry/status"][()].decode().startswith("fault: ")
+            assert 0 < fh["entry/data/measured"][()].sum() < NX * NY
+        assert main(["scan", str(config), "--rig", str(served), "-o", str(out),
+                     "--resume"]) == 0
+    with h5py.File(out, "r") as fh:
+        assert fh["entry/data/measured"][()].all()
