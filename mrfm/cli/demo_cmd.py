@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mrfm.cli.jsonout import print_json
     from mrfm.demo import run_demo
 
     out = Path(args.output)
@@ -28,5 +28,5 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     summary = run_demo(out, log=lambda line: print(line, file=sys.stderr))
     if args.json:
-        print(json.dumps(summary))
+        print_json(summary)
     return 0

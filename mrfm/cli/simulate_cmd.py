@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mrfm.cli.jsonout import print_json
 from mrfm.cli.options import add_max_memory, apply_max_memory, check_output
 from mrfm.errors import UserError
+
+if TYPE_CHECKING:
+    from mrfm.solver.result import SignalMap
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +41,6 @@ def run(args: argparse.Namespace) -> int:
     from mrfm.config import load
     from mrfm.info import adiabaticity_warning
     from mrfm.solver import ResonanceOutsideSampleWarning, simulate
-    from mrfm.units import format_quantity
 
     apply_max_memory(args)
     if args.output:
@@ -76,11 +80,50 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
         return 0
-    unit = result.unit
-    base = unit.split("^")[0]
-    peak = format_quantity(result.peak, base) if "^" not in unit else f"{result.peak:.4g} {unit}"
-    print(f"{result.protocol} ({result.polarization}, {result.method}): grid "
-          f"{'x'.join(map(str, sig.shape))}, peak |signal| {peak}, "
-          f"{result.elapsed_s:.2f} s" + (f", written to {output}" if output else ""),
-          file=sys.stderr)
+    line = (f"{result.protocol} ({result.polarization}, {result.method}): grid "
+            f"{'x'.join(map(str, sig.shape))}, peak |signal| {_value(result.peak, result.unit)}, "
+            f"{result.elapsed_s:.2f} s")
+    if output:
+        print(f"{line}, written to {output}", file=sys.stderr)
+        return 0
+    # no file: the summary is the command's result, on stdout
+    print(human_summary(result))
     return 0
+
+
+def _value(value: float, unit: str) -> str:
+    """``value`` in ``unit`` with an engineering prefix (``"1.2 aN"``, ``"3.1e-36 N^2"``)."""
+    from mrfm.units import format_quantity
+
+    if "^" not in unit:
+        return format_quantity(value, unit)
+    base, _, power = unit.partition("^")
+    if power.isdigit() and value != 0 and math.isfinite(value):
+        # N^2: the prefix of the root, squared (1.4e-35 N^2 -> 14 aN^2)
+        root = format_quantity(abs(value) ** (1.0 / int(power)), base, digits=12)
+        number, prefixed = root.split(" ")
+        scaled = math.copysign(float(number) ** int(power), value)
+        digits = max(4, int(math.floor(math.log10(abs(scaled)))) + 1)
+        return f"{scaled:.{digits}g} {prefixed}^{power}"
+    return f"{value:.4g} {unit}"
+
+
+def human_summary(result: SignalMap) -> str:
+    """Several lines describing a signal map: protocol, unit, grid, min/max/peak, time."""
+    sig = result.signal
+    coords = result.coords
+    axes = ", ".join(
+        f"{name} = {_value(float(v.reshape(-1)[0]), 'm')}" if v.size == 1 else
+        f"{name} {_value(float(np.min(v)), 'm')} .. {_value(float(np.max(v)), 'm')} ({v.size})"
+        for name, v in coords.items())
+    return "\n".join([
+        f"protocol      {result.protocol} ({result.polarization} polarization, "
+        f"{result.method} method)",
+        f"unit          {result.unit}",
+        f"grid          {'x'.join(map(str, sig.shape))} tip positions: {axes}",
+        f"signal min    {_value(float(sig.min()), result.unit)}",
+        f"signal max    {_value(float(sig.max()), result.unit)}",
+        f"peak |signal| {_value(result.peak, result.unit)}",
+        f"elapsed       {result.elapsed_s:.3g} s",
+        "(not written; add -o FILE.h5 to save the map)",
+    ])
