@@ -49,6 +49,7 @@ from typing import Any, NamedTuple
 
 from mrfm.drivers.descriptors import Measurement, Setting
 from mrfm.drivers.errors import (
+    CommandRejected,
     InstrumentDisconnected,
     InstrumentError,
     InstrumentTimeout,
@@ -71,8 +72,9 @@ from mrfm.drivers.values import (
 from mrfm.drivers.watchdog import WATCHDOG
 
 __all__ = [
-    "ESR_ERROR_BITS", "Bool", "Instrument", "InstrumentDisconnected", "InstrumentError",
-    "InstrumentTimeout", "InvalidResponse", "LimitError", "Logged", "Measurement", "OneOf",
+    "ESR_ERROR_BITS", "Bool", "CommandRejected", "Instrument", "InstrumentDisconnected",
+    "InstrumentError", "InstrumentTimeout", "InvalidResponse", "LimitError", "Logged",
+    "Measurement", "OneOf",
     "Range", "Setting", "Validator", "ValueMap", "check_esr", "map_visa_error", "parse_bool",
     "parse_csv", "parse_float", "parse_int",
 ]
@@ -163,6 +165,7 @@ class Instrument:
         self._closed = False
         # a set command held back to go out with its error query in one write (see write)
         self._held: str | None = None
+        self._blaming = False  # reading the error report after an unanswered query
         self._coalesce = False
         if session is not None:
             self._session = session
@@ -377,7 +380,27 @@ class Instrument:
                 last = InvalidResponse(self._where(f"cannot parse the reply {reply[:80]!r} to "
                                                    f"{command!r} ({exc})"))
         assert last is not None
+        if isinstance(last, InstrumentTimeout):
+            self._blame_unanswered(command)
         raise last
+
+    def _blame_unanswered(self, command: str) -> None:
+        """A query left unanswered may be one the instrument rejected (it then answers
+        nothing and records an error): read the error report now, so that the error is
+        blamed on ``command`` (raised here) and not on the next set. Quietly does nothing
+        when the report cannot be read either (the instrument is gone)."""
+        if self._closed or self._blaming:
+            return
+        self._blaming = True
+        try:
+            with self.timeout_for(min(self.timeout, 0.5)):
+                self.check_errors(command)
+        except CommandRejected:
+            raise
+        except InstrumentError:
+            return
+        finally:
+            self._blaming = False
 
     @contextlib.contextmanager
     def timeout_for(self, seconds: float) -> Iterator[None]:
@@ -424,7 +447,7 @@ class Instrument:
                 break
             messages.append(reply.strip())
         if messages:
-            raise InstrumentError(self._where(f"rejected {after!r}: " + "; ".join(messages)))
+            raise CommandRejected(self._where(f"rejected {after!r}: " + "; ".join(messages)))
 
     # ------------------------------------------------------------- logbook
     def logbook(self) -> dict[str, Logged]:

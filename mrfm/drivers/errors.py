@@ -28,6 +28,10 @@ class InvalidResponse(InstrumentError):
     """The instrument answered something that does not parse (garbage, wrong format)."""
 
 
+class CommandRejected(InstrumentError):
+    """The instrument's error report says it rejected a command (named in the message)."""
+
+
 class LimitError(InstrumentError, ValueError):
     """A set-point outside the instrument's or the rig's limits; nothing was sent."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mrfm.drivers.errors import InstrumentError
+from mrfm.drivers.errors import CommandRejected
 from mrfm.drivers.values import parse_int
 
 if TYPE_CHECKING:
@@ -28,11 +28,11 @@ def check_esr(inst: Instrument, after: str) -> None:
 
     Raises
     ------
-    InstrumentError
+    CommandRejected
         Any of the error bits 2-5 is set; the message names them.
     """
     value = inst.ask("*ESR?", parse_int, retries=0)
     bad = [text for bit, text in ESR_ERROR_BITS.items() if value & (1 << bit)]
     if bad:
-        raise InstrumentError(inst._where(f"rejected {after!r}: *ESR? = {value} ("
+        raise CommandRejected(inst._where(f"rejected {after!r}: *ESR? = {value} ("
                                           + "; ".join(bad) + ")"))

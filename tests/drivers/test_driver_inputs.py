@@ -109,3 +109,16 @@ def test_a_driver_on_its_own_enforces_the_magnets_limit(fake):
         m.target = 100.0
     m.target = 4.5
     assert s.done() and "CONF:FIELD:TARG 100" not in s.written
+
+
+@pytest.mark.parametrize("name", ["lockin", "rf", "awg", "scanner"])
+def test_a_rejected_query_is_blamed_on_itself_not_on_the_next_set(rig, name):
+    """A query the instrument does not know goes unanswered and leaves an error: it is
+    read at once and blamed on the query (CommandRejected), the next set succeeds."""
+    from mrfm.drivers.errors import CommandRejected
+
+    spec = REGISTRY[INSTRUMENTS[name]]
+    with driver_class(spec.name)(rig.resources[name], timeout=0.3, retries=0) as drv:
+        with pytest.raises(CommandRejected, match="BOGUS"):
+            drv.query("BOGUS?")
+        drv.write(GOOD_SET[name])

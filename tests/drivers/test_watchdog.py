@@ -26,14 +26,17 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture
 def trickler() -> Iterator[int]:
-    """A server that answers any request with one byte every 20 ms and never a line end."""
+    """A server that answers its first request properly (the E-727's ``ERR?`` on connect:
+    ``0``; the IDS3010 sends none) and the next with one byte every 20 ms, never a line end."""
     srv = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
 
     def feed(conn: socket.socket) -> None:
         with conn:
             try:
-                conn.recv(4096)
+                if conn.recv(4096).startswith(b"ERR?"):
+                    conn.sendall(b"0\n")
+                    conn.recv(4096)
                 while not stop.is_set():
                     conn.sendall(b"7")
                     time.sleep(0.02)

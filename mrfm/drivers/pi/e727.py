@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mrfm.drivers.base import (
+    CommandRejected,
     Instrument,
     InstrumentError,
     LimitError,
@@ -93,10 +94,10 @@ class E727(Instrument):
         self.ask("ERR?", parse_int, retries=0)
 
     def check_errors(self, after: str = "") -> None:
-        """``ERR?`` after a set; a non-zero code raises :class:`InstrumentError`."""
+        """``ERR?`` after a set; a non-zero code raises :class:`CommandRejected`."""
         code = self.ask("ERR?", parse_int, retries=0)
         if code:
-            raise InstrumentError(self._where(
+            raise CommandRejected(self._where(
                 f"rejected {after!r}: GCS error {code} ({ERROR_CODES.get(code, 'see manual')})"))
 
     def _axis_list(self, axes: Sequence[str]) -> tuple[str, ...]:

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 from mrfm.drivers.base import (
     Bool,
+    CommandRejected,
     Instrument,
-    InstrumentError,
     Range,
     Setting,
     parse_bool,
@@ -85,4 +85,4 @@ class SG384(Instrument):
                 break
             codes.append(f"{code} ({ERROR_CODES.get(code, 'unknown error')})")
         if codes:
-            raise InstrumentError(self._where(f"rejected {after!r}: LERR? " + ", ".join(codes)))
+            raise CommandRejected(self._where(f"rejected {after!r}: LERR? " + ", ".join(codes)))
