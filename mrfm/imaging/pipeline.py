@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 
 from mrfm import resources
+from mrfm.data.nexus import now_iso
 from mrfm.errors import ConfigError, UserError
 from mrfm.imaging.operators import ConvolutionOperator
 from mrfm.imaging.reconstruct import (
@@ -102,6 +103,7 @@ def reconstruct_file(
     from mrfm.imaging.psf import grid_for_scan, kernel_for_experiment
 
     t0 = time.perf_counter()
+    started = now_iso()
     path, out_path = Path(path), Path(out_path)
     if not out_path.parent.exists():
         raise UserError(f"-o {out_path}: folder {out_path.parent} does not exist")
@@ -182,12 +184,12 @@ def reconstruct_file(
     if not np.all(np.isfinite(result.density)):
         raise UserError(f"{path}: the reconstruction has non-finite values (the signal or the "
                         "stored configuration is out of range); nothing written")
-    _write(out_path, exp, grid, result, summary, truth, source)
+    _write(out_path, exp, grid, result, summary, truth, source, started)
     summary["elapsed_s"] = time.perf_counter() - t0
     return summary
 
 
-def _write(out_path, exp, grid, result, summary, truth, source) -> None:
+def _write(out_path, exp, grid, result, summary, truth, source, started) -> None:
     from mrfm.cli.jsonout import dumps
     from mrfm.data.nexus import (
         atomic_h5,
@@ -201,7 +203,8 @@ def _write(out_path, exp, grid, result, summary, truth, source) -> None:
 
     with atomic_h5(out_path) as fh:
         entry = create_entry(fh, kind="reconstruction", config_text=exp.source_text,
-                             title=f"mrfm reconstruction ({summary['method']})")
+                             title=f"mrfm reconstruction ({summary['method']})",
+                             start_time=started)
         data = write_nxdata(entry, "data", "density", ("x", "y", "z"), grid.object_axes())
         write_dataset(data, "density", result.density, "m^-3", long_name="reconstructed density")
         write_plot(entry, "density", result.density, "m^-3",
