@@ -2,8 +2,8 @@
 
 ``UserError`` is everything a user can fix (a bad file, a bad value, a job too
 large for this machine); the command line prints its message as one line and
-exits with code 2. Instrument faults have their own hierarchy in
-:mod:`mrfm.drivers.errors` and exit with code 3.
+exits with code 2. Instrument faults derive from :class:`InstrumentFault`; their
+hierarchy is in :mod:`mrfm.drivers.errors` and they exit with code 3.
 """
 
 from __future__ import annotations
@@ -23,3 +23,8 @@ class ConfigError(UserError):
 
 class ResourceLimitError(UserError):
     """A job would not fit in memory or on disk; the message carries the estimate."""
+
+
+class InstrumentFault(Exception):
+    """Base of every instrument fault (:class:`mrfm.drivers.errors.InstrumentError`);
+    defined here so code that only reports faults need not import the drivers (pyvisa)."""

@@ -140,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: list[str]) -> tuple[int, str | None]:
     """Run; returns ``(exit code, error line or None)``."""
     from mrfm import resources
-    from mrfm.drivers.errors import InstrumentError
+    from mrfm.errors import InstrumentFault
 
     resources.set_limit(None)  # --max-memory applies to one command only
     try:
@@ -152,7 +152,7 @@ def _main(argv: list[str]) -> tuple[int, str | None]:
         return int(args.func(args) or 0), None
     except UserError as exc:
         return 2, f"mrfm: error: {_one_line(exc)}"
-    except InstrumentError as exc:
+    except InstrumentFault as exc:
         return 3, f"mrfm: instrument fault: {_one_line(exc)}"
     except KeyboardInterrupt:
         return 130, "mrfm: interrupted (finished work is kept)"

@@ -11,8 +11,10 @@ from __future__ import annotations
 from pyvisa import constants
 from pyvisa.errors import InvalidSession, VisaIOError
 
+from mrfm.errors import InstrumentFault
 
-class InstrumentError(Exception):
+
+class InstrumentError(InstrumentFault):
     """An instrument reported an error or could not be talked to."""
 
 
