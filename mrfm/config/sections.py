@@ -174,8 +174,12 @@ class Protocol:
     tau_m : float or None
         Correlation time of statistical polarization, s.
     slice_profile : str
-        "hard" (|dB| < fm_depth counts fully) or "cos2" (weight cos^2(pi dB / 2 fm_depth),
-        the profile of the Marohn group's mrfmsim).
+        "auto" (CAI: "fundamental", other protocols: "hard"), "fundamental" (CAI's lock-in
+        weight (4/pi) sqrt(1 - (dB/fm_depth)^2)), "hard" (|dB| < fm_depth counts fully) or
+        "cos2" (weight cos^2(pi dB / 2 fm_depth), the profile of the Marohn group's mrfmsim).
+    adiabatic : str
+        "landau-zener" (each voxel's signal carries its Landau-Zener inversion efficiency)
+        or "ideal" (every passage inverts, as most published estimates assume).
     """
 
     name: str = field(default="CAI", metadata=spec("choice", choices=PROTOCOLS))
@@ -190,8 +194,11 @@ class Protocol:
     bandwidth: float = _q("frequency", 1.0, min=0, min_exclusive=True, max=1e6)
     tau_m: float | None = _q("time", min=0, min_exclusive=True, max=1e6)
     slice_profile: str = field(
-        default="hard", metadata=spec("choice", choices=("hard", "cos2"),
+        default="auto", metadata=spec("choice", choices=("auto", "fundamental", "hard", "cos2"),
                                       doc="resonant-slice weighting across fm_depth"))
+    adiabatic: str = field(
+        default="landau-zener", metadata=spec("choice", choices=("landau-zener", "ideal"),
+                                              doc="inversion efficiency of the passages"))
 
 
 @dataclass(frozen=True)

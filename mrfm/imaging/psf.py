@@ -10,7 +10,8 @@ The kernel ``g`` (signal per unit spin density in one voxel) comes from the solv
 :func:`kernel_from_solver` simulates a one-voxel sample with :func:`mrfm.solver.simulate`
 over the tip positions that realise every voxel-tip offset, so the kernel carries every
 effect the solver models (any tip shape, every protocol, Curie or statistical
-polarization).
+polarization, CAI's lock-in fundamental slice weight (4/pi) sqrt(1 - s^2) and the
+Landau-Zener inversion efficiency, ``protocol.slice_profile`` / ``protocol.adiabatic``).
 """
 
 from __future__ import annotations

@@ -57,7 +57,6 @@ import math
 import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike
-from scipy import integrate
 
 from mrfm.physics import lockin
 
@@ -156,6 +155,28 @@ def locked_lifetime(t1rho: float, a: ArrayLike, f_mod: float) -> float | np.ndar
     return _out(1.0 / rate)
 
 
+# ------------------------------------------------------------------ CAI lock-in weight
+def cai_fundamental_weight(s: ArrayLike) -> float | np.ndarray:
+    """Lock-in (fundamental) weight of a spin at relative offset s under CAI, (4/pi) sqrt(1-s^2).
+
+    Derivation: under the sinusoidal FM sweep B_offset(t) = fm_depth (s + cos(w t)) (see the
+    module notes) an adiabatically following spin has mu_z(t) = mu sign(cos(w t) + s) (up to
+    the overall sign): a square wave that is +mu for |w t| < arccos(-s) = pi - arccos(s).
+    Its cosine Fourier coefficient at w is (1/pi) int_{-pi}^{pi} sign(cos u + s) cos u du
+    = (2/pi) (2 sin(pi - arccos s)) = (4/pi) sqrt(1 - s^2); the sine coefficient vanishes
+    (even waveform). So the force at the modulation frequency, which the lock-in reads, has
+    the amplitude (4/pi) sqrt(1 - s^2) mu |d|B|/dx| (peak, not r.m.s.). Averaged over a
+    uniform s in [-1, 1] the weight is 1 (so a thick uniform sample keeps the force of the
+    unit-weight model) and its square 32 / (3 pi^2) = 1.0808 (the statistical variance is 8 %
+    higher than with unit weight).
+
+    ``s`` : (|B| - B_res) / fm_depth, any shape; the weight is 0 for |s| >= 1.
+    """
+    x = np.asarray(s, dtype=float)
+    q = np.clip(1.0 - x * x, 0.0, None)
+    return _out(np.where(np.abs(x) < 1.0, (4.0 / math.pi) * np.sqrt(q), 0.0))
+
+
 # ------------------------------------------------------------------ scalar kernels (numba)
 @njit(cache=True, fastmath=False)
 def adiabaticity_at(gamma, b1_eff, depth, f_mod, s):  # pragma: no cover - numba
@@ -169,6 +190,13 @@ def adiabaticity_at(gamma, b1_eff, depth, f_mod, s):  # pragma: no cover - numba
     if rate <= 0.0:
         return math.inf
     return abs(gamma) * b1_eff * b1_eff / rate
+
+
+@njit(cache=True, fastmath=False)
+def cai_fundamental_weight_at(s):  # pragma: no cover - numba
+    """Scalar (4/pi) sqrt(1 - s^2) for |s| < 1, else 0 (:func:`cai_fundamental_weight`)."""
+    q = 1.0 - s * s
+    return 4.0 / math.pi * math.sqrt(q) if q > 0.0 else 0.0
 
 
 @njit(cache=True, fastmath=False)
@@ -280,6 +308,8 @@ def lockin_capture_fraction(tau_m: float, time_constant: float, order: int) -> f
         # S(f) df / sigma^2 = (2/pi) du with f = tan(u) / (2 pi tau_m)
         g = math.tan(u) * ratio
         return (2.0 / math.pi) / (1.0 + g * g) ** order
+
+    from scipy import integrate  # only here: keeps `import mrfm.physics` light
 
     value, _ = integrate.quad(integrand, 0.0, 0.5 * math.pi, epsabs=1e-13, epsrel=1e-11)
     return float(value)

@@ -30,6 +30,7 @@ from scipy import constants
 
 from mrfm.physics._sphere import sphere_magnitude
 from mrfm.physics.magnet_kernels import OUT_LEN, magnet_point
+from mrfm.physics.spin_dynamics import b1_effective_at
 from mrfm.physics.spins import brillouin_scalar
 from mrfm.solver.box_fraction import GL8_W, GL8_X
 
@@ -57,8 +58,12 @@ P_PREF = 11  # protocol prefactor multiplying the per-unit-moment kernel
 P_NTHETA = 12  # number of trajectory intervals on [0, pi]
 P_TOL = 13  # curvature tolerance for sub-voxel refinement (fraction of the voxel's |B| span)
 P_DEPTH = 14  # maximum sub-voxel refinement depth (each level halves the edges)
-P_PROFILE = 15  # slice profile: box_fraction.PROFILE_HARD or PROFILE_COS2
-PP_LEN = 16
+P_PROFILE = 15  # slice profile: box_fraction.PROFILE_HARD, PROFILE_COS2 or PROFILE_FUNDAMENTAL
+P_LZ = 16  # 1.0: Landau-Zener inversion efficiency per voxel, 0.0: ideal inversion
+P_GAMMA = 17  # |gamma| of the species, rad/(s T)
+P_FMOD = 18  # sweep (modulation) frequency: the cantilever frequency f0, Hz
+P_INVERT = 19  # 1.0: CERMIT invert mode (Delta mu = -2 P_flip mu)
+PP_LEN = 20
 
 
 
@@ -425,3 +430,16 @@ def oscar_trajectory_integral(shape_id, mparams, pol, rx, ry, rz, pp, out, cross
 def scratch() -> np.ndarray:
     """A fresh scratch buffer for :func:`magnet_point` (OUT_LEN float64)."""
     return np.zeros(OUT_LEN)
+
+
+@njit(cache=True, fastmath=False)
+def b1_effective(shape_id, mparams, pol, rx, ry, rz, pp, out):
+    """B1_eff (T): the part of an x-directed B1 perpendicular to the local total field.
+
+    :func:`mrfm.physics.spin_dynamics.b1_effective_at` at B = B0 z + B_tip(r); in the
+    high-field approximation the quantization axis is z and B1_eff = B1.
+    """
+    if pp[P_HIGH] != 0.0:
+        return pp[P_B1]
+    magnet_point(shape_id, mparams, pol, rx, ry, rz, 0, out)
+    return b1_effective_at(pp[P_B1], out[0], out[1], out[2] + pp[P_B0], 1.0, 0.0, 0.0)

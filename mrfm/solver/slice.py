@@ -34,6 +34,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from mrfm.jit import compile_closure
+from mrfm.physics import spin_dynamics as SD
 from mrfm.solver import box_fraction as BF
 from mrfm.solver import kernels as K
 from mrfm.solver.protocols import cai, cermit, force_gradient, oscar
@@ -87,7 +88,51 @@ def point_value(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     w = 1.0
     if kid == K.CAI or kid == K.CERMIT:
         w = BF.profile_weight(b - pp[K.P_BRES], pp[K.P_HALF], pp[K.P_PROFILE])
+        if pp[K.P_PROFILE] == BF.PROFILE_FUNDAMENTAL and pp[K.P_STAT] != 0.0:
+            w *= w  # the variance of each spin's fundamental
+    if pp[K.P_LZ] != 0.0:
+        w *= inversion_factor(kid, shape_id, mparams, pol, rx, ry, rz, b, gx, pp, out)
     return w * K.moment_weight(pp, b, q)
+
+
+@njit(cache=True, fastmath=False)
+def _sweep_depth(kid, gx, pp):
+    """Sweep amplitude in field units, T: fm_depth (CAI; CERMIT without an amplitude) or
+    |d|B|/dx| x_pk (OSCAR, iOSCAR, CERMIT: the cantilever's motion sweeps the spin)."""
+    if kid == K.CAI or pp[K.P_XPK] <= 0.0:
+        return pp[K.P_HALF]
+    return abs(gx) * pp[K.P_XPK]
+
+
+@njit(cache=True, fastmath=False)
+def inversion_factor(kid, shape_id, mparams, pol, rx, ry, rz, b, gx, pp, out):
+    """Landau-Zener factor of one spin's signal (1 under ideal inversion; see the notes).
+
+    With A = |gamma| B1_eff^2 / (2 pi f0 depth sqrt(1 - s^2)) at the spin
+    (:func:`mrfm.physics.spin_dynamics.adiabaticity_at`, s = (|B| - B_res) / depth) and
+    P_flip = 1 - exp(-pi A / 2): Curie CAI, OSCAR and iOSCAR get the lock retention
+    2 P_flip - 1 (the expected moment still locked in phase after a passage); CERMIT's
+    invert mode gets P_flip (Delta mu = -2 P_flip mu; squared for the statistical
+    variance); statistical CAI/OSCAR get 1 (a failed passage reverses a spin's sign: the
+    variance stays, its correlation time shortens, see
+    :func:`mrfm.physics.spin_dynamics.locked_lifetime`); CERMIT saturate and force-gradient 1.
+    ``out`` is overwritten (scratch).
+    """
+    stat = pp[K.P_STAT] != 0.0
+    if kid == K.FORCE_GRADIENT or (kid == K.CERMIT and pp[K.P_INVERT] == 0.0):
+        return 1.0
+    if stat and kid != K.CERMIT:
+        return 1.0
+    depth = _sweep_depth(kid, gx, pp)
+    if depth <= 0.0:
+        return 1.0
+    b1e = K.b1_effective(shape_id, mparams, pol, rx, ry, rz, pp, out)
+    a = SD.adiabaticity_at(pp[K.P_GAMMA], b1e, depth, pp[K.P_FMOD],
+                           (b - pp[K.P_BRES]) / depth)
+    p = SD.flip_probability_at(a)
+    if kid == K.CERMIT:
+        return p * p if stat else p
+    return 2.0 * p - 1.0
 
 
 @njit(cache=True, fastmath=False)
@@ -160,7 +205,8 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
     # generous margin (twice the linear half-span) for the curvature we have not measured
     if s0 - span > half or s0 + span < -half:
         return 0.0, False
-    hard = pp[K.P_PROFILE] == BF.PROFILE_HARD
+    profile = pp[K.P_PROFILE]
+    hard = profile == BF.PROFILE_HARD
     # a box wholly inside a hard slice is exact (fraction 1). Under the cos^2 weight the
     # curvature matters everywhere; its slope is at most pi / (2 half), and a curvature
     # excess e moves the box-mean offset by about e / 6, so the weight by at most
@@ -175,12 +221,25 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
                                   limit)
             if e > limit:
                 return 0.0, True
+    lz = pp[K.P_LZ] != 0.0
     if hard:
         frac = BF.slab_fraction(s0, gx, gy, gz, sx, sy, sz, -half, half)
+    elif profile == BF.PROFILE_FUNDAMENTAL:
+        stat = pp[K.P_STAT] != 0.0
+        k = math.inf
+        if lz and not stat and kid == K.CAI:
+            # Landau-Zener retention inside the box average: A(s) = A_c / sqrt(1 - s^2)
+            b1e = K.b1_effective(shape_id, mparams, pol, cx, cy, cz, pp, out)
+            k = 0.5 * math.pi * SD.adiabaticity_at(pp[K.P_GAMMA], b1e, half, pp[K.P_FMOD], 0.0)
+        lz = lz and kid != K.CAI  # CAI's retention is inside the average
+        frac = BF.fundamental_fraction(s0, gx, gy, gz, sx, sy, sz, half, stat, k)
     else:
         frac = BF.cos2_fraction(s0, gx, gy, gz, sx, sy, sz, half)
-    if frac <= 0.0:
+    if frac == 0.0:
         return 0.0, False
+    if lz:
+        # the inversion efficiency at the box centre (hard and cos^2 slices, CERMIT)
+        frac *= inversion_factor(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out)
     if kid == K.CAI:
         # the CAI kernel is pref * d|B|/dx at the box centre: already at hand
         return frac * K.moment_weight(pp, b, pp[K.P_PREF] * gx), False
@@ -209,7 +268,10 @@ def _oscar_leaf(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, o
         return 0.0, True
     if not swept:
         return 0.0, False
-    return K.moment_weight(pp, b, pp[K.P_PREF] * j), False
+    value = K.moment_weight(pp, b, pp[K.P_PREF] * j)
+    if pp[K.P_LZ] != 0.0:
+        value *= inversion_factor(K.OSCAR, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out)
+    return value, False
 
 
 def _leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out, crossings):

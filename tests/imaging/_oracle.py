@@ -89,6 +89,7 @@ def cai_dipole_kernel(
     spin_polarization: float = 1.0,
     statistical: bool = False,
     subsample: int = 3,
+    fundamental: bool = False,
 ) -> np.ndarray:
     """CAI point-spread function of a sphere (point-dipole) tip, per unit spin density.
 
@@ -134,9 +135,13 @@ def cai_dipole_kernel(
         bz = field[2] + B0
         bmag = np.sqrt(field[0] ** 2 + field[1] ** 2 + bz**2)
         grad = (field[0] * deriv[0] + field[1] * deriv[1] + bz * deriv[2]) / bmag
-        in_shell = np.abs(bmag - b_res) < fm_depth
+        s = (bmag - b_res) / fm_depth
+        in_shell = np.abs(s) < 1.0
+        # fundamental: the lock-in weight (4/pi) sqrt(1 - s^2) of CAI (its square for the
+        # variance); else the hard slice
+        w = 4.0 / pi * np.sqrt(np.clip(1.0 - s * s, 0.0, None)) if fundamental else 1.0
         if statistical:
-            return np.where(in_shell, (moment * grad) ** 2 * volume, 0.0)
-        return np.where(in_shell, moment * spin_polarization * grad * volume, 0.0)
+            return np.where(in_shell, (w * moment * grad) ** 2 * volume, 0.0)
+        return np.where(in_shell, w * moment * spin_polarization * grad * volume, 0.0)
 
     return subvoxel_average(one, grid, subsample=subsample)

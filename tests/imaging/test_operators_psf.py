@@ -71,7 +71,10 @@ def test_sphere_magnet_field_and_x_derivative_match_the_dipole_oracle():
 def test_solver_kernel_matches_the_dipole_cai_oracle(polarization):
     """Degen 2009 preset (sphere tip, CAI): the solver's one-voxel kernel against the brute-force
     numpy oracle sampled on 9^3 points per voxel (its error ~ 1/subsample: 4.1 %, 1.9 %, 1.1 %
-    for 3, 5, 9 points; the solver integrates the resonant slice exactly)."""
+    for 3, 5, 9 points with the hard slice; the solver integrates the resonant slice exactly).
+    CAI's default slice weight is the lock-in fundamental (4/pi) sqrt(1 - s^2) (issue 15),
+    which the oracle applies per sub-point (``fundamental=True``); the preset's adiabaticity
+    (A >= 28) makes the Landau-Zener factor 1 to 1e-19."""
     from mrfm.config import load
     from mrfm.imaging.psf import kernel_for_experiment
     from mrfm.physics import SpinSpecies
@@ -93,7 +96,7 @@ def test_solver_kernel_matches_the_dipole_cai_oracle(polarization):
         grid, magnet_radius=float(exp.magnet.radius),
         polarization=np.asarray(exp.magnet.polarization), B0=exp.B0,
         rf_frequency=exp.rf.frequency, fm_depth=exp.rf.fm_depth, gamma=proton.gamma,
-        moment=proton.moment, statistical=statistical, subsample=9,
+        moment=proton.moment, statistical=statistical, subsample=9, fundamental=True,
         spin_polarization=1.0 if statistical else float(proton.polarization(b_res,
                                                                           exp.cantilever.T)),
     )

@@ -65,8 +65,14 @@ def slab_sample(*, nx=8, ny=8, nz=4, voxel=5e-9, density=5e28, species=PROTON, t
 def make_exp(*, protocol="CAI", polarization="curie", sample=None, magnet=None, B0=0.5,
              rf_frequency=None, B1=1e-4, fm_depth=2e-3, amplitude=0.0, x=(0.0,), y=(0.0,),
              heights=(20e-9,), k=1e-4, f0=5e3, T=4.0, high_field=False,
-             cermit_mode="saturate", species=PROTON, resonance_offset=0.0) -> Experiment:
-    """Build an experiment; by default the RF resonates where |B| = B0 + 0.6 * Bz_max."""
+             cermit_mode="saturate", species=PROTON, resonance_offset=0.0,
+             slice_profile="hard", adiabatic="ideal") -> Experiment:
+    """Build an experiment; by default the RF resonates where |B| = B0 + 0.6 * Bz_max.
+
+    The slice is hard and the inversion ideal by default (the model the reference
+    implementation in ``tests/solver/reference.py`` and the closed forms assume); the
+    fundamental weight and Landau-Zener efficiency have tests of their own.
+    """
     magnet = magnet or SphereMagnet(radius=50e-9, polarization=np.array([0.0, 0.0, 1.8]))
     sample = sample or slab_sample(species=species)
     h0 = heights[0]
@@ -84,7 +90,8 @@ def make_exp(*, protocol="CAI", polarization="curie", sample=None, magnet=None, 
         rf=RF(frequency=rf_frequency, B1=B1, fm_depth=fm_depth),
         sample=sample,
         protocol=Protocol(name=protocol, polarization=polarization, high_field=high_field,
-                          cermit_mode=cermit_mode),
+                          cermit_mode=cermit_mode, slice_profile=slice_profile,
+                          adiabatic=adiabatic),
         scan=ScanGrid(x=np.asarray(x, float), y=np.asarray(y, float),
                       height=np.asarray(heights, float)),
         source_text="name = 'test'\n",

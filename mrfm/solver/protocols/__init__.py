@@ -59,11 +59,17 @@ class SolverSettings:
         Maximum subdivision depth for slice protocols (CAI, CERMIT).
     oscar_depth : int
         Maximum subdivision depth at the OSCAR sweep boundary.
-    slice_profile : {"hard", "cos2"} or None
-        Weighting of spins across the resonant slice (CAI, CERMIT): "hard" counts a spin
-        fully when | |B| - B_res | <= half-width; "cos2" weights it by
-        cos^2(pi dB / (2 half-width)) (mrfmsim's IBM-cyclic adiabatic-inversion model).
-        None: the protocol's ``slice_profile`` attribute when it has one, else "hard".
+    slice_profile : {"auto", "fundamental", "hard", "cos2"} or None
+        Weighting of spins across the resonant slice (CAI, CERMIT): "fundamental" (CAI only)
+        weights a spin at s = dB / half-width by its lock-in fundamental (4/pi) sqrt(1 - s^2)
+        (:func:`mrfm.physics.spin_dynamics.cai_fundamental_weight`; its square for the
+        statistical variance); "hard" counts a spin fully when | |B| - B_res | <=
+        half-width; "cos2" weights it by cos^2(pi dB / (2 half-width)) (mrfmsim's
+        IBM-cyclic adiabatic-inversion model); "auto": "fundamental" for CAI, else "hard".
+        None: ``exp.protocol.slice_profile``.
+    adiabatic : {"landau-zener", "ideal"} or None
+        Inversion efficiency of the passages (:func:`mrfm.solver.slice.inversion_factor`);
+        None: ``exp.protocol.adiabatic``.
     """
 
     n_theta: int | None = None
@@ -71,6 +77,7 @@ class SolverSettings:
     max_depth: int = 4
     oscar_depth: int = 2
     slice_profile: str | None = None
+    adiabatic: str | None = None
 
 
 def protocol_info(name: str) -> ProtocolInfo:
@@ -121,15 +128,23 @@ def build_params(exp: Experiment, species: SpinSpecies, info: ProtocolInfo,
     pp[K.P_TOL] = float(settings.curvature_tol)
     depth = settings.oscar_depth if info.kernel_id == K.OSCAR else settings.max_depth
     pp[K.P_DEPTH] = float(depth)
-    pp[K.P_PROFILE] = BF.PROFILE_COS2 if slice_profile(exp, settings) == "cos2" else BF.PROFILE_HARD
+    pp[K.P_PROFILE] = _PROFILE_CODES[slice_profile(exp, settings)]
+    pp[K.P_LZ] = 1.0 if adiabatic(exp, settings) == "landau-zener" else 0.0
+    pp[K.P_GAMMA] = gamma
+    pp[K.P_FMOD] = float(exp.cantilever.f0)
+    pp[K.P_INVERT] = 1.0 if exp.protocol.cermit_mode == "invert" else 0.0
     return pp
 
 
-SLICE_PROFILES = ("hard", "cos2")
+SLICE_PROFILES = ("auto", "fundamental", "hard", "cos2")
+ADIABATIC = ("landau-zener", "ideal")
+_PROFILE_CODES = {"fundamental": BF.PROFILE_FUNDAMENTAL, "hard": BF.PROFILE_HARD,
+                  "cos2": BF.PROFILE_COS2}
 
 
 def slice_profile(exp: Experiment, settings: SolverSettings | None = None) -> str:
-    """The slice weighting in force: settings, else ``exp.protocol.slice_profile``, else hard."""
+    """The slice weighting in force ("fundamental", "hard" or "cos2"): settings, else
+    ``exp.protocol.slice_profile``; "auto" is "fundamental" for CAI, "hard" otherwise."""
     from mrfm.errors import UserError
 
     name = settings.slice_profile if settings is not None else None
@@ -138,8 +153,26 @@ def slice_profile(exp: Experiment, settings: SolverSettings | None = None) -> st
     if name not in SLICE_PROFILES:
         raise UserError(f"protocol.slice_profile: {name!r} is not one of "
                         f"{', '.join(SLICE_PROFILES)}")
+    cai_protocol = exp.protocol.name == "CAI"
+    if name == "auto":
+        return "fundamental" if cai_protocol else "hard"
+    if name == "fundamental" and not cai_protocol:
+        raise UserError(f"protocol.slice_profile: 'fundamental' (the CAI lock-in weight) does "
+                        f"not apply to protocol {exp.protocol.name!r}; use 'hard' or 'cos2'")
     return name
 
 
-__all__ = ["PROTOCOLS", "SLICE_PROFILES", "ProtocolInfo", "SolverSettings", "build_params",
-           "protocol_info", "slice_profile"]
+def adiabatic(exp: Experiment, settings: SolverSettings | None = None) -> str:
+    """The inversion model in force: settings, else ``exp.protocol.adiabatic``."""
+    from mrfm.errors import UserError
+
+    name = settings.adiabatic if settings is not None else None
+    if name is None:
+        name = exp.protocol.adiabatic
+    if name not in ADIABATIC:
+        raise UserError(f"protocol.adiabatic: {name!r} is not one of {', '.join(ADIABATIC)}")
+    return name
+
+
+__all__ = ["ADIABATIC", "PROTOCOLS", "SLICE_PROFILES", "ProtocolInfo", "SolverSettings",
+           "adiabatic", "build_params", "protocol_info", "slice_profile"]
