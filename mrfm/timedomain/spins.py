@@ -8,6 +8,18 @@ them to :func:`mrfm.solver.simulate` at one tip position.
   563 (1992)): the slice is inverted twice per modulation cycle; each
   inversion keeps a fraction ``1 - loss`` of the magnetization and the locked
   magnetization decays as exp(-t/T1rho) in between (:func:`cai_envelope`).
+  A spin at offset s = (|B| - B_res)/fm_depth flips when the sinusoidal sweep
+  fm_depth (s + cos(phase)) crosses zero: its moment is the square wave
+  ``sign(cos(phase) + s)`` (:func:`cai_inversion_waveform`), whose harmonics are
+  4 sin(n alpha)/(n pi), alpha = arccos(-s) (:func:`cai_harmonics`); the slice's force is
+  the sum over its spins (:func:`cai_force_waveform`). The lock-in reads the fundamental,
+  (4/pi) sqrt(1 - s^2) per spin, the solver's CAI weight
+  (:func:`mrfm.physics.spin_dynamics.cai_fundamental_weight`): the solver's CAI force is
+  the fundamental's peak amplitude, which the signal chain applies as
+  ``A cos(2 pi f_mod t + phase)``. The harmonics n = 3, 5, ... drive the cantilever
+  ~Q (n^2 - 1) times less than the fundamental and the lock-in rejects them (a linear
+  oscillator's response at n f0 demodulates to 0 over whole cycles), so the chain's X and Y
+  equal those of the full waveform; only the raw deflection carries the small harmonics.
 - **Statistical polarization** (Degen et al., PRL 99, 250601 (2007)): the net
   moment is an Ornstein–Uhlenbeck process with variance sigma**2 and
   correlation time tau_m, sampled exactly, m[n+1] = a m[n] + sigma
@@ -64,6 +76,55 @@ def cai_envelope(
     count = np.floor(t * inversion_rate)
     decay = np.exp(-t / t1rho) if math.isfinite(t1rho) else np.ones_like(t)
     return np.exp(count * math.log1p(-loss_per_inversion)) * decay
+
+
+def cai_inversion_waveform(phase: np.ndarray, offset: float | np.ndarray) -> np.ndarray:
+    """Moment of a CAI-locked spin over the modulation cycle, in units of its moment (+-1).
+
+    The sweep offset is fm_depth (s + cos(phase)); an adiabatically following spin points
+    along the effective field's z component, ``sign(cos(phase) + s)`` (0 exactly at a
+    crossing). ``phase`` and ``offset`` (s, |s| < 1 in the slice) broadcast together.
+    """
+    return np.sign(np.cos(np.asarray(phase, dtype=float)) + np.asarray(offset, dtype=float))
+
+
+def cai_harmonics(offset: float | np.ndarray, n: int) -> float | np.ndarray:
+    """Cosine Fourier coefficient of :func:`cai_inversion_waveform` at the n-th harmonic.
+
+    n >= 1: ``4 sin(n alpha) / (n pi)`` with alpha = arccos(-s) (the half-width of the +1
+    part of the cycle); n = 1 is the lock-in weight (4/pi) sqrt(1 - s^2). n = 0: the mean,
+    ``(2 alpha - pi) / pi``. The sine coefficients vanish (the waveform is even).
+    """
+    s = np.clip(np.asarray(offset, dtype=float), -1.0, 1.0)
+    alpha = np.arccos(-s)
+    if n < 0:
+        raise UserError(f"harmonic n {n!r} must be >= 0")
+    out = (2.0 * alpha - math.pi) / math.pi if n == 0 else 4.0 * np.sin(n * alpha) / (n * math.pi)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def cai_force_waveform(phase: np.ndarray, offsets: np.ndarray,
+                       amplitudes: np.ndarray) -> np.ndarray:
+    """CAI force of a set of spins at the modulation phases ``phase``, N.
+
+    Parameters
+    ----------
+    phase : (m,) float
+        Modulation phase 2 pi f_mod t (+ the sweep's phase), rad.
+    offsets : (k,) float
+        Each spin's s = (|B| - B_res) / fm_depth.
+    amplitudes : (k,) float
+        Each spin's unit-weight force <mu_z> d|B|/dx, N.
+
+    Returns
+    -------
+    (m,) float
+        ``sum_i amplitudes[i] * sign(cos(phase) + offsets[i])``; its fundamental's
+        cosine amplitude is ``sum_i amplitudes[i] (4/pi) sqrt(1 - s_i^2)``.
+    """
+    ph = np.asarray(phase, dtype=float)[:, None]
+    wave = cai_inversion_waveform(ph, np.asarray(offsets, dtype=float)[None, :])
+    return wave @ np.asarray(amplitudes, dtype=float)
 
 
 def ou_coefficients(*, dt: float, tau: float, sigma: float) -> tuple[float, float]:
@@ -128,7 +189,8 @@ class SpinSignal:
     polarization : str
         "curie" or "statistical".
     value : float
-        CAI curie: force amplitude at f0, N. CAI statistical: force variance, N^2.
+        CAI curie: peak amplitude of the force's fundamental at f_mod (the lock-in's
+        component; :func:`cai_force_waveform`), N. CAI statistical: its variance, N^2.
         OSCAR / CERMIT / force-gradient: frequency shift, Hz (for statistical OSCAR the
         shift of one locked orientation, the square root of the solver's variance in
         Hz^2; the sign flips at random).
