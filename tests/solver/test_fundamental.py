@@ -103,7 +103,7 @@ def test_box_average_of_the_weight_and_its_square_against_quadrature(s0, g, a):
     assert got2 == pytest.approx(want2, rel=1e-8, abs=1e-10)
 
 
-@pytest.mark.parametrize("k", [0.3, 2.0])
+@pytest.mark.parametrize("k", [0.3, 2.0, 20.0, 60.0])
 @pytest.mark.parametrize("s0,g,a", CASES[:3])
 def test_box_average_with_landau_zener_against_quadrature(s0, g, a, k):
     want = box_quad(s0, g, a, -1.0, 1.0, _line_lz(1.0, g[2], k))
