@@ -74,12 +74,17 @@ def _line_w2(half, g2):
 
 
 def _line_lz(half, g2, k):
+    """Integral over u of w r, s = base + g2 u, by quad in theta (s = half sin(theta), which
+    removes the square-root edges): int G(theta) half cos(theta) / |g2| dtheta."""
     def along(base, u_lo, u_hi):
-        def f(u):
-            c = math.sqrt(max(0.0, 1 - ((base + g2 * u) / half) ** 2))
+        ends = [math.asin(min(1.0, max(-1.0, (base + g2 * u) / half))) for u in (u_lo, u_hi)]
+
+        def f(th):
+            c = math.cos(th)
             e = math.exp(-k / c) if c > 0 else 0.0
-            return 4 / math.pi * c * (1 - 2 * e)
-        return integrate.quad(f, u_lo, u_hi, epsabs=1e-13, epsrel=1e-11)[0]
+            return 4 / math.pi * c * (1 - 2 * e) * half * c / abs(g2)
+        return integrate.quad(f, min(ends), max(ends), epsabs=1e-14, epsrel=1e-12,
+                              limit=200)[0]
     return along
 
 
@@ -89,6 +94,8 @@ CASES = [  # (s0, g, a): box edges a, offset gradient g, half-width 1
     (-1.1, (0.05, 0.02, 0.6), (1.0, 1.0, 1.0)),  # mostly outside, one dominant edge
     (0.0, (1.5, 1.2, 2.0), (1.0, 1.0, 1.0)),  # wider than the slice
     (0.5, (1e-3, 2e-3, 0.01), (1.0, 1.0, 1.0)),  # much narrower than the slice
+    (0.2, (0.5, 6.0, 0.4), (1.0, 1.0, 1.0)),  # thin slice: no break point of F inside it
+    (5.0, (6.0, 4.0, 3.0), (1.0, 1.0, 1.0)),  # thin slice in F's cubic tail
 ]
 
 
@@ -104,7 +111,7 @@ def test_box_average_of_the_weight_and_its_square_against_quadrature(s0, g, a):
 
 
 @pytest.mark.parametrize("k", [0.3, 2.0, 20.0, 60.0])
-@pytest.mark.parametrize("s0,g,a", CASES[:3])
+@pytest.mark.parametrize("s0,g,a", CASES[:3] + CASES[5:])
 def test_box_average_with_landau_zener_against_quadrature(s0, g, a, k):
     want = box_quad(s0, g, a, -1.0, 1.0, _line_lz(1.0, g[2], k))
     got = BF.fundamental_fraction(s0, *g, *a, 1.0, False, k)
