@@ -72,7 +72,11 @@ def _wait_for_lines(path: Path, lines: int, proc: subprocess.Popen, timeout: flo
                     measured = fh["entry/data/measured"][()]
                     x = fh["entry/data/lockin_x"][()]
                 done = int(measured.sum())
-                assert np.isfinite(x[measured]).all() and np.isnan(x[~measured]).all()
+                assert np.isfinite(x[measured]).all()
+                # a line's data is flushed before its mask: between the two reads above the
+                # writer may have stored the next line, never more than that one line
+                stray = ~measured & ~np.isnan(x)
+                assert np.unique(np.nonzero(stray)[1]).size <= 1
                 if done >= lines * measured.shape[0]:
                     return done
             except (OSError, KeyError):
