@@ -147,6 +147,23 @@ def _sort8(v):
 
 
 @njit(cache=True, fastmath=False)
+def _corner_offsets(base, w1, w2, w3):
+    """The 8 offsets base + {0, w1} + {0, w2} + {0, w3} of a box's corners, sorted: the
+    breakpoints of the piecewise polynomial distribution of a linear field over the box."""
+    pts = np.empty(8)
+    pts[0] = base
+    pts[1] = base + w3
+    pts[2] = base + w2
+    pts[3] = base + w2 + w3
+    pts[4] = base + w1
+    pts[5] = base + w1 + w3
+    pts[6] = base + w1 + w2
+    pts[7] = base + w1 + w2 + w3
+    _sort8(pts)
+    return pts
+
+
+@njit(cache=True, fastmath=False)
 def cos2_fraction(s0, gx, gy, gz, ax, ay, az, half):
     """Box average of the cos^2 slice weight for a linear offset s(r) = s0 + g . (r - c).
 
@@ -177,16 +194,7 @@ def cos2_fraction(s0, gx, gy, gz, ax, ay, az, half):
         return min(1.0, max(0.0, 0.5 + 0.5 * prod))
     w1, w2, w3 = _sort3_descending(w1, w2, w3)
     base = s0 - hspan
-    pts = np.empty(8)
-    pts[0] = base
-    pts[1] = base + w3
-    pts[2] = base + w2
-    pts[3] = base + w2 + w3
-    pts[4] = base + w1
-    pts[5] = base + w1 + w3
-    pts[6] = base + w1 + w2
-    pts[7] = base + w1 + w2 + w3
-    _sort8(pts)
+    pts = _corner_offsets(base, w1, w2, w3)
     acc = 0.0
     lo = -half
     for m in range(9):
@@ -315,16 +323,7 @@ def fundamental_fraction(s0, gx, gy, gz, ax, ay, az, half, stat, k):
     acc = _fundamental_g(math.sqrt(max(0.0, 1.0 - top * top)), stat, k)
     if w1 <= 0.0:
         return max(0.0, acc) if stat else acc
-    pts = np.empty(8)
-    pts[0] = base
-    pts[1] = base + w3
-    pts[2] = base + w2
-    pts[3] = base + w2 + w3
-    pts[4] = base + w1
-    pts[5] = base + w1 + w3
-    pts[6] = base + w1 + w2
-    pts[7] = base + w1 + w2 + w3
-    _sort8(pts)
+    pts = _corner_offsets(base, w1, w2, w3)
     if k > 40.0:
         k = math.inf  # exp(-k / cos(theta)) < 5e-18: ideal inversion
     graded = 0.0 < k < math.inf
