@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 import warnings
 from collections.abc import Sequence
@@ -116,6 +118,43 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"mrfm: warning: {_one_line(message)}", file=sys.stderr)
 
 
+#: the one line printed after Ctrl-C / SIGINT (exit 130)
+INTERRUPTED = "mrfm: interrupted (finished work is kept)"
+
+
+class _InterruptWatch:
+    """Remembers a SIGINT while a command runs, and silences the "Exception ignored"
+    report of a KeyboardInterrupt that hit a C callback (numba/llvmlite compiling), so
+    Ctrl-C anywhere ends in one line and exit 130. Only in the main thread; restores the
+    previous handlers on exit."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous_handler = None
+        self._previous_hook = None
+
+    def _on_sigint(self, signum, frame) -> None:  # noqa: ARG002 - signal handler signature
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def _unraisable(self, unraisable) -> None:
+        if self.seen and isinstance(unraisable.exc_value, KeyboardInterrupt):
+            return
+        self._previous_hook(unraisable)
+
+    def __enter__(self) -> _InterruptWatch:
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        self._previous_hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+        sys.unraisablehook = self._previous_hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (also used as the console script).
 
@@ -124,9 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _InterruptWatch() as interrupt:
         warnings.showwarning = _show_warning
         code, message = _main(args)
+        if interrupt.seen and code not in (0, 130):
+            # Ctrl-C landed where Python could not raise it (inside a C callback, e.g.
+            # numba compiling a kernel) and the code below failed for that reason
+            code, message = 130, INTERRUPTED
     if message is not None:
         print(message, file=sys.stderr)
         if json_mode:
@@ -155,7 +198,7 @@ def _main(argv: list[str]) -> tuple[int, str | None]:
     except InstrumentFault as exc:
         return 3, f"mrfm: instrument fault: {_one_line(exc)}"
     except KeyboardInterrupt:
-        return 130, "mrfm: interrupted (finished work is kept)"
+        return 130, INTERRUPTED
     except SystemExit as exc:  # argparse --help / --version
         return (int(exc.code or 0) if isinstance(exc.code, int) else 0), None
     except BrokenPipeError:
