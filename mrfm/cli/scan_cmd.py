@@ -12,7 +12,6 @@ Ctrl-C/SIGTERM does the same and exits 130; ``--resume`` continues either.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import threading
 import time
@@ -168,7 +167,9 @@ def run(args: argparse.Namespace) -> int:
         "safe_state_problems": list(result.safe_state_problems),
     }
     if args.json:
-        print(json.dumps(summary))
+        from mrfm.cli.jsonout import print_json
+
+        print_json(summary)  # NaN (no point measured in this run) becomes null
     else:
         print(f"mrfm: scan {result.status}: {result.points_measured}/{result.points_total} "
               f"points in {hms(result.elapsed_s)} -> {args.output}", file=sys.stderr)

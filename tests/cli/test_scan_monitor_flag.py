@@ -76,3 +76,17 @@ def test_progress_lines_when_stderr_is_not_a_terminal(capsys, monkeypatch):
     quiet = scan_cmd.ProgressLines(terminal=True)
     quiet.update(50, 100)
     assert capsys.readouterr().err == ""
+
+
+def test_scan_json_is_one_strict_json_object(tmp_path):
+    cfg = _slow_demo(tmp_path)
+    proc = subprocess.run([str(MRFM), "scan", str(cfg), "--rig", "virtual", "-o",
+                           str(tmp_path / "s.h5"), "--json"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+    def no_nan(name):
+        raise AssertionError(f"bare {name} in --json output")
+
+    summary = json.loads(proc.stdout, parse_constant=no_nan)
+    assert summary["status"] == "complete" and summary["points_measured"] == 72
