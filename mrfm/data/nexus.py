@@ -269,6 +269,9 @@ def write_experiment_metadata(entry: h5py.Group, exp: Experiment) -> None:
         "spring_constant": (c.k, "N/m"),
         "resonance_frequency": (c.f0, "Hz"),
         "quality_factor": (c.Q, ""),
+        "Q_total": (c.Q_total, ""),
+        **{name: (q, "") for name, q in
+           (c.damping.parts() if c.damping is not None else {"Q_intrinsic": c.Q}).items()},
         "temperature": (c.T, "K"),
         "peak_amplitude": (exp.amplitude, "m"),
         "force_noise_psd": (c.force_noise_psd(), "N^2/Hz"),

@@ -37,7 +37,9 @@ MAX_SUBSTEPS = 32
 def force_per_volt(cantilever: Cantilever, settings: VirtualSettings) -> float:
     """Force amplitude per volt of X (N/V) at resonance with the -90 degree phase, in the
     steady state: ``sqrt 2/(volts_per_meter |H(f0)|)`` with H the cantilever's transfer
-    function, or its velocity-feedback loop's (``feedback_Q``)."""
+    function (its total damping, :attr:`~mrfm.physics.Cantilever.Q_total`: intrinsic, gas
+    at the stage pressure, non-contact, tip; ``k/Q_total`` at f0), or its velocity-feedback
+    loop's (``feedback_Q``)."""
     c = cantilever
     q = settings.feedback_Q
     loop = c if q is None else Cantilever(k=c.k, f0=c.f0, Q=q, T=c.T)
@@ -112,8 +114,10 @@ class LockinChannel:
     def _engine_for(self, inputs: LockinInputs) -> EnvelopeLockin:
         """The engine with parameters for ``inputs`` and the present settings."""
         st = self.state
+        cant = st.cantilever  # at the cryostat's temperature; its total damping sets the pole
         key = (self.frequency, self.tau, self.poles, self.phase_deg, inputs.f_drive,
-               inputs.force_std, inputs.direct_std, st.cryostat.temperature)
+               inputs.force_std, inputs.direct_std, cant.T, cant.Q_total, cant.k, cant.f0,
+               st.spin_correlation_time)
         engine = self._engine
         if engine is None:
             params = self._params(inputs)

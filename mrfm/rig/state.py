@@ -15,7 +15,8 @@ equation of motion (:mod:`mrfm.timedomain.envelope`, see :mod:`mrfm.rig.lockin`)
 the reading rings up and down with 2Q/omega0 and passes the lock-in's filter. In the
 steady state at resonance the cantilever lags the force by 90 degrees, so a lock-in
 phase of -90 degrees puts the in-phase CAI force in X with its sign,
-``X = volts_per_meter (Q/k) F / sqrt(2)`` (Q the closed-loop value under velocity
+``X = volts_per_meter (Q/k) F / sqrt(2)`` (Q the total damping's
+:attr:`~mrfm.physics.Cantilever.Q_total`, or the closed-loop value under velocity
 feedback, ``[virtual] feedback_Q``, which shortens the ring time and leaves the thermal
 force noise that of the cantilever's own damping). A frequency-shift signal (PLL output,
 ``volts_per_hertz``) enters the lock-in directly with the same -90 degree lag (a
@@ -23,7 +24,7 @@ convention of the virtual PLL chain, whose delay a real rig calibrates), so one 
 setting reads every protocol in X. Statistical polarization (a variance, ``N^2`` or
 ``Hz^2``) is a zero-mean random signal of that variance with the correlation time
 :attr:`RigState.spin_correlation_time`. The noise is the cantilever's thermal force
-noise (:meth:`~mrfm.physics.Cantilever.force_noise_psd`, ``S_F = 4 k kB T/(omega0 Q)``)
+noise (:meth:`~mrfm.physics.Cantilever.force_noise_psd`, ``S_F = 4 k kB T/(omega0 Q_total)``)
 through its Lorentzian and the filter, plus the detector noise through the filter.
 Changes of the force take effect at the simulated time of the command
 (:meth:`RigState.before_change`).
@@ -179,7 +180,7 @@ class RigState:
     def transfer(self, f: float) -> complex:
         """The cantilever's x/F at frequency ``f`` (Hz), m/N (remembered for the last f)."""
         c = self._cantilever
-        key = (f, c.k, c.f0, c.Q)
+        key = (f, c.k, c.f0, c.Q_total)  # the total damping sets the response
         if key != self._transfer_key:
             self._transfer = complex(c.transfer_function(f))
             self._transfer_key = key

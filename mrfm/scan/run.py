@@ -123,8 +123,9 @@ def _calibrate_virtual_lockin(rf: RigFile, exp: Experiment) -> RigFile:
     """The virtual lock-in's calibration for this experiment (force or frequency per volt).
 
     The virtual rig turns a force F at the cantilever's resonance into a lock-in
-    reading X = volts_per_meter (Q/k) F / sqrt(2) (V r.m.s.; Q of the velocity-feedback
-    loop where the rig file sets ``[virtual] feedback_Q``), and a frequency shift
+    reading X = volts_per_meter (Q/k) F / sqrt(2) (V r.m.s.; Q the cantilever's total
+    damping ``Q_total`` (gas at the stage pressure included), or the velocity-feedback
+    loop's where the rig file sets ``[virtual] feedback_Q``), and a frequency shift
     into X = volts_per_hertz df / sqrt(2); the inverse gives a scan channel in N or Hz
     (for statistical polarization, the r.m.s. of the fluctuating signal).
     """

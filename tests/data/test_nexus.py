@@ -67,3 +67,31 @@ def test_non_mrfm_hdf5(tmp_path):
         fh["x"] = 1
     with pytest.raises(FileFormatError, match="not an mrfm file"):
         open_mrfm_file(other)
+
+
+def test_cantilever_group_records_q_total_and_its_parts(tmp_path):
+    """The rig tests' pad cantilever at 0.1 Pa (gas damping dominates): Q_total and the
+    channels with units; truth 1/Q_total = 1/Q_intrinsic + 1/Q_gas with Q_gas by hand
+    ((pi/2)^1.5 rho t f0 sqrt(R T/M) / P, 100 nm Si, helium at 4.2 K)."""
+    import math
+    from pathlib import Path
+
+    from mrfm.config import load
+    from mrfm.data.nexus import write_experiment_metadata
+
+    pad = Path(__file__).parents[1] / "rig" / "pad.toml"
+    exp = load(pad, overrides={"stage.pressure": "0.1 Pa"})
+    q_gas = ((math.pi / 2) ** 1.5 * 2329 * 100e-9 * 5e3
+             * math.sqrt(8.314462618 * 4.2 / 4.002602e-3) / 0.1)
+    target = tmp_path / "q.h5"
+    with atomic_h5(target) as fh:
+        write_experiment_metadata(create_entry(fh, kind="signal_map"), exp)
+    with open_mrfm_file(target) as fh:
+        cant = fh["entry/instrument/cantilever"]
+        assert cant["quality_factor"][()] == 2e4  # the intrinsic Q, as before
+        assert cant["Q_total"][()] == pytest.approx(1 / (1 / 2e4 + 1 / q_gas), rel=1e-9)
+        assert cant["Q_intrinsic"][()] == 2e4
+        assert cant["Q_gas"][()] == pytest.approx(q_gas, rel=1e-9)
+        for name in ("Q_total", "Q_intrinsic", "Q_gas"):
+            assert cant[name].attrs["units"] == ""
+        assert "Q_noncontact" not in cant  # no such channel configured
