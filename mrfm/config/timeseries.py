@@ -133,7 +133,9 @@ class TimeseriesSettings:
         The spin signal in the solver's unit (CAI: N, statistical CAI: N^2, OSCAR and
         gradient protocols: Hz); default: computed with mrfm.solver at ``tip``.
     spin_correlation_time : float or None
-        Correlation time of statistical polarization, s (default protocol.tau_m, else T1rho).
+        Correlation time of statistical polarization, s (default
+        :func:`mrfm.timedomain.spins.spin_correlation_time`: protocol.tau_m, else the
+        lock's lifetime with the passage losses, else T1rho).
     cai_loss : float
         Fraction of the magnetization lost per adiabatic inversion.
     modulation_frequency : float or None

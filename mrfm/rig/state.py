@@ -46,6 +46,7 @@ from mrfm.rig.lockin import LockinChannel, NormalStream
 from mrfm.rig.signal import SignalModel
 from mrfm.rig.stages import LOW_TEMPERATURE, ROOM_TEMPERATURE, CoarseStage, FineStage
 from mrfm.rigdef.rigfile import RigLimits, VirtualSettings
+from mrfm.timedomain.spins import spin_correlation_time
 
 if TYPE_CHECKING:
     from mrfm.config import Experiment
@@ -144,8 +145,12 @@ class RigState:
         self.fine = FineStage(self)
         self.magnet = Magnet(self, field0)
         proto = experiment.protocol
-        #: correlation time of statistical polarization, s: [protocol] tau_m, else T1rho
-        self.spin_correlation_time = float(proto.tau_m if proto.tau_m else proto.T1rho)
+        #: correlation time of statistical polarization, s: [protocol] tau_m, else the
+        #: lock's lifetime with the passage losses (the time-domain chain's law,
+        #: :func:`mrfm.timedomain.spins.spin_correlation_time`; Curie: T1rho, unused)
+        self.spin_correlation_time = (
+            spin_correlation_time(experiment) if proto.polarization == "statistical"
+            else float(proto.T1rho))
         self.rf = RFSource(mod_rate=self._cantilever.f0)
         # the source tuned for the experiment's carrier
         self.rf.frequency = float(experiment.rf.frequency) / self.rf_multiplier

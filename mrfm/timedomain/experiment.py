@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from mrfm.errors import ConfigError, UserError
 from mrfm.timedomain.parameters import ChainParameters, check_parameters
 from mrfm.timedomain.settings import TimeseriesSettings, check_against
-from mrfm.timedomain.spins import SpinSignal, spin_signal_from_solver
+from mrfm.timedomain.spins import SpinSignal, spin_correlation_time, spin_signal_from_solver
 
 if TYPE_CHECKING:
     from mrfm.config import Experiment
@@ -76,10 +76,13 @@ def chain_parameters(exp: Experiment, settings: TimeseriesSettings,
     if sig is not None:
         model, _ = SPIN_MODELS[(sig.protocol, sig.polarization)]
         value = sig.value
-        proto = exp.protocol
-        spin_time = proto.T1rho
-        if model == "cai-statistical":
-            spin_time = settings.spin_correlation_time or proto.tau_m or proto.T1rho
+        spin_time = exp.protocol.T1rho  # the CAI (Curie) decay between inversions
+        if model in ("cai-statistical", "shift-telegraph"):
+            # the lock's correlation time, the virtual rig's law (passage losses included)
+            f_mod = settings.modulation_frequency or cant.f0
+            spin_time = (settings.spin_correlation_time
+                         or spin_correlation_time(exp, f_mod if model == "cai-statistical"
+                                                  else cant.f0))
     if settings.mode == "self-oscillating" and not exp.amplitude > 0:
         raise ConfigError("cantilever.amplitude: the self-oscillating mode needs a peak "
                           "amplitude > 0 m (e.g. '16 nm')")

@@ -207,6 +207,50 @@ class SpinSignal:
 UNITS = {"N": "force", "N^2": "force variance", "Hz": "frequency shift"}
 
 
+#: protocols whose statistical signal is locked by cyclic adiabatic passages (two per sweep
+#: cycle), so each failed passage shortens the signal's correlation time
+PASSAGE_PROTOCOLS = ("CAI", "OSCAR", "iOSCAR")
+
+
+def spin_correlation_time(exp: Experiment, f_mod: float | None = None) -> float:
+    """Correlation time tau_m of the statistically polarized signal, s: one law for the
+    virtual rig's lock-in (:mod:`mrfm.rig.lockin`) and the time-domain chain.
+
+    ``protocol.tau_m`` where the experiment sets it (a measured correlation time); else,
+    for CAI, OSCAR and iOSCAR with ``protocol.adiabatic = "landau-zener"``, the lifetime
+    of the lock under the passages,
+    :func:`mrfm.physics.spin_dynamics.locked_lifetime` (T1rho, A, f_mod) =
+    1 / (1/T1rho - 2 f_mod ln(2 P_flip - 1)), with A the worst adiabaticity over the spins
+    in the resonant slice (:func:`mrfm.info.slice_spin_dynamics`, the value ``mrfm info``
+    reports: the fastest-decaying part of the signal); else ``protocol.T1rho``.
+
+    Parameters
+    ----------
+    exp : mrfm.config.Experiment
+    f_mod : float, optional
+        Sweep (modulation) frequency, Hz; default the cantilever's f0. The adiabaticity
+        is inversely proportional to the sweep rate (:func:`~mrfm.physics.spin_dynamics.
+        sweep_rate`), so the slice's A at f0 becomes A f0 / f_mod.
+    """
+    from mrfm.info import slice_spin_dynamics  # the experiment-level slice evaluation
+    from mrfm.physics.spin_dynamics import locked_lifetime
+
+    proto = exp.protocol
+    if proto.tau_m:
+        return float(proto.tau_m)
+    t1rho = float(proto.T1rho)
+    if proto.name not in PASSAGE_PROTOCOLS or proto.adiabatic != "landau-zener":
+        return t1rho
+    dyn = slice_spin_dynamics(exp)
+    if dyn is None or dyn.adiabaticity is None:
+        return t1rho  # no spin in the slice: no passage
+    f0 = float(exp.cantilever.f0)
+    fm = f0 if f_mod is None else float(f_mod)
+    if not (math.isfinite(fm) and fm > 0):
+        raise UserError(f"modulation frequency {f_mod!r} Hz must be > 0")
+    return float(locked_lifetime(t1rho, dyn.adiabaticity * f0 / fm, fm))
+
+
 def spin_signal_from_solver(exp: Experiment, tip: tuple[float, float, float]) -> SpinSignal:
     """Run :func:`mrfm.solver.simulate` for one tip position and return its signal.
 
