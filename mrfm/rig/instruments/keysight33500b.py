@@ -13,7 +13,8 @@ phase/gate polarity/internal period, and the sync output (``OUTP:SYNC``,
 ``OUTP:SYNC:SOUR CH1|CH2``), high and low levels (``VOLT:HIGH``, ``VOLT:LOW``: the
 offset +- half the amplitude), square and pulse duty cycles, pulse period, edges and
 hold, arbitrary-waveform rate, filter and advance (the loaded waveform is the built-in
-``EXP_RISE``), the trigger output ``OUTP:TRIG`` and ``*STB?`` (bit 2: errors queued).
+``EXP_RISE``), the trigger output ``OUTP:TRIG``, ``*STB?`` (bit 2: errors queued) and
+``*OPT?`` (``0``: none of the memory, security, IQ-player or OCXO options installed).
 """
 
 from __future__ import annotations
@@ -144,6 +145,8 @@ class Keysight33500B(VirtualInstrument):
             return None
         if header.upper() == "*OPC" and query:
             return "1"
+        if header.upper() == "*OPT" and query:  # IEEE 488.2: 0, no reportable option
+            return "0"
         if scpi_match(header, "SYSTem:ERRor[:NEXT]") is not None and query:
             code, msg = self.pop_error()
             return f"{code:+d},\"{msg}\""

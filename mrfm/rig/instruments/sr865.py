@@ -63,7 +63,8 @@ INT_SETTINGS: dict[str, tuple[int, int, int]] = {
     "GSPD": (0, 16, 0),
 }
 #: four-entry presets: mnemonic -> (lowest, highest, power-on values): reference
-#: frequencies (Hz), sine amplitudes (V), sine DC levels (V); and chart traces (0/1)
+#: frequencies (Hz; up to the model's highest frequency), sine amplitudes (V), sine DC
+#: levels (V); and chart traces (0/1)
 PRESETS: dict[str, tuple[float, float, tuple[float, ...]]] = {
     "PSTF": (0.001, 500e3, (1e3, 1e4, 1e5, 1e6)), "PSTA": (1e-9, 2.0, (1e-6, 1e-3, 0.1, 1.0)),
     "PSTL": (-5.0, 5.0, (0.0, 0.0, 0.0, 0.0)), "CGRF": (0, 1, (1.0, 1.0, 1.0, 1.0)),
@@ -111,7 +112,8 @@ class SR865(StandardEvents, VirtualInstrument):
         self.channel_offsets = [0.0, 0.0, 0.0]  # COFP: X, Y, R, % of full scale
         self.channel_expands = [0, 0, 0]  # CEXP: off, x10, x100
         self.data_channels = [0, 1, 2, 3]  # CDSP: what DAT1..DAT4 show
-        self.presets = {k: list(v[2]) for k, v in PRESETS.items()}
+        self.presets = {k: [min(p, self.max_frequency) if k == "PSTF" else p for p in v[2]]
+                        for k, v in PRESETS.items()}
         self.channel.configure(tau=TIME_CONSTANTS[self.tau_index], poles=self.slope + 1,
                                phase_deg=0.0)
 
@@ -275,6 +277,8 @@ class SR865(StandardEvents, VirtualInstrument):
             need(args, 1 if query else 2)
             i = int(in_range(parse_int(args[0], head), 0, 3, "preset"))
             lo, hi, _ = PRESETS[head]
+            if head == "PSTF":  # any reference frequency of the model
+                hi = self.max_frequency
             if query:
                 return f"{self.presets[head][i]:.11g}"
             value = in_range(parse_float(args[1], head), lo, hi, head)
