@@ -14,8 +14,11 @@ the same processes as stand-alone functions). Per sample n (time t_n = n dt):
 2. the lock-in (reference phasor at the absolute sample index) and, in the
    self-oscillating mode, the PLL take the ADC sample;
 3. the cantilever steps exactly to x_{n+1} (see :mod:`.oscillator`) under the
-   CAI spin force A_n cos(2 pi f_mod t + phase) (exact response to the sinusoid over
-   the step with the slowly varying amplitude A_n held — no half-sample delay), the spin
+   CAI spin force A_n W(2 pi f_mod t + phase) (exact response to the fundamental
+   cos(2 pi f_mod t + phase) over the step with the slowly varying amplitude A_n held — no
+   half-sample delay — and, when ``cai_waveform`` gives the slice's inversion waveform W,
+   its other harmonics below the Nyquist frequency from a phase table of their exact
+   responses, :mod:`.waveform`), the spin
    frequency shift (OSCAR and gradient protocols, as
    dk = 2 k df / f0), the sinusoidal drive (exact response, no hold error) and,
    when self-oscillating, the velocity feedback G c v with the amplitude loop
@@ -33,7 +36,7 @@ from numba import njit
 
 from mrfm.errors import UserError
 from mrfm.timedomain import interferometer as optics
-from mrfm.timedomain import noise
+from mrfm.timedomain import noise, waveform
 from mrfm.timedomain import pll as pll_mod
 from mrfm.timedomain.adc import lsb, quantize_sample
 from mrfm.timedomain.lockin import RESYNC, filter_order, phasor_at, reference_phasor
@@ -56,7 +59,7 @@ STREAM_INITIAL, STREAM_THERMAL, STREAM_SHOT, STREAM_SPIN = 0, 1, 2, 3
  PLL_ON, PLL_DT, PLL_FC, PLL_KP, PLL_KI, PLL_A,
  SP_CARRIER, SGR0, SGI0, SGR1, SGI1, SP_CPS, SP_PHASE,
  TH_ON, SHOT_ON, SP_MODEL, SP_VALUE, SP_OU_A, SP_OU_B, SP_PFLIP, SP_DK_PER_HZ,
- ENV_ON, ENV_RATE, ENV_LOG_KEEP, ENV_INV_T1, DT, NPAR) = range(72)
+ ENV_ON, ENV_RATE, ENV_LOG_KEEP, ENV_INV_T1, WAVE_ON, DT, NPAR) = range(73)
 # spin model codes of the kernel (index into SPIN_MODELS)
 MODEL_NONE, MODEL_CAI, MODEL_CAI_STAT, MODEL_SHIFT, MODEL_TELEGRAPH = range(5)
 # state vector layout: x, v, detector, amplitude loop, spin (OU value or telegraph sign),
@@ -71,14 +74,16 @@ def initial_normals(seed: int, count: int) -> np.ndarray:
 
 
 @njit(cache=True, fastmath=False)
-def chain_kernel(n0, p, st, k0, k1, out_x, out_f, out_pd, out_lx, out_ly, out_df, out_spin,
-                 counts):  # pragma: no cover - numba
+def chain_kernel(n0, p, st, k0, k1, wave, out_x, out_f, out_pd, out_lx, out_ly, out_df,
+                 out_spin, counts):  # pragma: no cover - numba
     """Advance the chain over samples n0 .. n0 + n - 1 (n = out_x.size); see module docs.
 
     Random draws come from :mod:`.noise` keyed by (k0, k1), the stream and the absolute
     sample index, made a block of :data:`~mrfm.timedomain.noise.FILL_BLOCK` samples at a
     time; the per-sample loop then has no calls, allocations or transcendental functions
     besides the interferometer's cosine (and the PLL's in the self-oscillating mode).
+    ``wave`` is the CAI waveform's phase table (:func:`.waveform.response_table`; used when
+    ``p[WAVE_ON]``, else any (2, 3) array).
     """
     n = out_x.shape[0]
     has_th = p[TH_ON] > 0.0
@@ -88,6 +93,7 @@ def chain_kernel(n0, p, st, k0, k1, out_x, out_f, out_pd, out_lx, out_ly, out_df
     selfosc = p[SELF] > 0.0
     pll_on = p[PLL_ON] > 0.0
     env_on = p[ENV_ON] > 0.0
+    wave_on = p[WAVE_ON] > 0.0
     pll_state = st[S_PLL:S_PLL + 6]
     cr, sr = phasor_at(n0, p[LK_CPS], p[LK_PHASE], RESYNC)
     wl = 2.0 * math.pi * p[LK_CPS]
@@ -98,6 +104,7 @@ def chain_kernel(n0, p, st, k0, k1, out_x, out_f, out_pd, out_lx, out_ly, out_df
     cm, sm = phasor_at(n0, p[SP_CPS], p[SP_PHASE], RESYNC)
     wm = 2.0 * math.pi * p[SP_CPS]
     cwm, swm = math.cos(wm), math.sin(wm)
+    u_wave = waveform.turns_of(cm, sm)  # the modulation phase in turns (harmonic table)
     x = st[S_X]
     v = st[S_V]
     det = st[S_DET]
@@ -177,6 +184,8 @@ def chain_kernel(n0, p, st, k0, k1, out_x, out_f, out_pd, out_lx, out_ly, out_df
                 cr, sr = reference_phasor(nabs, q_lk_cps, q_lk_phase)
                 cd, sd = reference_phasor(nabs, q_drv_cps, q_drv_phase)
                 cm, sm = reference_phasor(nabs, q_sp_cps, q_sp_phase)
+                if wave_on:
+                    u_wave = waveform.turns_of(cm, sm)
             out_x[i] = x
             # optics, detector, ADC
             power = q_opt_p0 * (1.0 + q_opt_vis * math.cos(q_opt_k4 * x + q_opt_phase))
@@ -251,16 +260,25 @@ def chain_kernel(n0, p, st, k0, k1, out_x, out_f, out_pd, out_lx, out_ly, out_df
                 g = min(max(g, 0.0), q_gmax)
                 dc = q_c_damp * (1.0 - g)
                 ffb = g * q_c_damp * v
-            out_f[i] = fc * cm + q_drv_amp * cd + ffb
+            fw = 0.0
+            gxw = 0.0
+            gvw = 0.0
+            if wave_on:  # the waveform's other harmonics (fc times the table)
+                fw, gxw, gvw = waveform.lookup(wave, u_wave)
+                u_wave += q_sp_cps
+                if u_wave >= 1.0:
+                    u_wave -= 1.0
+            out_f[i] = fc * (cm + fw) + q_drv_amp * cd + ffb
             a00 = q_p00 + dkk * q_k00 + dc * q_c00
             a01 = q_p01 + dkk * q_k01 + dc * q_c01
             a10 = q_p10 + dkk * q_k10 + dc * q_c10
             a11 = q_p11 + dkk * q_k11 + dc * q_c11
             z0 = z_th[2 * j]
             xn = (a00 * x + a01 * v + q_drv_amp * (q_dgr0 * cd - q_dgi0 * sd)
-                  + fc * (q_sgr0 * cm - q_sgi0 * sm) + q_l00 * z0)
+                  + fc * (q_sgr0 * cm - q_sgi0 * sm + gxw) + q_l00 * z0)
             vn = (a10 * x + a11 * v + q_drv_amp * (q_dgr1 * cd - q_dgi1 * sd)
-                  + fc * (q_sgr1 * cm - q_sgi1 * sm) + q_l10 * z0 + q_l11 * z_th[2 * j + 1])
+                  + fc * (q_sgr1 * cm - q_sgi1 * sm + gvw) + q_l10 * z0
+                  + q_l11 * z_th[2 * j + 1])
             x = xn
             v = vn
             cr, sr = cr * cwl - sr * swl, sr * cwl + cr * swl
@@ -300,6 +318,7 @@ class ChainSimulator:
         base_q = math.inf if c.mode == "self-oscillating" else c.Q
         d = discretize(k=c.k, omega0=omega0, Q=c.Q, temperature=t_eff, dt=c.dt, base_Q=base_q)
         self.disc = d
+        self.wave = np.zeros((2, 3))  # the CAI waveform's harmonic table (none: fundamental)
         p = np.zeros(NPAR)
         p[[P00, P01, P10, P11]] = d.phi.ravel()
         p[[K00, K01, K10, K11]] = d.dphi_dk.ravel()
@@ -324,6 +343,11 @@ class ChainSimulator:
             p[SP_CARRIER] = 1.0
             p[SP_CPS] = f_mod * c.dt
             p[SP_PHASE] = c.modulation_phase
+            if c.cai_waveform:
+                self.wave = waveform.response_table(
+                    tuple(c.cai_waveform), phi=d.phi, omega0=omega0, gamma=gamma,
+                    mass=self.mass, f_mod=f_mod, dt=c.dt)
+                p[WAVE_ON] = 1.0
         if c.mode == "self-oscillating":
             p[SELF] = 1.0
             p[C_DAMP] = self.mass * omega0 / c.Q
@@ -406,9 +430,9 @@ class ChainSimulator:
         out = {name: np.empty(n) for name in ("displacement", "force", "photodiode",
                                                "lockin_x", "lockin_y", "frequency_shift",
                                                "spin")}
-        chain_kernel(n0, self.p, self.state, self.key[0], self.key[1], out["displacement"],
-                     out["force"], out["photodiode"], out["lockin_x"], out["lockin_y"],
-                     out["frequency_shift"], out["spin"], self.counts)
+        chain_kernel(n0, self.p, self.state, self.key[0], self.key[1], self.wave,
+                     out["displacement"], out["force"], out["photodiode"], out["lockin_x"],
+                     out["lockin_y"], out["frequency_shift"], out["spin"], self.counts)
         self.n_done += n
         return out
 

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 from mrfm.errors import ConfigError, UserError
 from mrfm.timedomain.parameters import ChainParameters, check_parameters
 from mrfm.timedomain.settings import TimeseriesSettings, check_against
-from mrfm.timedomain.spins import SpinSignal, spin_correlation_time, spin_signal_from_solver
+from mrfm.timedomain.spins import (
+    SpinSignal,
+    cai_waveform_from_solver,
+    spin_correlation_time,
+    spin_signal_from_solver,
+)
+from mrfm.timedomain.waveform import MAX_HARMONIC
 
 if TYPE_CHECKING:
     from mrfm.config import Experiment
@@ -83,6 +89,13 @@ def chain_parameters(exp: Experiment, settings: TimeseriesSettings,
             spin_time = (settings.spin_correlation_time
                          or spin_correlation_time(exp, f_mod if model == "cai-statistical"
                                                   else cant.f0))
+    waveform: tuple[float, ...] = ()
+    if model in ("cai", "cai-statistical") and settings.spin_signal is None:
+        # the slice's real inversion waveform: its harmonics below the Nyquist frequency
+        f_mod = settings.modulation_frequency or cant.f0
+        n_max = min(MAX_HARMONIC, int(0.5 / (dt * f_mod)))
+        tip = settings.tip if settings.tip is not None else default_tip(exp)
+        waveform = cai_waveform_from_solver(exp, tip, n_max)
     if settings.mode == "self-oscillating" and not exp.amplitude > 0:
         raise ConfigError("cantilever.amplitude: the self-oscillating mode needs a peak "
                           "amplitude > 0 m (e.g. '16 nm')")
@@ -93,7 +106,8 @@ def chain_parameters(exp: Experiment, settings: TimeseriesSettings,
         mode=settings.mode, amplitude=exp.amplitude, agc_gain=settings.agc_gain,
         drive_amplitude=drv.amplitude, drive_frequency=drv.frequency or cant.f0,
         drive_phase=drv.phase, spin_model=model, spin_value=value, spin_time=spin_time,
-        cai_loss=settings.cai_loss, modulation_frequency=settings.modulation_frequency or cant.f0,
+        cai_loss=settings.cai_loss, cai_waveform=waveform,
+        modulation_frequency=settings.modulation_frequency or cant.f0,
         power=ifm.power, visibility=ifm.visibility, wavelength=ifm.wavelength,
         phase_error=ifm.phase_error, efficiency=ifm.efficiency,
         detector_bandwidth=ifm.bandwidth or math.inf, gain=ifm.gain, heating=ifm.heating,

@@ -12,6 +12,7 @@ from mrfm.errors import UserError
 from mrfm.physics.cantilever import Cantilever
 from mrfm.timedomain import interferometer as optics
 from mrfm.timedomain import pll as pll_mod
+from mrfm.timedomain import waveform
 
 #: spin models of the chain (the kernel's codes index this tuple)
 SPIN_MODELS = ("none", "cai", "cai-statistical", "shift", "shift-telegraph")
@@ -46,6 +47,12 @@ class ChainParameters:
         T1rho (CAI decay, telegraph) or the correlation time tau_m (OU), s.
     cai_loss : float
         Fraction lost per adiabatic inversion.
+    cai_waveform : tuple of float
+        The CAI slice's inversion waveform W(phase) = sum_n w_n cos(n phase) as its cosine
+        coefficients relative to the fundamental, (w_0, 1, w_2, ...): the force is
+        A W(2 pi f_mod t + phase) with A the fundamental (spin_value or the OU force);
+        () is the pure fundamental (a slice whose spins fill the offsets uniformly).
+        See :mod:`mrfm.timedomain.waveform`.
     modulation_frequency, modulation_phase : float
         CAI frequency-modulation rate (Hz) and phase (rad).
     power, visibility, wavelength, phase_error, efficiency : float
@@ -85,6 +92,7 @@ class ChainParameters:
     spin_value: float = 0.0
     spin_time: float = math.inf
     cai_loss: float = 0.0
+    cai_waveform: tuple[float, ...] = ()
     modulation_frequency: float | None = None
     modulation_phase: float = 0.0
     power: float = 1e-6
@@ -149,6 +157,10 @@ def check_parameters(c: ChainParameters) -> None:
         raise UserError(f"spin model {c.spin_model!r} is not available; use {SPIN_MODELS}")
     if c.mode == "self-oscillating" and not c.amplitude > 0:
         raise UserError("the self-oscillating mode needs cantilever.amplitude > 0 m (x_pk)")
+    if c.cai_waveform:
+        if not c.spin_model.startswith("cai"):
+            raise UserError(f"cai_waveform is for the CAI spin models, not {c.spin_model!r}")
+        waveform.check_waveform(tuple(c.cai_waveform))
     if c.spin_model == "cai-statistical" and c.spin_value < 0:
         raise UserError(f"a force variance must be >= 0 N^2, got {c.spin_value!r}")
     lockin.check_settings(dt=c.dt, frequency=c.reference_frequency,
