@@ -15,11 +15,12 @@ them to :func:`mrfm.solver.simulate` at one tip position.
   the sum over its spins (:func:`cai_force_waveform`). The lock-in reads the fundamental,
   (4/pi) sqrt(1 - s^2) per spin, the solver's CAI weight
   (:func:`mrfm.physics.spin_dynamics.cai_fundamental_weight`): the solver's CAI force is
-  the fundamental's peak amplitude, which the signal chain applies as
-  ``A cos(2 pi f_mod t + phase)``. The harmonics n = 3, 5, ... drive the cantilever
-  ~Q (n^2 - 1) times less than the fundamental and the lock-in rejects them (a linear
-  oscillator's response at n f0 demodulates to 0 over whole cycles), so the chain's X and Y
-  equal those of the full waveform; only the raw deflection carries the small harmonics.
+  the fundamental's peak amplitude A. The signal chain drives ``A W(2 pi f_mod t + phase)``
+  with the slice's waveform W normalized to its fundamental (:func:`cai_slice_waveform`,
+  :func:`cai_waveform_from_solver`, :mod:`mrfm.timedomain.waveform`). The harmonics
+  n = 0, 2, 3, ... drive the cantilever ~Q (n^2 - 1) times less than the fundamental and
+  the lock-in rejects them (a linear oscillator's response at n f0 demodulates to 0 over
+  whole cycles): the raw force and deflection carry them, X and Y read the fundamental.
 - **Statistical polarization** (Degen et al., PRL 99, 250601 (2007)): the net
   moment is an Ornstein–Uhlenbeck process with variance sigma**2 and
   correlation time tau_m, sampled exactly, m[n+1] = a m[n] + sigma
