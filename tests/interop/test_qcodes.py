@@ -1,21 +1,40 @@
 """The stock QCoDeS drivers against the virtual rig: SR830, SR865A, SG384, Lake Shore 336,
 AMI 430 and Keysight 33522B connect, every parameter they expose that the model has is
-read and written back, chosen settings reach the instrument, and a station snapshot holds.
+read and written back (the instrument's own error report, ``*ESR?``, ``LERR?`` or
+``SYST:ERR?``, clean after each write), chosen settings reach the instrument, and a
+station snapshot holds.
 
 Expected values are the instruments' manuals: the SR830 stores 62.5 mHz x 2^SRAT
 samples per second (SRAT 13 = 512 Hz), so 0.1 s of storage from STRT holds
 floor(0.1 x 512) + 1 = 52 points; *STB? bit 5 summarises *ESR & *ESE.
 
-Parameters left out, each a difference between the stock driver and the model it drives:
+Two SR830 parameters need the VISA session set as on the GPIB bus the driver was
+written for, and are read and set that way in :func:`test_sr830`:
 
-* SR830 ``output_interface``: QCoDeS maps ``"1\\n"``, the reply with its GPIB terminator
-  still attached; over a socket the terminator is stripped (``terminator="\\n"``).
-* SR830 ``ch1_datatrace``/``ch2_datatrace`` and the SR86x capture read-out: binary
-  transfers, not yet served by the rig's socket layer (the buffers are checked with
-  ``TRCA?`` and ``CAPTUREBYTES?``).
-* LS336 heater setup (``output_type`` ... ``output_display``): QCoDeS sends the Model
-  335's five-field ``HTRSET`` (and asks outputs 3 and 4, which have no heater); the 336
-  answers its four fields for outputs 1 and 2.
+* ``output_interface`` maps ``"0\\n"``/``"1\\n"``: the reply with its LF kept, as a
+  GPIB read with QCoDeS's default ``terminator=None`` returns it (EOI on the LF ends
+  the read). Over the socket the LF ends a read when termination-character reads are
+  on (``VI_ATTR_TERMCHAR_EN``) and stays in the reply when pyvisa's
+  ``read_termination`` is unset.
+* ``ch1_databuffer``/``ch1_datatrace`` (``TRCL? i,0,N``, then ``read_raw``): the SR830
+  sends the 4N-byte binary block without a terminator (the manual: over GPIB its last
+  byte carries EOI). A socket has no EOI, and pyvisa-py's socket reads wait for a
+  terminator or the timeout (``VI_ATTR_SUPPRESS_END_EN`` on by default, as in
+  NI-VISA); with it off a read also ends when the socket falls silent, as a GPIB read
+  ends at EOI. (The block has no LF byte: see
+  :func:`mrfm.rig.instruments.srs_buffer.sr830_float`.)
+
+Left out (:data:`SKIP`), where the stock driver is wrong against the model's manual:
+
+* LS336 heater setup (``output_type``, ``output_heater_resistance``,
+  ``output_max_current``, ``output_max_user_current``, ``output_display`` of outputs
+  1 to 4): QCoDeS uses the Model 335's ``HTRSET <out>,<type>,<resistance>,<max
+  current>,<max user current>,<current/power>`` and reads five fields from
+  ``HTRSET? <out>``; the 336's ``HTRSET`` has no output type (outputs 1 and 2 are
+  current outputs, 3 and 4 voltage outputs without a heater setup): ``HTRSET
+  <out>,<resistance>,<max current>,<max user current>,<current/power>`` for outputs 1
+  and 2, and ``HTRSET? <out>`` answers the four fields after ``<out>``.
+  :func:`test_lakeshore336_heater_setup` checks the 336's form.
 """
 
 from __future__ import annotations
@@ -24,6 +43,7 @@ import math
 
 import numpy as np
 import pytest
+from pyvisa import constants
 
 qcodes = pytest.importorskip("qcodes")
 from qcodes.instrument_drivers.american_magnetics import AMIModel430  # noqa: E402
@@ -38,8 +58,7 @@ pytestmark = pytest.mark.filterwarnings(
 
 #: (instrument class name, parameter name) pairs left out (see module docstring)
 SKIP = {
-    ("SR830", "output_interface"), ("SR830", "ch1_datatrace"), ("SR830", "ch2_datatrace"),
-    ("SR830", "ch1_databuffer"), ("SR830", "ch2_databuffer"),
+    ("SR830", "output_interface"),  # read and set in test_sr830 (see module docstring)
     *(("LakeshoreModel336CurrentSource", p) for p in (
         "output_type", "output_heater_resistance", "output_max_current",
         "output_max_user_current", "output_display")),
@@ -70,9 +89,24 @@ def _modules(inst):
         yield from _modules(sub)
 
 
+def errors(inst) -> str:
+    """The instrument's error report, "" when it has none (each model its own way)."""
+    kind = type(inst).__name__
+    if kind in ("SR830", "SR865A", "LakeshoreModel336"):  # ESR: execution, command errors
+        esr = int(inst.ask("*ESR?"))
+        return f"ESR {esr}" if esr & 48 else ""
+    if kind == "SG384":
+        code = inst.ask("LERR?").strip()
+        return "" if code == "0" else f"LERR {code}"
+    reply = inst.ask("SYST:ERR?").strip()
+    return "" if reply.lstrip("+").startswith("0,") else reply
+
+
 def sweep(inst) -> int:
     """Read every readable parameter of ``inst`` and its modules and write the settable
-    ones back with the value read; returns how many were read."""
+    ones back with the value read, the instrument reporting no error; returns how many
+    were read."""
+    errors(inst)  # clear what came before
     count = 0
     for module in _modules(inst):
         kind = type(module).__name__
@@ -89,6 +123,7 @@ def sweep(inst) -> int:
                 continue
             if p.settable and isinstance(p, Parameter):
                 p.set(value)
+                assert errors(inst) == "", (kind, name)
                 again = p.get()
                 if isinstance(value, float):
                     assert math.isclose(again, value, rel_tol=1e-6, abs_tol=1e-12), name
@@ -129,8 +164,32 @@ def test_sr830(rig):
     assert len(trace) == 52 and all(v >= 0.0 for v in trace)  # CH1 shows R
     rig.state.clock.advance(1.0)
     assert li.buffer_npts() == 52  # paused
+    # the binary buffer read-out of the stock driver (module docstring)
+    visa = li.visa_handle
+    visa.set_visa_attribute(constants.VI_ATTR_SUPPRESS_END_EN, constants.VI_FALSE)
+    li.timeout(1.0)  # a read ends after timeout/2 s of silence
+    li.ch1_databuffer.prepare_buffer_readout()
+    assert li.ch1_databuffer.unit == "V" and li.ch1_databuffer.shape == (52,)
+    for got in (li.ch1_databuffer.get(), li.ch1_datatrace.get()):
+        assert got == pytest.approx(trace, rel=2**-14)  # TRCL's 15-bit mantissa
+    li.ch2_databuffer.prepare_buffer_readout()  # CH2 shows Y
+    trace2 = [float(v) for v in li.ask("TRCA? 2,0,52").split(",")]
+    assert li.ch2_databuffer.get() == pytest.approx(trace2, rel=2**-14, abs=1e-30)
+    li.set_sweep_parameters(li.frequency, 1000.0, 2000.0, label="f")
+    li.ch1_datatrace.validate_consistent_shape()
+    visa.set_visa_attribute(constants.VI_ATTR_SUPPRESS_END_EN, constants.VI_TRUE)
+    li.timeout(5.0)
     li.buffer_reset()
     assert li.buffer_npts() == 0
+    # output_interface as over GPIB: LF ends the read and stays in the reply
+    visa.read_termination = None
+    visa.set_visa_attribute(constants.VI_ATTR_TERMCHAR_EN, constants.VI_TRUE)
+    assert li.output_interface() == "GPIB"  # "1\n"
+    with pytest.warns(UserWarning, match="already ends with termination"):
+        li.output_interface("GPIB")  # "OUTX 1\n" + the write terminator (an empty line)
+    assert li.output_interface() == "GPIB" and errors(li) == ""
+    visa.read_termination = "\n"
+    assert li.ask("OUTX?") == "1"
     # status byte: ESB only when *ESE enables the event
     li.write("*ESE 0")
     li.write("*CLS")
@@ -203,6 +262,24 @@ def test_lakeshore336(rig):
     a.t_limit(300.0)
     a.units("celsius")
     assert (a.sensor_name(), a.t_limit(), a.units()) == ("sample stage   ", 300.0, "celsius")
+    ls.close()
+
+
+def test_lakeshore336_heater_setup(rig):
+    """``HTRSET`` as the Model 336 manual gives it (module docstring): four fields after
+    the output, outputs 1 and 2 only; the stock driver's Model 335 forms are refused."""
+    ls = LakeshoreModel336("qc_ls336_htr", rig.resources["temperature"], visalib="@py")
+    errors(ls)
+    assert ls.ask("HTRSET? 1") == "2,2,+0.000,1"  # 50 ohm, 1 A, user 0 A, current
+    ls.write("HTRSET 1,1,0,1.5,2")  # 25 ohm, user-specified 1.5 A, shown as power
+    assert ls.ask("HTRSET? 1") == "1,0,+1.500,2" and errors(ls) == ""
+    ls.write("HTRSET 1,0,2,2,0.0,1")  # QCoDeS's six fields (the 335's output type)
+    assert int(ls.ask("*ESR?")) & 32 and ls.ask("HTRSET? 1") == "1,0,+1.500,2"
+    ls.write("HTRSET? 3")  # QCoDeS asks outputs 3 and 4 too: no heater setup there
+    assert int(ls.ask("*ESR?")) & 16
+    with pytest.raises(KeyError):  # five parameters parsed from the four fields
+        ls.output_1.output_heater_resistance()
+    ls.write("HTRSET 1,2,2,0,1")
     ls.close()
 
 

@@ -69,6 +69,12 @@ def test_binary_formats():
     raw = np.frombuffer(sr830_float(values), dtype="<i2")
     decoded = raw[::2] * 2.0 ** (raw[1::2].astype(float) - 124)
     assert decoded == pytest.approx(values, rel=2 ** -14, abs=1e-30)
+    # 0x400A x 2^-15: the normalized mantissa's low byte is a line feed; m/2, e+1 is sent
+    lf = [0x400A / 32768, -0x4FF6 / 2**40]  # m = 0x400A, 0xB00A (two's complement)
+    block = sr830_float(lf)
+    assert b"\n" not in block
+    raw = np.frombuffer(block, dtype="<i2")
+    assert list(raw[::2] * 2.0 ** (raw[1::2].astype(float) - 124)) == lf  # exactly
 
 
 def test_status_byte_and_event_bits(rig):

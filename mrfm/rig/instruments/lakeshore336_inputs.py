@@ -8,8 +8,10 @@
   1 mV/K, 2 V/K, 3 ohm/K, 4 log ohm/K; coefficient 1 negative, 2 positive;
 * ``TLIMIT <in>,<K>``: the input's temperature limit;
 * ``HTRSET <out>,<resistance>,<max current>,<max user current>,<current/power>``:
-  outputs 1 and 2; resistance 1 = 25 ohm, 2 = 50 ohm; max current 0 user, 1 0.707 A,
-  2 1 A, 3 1.141 A, 4 1.732 A; the query answers the four fields after ``<out>``.
+  outputs 1 and 2 (3 and 4 are voltage outputs without a heater setup); resistance
+  1 = 25 ohm, 2 = 50 ohm; max current 0 user, 1 0.707 A, 2 1 A, 3 1.141 A, 4 2 A; max
+  user current 0 to 2 A; the query answers the four fields after ``<out>``
+  (``n,n,+0.000,n``). There is no output-type field (that is the Model 335's form).
 
 The virtual inputs A and B are Cernox (NTC RTD) sensors on user curve 21; C and D
 are disabled (curve DT-670).
@@ -116,7 +118,7 @@ class InputSettings:
         self.heaters[out] = [
             int(in_range(parse_int(args[1], "resistance"), 1, 2, "resistance")),
             int(in_range(parse_int(args[2], "max current"), 0, 4, "max current")),
-            in_range(parse_float(args[3], "max user current"), 0.0, 1.732, "user current"),
+            in_range(parse_float(args[3], "max user current"), 0.0, 2.0, "user current"),
             int(in_range(parse_int(args[4], "display"), 1, 2, "display")),
         ]
         return None

@@ -11,11 +11,11 @@ queue. The status registers and the serial poll status byte are those of
 :mod:`~mrfm.rig.instruments.srs_status`; the data buffer (``SRAT``, ``SEND``,
 ``STRT``, ``PAUS``, ``REST``, ``TRIG``, ``SPTS?``, ``TRCA?``, ``TRCB?``,
 ``TRCL?``) is :mod:`~mrfm.rig.instruments.srs_buffer`. ``TRCB?`` and ``TRCL?``
-answer binary blocks (``bytes`` replies) meant to go out without a terminator (as
-over RS-232; over GPIB the last byte carries EOI): the TCP layer
-(:mod:`mrfm.rig.tcp`) does not send ``bytes`` replies yet, so read the buffer with
-``TRCA?``. ``FAST`` is stored, but a socket has no talk addressing, so
-fast mode streams nothing: the buffer is read with the ``TRC`` queries.
+answer binary blocks (``bytes`` replies) that go out without a terminator (as over
+RS-232; over GPIB the last byte carries EOI, which a socket does not have: a VISA
+client ends such a read on the socket's silence, ``VI_ATTR_SUPPRESS_END_EN`` off).
+``FAST`` is stored, but a socket has no talk addressing, so fast mode streams
+nothing: the buffer is read with the ``TRC`` queries.
 ``SSET``/``RSET`` save and recall setups 1..9 (until the rig stops).
 
 X and Y come from the rig's physics (:class:`~mrfm.rig.lockin.LockinChannel`):

@@ -169,7 +169,14 @@ def ieee_float32(values: list[float]) -> bytes:
 
 def sr830_float(values: list[float]) -> bytes:
     """``TRCL?`` transfer: per point a 16-bit two's complement mantissa m and a 16-bit
-    exponent e, both least significant byte first; the value is m x 2^(e - 124)."""
+    exponent e, both least significant byte first; the value is m x 2^(e - 124).
+
+    The manual's format is not normalized: any (m, e) giving the value is valid. The
+    normalized pair (2^14 <= |m| < 2^15) is sent unless one of its bytes is a line feed
+    (0x0A, only ever the mantissa's low byte); then m is even and m/2, e+1 (the same
+    value exactly, with no LF byte) is sent, so a reader that ends reads at LF, as QCoDeS
+    and PyMeasure configure pyvisa, is not cut short by the data.
+    """
     out = bytearray()
     for v in values:
         if v == 0.0:
@@ -178,10 +185,16 @@ def sr830_float(values: list[float]) -> bytes:
         mant, exp = math.frexp(v)  # v = mant 2^exp, 0.5 <= |mant| < 1
         m = round(mant * 32768.0)
         e = exp - 15
-        if m == 32768:  # rounding reached 1.0 x 2^15
-            m, e = 16384, e + 1
-        out += struct.pack("<hh", m, e + 124)
+        if m == 32768:  # rounding reached 2^15
+            m, e = m // 2, e + 1
+        point = struct.pack("<hh", m, e + 124)
+        if _LF in point and m % 2 == 0:
+            point = struct.pack("<hh", m // 2, e + 125)
+        out += point
     return bytes(out)
+
+
+_LF = 0x0A
 
 
 #: the mnemonics :func:`storage_command` handles
