@@ -10,8 +10,9 @@ Cases (the cantilever k = 100 uN/m, f0 = 5 kHz, Q = 1e4, T = 4.2 K, 20 samples/p
   scipy.integrate.solve_ivp (RK45, max_step = dt, on the piecewise-constant force) do on
   the same record; the ratios and the largest deviation from lsim are reported;
 - ``full_chain``: spins (CAI) -> cantilever -> interferometer with shot noise -> 16-bit
-  ADC -> 24 dB/oct lock-in (goal >= 10 M/s); ``full_chain_self_oscillating``: OSCAR
-  telegraph, amplitude loop and PLL.
+  ADC -> 24 dB/oct lock-in (goal >= 10 M/s); ``full_chain_cai_waveform``: the same with
+  the real inversion waveform of one spin at s = 0.35 (harmonics n = 0, 2..9 from the phase
+  table); ``full_chain_self_oscillating``: OSCAR telegraph, amplitude loop and PLL.
 
 Run it pinned to one core (``taskset -c 1 python benchmarks/bench_timedomain.py``);
 the load average before and after is recorded, and each rate is the best of several
@@ -21,6 +22,7 @@ runs (the least disturbed on a shared machine). ``--quick`` runs in seconds.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -35,6 +37,7 @@ import scipy.signal  # noqa: E402
 from mrfm.timedomain import noise  # noqa: E402
 from mrfm.timedomain.chain import ChainParameters, ChainSimulator  # noqa: E402
 from mrfm.timedomain.oscillator import discretize, propagate, propagate_thermal  # noqa: E402
+from mrfm.timedomain.spins import cai_harmonics  # noqa: E402
 
 K, F0, Q, T = 1e-4, 5e3, 1e4, 4.2
 DT = 1 / (20 * F0)
@@ -107,6 +110,11 @@ def bench(n: int, n_ref: int, repeat: int) -> dict:
                              spin_value=1e-17, lockin_time_constant=1e-2)
     ChainSimulator(params).run(1000)
     t_chain = best_of(lambda: ChainSimulator(params).run(n), repeat)
+    s = 0.35  # one spin's square wave sign(cos(phase) + s), harmonics up to Nyquist (n = 9)
+    wave = tuple(float(cai_harmonics(s, m) / cai_harmonics(s, 1)) for m in range(10))
+    waved = dataclasses.replace(params, cai_waveform=wave)
+    ChainSimulator(waved).run(1000)
+    t_wave = best_of(lambda: ChainSimulator(waved).run(n), repeat)
     selfosc = ChainParameters(k=K, f0=F0, Q=Q, temperature=T, dt=DT, mode="self-oscillating",
                               amplitude=16e-9, spin_model="shift-telegraph", spin_value=0.1,
                               spin_time=0.1, lockin_time_constant=1e-2)
@@ -117,6 +125,7 @@ def bench(n: int, n_ref: int, repeat: int) -> dict:
         "oscillator_kernel_only_samples_per_s": n / t_kernel,
         "oscillator_forced_samples_per_s": n_ref / t_forced,
         "full_chain_samples_per_s": n / t_chain,
+        "full_chain_cai_waveform_samples_per_s": n / t_wave,
         "full_chain_self_oscillating_samples_per_s": (n // 2) / t_self,
         "scipy_lsim_samples_per_s": n_ref / t_lsim,
         "scipy_solve_ivp_samples_per_s": n_ivp / t_ivp,

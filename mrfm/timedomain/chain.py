@@ -260,25 +260,24 @@ def chain_kernel(n0, p, st, k0, k1, wave, out_x, out_f, out_pd, out_lx, out_ly, 
                 g = min(max(g, 0.0), q_gmax)
                 dc = q_c_damp * (1.0 - g)
                 ffb = g * q_c_damp * v
-            fw = 0.0
-            gxw = 0.0
-            gvw = 0.0
-            if wave_on:  # the waveform's other harmonics (fc times the table)
-                fw, gxw, gvw = waveform.lookup(wave, u_wave)
-                u_wave += q_sp_cps
-                if u_wave >= 1.0:
-                    u_wave -= 1.0
-            out_f[i] = fc * (cm + fw) + q_drv_amp * cd + ffb
+            out_f[i] = fc * cm + q_drv_amp * cd + ffb
             a00 = q_p00 + dkk * q_k00 + dc * q_c00
             a01 = q_p01 + dkk * q_k01 + dc * q_c01
             a10 = q_p10 + dkk * q_k10 + dc * q_c10
             a11 = q_p11 + dkk * q_k11 + dc * q_c11
             z0 = z_th[2 * j]
             xn = (a00 * x + a01 * v + q_drv_amp * (q_dgr0 * cd - q_dgi0 * sd)
-                  + fc * (q_sgr0 * cm - q_sgi0 * sm + gxw) + q_l00 * z0)
+                  + fc * (q_sgr0 * cm - q_sgi0 * sm) + q_l00 * z0)
             vn = (a10 * x + a11 * v + q_drv_amp * (q_dgr1 * cd - q_dgi1 * sd)
-                  + fc * (q_sgr1 * cm - q_sgi1 * sm + gvw) + q_l10 * z0
-                  + q_l11 * z_th[2 * j + 1])
+                  + fc * (q_sgr1 * cm - q_sgi1 * sm) + q_l10 * z0 + q_l11 * z_th[2 * j + 1])
+            if wave_on:  # the waveform's other harmonics: fc times the phase table
+                fw, gxw, gvw = waveform.lookup(wave, u_wave)
+                out_f[i] += fc * fw
+                xn += fc * gxw
+                vn += fc * gvw
+                u_wave += q_sp_cps
+                if u_wave >= 1.0:
+                    u_wave -= 1.0
             x = xn
             v = vn
             cr, sr = cr * cwl - sr * swl, sr * cwl + cr * swl
