@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from functools import lru_cache
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -93,10 +95,34 @@ class UnitError(ConfigError):
     """A value whose unit or physical dimension is wrong."""
 
 
+def _pint() -> ModuleType:
+    """The pint module, imported without its optional dask support.
+
+    Whenever dask is installed, importing pint imports dask too (and with it yaml, jinja2,
+    psutil and toolz: about 0.1 s of CPU, a tenth of ``mrfm info``), only to recognise
+    dask arrays as magnitudes, which mrfm never makes. While pint is first imported,
+    ``sys.modules["dask"]`` is ``None``, so pint finds no dask (``find_spec`` returns
+    ``None``); the entry is removed again, and importing dask afterwards works as usual.
+    A process that has imported dask before pint keeps pint's dask support.
+    """
+    module = sys.modules.get("pint")
+    if module is not None:
+        return module
+    hide_dask = "dask" not in sys.modules
+    if hide_dask:
+        sys.modules["dask"] = None  # type: ignore[assignment]
+    try:
+        import pint
+    finally:
+        if hide_dask and "dask" in sys.modules and sys.modules["dask"] is None:
+            del sys.modules["dask"]
+    return pint
+
+
 @lru_cache(maxsize=1)
 def registry():
     """Return the package's pint UnitRegistry (created once)."""
-    import pint
+    pint = _pint()
 
     # pint caches its parsed definition files on disk (~/.cache/pint): 15 ms instead of
     # 170 ms at every start of the command line
@@ -164,7 +190,7 @@ def parse_quantity(value: Any, dimension: str, field: str = "value") -> float:
         number = float(value)
     elif isinstance(value, str):
         number = _parse_string(value, dimension, field)
-    elif _is_quantity(value):
+    elif is_quantity(value):
         number = _convert(quantity_of(value, field), value, dimension, field)
     else:
         raise UnitError(
@@ -320,7 +346,7 @@ def _parse_string(text: str, dimension: str, field: str) -> float:
 
 def _convert(quantity: Any, value: Any, dimension: str, field: str) -> float:
     """``quantity`` (of :func:`registry`) as a float in the SI unit of ``dimension``."""
-    import pint
+    pint = _pint()
 
     target = SI_UNITS[dimension]
     if dimension == "power_dbm":
@@ -342,11 +368,11 @@ def _convert(quantity: Any, value: Any, dimension: str, field: str) -> float:
     return float(magnitude)
 
 
-def _is_quantity(value: object) -> bool:
-    """True for a pint Quantity of any registry."""
-    import pint
-
-    return isinstance(value, pint.Quantity)
+def is_quantity(value: object) -> bool:
+    """True for a pint Quantity of any registry (without importing pint: before pint is
+    imported, no Quantity exists)."""
+    pint = sys.modules.get("pint")
+    return pint is not None and isinstance(value, pint.Quantity)
 
 
 def quantity_of(value: Any, field: str = "value") -> Any:
@@ -390,12 +416,12 @@ def parse_si(value: Any, field: str = "value") -> tuple[float, str]:
     UnitError
         Unreadable or non-finite.
     """
-    if _is_quantity(value):
+    if is_quantity(value):
         value_q = quantity_of(value, field)
     elif isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise UnitError(f"{field}: expected a number or {QUANTITY_FORM}, got {shorten(value)}")
-    if _is_quantity(value) or isinstance(value, str):
-        q = value_q if _is_quantity(value) else parse_text(value.strip(), field)
+    if is_quantity(value) or isinstance(value, str):
+        q = value_q if is_quantity(value) else parse_text(value.strip(), field)
         try:
             base = q.to_base_units()
         except Exception:  # noqa: BLE001
@@ -421,8 +447,8 @@ def parse_in_unit(value: Any, unit: str, field: str = "value") -> float:
     """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = float(value)
-    elif isinstance(value, str) or _is_quantity(value):
-        q = (quantity_of(value, field) if _is_quantity(value)
+    elif isinstance(value, str) or is_quantity(value):
+        q = (quantity_of(value, field) if is_quantity(value)
              else parse_text(value.strip(), field))
         try:
             number = float(q.to(_target(unit)).magnitude)

@@ -8,11 +8,11 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 
 def clean(value: Any) -> Any:
     """``value`` with numpy scalars/arrays made plain and NaN/inf replaced by None."""
+    import numpy as np  # here, not at the top: ``mrfm --help`` loads this module
+
     if isinstance(value, Mapping):
         return {str(k): clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -6,8 +6,6 @@ import argparse
 import importlib
 import sys
 
-from mrfm.data.files import atomic_path, check_output_path
-from mrfm.data.nexus import FileFormatError, verify_file
 from mrfm.errors import UserError
 
 #: file kind (``/entry@mrfm_kind``) -> plotting module with ``plot(path, out_png)``
@@ -31,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mrfm.data.nexus import open_mrfm_file, read_kind
+    from mrfm.data.files import atomic_path, check_output_path
+    from mrfm.data.nexus import FileFormatError, open_mrfm_file, read_kind, verify_file
     from mrfm.plotting.style import check_output
 
     out = check_output(args.output)

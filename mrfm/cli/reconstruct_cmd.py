@@ -7,7 +7,6 @@ import sys
 
 from mrfm.cli.jsonout import print_json
 from mrfm.cli.options import add_max_memory, apply_max_memory, check_output
-from mrfm.data.nexus import verify_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mrfm.data.nexus import verify_file
     from mrfm.imaging.pipeline import reconstruct_file
 
     apply_max_memory(args)

@@ -73,9 +73,9 @@ def toml_value(value: object, where: str) -> TomlValue:
 
 def _as_quantity(value: object) -> pint.Quantity | None:
     """``value`` if it is a pint Quantity of any registry, else None."""
-    import pint
+    from mrfm.units import is_quantity
 
-    return value if isinstance(value, pint.Quantity) else None
+    return value if is_quantity(value) else None
 
 
 def _quantity_text(quantity: pint.Quantity, where: str) -> TomlValue:

@@ -1,0 +1,55 @@
+"""What the command line imports before it does any work (issue 18: ``mrfm --help`` within
+0.5 s, ``mrfm info`` within 1 s). Each command runs in a fresh interpreter, where nothing
+was imported before, and reports ``sys.modules`` when it has finished."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = """
+import json, sys
+from mrfm.cli.main import main
+code = main(sys.argv[2:])
+with open(sys.argv[1], "w") as fh:
+    json.dump({"code": code, "modules": sorted(sys.modules)}, fh)
+"""
+
+#: loaded by no command that only reads a configuration: the HDF5 library, the plotting
+#: and dask stacks (pint imports dask when it is installed, mrfm.units keeps it out),
+#: and the subpackages that compute, scan, serve or reconstruct
+NEVER_FOR_INFO = ("h5py", "dask", "distributed", "matplotlib", "jinja2", "mrfm.data.nexus",
+                  "mrfm.solver", "mrfm.timedomain", "mrfm.imaging", "mrfm.rig", "mrfm.scan",
+                  "mrfm.plotting", "mrfm.monitor", "mrfm.drivers")
+#: ``mrfm --help`` builds the parser only: no unit library, no numba, no physics
+NEVER_FOR_HELP = NEVER_FOR_INFO + ("pint", "numba", "llvmlite", "scipy", "mrfm.physics",
+                                   "mrfm.config", "mrfm.info")
+
+
+def _modules_after(tmp_path: Path, *args: str) -> list[str]:
+    report = tmp_path / "modules.json"
+    subprocess.run([sys.executable, "-c", SCRIPT, str(report), *args], cwd=ROOT,
+                   capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(report.read_text())
+    assert result["code"] == 0
+    return result["modules"]
+
+
+def _loaded(modules: list[str], forbidden: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if any(m == f or m.startswith(f + ".") for f in forbidden)]
+
+
+def test_help_loads_no_unit_library_numba_or_physics(tmp_path):
+    modules = _modules_after(tmp_path, "--help")
+    assert "mrfm.cli.info_cmd" in modules and "mrfm.cli.plot_cmd" in modules  # the parser
+    assert _loaded(modules, NEVER_FOR_HELP) == []
+
+
+def test_info_loads_no_hdf5_dask_plotting_or_solver(tmp_path):
+    modules = _modules_after(tmp_path, "info", str(ROOT / "configs" / "demo.toml"), "--json")
+    assert "mrfm.info" in modules and "pint" in modules  # it did the work
+    assert _loaded(modules, NEVER_FOR_INFO) == []
