@@ -24,6 +24,11 @@ written for, and are read and set that way in :func:`test_sr830`:
   ends at EOI. (The block has no LF byte: see
   :func:`mrfm.rig.instruments.srs_buffer.sr830_float`.)
 
+The SR865A's ``get_capture_data`` reads ``CAPTUREGET? i, j``, an IEEE 488.2 block with
+no terminator after it (as the manual gives it), with ``query_binary_values``: its
+first read ends at a terminator, at EOI or after 20 kB, so over the socket it is read
+with ``VI_ATTR_SUPPRESS_END_EN`` off as well (:func:`test_sr865a`).
+
 Left out (:data:`SKIP`), where the stock driver is wrong against the model's manual:
 
 * LS336 heater setup (``output_type``, ``output_heater_resistance``,
@@ -223,12 +228,23 @@ def test_sr865a(rig):
     buf.capture_length_in_kb(2)
     buf.capture_rate(buf.capture_rate_max() / 2**10)  # 1220.7 Hz
     buf.start_capture("ONE", "IMM")
-    assert int(buf.capture_status()) & 1  # capturing (a query waits for the start)
+    x0 = li.X()  # at the capture's start: its first sample
+    assert int(buf.capture_status()) & 1  # capturing
     rig.state.clock.advance(0.1)
     # floor(0.1 x 1220.703125) + 1 = 123 samples of 8 bytes
     assert buf.count_capture_bytes() == 123 * 8
     rig.state.clock.advance(1.0)  # 2 kB hold 256 samples: done
     assert buf.count_capture_bytes() == 2048 and int(buf.capture_status()) & 4
+    # CAPTUREGET? 0, 2: an IEEE 488.2 block with no terminator after it; pyvisa reads its
+    # length from the header, but its first read waits for a terminator, the block
+    # size or (suppress-end off) the socket's silence
+    li.visa_handle.set_visa_attribute(constants.VI_ATTR_SUPPRESS_END_EN, constants.VI_FALSE)
+    li.timeout(1.0)
+    data = buf.get_capture_data(256)
+    assert sorted(data) == ["X", "Y"] and data["X"].shape == data["Y"].shape == (256,)
+    assert data["X"][0] == pytest.approx(x0, rel=1e-6)  # float32 of the same reading
+    assert np.all(np.abs(data["X"]) <= 1.09 * li.sensitivity())
+    assert buf.X.get() == pytest.approx(data["X"])
     buf.stop_capture()
     li.close()
 

@@ -180,7 +180,7 @@ class VirtualInstrument:
         self._plans[line] = plan
         return plan
 
-    def run_commands(self, line: str, *, joined: bool) -> list[str]:
+    def run_commands(self, line: str, *, joined: bool) -> list[str | bytes]:
         """Execute the ``;``-separated commands of a line with :meth:`command`.
 
         A rejected command goes to the error queue and the others still run (as
@@ -197,7 +197,7 @@ class VirtualInstrument:
                 self.record_error(exc)
                 return []
             return [] if reply is None else [reply]
-        replies: list[str] = []
+        replies: list[str | bytes] = []
         for command in line.split(";"):
             if not command.strip():
                 continue
@@ -208,6 +208,12 @@ class VirtualInstrument:
                 continue
             if reply is not None:
                 replies.append(reply)
+        if joined and any(isinstance(r, bytes) for r in replies):
+            # a binary block (no terminator) among them: one block of bytes, ending in
+            # the terminator only when its last reply is text
+            parts = [r if isinstance(r, bytes) else r.encode() for r in replies]
+            end = b"" if isinstance(replies[-1], bytes) else self.write_termination.encode()
+            return [b";".join(parts) + end]
         if joined:
             return [";".join(replies)] if replies else []
         return replies
@@ -216,8 +222,9 @@ class VirtualInstrument:
         """A command of :meth:`run_commands` was rejected: queue its error."""
         self.push_error(exc.code, exc.message)
 
-    def command(self, command: str) -> str | None:
-        """One command of a line (models that use :meth:`run_commands` define it)."""
+    def command(self, command: str) -> str | bytes | None:
+        """One command of a line (models that use :meth:`run_commands` define it); bytes:
+        a binary block, sent without a terminator."""
         raise CommandError.of(UNDEFINED_HEADER, command)
 
     def overlong(self, session: Session) -> list[str]:

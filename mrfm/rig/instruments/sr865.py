@@ -18,7 +18,8 @@ level ``ILVL?`` (0..4); front panel and presets: ``HARMDUAL``, ``REFM``, ``TBMOD
 ``TBSTAT?`` (internal timebase), ``DBLK``, ``DLAY``, ``GSPD``, ``CGRF``, frequency,
 amplitude and DC-level presets ``PSTF``/``PSTA``/``PSTL``; ``FREQINT``, ``FREQDET?``
 and ``FREQEXT?`` (0: no external reference reaches the virtual lock-in). The capture
-buffer is :mod:`~mrfm.rig.instruments.sr86x_capture`.
+buffer (X, Y, R, theta sampled at the capture rate, read with ``CAPTUREGET?``) is
+:mod:`~mrfm.rig.instruments.sr86x_capture`.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class SR865(StandardEvents, VirtualInstrument):
         self.model = str(self.options.get("model", "SR865A"))
         self.max_frequency = {"SR860": 500e3, "SR865": 2e6}.get(self.model, 4e6)
         self.channel = state.new_lockin()
-        self.capture = Capture()
+        self.capture = Capture(self._capture_sample)
         self.reset()
 
     def reset(self) -> None:
@@ -117,11 +118,19 @@ class SR865(StandardEvents, VirtualInstrument):
         self.channel.configure(tau=TIME_CONSTANTS[self.tau_index], poles=self.slope + 1,
                                phase_deg=0.0)
 
+    def _clip(self, z: complex) -> complex:
+        """X + iY clipped at 109 % of full scale, as the outputs show them."""
+        fs = 1.09 * SCALES[self.scale_index]
+        return complex(max(-fs, min(fs, z.real)), max(-fs, min(fs, z.imag)))
+
+    def _capture_sample(self, t: float) -> complex:
+        """X + iY at simulated time ``t`` (a capture-buffer sample)."""
+        return self._clip(self.channel.read_at(t))
+
     def values(self) -> list[float]:
         """The 17 SNAP? quantities (X, Y, R, theta, inputs, noise, outputs, ...)."""
-        z = self.channel.read()
-        fs = 1.09 * SCALES[self.scale_index]
-        x, y = max(-fs, min(fs, z.real)), max(-fs, min(fs, z.imag))
+        z = self._clip(self.channel.read())
+        x, y = z.real, z.imag
         r = abs(complex(x, y))
         theta = math.degrees(cmath.phase(complex(x, y))) if r else 0.0
         noise = self.channel.noise_std()
@@ -132,8 +141,11 @@ class SR865(StandardEvents, VirtualInstrument):
     def execute(self, line: str, session: Session) -> list[str]:
         return self.run_commands(line, joined=True)
 
-    def command(self, command: str) -> str | None:
-        """One command; its reply or None."""
+    def command(self, command: str) -> str | bytes | None:
+        """One command; its reply (bytes: a ``CAPTUREGET?`` block) or None."""
+        now = self.state.clock.now()
+        if self.capture.running(now):  # samples due so far, before anything reads the channel
+            self.capture.catch_up(now)
         m = _HEAD.match(command)
         if not m:
             raise CommandError.of(COMMAND_ERROR, "a space is required before the first argument")
@@ -236,7 +248,7 @@ class SR865(StandardEvents, VirtualInstrument):
         raise CommandError.of(COMMAND_ERROR, f"unknown command {head[:20]!r}")
 
 
-    def _settings(self, head: str, query: bool, args: list[str]) -> str | None | object:
+    def _settings(self, head: str, query: bool, args: list[str]) -> str | bytes | None | object:
         """Input, reference-trigger and display settings, ENBW, input level, capture."""
         if head in INT_SETTINGS:
             if query:
