@@ -132,8 +132,14 @@ def plot_reconstruction(recon_path: Path, out_png: Path) -> None:
     save(fig, out_png)
 
 
-def run_demo(out: Path, log: Callable[[str], None] = print) -> dict[str, object]:
-    """Run the demo experiment into folder ``out``; returns a JSON-able summary."""
+def run_demo(out: Path, log: Callable[[str], None] = print,
+             progress: Callable[[str, str], Callable[[int, int], None]] | None = None
+             ) -> dict[str, object]:
+    """Run the demo experiment into folder ``out``; returns a JSON-able summary.
+
+    ``progress(label, unit)``, if given, returns the ``callback(done, total)`` of one long
+    step (``"simulate"``, ``"scan"``, ``"timeseries"``; see :mod:`mrfm.cli.progress`).
+    """
     from mrfm.cli.info_cmd import render_table
     from mrfm.config import load
     from mrfm.imaging.pipeline import reconstruct_file
@@ -160,14 +166,15 @@ def run_demo(out: Path, log: Callable[[str], None] = print) -> dict[str, object]
     # 1-2: tip gradient and the ideal signal map
     plot_gradient_map(exp, out / "tip_gradient.png")
     log("[1/5] solver: ideal signal map ...")
-    res = simulate(exp, progress=False)
+    res = simulate(exp, progress=progress("simulate", "work units") if progress else False)
     res.to_hdf5(out / "signal_map.h5")
     signal_plot.plot(out / "signal_map.h5", out / "signal_map.png")
 
     # 3: the same experiment scanned on the virtual rig (drivers over loopback sockets)
     log("[2/5] virtual rig: scanning the phantom through the pyvisa drivers ...")
     scanned = run_scan(exp, "virtual", out / "scan.h5",
-                       notify=lambda message: log(f"      {message}"))
+                       notify=lambda message: log(f"      {message}"),
+                       progress=progress("scan", "points") if progress else None)
     if scanned.fault is not None:
         raise scanned.fault
     if not scanned.complete:
@@ -196,7 +203,8 @@ def run_demo(out: Path, log: Callable[[str], None] = print) -> dict[str, object]
     params, n = chain_parameters(ts_exp, ts_exp.section("timeseries"))
     write_timeseries(out / "timeseries.h5", params, n_samples=n, chunk=2**18,
                      channels=ts_exp.section("timeseries").channels,
-                     config_text=ts_exp.source_text, experiment=ts_exp, progress=False)
+                     config_text=ts_exp.source_text, experiment=ts_exp,
+                     progress=progress("timeseries", "samples") if progress else False)
     ts_plot.plot(out / "timeseries.h5", out / "psd.png")
 
     log("[5/5] done")

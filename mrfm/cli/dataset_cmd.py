@@ -7,6 +7,7 @@ import sys
 
 from mrfm.cli.jsonout import print_json
 from mrfm.cli.options import add_max_memory, apply_max_memory
+from mrfm.cli.progress import CommandProgress
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,10 +39,11 @@ def run(args: argparse.Namespace) -> int:
     check_count(args.count)
     check_workers(args.workers)
     apply_max_memory(args)
-    summary = generate_dataset(
-        args.config, count=args.count, out_dir=args.output, scheduler=args.scheduler,
-        workers=args.workers, progress=sys.stderr.isatty() and not args.json,
-    )
+    with CommandProgress("dataset", "items") as progress:
+        summary = generate_dataset(
+            args.config, count=args.count, out_dir=args.output, scheduler=args.scheduler,
+            workers=args.workers, progress=progress.update,
+        )
     if args.json:
         print_json(summary)
     else:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from mrfm.cli.progress import ProgressLines
 from mrfm.errors import UserError
 
 
@@ -26,7 +28,13 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise UserError(f"-o {out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    summary = run_demo(out, log=lambda line: print(line, file=sys.stderr))
+    terminal = sys.stderr.isatty()  # on a terminal the steps' lines say enough
+
+    def step_progress(label: str, unit: str) -> Callable[[int, int], None]:
+        return ProgressLines(label, unit, enabled=not terminal).update
+
+    summary = run_demo(out, log=lambda line: print(line, file=sys.stderr),
+                       progress=step_progress)
     if args.json:
         print_json(summary)
     return 0

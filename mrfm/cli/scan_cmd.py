@@ -14,38 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
+
+from mrfm.cli.progress import CommandProgress
 
 #: exit code after Ctrl-C / SIGTERM (128 + SIGINT, the shell convention)
 EXIT_INTERRUPTED = 130
-
-
-class ProgressLines:
-    """Plain progress lines on stderr when it is not a terminal (CI, nohup, notebooks):
-    one every 5 % of the points or every 10 s, whichever comes first."""
-
-    def __init__(self, terminal: bool, *, step: float = 0.05, every_s: float = 10.0):
-        self.enabled = not terminal
-        self.step = step
-        self.every_s = every_s
-        self._last_fraction = 0.0
-        self._last_time = time.monotonic()
-        self._start = self._last_time
-
-    def update(self, done: int, total: int) -> None:
-        """Print a line if 5 % more points are done or 10 s have passed since the last one."""
-        if not self.enabled or total <= 0:
-            return
-        now = time.monotonic()
-        fraction = done / total
-        if (fraction - self._last_fraction >= self.step or now - self._last_time >= self.every_s
-                or done == total):
-            self._last_fraction, self._last_time = fraction, now
-            elapsed = now - self._start
-            eta = elapsed / fraction * (1.0 - fraction) if fraction > 0 else float("nan")
-            print(f"mrfm: scan {done}/{total} points ({100 * fraction:.0f} %), "
-                  f"{elapsed:.0f} s elapsed, about {eta:.0f} s left", file=sys.stderr,
-                  flush=True)
 
 
 class LiveMonitor:
@@ -108,30 +81,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
     from mrfm.scan.run import hms, run_scan
 
     console = Console(stderr=True)
-    bar = Progress(
-        TextColumn("[bold]scan"), BarColumn(), MofNCompleteColumn(), TextColumn("points"),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
-        disable=not console.is_terminal, transient=False,
-    )
-    task = bar.add_task("scan", total=None)
-    lines = ProgressLines(console.is_terminal)
+    progress = CommandProgress("scan", "points", terminal=console.is_terminal, transient=False,
+                               console=console)
     monitor = LiveMonitor(args.output, url_on_stdout=not args.json) if args.monitor else None
 
     def on_progress(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-        lines.update(done, total)
+        progress.update(done, total)
         if monitor is not None:
             monitor.start_once()  # the file exists once a line is saved
 
@@ -141,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if monitor is not None and args.resume:
         monitor.start_once()  # the file exists already
     try:
-        with bar:
+        with progress:
             result = run_scan(args.config, args.rig, args.output, resume=args.resume,
                               overwrite=args.overwrite, progress=on_progress,
                               notify=notify)

@@ -12,6 +12,7 @@ import numpy as np
 
 from mrfm.cli.jsonout import print_json
 from mrfm.cli.options import add_max_memory, apply_max_memory, check_output
+from mrfm.cli.progress import CommandProgress
 from mrfm.errors import UserError
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from mrfm.cli.info_cmd import parse_sets
     from mrfm.config import load
     from mrfm.info import adiabaticity_warning
-    from mrfm.solver import ResonanceOutsideSampleWarning, simulate
+    from mrfm.solver import ResonanceOutsideSampleWarning, choose_method, simulate
 
     apply_max_memory(args)
     if args.output:
@@ -48,9 +49,11 @@ def run(args: argparse.Namespace) -> int:
     exp = load(args.config, overrides=parse_sets(args.set))
     if (adiabatic := adiabaticity_warning(exp)) is not None:
         print(f"mrfm: warning: {adiabatic}", file=sys.stderr)
-    with warnings.catch_warnings(record=True) as caught:
+    unit = "depth layers" if choose_method(exp, args.method) == "fft" else "tip positions"
+    with warnings.catch_warnings(record=True) as caught, \
+            CommandProgress("simulate", unit) as progress:
         warnings.simplefilter("always", ResonanceOutsideSampleWarning)
-        result = simulate(exp, method=args.method)
+        result = simulate(exp, method=args.method, progress=progress.update)
     for w in caught:
         if issubclass(w.category, ResonanceOutsideSampleWarning):
             print(f"mrfm: warning: {w.message}", file=sys.stderr)

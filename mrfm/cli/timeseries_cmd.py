@@ -16,6 +16,7 @@ from pathlib import Path
 from mrfm import resources
 from mrfm.cli.jsonout import print_json
 from mrfm.cli.options import add_max_memory, apply_max_memory, check_output
+from mrfm.cli.progress import CommandProgress
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -55,9 +56,10 @@ def run(args: argparse.Namespace) -> int:
     params, n = chain_parameters(exp, settings, duration=args.duration)
     print(f"mrfm timeseries: {n} samples at {1 / params.dt:.6g} Hz ({n * params.dt:.4g} s, "
           f"{params.mode}, spins: {params.spin_model}) -> {out}", file=sys.stderr)
-    summary = write_timeseries(out, params, n_samples=n, chunk=settings.chunk,
-                               channels=settings.channels, config_text=exp.source_text,
-                               experiment=exp, progress=not args.json and sys.stderr.isatty())
+    with CommandProgress("timeseries", "samples") as progress:
+        summary = write_timeseries(out, params, n_samples=n, chunk=settings.chunk,
+                                   channels=settings.channels, config_text=exp.source_text,
+                                   experiment=exp, progress=progress.update)
     if args.json:
         print_json(summary)
     else:

@@ -420,7 +420,7 @@ def generate_dataset(
     scheduler: str | None = None,
     workers: int | None = None,
     client: Any = None,
-    progress: bool = True,
+    progress: bool | Callable[[int, int], None] = True,
     on_record: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Generate (or complete) a dataset of ``count`` items in ``out_dir``.
@@ -439,8 +439,9 @@ def generate_dataset(
         LocalCluster workers (default: one per core), one thread each, separate processes.
     client : distributed.Client, optional
         Use this client (tests share one cluster).
-    progress : bool
-        Show a rich progress bar on stderr.
+    progress : bool or callable
+        Show a rich progress bar on stderr; a callable is called as
+        ``progress(done, pending)`` instead (items finished of those to generate).
 
     Returns
     -------
@@ -529,10 +530,13 @@ def _run_pending(client, text, pending, out, base_dir, records, manifest, progre
     console = Console(file=sys.stderr)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())
-    with Progress(*columns, console=console, disable=not progress) as bar, \
+    report = progress if callable(progress) else None
+    with Progress(*columns, console=console, disable=progress is not True) as bar, \
             open(manifest, "a", encoding="utf-8") as log:
         task = bar.add_task("items", total=len(pending))
-        for fut in as_completed(futures, loop=client.loop):
+        if report is not None:
+            report(0, len(pending))
+        for done, fut in enumerate(as_completed(futures, loop=client.loop), start=1):
             record = fut.result()
             records[int(record["index"])] = record
             log.write(json.dumps(record) + "\n")
@@ -540,6 +544,8 @@ def _run_pending(client, text, pending, out, base_dir, records, manifest, progre
             if on_record is not None:
                 on_record(record)
             bar.advance(task)
+            if report is not None:
+                report(done, len(pending))
 
 
 def _write_manifest(path: Path, records: list[dict[str, Any]]) -> None:

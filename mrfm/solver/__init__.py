@@ -16,6 +16,7 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -88,9 +89,19 @@ def choose_method(exp: Experiment, method: str) -> str:
 
 
 @contextmanager
-def _progress(total: int, enabled: bool, description: str):
+def _progress(total: int, enabled: bool | Callable[[int, int], None], description: str):
     if not enabled or total <= 0:
         yield None
+        return
+    if callable(enabled):  # the caller's own display: progress(done, total)
+        report, done = enabled, [0]
+        report(0, total)
+
+        def tick(n: int) -> None:
+            done[0] += n
+            report(done[0], total)
+
+        yield tick
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -103,7 +114,8 @@ def _progress(total: int, enabled: bool, description: str):
 
 
 def simulate(exp: Experiment, method: str = "auto", *, settings: SolverSettings | None = None,
-             progress: bool | None = None, memory_limit: int | None = None) -> SignalMap:
+             progress: bool | Callable[[int, int], None] | None = None,
+             memory_limit: int | None = None) -> SignalMap:
     """Simulate the experiment's protocol over its tip grid.
 
     Parameters
@@ -114,8 +126,11 @@ def simulate(exp: Experiment, method: str = "auto", *, settings: SolverSettings 
         Evaluation path; "auto" uses FFT where the tip grid allows and it is cheaper.
     settings : SolverSettings, optional
         Numerical settings (trajectory points, slice refinement).
-    progress : bool, optional
+    progress : bool or callable, optional
         Show a progress bar on stderr; None shows one when the job looks longer than ~2 s.
+        A callable is called as ``progress(done, total)`` instead (work units: tip
+        positions per species on the direct path, depth layers per species on the FFT
+        path), first with ``done = 0``, last with ``done = total``.
     memory_limit : int, optional
         Bytes; default ``MRFM_MEMORY_LIMIT`` or 80 % of physical memory.
 
@@ -177,7 +192,8 @@ def simulate(exp: Experiment, method: str = "auto", *, settings: SolverSettings 
         evals = n_tips * math.prod(shape) * len(densities)
     memory.check(need, memory_limit, what=f"simulate ({chosen} path)")
     est_seconds = evals * _EVAL_COST[info.kernel_id] / max(threads, 1)
-    show = (est_seconds > 2.0) if progress is None else bool(progress)
+    show = ((est_seconds > 2.0) if progress is None else
+            progress if callable(progress) else bool(progress))
 
     tips = np.stack(np.meshgrid(x, y, heights, indexing="ij"), axis=-1).reshape(-1, 3)
     centres = tips.copy()

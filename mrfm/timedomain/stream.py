@@ -30,7 +30,7 @@ import math
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,7 +123,7 @@ def write_timeseries(
     channels: Sequence[str] = CHANNELS,
     config_text: str | None = None,
     experiment: Experiment | None = None,
-    progress: bool = False,
+    progress: bool | Callable[[int, int], None] = False,
 ) -> dict[str, Any]:
     """Simulate ``n_samples`` samples of the chain and write them to ``path`` chunk by chunk.
 
@@ -143,8 +143,9 @@ def write_timeseries(
         Experiment TOML stored in /entry/config.
     experiment : mrfm.config.Experiment, optional
         Adds /entry/instrument and /entry/sample metadata.
-    progress : bool
-        Show a rich progress bar on stderr.
+    progress : bool or callable
+        Show a rich progress bar on stderr; a callable is called as
+        ``progress(samples_written, n_samples)`` instead, at the start and after every chunk.
 
     Returns
     -------
@@ -209,9 +210,12 @@ def write_timeseries(
         fh.swmr_mode = True
         fh.flush()
         try:
-            with _progress(n_samples, progress) as bar:
+            report = progress if callable(progress) else None
+            with _progress(n_samples, progress is True) as bar:
                 task = bar.add_task("timeseries", total=n_samples)
                 done = 0
+                if report is not None:
+                    report(0, n_samples)
                 while done < n_samples:
                     n = min(chunk, n_samples - done)
                     out = sim.run(n)
@@ -225,6 +229,8 @@ def write_timeseries(
                     written[()] = done
                     fh.flush()
                     bar.update(task, completed=done)
+                    if report is not None:
+                        report(done, n_samples)
             status = "complete"
         except KeyboardInterrupt:
             status = "interrupted"

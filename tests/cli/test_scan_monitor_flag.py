@@ -60,11 +60,11 @@ def test_scan_with_monitor_prints_a_url_that_serves_the_growing_file(tmp_path):
 
 
 def test_progress_lines_when_stderr_is_not_a_terminal(capsys, monkeypatch):
-    from mrfm.cli import scan_cmd
+    from mrfm.cli.progress import ProgressLines  # the scan's (every command's) lines
 
     clock = iter([0.0, 0.5, 1.0, 1.5, 12.0, 12.5, 13.0])
-    monkeypatch.setattr(scan_cmd.time, "monotonic", lambda: next(clock))
-    lines = scan_cmd.ProgressLines(terminal=False)
+    lines = ProgressLines("scan", "points", quiet_s=0.0, clock=lambda: next(clock))
+    lines.update(0, 100)   # the start (0 s)
     lines.update(1, 100)   # 1 %, 0.5 s: nothing
     lines.update(6, 100)   # 6 %: a line
     lines.update(7, 100)   # 7 %, 1.5 s after the last: nothing
@@ -73,7 +73,7 @@ def test_progress_lines_when_stderr_is_not_a_terminal(capsys, monkeypatch):
     err = capsys.readouterr().err.splitlines()
     assert [e.split(" points")[0] for e in err] == [
         "mrfm: scan 6/100", "mrfm: scan 8/100", "mrfm: scan 100/100"]
-    quiet = scan_cmd.ProgressLines(terminal=True)
+    quiet = ProgressLines("scan", "points", enabled=False)  # a terminal has its live bar
     quiet.update(50, 100)
     assert capsys.readouterr().err == ""
 
