@@ -40,6 +40,12 @@ Left out (:data:`SKIP`), where the stock driver is wrong against the model's man
   <out>,<resistance>,<max current>,<max user current>,<current/power>`` for outputs 1
   and 2, and ``HTRSET? <out>`` answers the four fields after ``<out>``.
   :func:`test_lakeshore336_heater_setup` checks the 336's form.
+
+Read but not written back (:data:`READ_ONLY`), for the driver's own reasons: the LS336
+input ``range`` (QCoDeS keeps the reply string, which its own validator, a number,
+refuses; written with a number in :func:`test_lakeshore336`) and the curve header
+``curve_*`` (a group QCoDeS declares settable but gives no set command: nothing is
+sent).
 """
 
 from __future__ import annotations
@@ -278,6 +284,10 @@ def test_lakeshore336(rig):
     a.t_limit(300.0)
     a.units("celsius")
     assert (a.sensor_name(), a.t_limit(), a.units()) == ("sample stage   ", 300.0, "celsius")
+    before = a.range()
+    a.range(5)  # READ_ONLY in the sweep: the driver reads the range as a string
+    assert ls.ask("INTYPE? A").split(",")[2] == "5" and errors(ls) == ""
+    a.range(int(before))
     ls.close()
 
 
