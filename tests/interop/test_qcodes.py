@@ -83,7 +83,8 @@ READ_ONLY = {("LakeshoreModel336Channel", "range"), *(
     # the curve header: a group QCoDeS declares settable without a set command
     ("LakeshoreModel336Channel", f"curve_{p}") for p in ("name", "sn", "format", "limit",
                                                            "coefficient"))}
-#: parameters that move hardware when written back (checked on their own)
+#: parameters that move hardware when written back (checked on their own; ``blocking_t``
+#: sets the setpoint and waits, in wall-clock time, until the stage reaches it)
 NOT_REWRITTEN = {"field", "ramp_rate", "setpoint", "blocking_t", "sensitivity",
                  "current_ramp_limit", "field_ramp_limit", "coil_constant"}
 
@@ -288,6 +289,9 @@ def test_lakeshore336(rig):
     a.range(5)  # READ_ONLY in the sweep: the driver reads the range as a string
     assert ls.ask("INTYPE? A").split(",")[2] == "5" and errors(ls) == ""
     a.range(int(before))
+    out = ls.output_1  # NOT_REWRITTEN in the sweep: the stage's setpoint moves the stage
+    out.setpoint(out.setpoint() + 0.5)
+    assert rig.state.cryostat.setpoint == pytest.approx(out.setpoint()) and errors(ls) == ""
     ls.close()
 
 
@@ -319,6 +323,18 @@ def test_ami430(rig):
     sw.cool_time(40)
     assert (sw.current(), sw.heat_time(), sw.cool_time()) == (35.0, 30, 40)
     assert mag.field() == pytest.approx(rig.state.magnet.field(rig.state.clock.now()))
+    # NOT_REWRITTEN in the sweep, set here: the first segment's rate (QCoDeS sends
+    # CONF:RAMP:RATE:SEG 1 and CONF:RAMP:RATE:FIELD 1,<rate>,0) and the coil constant
+    segment = mag.ask("RAMP:RATE:FIELD:1?")
+    new = min(mag.ramp_rate(), mag.field_ramp_limit()) / 2  # the driver's own limit
+    mag.ramp_rate(new)
+    assert mag.ramp_rate() == pytest.approx(new) and errors(mag) == ""
+    assert rig.state.magnet.rate == pytest.approx(new)  # T/s
+    k = mag.coil_constant()
+    mag.coil_constant(k)
+    assert mag.coil_constant() == k and rig.state.magnet.coil_constant == k
+    assert errors(mag) == ""
+    mag.write(f"CONF:RAMP:RATE:FIELD 1,{segment}")
     mag.close()
 
 
