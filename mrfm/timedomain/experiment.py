@@ -8,12 +8,8 @@ from typing import TYPE_CHECKING
 from mrfm.errors import ConfigError, UserError
 from mrfm.timedomain.parameters import ChainParameters, check_parameters
 from mrfm.timedomain.settings import TimeseriesSettings, check_against
-from mrfm.timedomain.spins import (
-    SpinSignal,
-    cai_waveform_from_solver,
-    spin_correlation_time,
-    spin_signal_from_solver,
-)
+from mrfm.timedomain.slice_waveform import cai_waveform_from_solver
+from mrfm.timedomain.spins import SpinSignal, spin_correlation_time, spin_signal_from_solver
 from mrfm.timedomain.waveform import MAX_HARMONIC
 
 if TYPE_CHECKING:

@@ -52,7 +52,7 @@ class ChainParameters:
         coefficients relative to the fundamental, (w_0, 1, w_2, ...): the force is
         A W(2 pi f_mod t + phase) with A the fundamental (spin_value or the OU force);
         () is the pure fundamental (a slice whose spins fill the offsets uniformly).
-        See :mod:`mrfm.timedomain.waveform`.
+        See :mod:`mrfm.timedomain.waveform` and :mod:`mrfm.timedomain.slice_waveform`.
     modulation_frequency, modulation_phase : float
         CAI frequency-modulation rate (Hz) and phase (rad).
     power, visibility, wavelength, phase_error, efficiency : float

@@ -16,8 +16,8 @@ them to :func:`mrfm.solver.simulate` at one tip position.
   (4/pi) sqrt(1 - s^2) per spin, the solver's CAI weight
   (:func:`mrfm.physics.spin_dynamics.cai_fundamental_weight`): the solver's CAI force is
   the fundamental's peak amplitude A. The signal chain drives ``A W(2 pi f_mod t + phase)``
-  with the slice's waveform W normalized to its fundamental (:func:`cai_slice_waveform`,
-  :func:`cai_waveform_from_solver`, :mod:`mrfm.timedomain.waveform`). The harmonics
+  with the slice's waveform W normalized to its fundamental
+  (:mod:`mrfm.timedomain.slice_waveform`, :mod:`mrfm.timedomain.waveform`). The harmonics
   n = 0, 2, 3, ... drive the cantilever ~Q (n^2 - 1) times less than the fundamental and
   the lock-in rejects them (a linear oscillator's response at n f0 demodulates to 0 over
   whole cycles): the raw force and deflection carry them, X and Y read the fundamental.
@@ -206,82 +206,6 @@ class SpinSignal:
 
 
 UNITS = {"N": "force", "N^2": "force variance", "Hz": "frequency shift"}
-
-
-def cai_slice_waveform(offsets: np.ndarray, amplitudes: np.ndarray, n_max: int, *,
-                       statistical: bool = False) -> tuple[float, ...]:
-    """Cosine coefficients (w_0, 1, w_2, ..., w_n_max) of a slice's CAI waveform relative to
-    its fundamental (the chain's ``cai_waveform``; :mod:`mrfm.timedomain.waveform`).
-
-    Curie (``amplitudes`` the spins' unit-weight forces F_i, N): the coefficients of
-    ``sum_i F_i sign(cos(phase) + s_i)`` (:func:`cai_force_waveform`) over its fundamental,
-    ``w_n = sum_i F_i c_n(s_i) / sum_i F_i c_1(s_i)`` with c_n of :func:`cai_harmonics`.
-    Statistical (``amplitudes`` the spins' force variances, N^2, independent signs): the
-    part of each harmonic that moves with the fundamental, the regression coefficient
-    ``w_n = sum_i v_i c_1 c_n / sum_i v_i c_1^2`` (the rest of a harmonic is uncorrelated with
-    the fundamental and the lock-in rejects it either way). () when the fundamental is 0.
-    """
-    s = np.asarray(offsets, dtype=float).reshape(-1)
-    a = np.asarray(amplitudes, dtype=float).reshape(-1)
-    c1 = np.asarray(cai_harmonics(s, 1), dtype=float).reshape(-1)
-    weight = a * c1 if statistical else a
-    norm = float(np.sum(weight * c1))
-    if s.size == 0 or norm == 0.0:
-        return ()
-    return tuple(1.0 if n == 1 else
-                 float(np.sum(weight * np.asarray(cai_harmonics(s, n)).reshape(-1)) / norm)
-                 for n in range(int(n_max) + 1))
-
-
-#: most point spins whose CAI waveform :func:`cai_waveform_from_solver` resolves (one
-#: solver call each)
-WAVEFORM_SPINS = 64
-
-
-def cai_waveform_from_solver(exp: Experiment, tip: tuple[float, float, float],
-                             n_max: int) -> tuple[float, ...]:
-    """The CAI slice's inversion waveform at ``tip`` (x, y, height; m) for the chain.
-
-    For a sample of point spins (at most :data:`WAVEFORM_SPINS`): each spin's offset
-    s_i = (|B| - B_res)/fm_depth at the magnet's field (|B| = B0 + B_z with
-    ``protocol.high_field``) and its force with unit slice weight, a one-spin
-    :func:`mrfm.solver.simulate` with ``slice_profile = "hard"`` (its polarization, force
-    direction and Landau-Zener factor included), then :func:`cai_slice_waveform`.
-    () otherwise: voxel densities fill the slice's offsets about uniformly, and a uniform
-    fill's waveform is the pure fundamental (the mean of sign(cos(phase) + s) over s in
-    [-1, 1] is cos(phase)), which is what () asks the chain for.
-    """
-    import dataclasses
-
-    from mrfm.physics import SpinSpecies
-    from mrfm.solver import simulate  # imported here: only this function needs the solver
-
-    smp = exp.sample
-    spins_at = [(name, p) for name, pts in smp.points.items()
-                for p in np.asarray(pts, dtype=float).reshape(-1, 3)]
-    if (exp.protocol.name != "CAI" or smp.densities or not spins_at
-            or len(spins_at) > WAVEFORM_SPINS):
-        return ()
-    centre = np.array([tip[0], tip[1], tip[2] + float(exp.magnet.half_height)])
-    scan = dataclasses.replace(exp.scan, x=np.array([float(tip[0])]),
-                               y=np.array([float(tip[1])]), height=np.array([float(tip[2])]))
-    hard = dataclasses.replace(exp.protocol, slice_profile="hard")
-    offsets, amplitudes = [], []
-    for name, p in spins_at:
-        field = np.asarray(exp.magnet.field((p - centre)[None, :]), dtype=float)[0]
-        field[2] += float(exp.B0)
-        b = field[2] if exp.protocol.high_field else float(np.linalg.norm(field))
-        b_res = 2.0 * math.pi * float(exp.rf.frequency) / abs(SpinSpecies.from_name(name).gamma)
-        s = (b - b_res) / float(exp.rf.fm_depth)
-        if not abs(s) < 1.0:
-            continue  # outside the slice: never inverted, no force at any harmonic
-        one = dataclasses.replace(exp, scan=scan, protocol=hard,
-                                  sample=dataclasses.replace(smp, points={name: p[None, :]}))
-        res = simulate(one, method="direct", progress=False)
-        offsets.append(s)
-        amplitudes.append(float(np.asarray(res.signal, dtype=float).ravel()[0]))
-    return cai_slice_waveform(np.array(offsets), np.array(amplitudes), n_max,
-                              statistical=exp.protocol.polarization == "statistical")
 
 
 #: protocols whose statistical signal is locked by cyclic adiabatic passages (two per sweep
