@@ -253,6 +253,13 @@ def test_sr865a(rig):
     assert np.all(np.abs(data["X"]) <= 1.09 * li.sensitivity())
     assert buf.X.get() == pytest.approx(data["X"])
     buf.stop_capture()
+    buf.capture_config("X,Y,R,T")  # 16 bytes a sample: 128 in 2 kB
+    buf.start_capture("ONE", "IMM")
+    rig.state.clock.advance(1.0)
+    data = buf.get_capture_data(128)
+    assert data["R"] == pytest.approx(np.hypot(data["X"], data["Y"]), rel=1e-6)
+    assert data["T"] == pytest.approx(np.degrees(np.arctan2(data["Y"], data["X"])), abs=1e-4)
+    assert buf.R.get() == pytest.approx(data["R"]) and buf.T.get() == pytest.approx(data["T"])
     li.close()
 
 
