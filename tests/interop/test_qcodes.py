@@ -16,7 +16,8 @@ written for, and are read and set that way in :func:`test_sr830`:
   the read). Over the socket the LF ends a read when termination-character reads are
   on (``VI_ATTR_TERMCHAR_EN``) and stays in the reply when pyvisa's
   ``read_termination`` is unset.
-* ``ch1_databuffer``/``ch1_datatrace`` (``TRCL? i,0,N``, then ``read_raw``): the SR830
+* ``ch1_databuffer``, ``ch2_databuffer``, ``ch1_datatrace``, ``ch2_datatrace`` (``TRCL?
+  i,0,N``, then ``read_raw``): the SR830
   sends the 4N-byte binary block without a terminator (the manual: over GPIB its last
   byte carries EOI). A socket has no EOI, and pyvisa-py's socket reads wait for a
   terminator or the timeout (``VI_ATTR_SUPPRESS_END_EN`` on by default, as in
@@ -186,7 +187,8 @@ def test_sr830(rig):
         assert got == pytest.approx(trace, rel=2**-14)  # TRCL's 15-bit mantissa
     li.ch2_databuffer.prepare_buffer_readout()  # CH2 shows Y
     trace2 = [float(v) for v in li.ask("TRCA? 2,0,52").split(",")]
-    assert li.ch2_databuffer.get() == pytest.approx(trace2, rel=2**-14, abs=1e-30)
+    for got in (li.ch2_databuffer.get(), li.ch2_datatrace.get()):
+        assert got == pytest.approx(trace2, rel=2**-14, abs=1e-30)
     li.set_sweep_parameters(li.frequency, 1000.0, 2000.0, label="f")
     li.ch1_datatrace.validate_consistent_shape()
     visa.set_visa_attribute(constants.VI_ATTR_SUPPRESS_END_EN, constants.VI_TRUE)
