@@ -9,6 +9,7 @@ Each subcommand lives in ``mrfm/cli/<name>_cmd.py`` and provides
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import importlib
 import os
@@ -125,11 +126,14 @@ INTERRUPTED = "mrfm: interrupted (finished work is kept)"
 class _InterruptWatch:
     """Remembers a SIGINT while a command runs, and silences the "Exception ignored"
     report of a KeyboardInterrupt that hit a C callback (numba/llvmlite compiling), so
-    Ctrl-C anywhere ends in one line and exit 130. Only in the main thread; restores the
-    previous handlers on exit."""
+    Ctrl-C anywhere ends in one line and exit 130. A KeyboardInterrupt that a callback
+    swallowed is delivered again, so it is raised in the Python code that runs next:
+    otherwise the command went on to the end of its work (minutes) after Ctrl-C. Only in
+    the main thread; restores the previous handlers on exit."""
 
     def __init__(self) -> None:
         self.seen = False
+        self._active = False
         self._previous_handler = None
         self._previous_hook = None
 
@@ -139,10 +143,21 @@ class _InterruptWatch:
 
     def _unraisable(self, unraisable) -> None:
         if self.seen and isinstance(unraisable.exc_value, KeyboardInterrupt):
+            if self._previous_handler is not None:  # our handler is installed
+                # not now (the handler would raise inside this hook): 10 ms later, in the
+                # main thread, wherever it then is (again in a callback: again here)
+                timer = threading.Timer(0.01, self._redeliver)
+                timer.daemon = True
+                timer.start()
             return
         self._previous_hook(unraisable)
 
+    def _redeliver(self) -> None:
+        if self._active:
+            _thread.interrupt_main(signal.SIGINT)
+
     def __enter__(self) -> _InterruptWatch:
+        self._active = True
         if threading.current_thread() is threading.main_thread():
             self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
         self._previous_hook = sys.unraisablehook
@@ -150,6 +165,7 @@ class _InterruptWatch:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._active = False
         if self._previous_handler is not None:
             signal.signal(signal.SIGINT, self._previous_handler)
         sys.unraisablehook = self._previous_hook
