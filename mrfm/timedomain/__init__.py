@@ -3,7 +3,9 @@ ADC, lock-in amplifier and PLL, streamed to HDF5 (``mrfm timeseries``).
 
 Modules: :mod:`.oscillator` (exact discretization), :mod:`.spins` (protocol
 magnetization), :mod:`.interferometer`, :mod:`.adc`, :mod:`.lockin`, :mod:`.pll`,
-:mod:`.parameters` and :mod:`.chain` (the sample-by-sample chain), :mod:`.stream` (chunked HDF5),
+:mod:`.parameters` and :mod:`.chain` (the sample-by-sample chain; its kernel's layout
+:mod:`.chain_layout` and numbers :mod:`.chain_setup`; the CAI waveform's harmonics
+:mod:`.waveform`, from the solver :mod:`.slice_waveform`), :mod:`.stream` (chunked HDF5),
 :mod:`.settings` (the ``[timeseries]`` section), :mod:`.experiment`; :mod:`.envelope` is the
 rotating-frame reduction of the cantilever and lock-in (exact between any two times), the
 engine of the virtual rig's lock-in, tested against the chain.

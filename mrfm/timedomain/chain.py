@@ -34,43 +34,97 @@ import math
 import numpy as np
 from numba import njit
 
-from mrfm.errors import UserError
-from mrfm.timedomain import interferometer as optics
-from mrfm.timedomain import noise, waveform
+from mrfm.timedomain import chain_setup, waveform
 from mrfm.timedomain import pll as pll_mod
-from mrfm.timedomain.adc import lsb, quantize_sample
-from mrfm.timedomain.lockin import RESYNC, filter_order, phasor_at, reference_phasor
+from mrfm.timedomain.adc import quantize_sample
+from mrfm.timedomain.chain_layout import (
+    ADC_STEP,
+    ADC_VMAX,
+    AGC_A,
+    AGC_GAIN,
+    C00,
+    C01,
+    C10,
+    C11,
+    C_DAMP,
+    DET_A,
+    DGI0,
+    DGI1,
+    DGR0,
+    DGR1,
+    DRV_AMP,
+    DRV_CPS,
+    DRV_PHASE,
+    DT,
+    ENV_INV_T1,
+    ENV_LOG_KEEP,
+    ENV_ON,
+    ENV_RATE,
+    GMAX,
+    K00,
+    K01,
+    K10,
+    K11,
+    L00,
+    L10,
+    L11,
+    LK_A,
+    LK_CPS,
+    LK_ORDER,
+    LK_PHASE,
+    LK_SENS,
+    MODEL_CAI,
+    MODEL_CAI_STAT,
+    MODEL_SHIFT,
+    MODEL_TELEGRAPH,
+    OMEGA0,
+    OPT_K4,
+    OPT_P0,
+    OPT_PHASE,
+    OPT_VIS,
+    P00,
+    P01,
+    P10,
+    P11,
+    PD_GAIN,
+    PLL_A,
+    PLL_DT,
+    PLL_FC,
+    PLL_KI,
+    PLL_KP,
+    PLL_ON,
+    S_AGC,
+    S_DET,
+    S_LK,
+    S_PLL,
+    S_SPIN,
+    S_V,
+    S_X,
+    SELF,
+    SGI0,
+    SGI1,
+    SGR0,
+    SGR1,
+    SHOT_ON,
+    SHOT_SIGMA,
+    SP_CPS,
+    SP_DK_PER_HZ,
+    SP_MODEL,
+    SP_OU_A,
+    SP_OU_B,
+    SP_PFLIP,
+    SP_PHASE,
+    SP_VALUE,
+    STREAM_SHOT,
+    STREAM_SPIN,
+    STREAM_THERMAL,
+    TH_ON,
+    WAVE_ON,
+    XPK,
+)
+from mrfm.timedomain.lockin import RESYNC, phasor_at, reference_phasor
 from mrfm.timedomain.noise import FILL_BLOCK, fill_pairs, fill_singles, fill_uniforms
-from mrfm.timedomain.oscillator import discretize, sinusoid_response
-from mrfm.timedomain.parameters import SPIN_MODELS, ChainParameters, check_parameters
-from mrfm.timedomain.spins import ou_coefficients, telegraph_flip_probability
-
-#: random stream ids
-STREAM_INITIAL, STREAM_THERMAL, STREAM_SHOT, STREAM_SPIN = 0, 1, 2, 3
-
-
-# parameter vector layout of the numba kernel
-(P00, P01, P10, P11, K00, K01, K10, K11, C00, C01, C10, C11, G0, G1, L00, L10, L11,
- DGR0, DGI0, DGR1, DGI1, DRV_CPS, DRV_PHASE, DRV_AMP,
- SELF, C_DAMP, XPK, AGC_GAIN, AGC_A, OMEGA0, GMAX,
- OPT_P0, OPT_VIS, OPT_K4, OPT_PHASE, SHOT_SIGMA, DET_A, PD_GAIN,
- ADC_STEP, ADC_VMAX,
- LK_CPS, LK_PHASE, LK_A, LK_ORDER, LK_SENS,
- PLL_ON, PLL_DT, PLL_FC, PLL_KP, PLL_KI, PLL_A,
- SP_CARRIER, SGR0, SGI0, SGR1, SGI1, SP_CPS, SP_PHASE,
- TH_ON, SHOT_ON, SP_MODEL, SP_VALUE, SP_OU_A, SP_OU_B, SP_PFLIP, SP_DK_PER_HZ,
- ENV_ON, ENV_RATE, ENV_LOG_KEEP, ENV_INV_T1, WAVE_ON, DT, NPAR) = range(73)
-# spin model codes of the kernel (index into SPIN_MODELS)
-MODEL_NONE, MODEL_CAI, MODEL_CAI_STAT, MODEL_SHIFT, MODEL_TELEGRAPH = range(5)
-# state vector layout: x, v, detector, amplitude loop, spin (OU value or telegraph sign),
-# lock-in filter sections (4 in-phase, 4 quadrature), PLL
-S_X, S_V, S_DET, S_AGC, S_SPIN, S_LK, S_PLL = 0, 1, 2, 3, 4, 5, 13
-NSTATE = S_PLL + pll_mod.STATE_SIZE
-
-
-def initial_normals(seed: int, count: int) -> np.ndarray:
-    """``count`` standard normals of the initial-state stream (samples 0, 1, ...)."""
-    return noise.normals(seed, STREAM_INITIAL, 0, (count + 1) // 2).reshape(-1)[:count]
+from mrfm.timedomain.parameters import ChainParameters, check_parameters
 
 
 @njit(cache=True, fastmath=False)
@@ -307,116 +361,12 @@ class ChainSimulator:
 
     def __init__(self, params: ChainParameters) -> None:
         check_parameters(params)
-        self.params = c = params
+        self.params = params
         self.n_done = 0
         self.counts = np.zeros(2, dtype=np.int64)
-        omega0 = 2.0 * math.pi * c.f0
-        self.omega0 = omega0
-        self.mass = c.k / omega0**2
-        t_eff = c.effective_temperature
-        base_q = math.inf if c.mode == "self-oscillating" else c.Q
-        d = discretize(k=c.k, omega0=omega0, Q=c.Q, temperature=t_eff, dt=c.dt, base_Q=base_q)
-        self.disc = d
-        self.wave = np.zeros((2, 3))  # the CAI waveform's harmonic table (none: fundamental)
-        p = np.zeros(NPAR)
-        p[[P00, P01, P10, P11]] = d.phi.ravel()
-        p[[K00, K01, K10, K11]] = d.dphi_dk.ravel()
-        p[[C00, C01, C10, C11]] = d.dphi_dc.ravel()
-        p[[G0, G1]] = d.gamma_in
-        p[[L00, L10, L11]] = d.chol[0, 0], d.chol[1, 0], d.chol[1, 1]
-        if c.drive_amplitude > 0:
-            f_drive = c.drive_frequency if c.drive_frequency is not None else c.f0
-            gamma = 0.0 if math.isinf(base_q) else omega0 / (2.0 * base_q)
-            g = sinusoid_response(d.phi, omega0=omega0, gamma=gamma, mass=self.mass,
-                                  omega=2.0 * math.pi * f_drive, dt=c.dt)
-            p[[DGR0, DGI0, DGR1, DGI1]] = g[0].real, g[0].imag, g[1].real, g[1].imag
-            p[DRV_CPS] = f_drive * c.dt
-            p[DRV_PHASE] = c.drive_phase
-            p[DRV_AMP] = c.drive_amplitude
-        if c.spin_model in ("cai", "cai-statistical"):
-            f_mod = c.modulation_frequency if c.modulation_frequency is not None else c.f0
-            gamma = 0.0 if math.isinf(base_q) else omega0 / (2.0 * base_q)
-            g = sinusoid_response(d.phi, omega0=omega0, gamma=gamma, mass=self.mass,
-                                  omega=2.0 * math.pi * f_mod, dt=c.dt)
-            p[[SGR0, SGI0, SGR1, SGI1]] = g[0].real, g[0].imag, g[1].real, g[1].imag
-            p[SP_CARRIER] = 1.0
-            p[SP_CPS] = f_mod * c.dt
-            p[SP_PHASE] = c.modulation_phase
-            if c.cai_waveform:
-                self.wave = waveform.response_table(
-                    tuple(c.cai_waveform), phi=d.phi, omega0=omega0, gamma=gamma,
-                    mass=self.mass, f_mod=f_mod, dt=c.dt)
-                p[WAVE_ON] = 1.0
-        if c.mode == "self-oscillating":
-            p[SELF] = 1.0
-            p[C_DAMP] = self.mass * omega0 / c.Q
-            p[XPK] = c.amplitude
-            p[AGC_GAIN] = c.agc_gain
-            ringdown = 2.0 * c.Q / omega0
-            p[AGC_A] = math.exp(-c.dt * c.agc_gain / ringdown)
-            p[GMAX] = 1.0 + 10.0 * c.agc_gain
-            p[PLL_ON] = 1.0
-            f_pd = c.pll_detector_cutoff or 10.0 * c.pll_bandwidth
-            kp, ki = pll_mod.loop_gains(c.pll_bandwidth, f_pd)
-            p[[PLL_DT, PLL_FC, PLL_KP, PLL_KI, PLL_A]] = (
-                c.dt, c.f0, kp, ki, math.exp(-2.0 * math.pi * f_pd * c.dt))
-        p[OMEGA0] = omega0
-        p[OPT_P0] = c.power
-        p[OPT_VIS] = c.visibility
-        p[OPT_K4] = 4.0 * math.pi / c.wavelength
-        p[OPT_PHASE] = -0.5 * math.pi + c.phase_error
-        s_p = optics.shot_noise_psd(power=c.power, wavelength=c.wavelength,
-                                    efficiency=c.efficiency)
-        p[SHOT_SIGMA] = math.sqrt(s_p / (2.0 * c.dt))
-        p[DET_A] = optics.lowpass_coefficient(cutoff=c.detector_bandwidth, dt=c.dt)
-        p[PD_GAIN] = c.gain
-        if c.adc_bits > 0:
-            p[ADC_STEP] = lsb(bits=c.adc_bits, input_range=c.adc_range)
-        p[ADC_VMAX] = c.adc_range
-        p[LK_CPS] = c.reference_frequency * c.dt
-        p[LK_PHASE] = c.lockin_phase
-        p[LK_A] = math.exp(-c.dt / c.lockin_time_constant)
-        p[LK_ORDER] = filter_order(c.lockin_slope)
-        p[LK_SENS] = c.lockin_sensitivity
-        self.p = p
-        # random streams and the spin model
-        p[TH_ON] = 1.0 if t_eff > 0 else 0.0
-        p[SHOT_ON] = 1.0 if c.shot_noise else 0.0
-        p[SP_MODEL] = SPIN_MODELS.index(c.spin_model)
-        p[SP_VALUE] = c.spin_value
-        p[DT] = c.dt
-        # a shift df is the spring-constant change dk = 2 k df / f0: the inverse of
-        # Cantilever.frequency_shift, df = -(f0 / 2k) dF/dx, with dk = -dF/dx
-        p[SP_DK_PER_HZ] = 2.0 * c.k / c.f0
-        if c.spin_model == "cai":
-            f_mod = c.modulation_frequency if c.modulation_frequency is not None else c.f0
-            if not 0.0 <= c.cai_loss < 1.0:
-                raise UserError(f"loss per inversion {c.cai_loss!r} must be in [0, 1)")
-            p[ENV_ON] = 1.0 if (c.cai_loss > 0 or math.isfinite(c.spin_time)) else 0.0
-            p[ENV_RATE] = 2.0 * f_mod  # two inversions per modulation cycle
-            p[ENV_LOG_KEEP] = math.log1p(-c.cai_loss)
-            p[ENV_INV_T1] = 1.0 / c.spin_time if math.isfinite(c.spin_time) else 0.0
-        elif c.spin_model == "cai-statistical":
-            p[SP_OU_A], p[SP_OU_B] = ou_coefficients(dt=c.dt, tau=c.spin_time,
-                                                     sigma=math.sqrt(c.spin_value))
-        elif c.spin_model == "shift-telegraph":
-            p[SP_PFLIP] = telegraph_flip_probability(dt=c.dt, flip_rate=0.5 / c.spin_time)
-        self.p = p
-        self.key = noise.seed_key(c.seed)
-        # state: thermal equilibrium draw (driven) or the peak amplitude (self-oscillating)
-        st = np.zeros(NSTATE)
-        z0 = initial_normals(c.seed, 3)
-        sx = c.thermal_rms
-        st[S_X] = sx * z0[0] + (c.amplitude if c.mode == "self-oscillating" else 0.0)
-        st[S_V] = sx * omega0 * z0[1]
-        st[S_DET] = optics.photodiode_power(st[S_X], power=c.power, visibility=c.visibility,
-                                            wavelength=c.wavelength,
-                                            phase=-0.5 * math.pi + c.phase_error)
-        st[S_AGC] = c.amplitude
-        st[S_SPIN] = 1.0  # telegraph sign
-        if c.spin_model == "cai-statistical":
-            st[S_SPIN] = math.sqrt(c.spin_value) * z0[2]  # stationary OU start
-        self.state = st
+        setup = chain_setup.build(params)
+        self.omega0, self.mass, self.disc = setup.omega0, setup.mass, setup.disc
+        self.p, self.state, self.wave, self.key = setup.p, setup.state, setup.wave, setup.key
 
     def run(self, n: int) -> dict[str, np.ndarray]:
         """Generate the next ``n`` samples; returns the channel arrays (SI), shape (n,).
