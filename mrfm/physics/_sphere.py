@@ -222,3 +222,35 @@ def sphere_magnitude(params, pol, rx, ry, rz, order, b0, high):
         d2 = (dsq + bx * d2x + by * d2y + bz * d2z) / b - dbx * dbx / b
     return (b, dbx, (bx * gxy + by * gyy + bz * gyz) / b,
             (bx * gxz + by * gyz + bz * gzz) / b, d2)
+
+
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def sphere_bz_xxxx(params, pol, rx, ry, rz):
+    """d4B_z/dx4 of the sphere's field at one point outside it, T/m^4.
+
+    Along a line of constant (y, z), with w = x^2 + y^2 + z^2 and u = x^2 / w,
+    ``B_z = k [3 z (J.r) w^(-5/2) - J_z w^(-3/2)]`` (k = R^3 / 3) differentiates to::
+
+        d4B_z/dx4 = k w^(-7/2) [3 z w^(-1) (J_x x (525 - 3150 u + 3465 u^2)
+                                             + (J_y y + J_z z)(105 - 1890 u + 3465 u^2))
+                                 - J_z (45 - 630 u + 945 u^2)]
+
+    (from ``d4/dx4 w^-p = 4 p (p+1) w^(-p-2) [3 - 12 (p+2) u + 4 (p+2)(p+3) u^2]`` and
+    ``d4/dx4 (x w^-p) = x d4/dx4 w^-p + 4 d3/dx3 w^-p``). For its size, as for every
+    derivative of the dipole field: ``B_z = k d/dz (J . grad)(1/r)``, and the n-th
+    directional derivatives of 1/r are ``n! P_n(cos) / r^(n+1)`` (the Legendre generating
+    function), so by Banach's theorem on symmetric multilinear forms
+    ``|d^n B_z/dx^n| <= (n + 2)! k |J| / r^(n+3)``. Inside the sphere the value is 0.
+    """
+    radius = params[0]
+    w = rx * rx + ry * ry + rz * rz
+    if w < radius * radius:
+        return 0.0
+    k = radius * radius * radius / 3.0
+    ir2 = 1.0 / w
+    ir = math.sqrt(ir2)
+    ir7 = ir * ir2 * ir2 * ir2
+    u = rx * rx * ir2
+    odd = pol[0] * rx * (525.0 - 3150.0 * u + 3465.0 * u * u)
+    even = (pol[1] * ry + pol[2] * rz) * (105.0 - 1890.0 * u + 3465.0 * u * u)
+    return k * ir7 * (3.0 * rz * ir2 * (odd + even) - pol[2] * (45.0 - 630.0 * u + 945.0 * u * u))

@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 from scipy import constants
 
-from mrfm.physics._sphere import sphere_magnitude
+from mrfm.physics._sphere import sphere_bz_xxxx, sphere_magnitude
 from mrfm.physics.magnet_kernels import OUT_LEN, magnet_point
 from mrfm.physics.spin_dynamics import b1_effective_at
 from mrfm.physics.spins import brillouin_scalar
@@ -150,6 +150,47 @@ def moment_weight(pp, b, q):
 SMALL_AMPLITUDE_TOL = 1e-3
 
 
+#: the analytic small-amplitude form (sphere tip, high-field approximation) is used where its
+#: proven error bound is at most this fraction of |d2B_z/dx2| (see
+#: :func:`sphere_small_amplitude`)
+ANALYTIC_TOL = 1e-9
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def sphere_small_amplitude(mparams, pol, rx, ry, rz, g2, a):
+    """Analytic small-amplitude trajectory curvature of a sphere tip in the high-field
+    approximation (K2 of B_z), with a proven error bound.
+
+    With g_n = d^n B_z/dx^n, expanding K2 = (1 / pi) integral g_2(x - a cos th) sin^2 th dth
+    (see :func:`small_amplitude_curvature`) to fourth order with Lagrange's remainder (odd
+    terms vanish; ``<cos^2 sin^2> = 1/4``, ``<cos^4 sin^2> = 1/8``)::
+
+        K2 = g_2 + (a^2 / 8) g_4 + E,   |E| <= (a^4 / 192) max |g_6|
+                                            <= 210 a^4 k |J| / (r - a)^9
+
+    (``|g_6| <= 8! k |J| / r^9`` over the swing, whose points are at least r - a from the
+    centre, by :func:`mrfm.physics._sphere.sphere_bz_xxxx`'s bound; k = R^3 / 3). g_4 is the
+    closed form :func:`mrfm.physics._sphere.sphere_bz_xxxx`: one field evaluation instead
+    of three.
+
+    Returns
+    -------
+    (K2, ok) : (float, bool)
+        T/m^2; ``ok`` where the bound is at most :data:`ANALYTIC_TOL` ``|g_2|`` and the
+        swing stays outside the sphere.
+    """
+    radius = mparams[0]
+    d = math.sqrt(rx * rx + ry * ry + rz * rz) - a
+    if d <= radius:
+        return g2, False
+    kj = radius * radius * radius / 3.0 * math.sqrt(pol[0] * pol[0] + pol[1] * pol[1]
+                                                    + pol[2] * pol[2])
+    a2 = a * a
+    d3 = d * d * d
+    k2 = g2 + 0.125 * a2 * sphere_bz_xxxx(mparams, pol, rx, ry, rz)
+    return k2, 210.0 * a2 * a2 * kj <= ANALYTIC_TOL * abs(g2) * (d3 * d3 * d3)
+
+
 @njit(cache=True, fastmath=False, inline="always")
 def small_amplitude_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
     """Small-amplitude form of :func:`trajectory_curvature` and whether it may be used.
@@ -185,6 +226,10 @@ def small_amplitude_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
         T/m^2.
     """
     a = pp[P_XPK]
+    if shape_id == 0 and pp[P_HIGH] != 0.0:
+        k2, ok = sphere_small_amplitude(mparams, pol, rx, ry, rz, g2, a)
+        if ok:
+            return k2, True
     b, gx, gy, gz, gp = field_magnitude(shape_id, mparams, pol, rx + a, ry, rz, 2, pp, out)
     b, gx, gy, gz, gm = field_magnitude(shape_id, mparams, pol, rx - a, ry, rz, 2, pp, out)
     second = 0.125 * (gp + gm - 2.0 * g2)
