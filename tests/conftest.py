@@ -1,0 +1,58 @@
+"""Suite-wide hooks: the numba kernels compile in the background while the suite starts.
+
+When the whole suite runs (``python -m pytest``: the ``testpaths`` of pyproject.toml) on
+pytest-xdist workers, the controller starts ``tests/numba_warmup.py`` at a low priority.
+It compiles the solver's kernels into numba's on-disk cache with CPU time the workers
+leave idle; on a warm cache it only loads them (a few seconds). A run of chosen files or
+tests, or one without workers, compiles what it needs as before. The warm-up is stopped
+when the session ends; it asserts nothing, and its failure fails no test (the tests then
+compile the kernels themselves), but it is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+WARMUP = Path(__file__).with_name("numba_warmup.py")
+_PROC = pytest.StashKey[subprocess.Popen]()
+_LOG = pytest.StashKey[Path]()
+
+
+def _whole_suite_on_workers(config: pytest.Config) -> bool:
+    if hasattr(config, "workerinput"):  # an xdist worker, not the controller
+        return False
+    workers = config.getoption("numprocesses", default=None)
+    return bool(workers) and config.args_source is pytest.Config.ArgsSource.TESTPATHS
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _whole_suite_on_workers(config) or os.environ.get("MRFM_NO_NUMBA_WARMUP"):
+        return
+    fd, log = tempfile.mkstemp(prefix="mrfm-numba-warmup-", suffix=".log")
+    with os.fdopen(fd, "w") as fh:
+        config.stash[_PROC] = subprocess.Popen(
+            [sys.executable, str(WARMUP)], cwd=config.rootpath, stdin=subprocess.DEVNULL,
+            stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    config.stash[_LOG] = Path(log)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    proc = config.stash.get(_PROC, None)
+    if proc is None:
+        return
+    log = config.stash[_LOG]
+    if proc.poll() is None:  # not needed any more
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    elif proc.returncode != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+        print(f"\ntests/numba_warmup.py failed (exit {proc.returncode}); the tests compiled "
+              f"their kernels themselves: {' | '.join(tail)}", file=sys.stderr)
+    log.unlink(missing_ok=True)
