@@ -155,6 +155,11 @@ class ScanController:
         Time source (s) and sleep function; injectable for tests.
     stop : StopFlag, optional
         Stop flag shared with the caller (a fresh one by default).
+    probe_sites : bool, optional
+        Time scan steps at positions spread over the plan after the approach, before the
+        estimate (:func:`mrfm.scan.probe.probe_sites`). Default: on a virtual rig
+        (``time_scale`` != 1), whose time per point depends on where the tip is; a real
+        rig's does not, and its tip is not moved about over the sample before the scan.
     """
 
     def __init__(
@@ -170,6 +175,7 @@ class ScanController:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         stop: StopFlag | None = None,
+        probe_sites: bool | None = None,
     ):
         self.rig = rig
         self.plan = plan
@@ -188,6 +194,12 @@ class ScanController:
         self._tail = 0.0  # estimated wall time of the safe state after the last point
         #: simulated seconds per wall second (virtual rig); waits are divided by it
         self.time_scale = float(rig.time_scale)
+        self.probe_sites = self.time_scale != 1.0 if probe_sites is None else bool(probe_sites)
+        #: mean wall time of a scan step (move and reading) timed at spread scan positions,
+        #: and how many were timed (:func:`mrfm.scan.probe.probe_sites`; None: not probed)
+        self.site_step: float | None = None
+        self.steps_timed = 0
+        self._site_wait = 0.0  # their nominal settling wait, wall s
 
     # ------------------------------------------------------------------ checks
     def validate(self) -> None:
@@ -202,32 +214,38 @@ class ScanController:
         self.limits.check_rf_power(self.rig.rf_power())
         self.limits.check_temperature(self.rig.temperature())
 
-    def estimate_duration(self) -> float:
+    def estimate_duration(self, *, approached: bool = False) -> float:
         """Wall seconds :meth:`run` will take for the points not yet measured.
 
         The settling waits of the plan (divided by the rig's time scale), plus the rig's own
-        time (:meth:`RigHandle.timing`: per point, per line, once) and the moves of the
-        approach (across at the safe height, down in ``approach_step``) and of the safe
-        state (up to the safe height and across to the park position in ``park_step``).
+        time (:meth:`RigHandle.timing`: per point, per line, once; per point the scan steps
+        timed at spread scan positions instead, where :attr:`site_step` holds them) and the
+        moves of the approach (across at the safe height, down in ``approach_step``; none
+        when ``approached``: the tip is at the first point) and of the safe state (up to
+        the safe height and across to the park position in ``park_step``).
         """
         tau = self.rig.time_constant()
         timing = self.rig.timing(self.plan.settle_wait(tau))
         overrun = WAIT_OVERRUN if self.plan.settle_wait(tau) > 0 else 0.0
+        step = timing.point
+        if self.site_step is not None:  # the timed steps include the waits' overrun
+            step, overrun = self.site_step, 0.0
         measured = self.store.measured
         total = self.plan.estimate_duration(
-            self.grid, time_constant=tau, move_time=timing.point + overrun,
+            self.grid, time_constant=tau, move_time=step + overrun,
             time_scale=self.time_scale, line_time=timing.line, measured=measured)
-        todo = [pos for line in self.plan.lines(self.grid) for idx, pos in line
-                if not measured[idx]]
+        todo = self._todo()
         if not todo:
             self._tail = timing.fixed
             self.estimate = total + timing.fixed
             return self.estimate
-        safe, step = self.plan.safe_height, self.plan.approach_step
-        here = self.rig.position()
+        safe, step_down = self.plan.safe_height, self.plan.approach_step
         first, last = todo[0], todo[-1]
-        moves = (math.ceil(max(0.0, safe - here[2]) / step) + 1
-                 + math.ceil(max(0.0, safe - first[2]) / step - 1e-9))
+        moves = 0
+        if not approached:
+            here = self.rig.position()
+            moves = (math.ceil(max(0.0, safe - here[2]) / step_down) + 1
+                     + math.ceil(max(0.0, safe - first[2]) / step_down - 1e-9))
         park = timing.park_step or math.inf
         retract = math.ceil(max(0.0, safe - last[2]) / park - 1e-9) + max(1, math.ceil(
             math.hypot(timing.park[0] - last[0], timing.park[1] - last[1]) / park - 1e-9))
@@ -235,27 +253,53 @@ class ScanController:
         self.estimate = total + (moves + retract) * timing.move + timing.fixed
         return self.estimate
 
-    def _announce_estimate(self, t0: float) -> None:
-        """:meth:`estimate_duration` (its probes' own time included) and notify it."""
+    def _todo(self) -> list[Position]:
+        """The positions not yet measured, in the plan's order."""
+        measured = self.store.measured
+        return [pos for line in self.plan.lines(self.grid) for idx, pos in line
+                if not measured[idx]]
+
+    def _probe_sites(self, todo: list[Position]) -> None:
+        """Approach the first point, then time scan steps spread over ``todo``
+        (:func:`mrfm.scan.probe.probe_sites`); the tip ends at the first point."""
+        from mrfm.scan.probe import probe_sites
+
+        settle = self.plan.settle_time + self.plan.lockin_settle * self.rig.time_constant()
+        self._site_wait = settle / self.time_scale
+        self._approach(todo[0])
+        self.site_step, self.steps_timed = probe_sites(
+            self.rig, todo, wait=lambda: self._wait(settle), wait_wall=self._site_wait,
+            clock=self.clock)
+
+    def _announce_estimate(self, t0: float, *, approached: bool = False) -> None:
+        """:meth:`estimate_duration` (the time spent since ``t0``, probes included, added)
+        and notify it."""
         from mrfm.scan.run import hms
 
-        estimate = self.estimate_duration() + (self.clock() - t0)
+        estimate = self.estimate_duration(approached=approached) + (self.clock() - t0)
         self.estimate = estimate
         todo = int(self.store.measured.size - self.store.measured.sum())
         scale = (f" (virtual rig, time scale {self.time_scale:g})"
                  if self.time_scale != 1 else "")
+        sites = (f"; {self.steps_timed} scan steps timed, {self.site_step * 1e3:.3g} ms each"
+                 if self.site_step is not None else "")
         self.notify(f"{todo} of {self.store.measured.size} points to measure "
                     f"({self.plan.pattern}); estimated duration {hms(estimate)} (settling "
-                    f"waits and the instruments' own time){scale}")
+                    f"waits and the instruments' own time{sites}){scale}")
 
     def _refine_estimate(self, elapsed: float, line_time: float, line_points: int) -> None:
         """After the first line: the time so far plus the remaining points at that line's
-        wall time per point, plus the safe state; notified."""
+        wall time per point, plus the safe state; notified. Where scan steps were timed
+        over the whole plan (:attr:`site_step`) they count as points too: the first line
+        alone is one edge of the scan, and a virtual rig's cost varies across it."""
         remaining = int(self.store.measured.size - self.store.measured.sum())
         if not remaining or not line_points:
             return
-        self.estimate_after_first_line = (elapsed + remaining * line_time / line_points
-                                          + self._tail)
+        per_point = line_time / line_points
+        if self.site_step is not None:
+            sites = self.steps_timed * (self.site_step + self._site_wait)
+            per_point = (line_time + sites) / (line_points + self.steps_timed)
+        self.estimate_after_first_line = elapsed + remaining * per_point + self._tail
         from mrfm.scan.run import hms
 
         self.notify(f"first line: {line_time / line_points * 1e3:.3g} ms per point; estimated "
@@ -328,9 +372,17 @@ class ScanController:
         with _signals_set_flag(self.stop):
             try:
                 self.preflight()  # the start interlocks first: nothing moves if they refuse
-                self._announce_estimate(t0)
-                self.rig.prepare(limits=self.limits)
                 approached = False
+                todo_all = self._todo() if self.probe_sites else []
+                if len(todo_all) > 1:
+                    # RF on first: a virtual rig's work per point depends on it
+                    self.rig.prepare(limits=self.limits)
+                    self._probe_sites(todo_all)
+                    approached = True
+                    self._announce_estimate(t0, approached=True)
+                else:
+                    self._announce_estimate(t0)
+                    self.rig.prepare(limits=self.limits)
                 for line in self.plan.lines(self.grid):
                     todo = [(idx, pos) for idx, pos in line if not self.store.measured[idx]]
                     if not todo:
@@ -340,7 +392,7 @@ class ScanController:
                     self.rig.check_instruments()
                     self._wait_for_temperature()
                     t_check = self.clock() - t_check
-                    first = not approached
+                    first = done_here == 0
                     if not approached:
                         self._approach(todo[0][1])
                         approached = True

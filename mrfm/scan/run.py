@@ -79,8 +79,9 @@ class ScanResult:
         once the first line was measured (the time so far, the remaining points at that
         line's time per point, the safe state), s; before that line, ``estimated_start_s``.
     estimated_start_s : float
-        The estimate made before anything moved: the plan's settling waits plus the rig's
-        own time per point, line and move, measured on a few probe points, s.
+        The estimate made before the first point: the plan's settling waits plus the rig's
+        own time per point, line and move, measured on a few probe points (on a virtual
+        rig, scan steps timed at sites spread over the plan after the approach), s.
     overhead_per_point_s : float
         Loop time per point beyond the settling waits, s (NaN if no point was measured).
     safe_state_problems : tuple of str

@@ -123,7 +123,9 @@ def test_a_fault_comes_back_in_the_result_with_the_data_kept(served, tmp_path):
 
     config, rig_file, rig = served
     out = tmp_path / "fault.h5"
-    rig.inject_fault("lockin", "drop", after=26)  # in the second line (after the probes)
+    # in the second line, after the probes (the park probe's 4 readings and, on this
+    # virtual rig, one site of 1 + 4 scan steps: mrfm.scan.probe.probe_sites)
+    rig.inject_fault("lockin", "drop", after=31)
     try:
         result = run_scan(config, rig_file, out)
     finally:

@@ -183,8 +183,10 @@ def test_sigint_leaves_the_rig_safe_and_the_file_closed(tmp_path):
         assert fh["entry/data/measured"][()].sum() >= 12
 
 
+# faults after the probes: the park probe's and, on this virtual rig, the scan steps timed
+# at 4 sites (4 x (1 + 4) readings and their moves: mrfm.scan.probe.probe_sites)
 @pytest.mark.parametrize(("instrument", "mode", "after"),
-                         [("lockin", "drop", 30), ("scanner", "garbage", 150)])
+                         [("lockin", "drop", 50), ("scanner", "garbage", 300)])
 def test_instrument_fault_exits_3_safe_with_data(tmp_path, capsys, instrument, mode, after):
     config = write_experiment(tmp_path)
     base = write_rig(tmp_path, config, name="serve.toml")
