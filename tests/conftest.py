@@ -6,7 +6,8 @@ It compiles the solver's kernels into numba's on-disk cache with CPU time the wo
 leave idle; on a warm cache it only loads them (a few seconds). A run of chosen files or
 tests, or one without workers, compiles what it needs as before. The warm-up is stopped
 when the session ends; it asserts nothing, and its failure fails no test (the tests then
-compile the kernels themselves), but it is reported.
+compile the kernels themselves), but it is reported. ``MRFM_NO_NUMBA_WARMUP=1`` runs the
+suite without it (to compare).
 """
 
 from __future__ import annotations
