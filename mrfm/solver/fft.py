@@ -30,7 +30,7 @@ import functools
 
 import numpy as np
 import scipy.fft as sfft
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
@@ -40,13 +40,60 @@ TILE = 16
 SUBTILE = 4
 
 
+@njit(cache=True, fastmath=False)
+def _fill_tile(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp, res, w, out, crossings,
+               stack):
+    """Kernel values of tile ``w`` (TILE x TILE offsets, row-major over tiles) into ``res``;
+    a tile or SUBTILE x SUBTILE block that :func:`mrfm.solver.slice.box_is_silent` proves
+    silent is left as it is (zero)."""
+    nx = dxs.size
+    ny = dys.size
+    stepx = dxs[1] - dxs[0] if nx > 1 else 0.0
+    stepy = dys[1] - dys[0] if ny > 1 else 0.0
+    nty = (ny + TILE - 1) // TILE
+    i0 = (w // nty) * TILE
+    j0 = (w % nty) * TILE
+    i1 = min(nx, i0 + TILE)
+    j1 = min(ny, j0 + TILE)
+    cx = 0.5 * (dxs[i0] + dxs[i1 - 1])
+    cy = 0.5 * (dys[j0] + dys[j1 - 1])
+    if S.box_is_silent(kid, shape_id, mparams, pol, cx, cy, dz,
+                       0.5 * (i1 - 1 - i0) * abs(stepx), 0.5 * (j1 - 1 - j0) * abs(stepy),
+                       0.0, voxel[0], voxel[1], voxel[2], pp, out):
+        return
+    for a0 in range(i0, i1, SUBTILE):
+        a1 = min(i1, a0 + SUBTILE)
+        for b0 in range(j0, j1, SUBTILE):
+            b1 = min(j1, b0 + SUBTILE)
+            cx = 0.5 * (dxs[a0] + dxs[a1 - 1])
+            cy = 0.5 * (dys[b0] + dys[b1 - 1])
+            if S.box_is_silent(kid, shape_id, mparams, pol, cx, cy, dz,
+                               0.5 * (a1 - 1 - a0) * abs(stepx),
+                               0.5 * (b1 - 1 - b0) * abs(stepy), 0.0, voxel[0], voxel[1],
+                               voxel[2], pp, out):
+                continue
+            for i in range(a0, a1):
+                for j in range(b0, b1):
+                    res[i, j] = S.voxel_value(kid, shape_id, mparams, pol, dxs[i], dys[j],
+                                              dz, voxel[0], voxel[1], voxel[2], pp, out,
+                                              crossings, stack)
+
+
+@njit(cache=True, fastmath=False)
+def _any_nonzero(res):
+    for i in range(res.shape[0]):
+        for j in range(res.shape[1]):
+            if res[i, j] != 0.0:
+                return True
+    return False
+
+
 @njit(cache=True, fastmath=False, parallel=True)
 def kernel_plane(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp):
     """Kernel (per unit density per unit volume) on the offset grid dxs x dys at height dz.
 
-    The grid (uniform steps) is walked in tiles of TILE x TILE offsets, each split into
-    SUBTILE x SUBTILE blocks; a tile or block that
-    :func:`mrfm.solver.slice.box_is_silent` proves silent is left at zero.
+    The grid (uniform steps) is walked in tiles of TILE x TILE offsets in parallel, each
+    split into SUBTILE x SUBTILE blocks (:func:`_fill_tile`).
 
     Returns
     -------
@@ -55,46 +102,41 @@ def kernel_plane(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp):
     nx = dxs.size
     ny = dys.size
     res = np.zeros((nx, ny))
-    stepx = dxs[1] - dxs[0] if nx > 1 else 0.0
-    stepy = dys[1] - dys[0] if ny > 1 else 0.0
-    ntx = (nx + TILE - 1) // TILE
-    nty = (ny + TILE - 1) // TILE
-    for w in prange(ntx * nty):
+    ntiles = ((nx + TILE - 1) // TILE) * ((ny + TILE - 1) // TILE)
+    for w in prange(ntiles):
         out, crossings, stack = S.scratch()
-        i0 = (w // nty) * TILE
-        j0 = (w % nty) * TILE
-        i1 = min(nx, i0 + TILE)
-        j1 = min(ny, j0 + TILE)
-        cx = 0.5 * (dxs[i0] + dxs[i1 - 1])
-        cy = 0.5 * (dys[j0] + dys[j1 - 1])
-        if S.box_is_silent(kid, shape_id, mparams, pol, cx, cy, dz,
-                           0.5 * (i1 - 1 - i0) * abs(stepx), 0.5 * (j1 - 1 - j0) * abs(stepy),
-                           0.0, voxel[0], voxel[1], voxel[2], pp, out):
-            continue
-        for a0 in range(i0, i1, SUBTILE):
-            a1 = min(i1, a0 + SUBTILE)
-            for b0 in range(j0, j1, SUBTILE):
-                b1 = min(j1, b0 + SUBTILE)
-                cx = 0.5 * (dxs[a0] + dxs[a1 - 1])
-                cy = 0.5 * (dys[b0] + dys[b1 - 1])
-                if S.box_is_silent(kid, shape_id, mparams, pol, cx, cy, dz,
-                                   0.5 * (a1 - 1 - a0) * abs(stepx),
-                                   0.5 * (b1 - 1 - b0) * abs(stepy), 0.0, voxel[0], voxel[1],
-                                   voxel[2], pp, out):
-                    continue
-                for i in range(a0, a1):
-                    for j in range(b0, b1):
-                        res[i, j] = S.voxel_value(kid, shape_id, mparams, pol, dxs[i], dys[j],
-                                                  dz, voxel[0], voxel[1], voxel[2], pp, out,
-                                                  crossings, stack)
-    nonzero = False
-    for i in range(nx):
-        for j in range(ny):
-            if res[i, j] != 0.0:
-                nonzero = True
-                break
-        if nonzero:
-            break
+        _fill_tile(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp, res, w, out,
+                   crossings, stack)
+    return res, _any_nonzero(res)
+
+
+@njit(cache=True, fastmath=False, parallel=True)
+def kernel_planes(kid, shape_id, mparams, pol, dxs, dys, dzs, voxel, pp, nth):
+    """:func:`kernel_plane` at several heights ``dzs`` at once, in parallel over the heights
+    (one parallel region for many layers: no thread start-up and barrier per layer);
+    ``nth``: the number of threads (numba's ``get_num_threads()``, passed in so that the
+    compiled function can be cached).
+
+    Returns
+    -------
+    (planes, nonzero) : ((dzs.size, dxs.size, dys.size) float64, (dzs.size,) bool)
+    """
+    nx = dxs.size
+    ny = dys.size
+    res = np.zeros((dzs.size, nx, ny))
+    nonzero = np.zeros(dzs.size, dtype=np.bool_)
+    ntiles = ((nx + TILE - 1) // TILE) * ((ny + TILE - 1) // TILE)
+    nth = max(1, min(nth, dzs.size))
+    for p in prange(nth):
+        # layers dealt round-robin: neighbouring layers cost alike, so each thread gets a
+        # share of the costly ones (those the resonant slice crosses)
+        out, crossings, stack = S.scratch()
+        for t in range(p, dzs.size, nth):
+            plane = res[t]
+            for w in range(ntiles):
+                _fill_tile(kid, shape_id, mparams, pol, dxs, dys, dzs[t], voxel, pp, plane, w,
+                           out, crossings, stack)
+            nonzero[t] = _any_nonzero(plane)
     return res, nonzero
 
 
@@ -124,13 +166,14 @@ def layer_may_sound(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp):
 
 @functools.cache
 def specialized(kid: int, shape_id: int):
-    """(kernel_plane, layer_may_sound) compiled for one protocol family and one tip shape.
+    """(kernel_plane, layer_may_sound, kernel_planes) compiled for one protocol family and
+    one tip shape.
 
     ``kid`` and ``shape_id`` are closure constants, so numba types them as literals and
     compiles only that protocol's and that shape's code into the kernels (a fraction of
     the first-run compilation of the general versions above, which branch at run time).
-    Each specialization is cached on disk like any other kernel. Returns two functions
-    taking the arguments of :func:`kernel_plane` after ``shape_id``.
+    Each specialization is cached on disk like any other kernel. Returns three functions
+    taking the arguments of :func:`kernel_plane` (:func:`kernel_planes`) after ``shape_id``.
     """
     kid_c = int(kid)
     shape_c = int(shape_id)
@@ -141,7 +184,10 @@ def specialized(kid: int, shape_id: int):
     def may_sound(mparams, pol, dxs, dys, dz, voxel, pp):
         return layer_may_sound(kid_c, shape_c, mparams, pol, dxs, dys, dz, voxel, pp)
 
-    return S.compile_specialized(kid_c, shape_c, plane, may_sound)
+    def planes(mparams, pol, dxs, dys, dzs, voxel, pp, nth):
+        return kernel_planes(kid_c, shape_c, mparams, pol, dxs, dys, dzs, voxel, pp, nth)
+
+    return S.compile_specialized(kid_c, shape_c, plane, may_sound, planes)
 
 
 def step_ratio(axis: np.ndarray, pitch: float) -> int | None:
@@ -221,7 +267,7 @@ def fft_signal(kid: int, magnet, *, rho: np.ndarray, origin: np.ndarray, voxel: 
     workers = _workers()
     vox = np.asarray(voxel, dtype=float)
     occupied, run = layer_runs(rho)
-    plane_at, may_sound = specialized(kid, int(magnet.shape_id))
+    plane_at, may_sound, planes_at = specialized(kid, int(magnet.shape_id))
     # offsets evaluated: all, or one half per mirrored axis (copied to the other half)
     xs, ix_map, ys, iy_map = slice(None), None, slice(None), None
     if mirror_symmetric(kid, int(magnet.shape_id), pol):
@@ -244,30 +290,42 @@ def fft_signal(kid: int, magnet, *, rho: np.ndarray, origin: np.ndarray, voxel: 
             acc[ih] += r_hat * sfft.rfft2(plane, s=(n1, n2), workers=workers)
         sums.clear()
 
-    for k in range(rho.shape[2]):
-        if not occupied[k]:
-            if progress is not None:
-                progress(1)
-            continue
-        zk = origin[2] + k * voxel[2]
-        planes = []
+    # layers in chunks: where many layers of a chunk may sound, their planes are computed in
+    # one parallel region over the layers (kernel_planes); otherwise one layer at a time,
+    # in parallel over tiles (kernel_plane)
+    nz = rho.shape[2]
+    zs = origin[2] + np.arange(nz) * voxel[2]
+    plane_bytes = 8 * dxs_e.size * dys_e.size * max(1, heights.size)
+    chunk = int(max(1, min(64, (32 << 20) // plane_bytes)))
+    for c0 in range(0, nz, chunk):
+        ks = [k for k in range(c0, min(nz, c0 + chunk)) if occupied[k]]
+        found: dict[int, list] = {k: [] for k in ks}
         for ih, cz in enumerate(centre_z):
-            if not may_sound(mparams, pol, dxs_e, dys_e, zk - cz, vox, pp):
+            cand = [k for k in ks if may_sound(mparams, pol, dxs_e, dys_e, zs[k] - cz, vox, pp)]
+            if len(cand) >= 2 * workers:
+                planes, nonzero = planes_at(mparams, pol, dxs_e, dys_e, zs[cand] - cz, vox, pp,
+                                            workers)
+                for t, k in enumerate(cand):
+                    if nonzero[t]:
+                        found[k].append((ih, planes[t]))
                 continue
-            plane, nonzero = plane_at(mparams, pol, dxs_e, dys_e, zk - cz, vox, pp)
-            if not nonzero:
-                continue  # the slice misses this layer at this height
-            planes.append((ih, plane))
-        if planes:
+            for k in cand:
+                plane, nonzero = plane_at(mparams, pol, dxs_e, dys_e, zs[k] - cz, vox, pp)
+                if nonzero:  # else the slice misses this layer at this height
+                    found[k].append((ih, plane))
+        for k in ks:
+            if not found[k]:
+                continue
             if rep < 0 or run[rep] != run[k]:
                 flush()
                 rep = k
-            for ih, plane in planes:
+            for ih, plane in found[k]:
                 if ih not in sums:
                     sums[ih] = np.zeros((dxs.size, dys.size))
                 add_expanded(sums[ih], plane, ix_map, iy_map)
         if progress is not None:
-            progress(1)
+            for _ in range(c0, min(nz, c0 + chunk)):
+                progress(1)
     flush()
     vol = float(np.prod(voxel))
     out = np.empty((x.size, y.size, heights.size))
@@ -362,8 +420,6 @@ def mirror_map(d: np.ndarray) -> tuple[slice, np.ndarray | None]:
 
 def _workers() -> int:
     """FFT worker threads: numba's thread count (the same cores the kernels use)."""
-    from numba import get_num_threads
-
     return max(1, int(get_num_threads()))
 
 
@@ -374,5 +430,6 @@ def layer_cost(x: np.ndarray, y: np.ndarray, shape: tuple[int, int, int],
     return int(p["lx"] * p["ly"])
 
 
-__all__ = ["compatible", "fft_signal", "kernel_plane", "layer_cost", "layer_may_sound",
-           "layer_runs", "mirror_map", "mirror_symmetric", "plan", "step_ratio"]
+__all__ = ["compatible", "fft_signal", "kernel_plane", "kernel_planes", "layer_cost",
+           "layer_may_sound", "layer_runs", "mirror_map", "mirror_symmetric", "plan",
+           "step_ratio"]
