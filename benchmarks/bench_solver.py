@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_solver.py [--quick] [--mrfmsim-python PATH]
+    python benchmarks/bench_solver.py [--quick] [--mrfmsim-python PATH] [--only SECTION ...]
 
 Prints one JSON object. Full run: direct paths (CAI, OSCAR, CERMIT) on a 32^3 slab x 16 tips
 and CAI on 128^3 and 256^3 slabs x 16 tips (the work grows with the voxels near the resonant
@@ -20,6 +20,7 @@ of Curie electrons in a 1.02 M-voxel slab (25 nm voxels) under a 3.3 um Ni spher
 x_pk = 0.1 nm (``curvature_comparison``; mrfmsim's spring-constant-shift chain and its
 CermitARP experiment), mrfm and mrfmsim runs interleaved twice with the load recorded.
 --quick: small problems (seconds; the comparisons use 51^3 and 41 x 41 x 40 grids).
+--only SECTION (repeatable): just those sections of the output, e.g. mrfmsim_curvature.
 Numba compilation is done by warm-up calls first and is not timed; mrfm timings are the best
 of 3 runs (shared machine), mrfmsim's one run per tip after its own warm-up.
 """
