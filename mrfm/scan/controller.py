@@ -10,24 +10,24 @@ every measured point is kept.
 Ctrl-C and SIGTERM do not raise inside an instrument exchange (that would
 leave a reply half read and the next command out of step): while the scan
 runs they only set a stop flag, which the loop checks between points and
-during every wait, so the scan stops within one point (or one short sleep).
+during every wait, so the scan stops within one point (or one short sleep)
+(:mod:`mrfm.scan.stop`). The duration estimates are :mod:`mrfm.scan.estimate`'s.
 """
 
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mrfm.drivers.errors import InstrumentError
 from mrfm.errors import UserError
+from mrfm.scan.estimate import DurationEstimator, unmeasured_positions
 from mrfm.scan.plan import Position, ScanPlan
 from mrfm.scan.rig_protocol import RigHandle
 from mrfm.scan.safety import InterlockError, SafetyLimits
+from mrfm.scan.stop import StopFlag, signals_set_flag
 from mrfm.scan.store import ScanStore
 from mrfm.scan.watch import FrozenReadings, InstrumentStuck
 
@@ -35,9 +35,6 @@ from mrfm.scan.watch import FrozenReadings, InstrumentStuck
 POLL_INTERVAL = 0.05
 #: a tip this close below the safe height (m, sensor noise) counts as at the safe height
 HEIGHT_TOLERANCE = 1e-9
-#: wall seconds a settling wait overruns its nominal length (the clock reads and the sleep's
-#: wake-up; ~0.1 ms on Linux), counted per point in the estimate
-WAIT_OVERRUN = 1e-4
 
 
 class ScanInterrupted(Exception):
@@ -69,43 +66,6 @@ class ScanOutcome:
     def overhead_per_point(self) -> float:
         """Controller overhead per point measured in this run, s (NaN if none)."""
         return self.overhead_s / self.points_this_run if self.points_this_run else math.nan
-
-
-class StopFlag:
-    """Set by SIGINT/SIGTERM (or by :meth:`request`); checked by the loop between points."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self.signal_name: str | None = None
-
-    def request(self, reason: str = "stop requested") -> None:
-        """Ask the scan to stop at the next check."""
-        if self.signal_name is None:
-            self.signal_name = reason
-        self._event.set()
-
-    @property
-    def is_set(self) -> bool:
-        """True once a stop was requested."""
-        return self._event.is_set()
-
-
-@contextmanager
-def _signals_set_flag(flag: StopFlag) -> Iterator[None]:
-    """Route SIGINT and SIGTERM to ``flag`` for the duration (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):  # noqa: ARG001
-        flag.request(signal.Signals(signum).name)
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 def validate_plan(plan: ScanPlan, grid: object, limits: SafetyLimits) -> None:
@@ -157,9 +117,9 @@ class ScanController:
         Stop flag shared with the caller (a fresh one by default).
     probe_sites : bool, optional
         Time scan steps at positions spread over the plan after the approach, before the
-        estimate (:func:`mrfm.scan.probe.probe_sites`). Default: on a virtual rig
-        (``time_scale`` != 1), whose time per point depends on where the tip is; a real
-        rig's does not, and its tip is not moved about over the sample before the scan.
+        estimate (:meth:`mrfm.scan.estimate.DurationEstimator.probe_sites`). Default: on a
+        virtual rig (``time_scale`` != 1), whose time per point depends on where the tip is;
+        a real rig's does not, and its tip is not moved about over the sample before the scan.
     """
 
     def __init__(
@@ -187,19 +147,12 @@ class ScanController:
         self.clock = clock
         self.sleep = sleep
         self.stop = stop or StopFlag()
-        #: wall seconds of the whole run, estimated before it (:meth:`estimate_duration`) and
-        #: again once its first line is measured (that line's time per point extrapolated)
-        self.estimate: float | None = None
-        self.estimate_after_first_line: float | None = None
-        self._tail = 0.0  # estimated wall time of the safe state after the last point
         #: simulated seconds per wall second (virtual rig); waits are divided by it
         self.time_scale = float(rig.time_scale)
         self.probe_sites = self.time_scale != 1.0 if probe_sites is None else bool(probe_sites)
-        #: mean wall time of a scan step (move and reading) timed at spread scan positions,
-        #: and how many were timed (:func:`mrfm.scan.probe.probe_sites`; None: not probed)
-        self.site_step: float | None = None
-        self.steps_timed = 0
-        self._site_wait = 0.0  # their nominal settling wait, wall s
+        #: the run's duration estimates and the scan steps timed for them
+        self.estimator = DurationEstimator(rig, plan, grid, store, time_scale=self.time_scale,
+                                           clock=clock, notify=self.notify)
 
     # ------------------------------------------------------------------ checks
     def validate(self) -> None:
@@ -215,95 +168,29 @@ class ScanController:
         self.limits.check_temperature(self.rig.temperature())
 
     def estimate_duration(self, *, approached: bool = False) -> float:
-        """Wall seconds :meth:`run` will take for the points not yet measured.
+        """Wall seconds :meth:`run` will take for the points not yet measured
+        (:meth:`mrfm.scan.estimate.DurationEstimator.duration`)."""
+        return self.estimator.duration(approached=approached)
 
-        The settling waits of the plan (divided by the rig's time scale), plus the rig's own
-        time (:meth:`RigHandle.timing`: per point, per line, once; per point the scan steps
-        timed at spread scan positions instead, where :attr:`site_step` holds them) and the
-        moves of the approach (across at the safe height, down in ``approach_step``; none
-        when ``approached``: the tip is at the first point) and of the safe state (up to
-        the safe height and across to the park position in ``park_step``).
-        """
-        tau = self.rig.time_constant()
-        timing = self.rig.timing(self.plan.settle_wait(tau))
-        overrun = WAIT_OVERRUN if self.plan.settle_wait(tau) > 0 else 0.0
-        step = timing.point
-        if self.site_step is not None:  # the timed steps include the waits' overrun
-            step, overrun = self.site_step, 0.0
-        measured = self.store.measured
-        total = self.plan.estimate_duration(
-            self.grid, time_constant=tau, move_time=step + overrun,
-            time_scale=self.time_scale, line_time=timing.line, measured=measured)
-        todo = self._todo()
-        if not todo:
-            self._tail = timing.fixed
-            self.estimate = total + timing.fixed
-            return self.estimate
-        safe, step_down = self.plan.safe_height, self.plan.approach_step
-        first, last = todo[0], todo[-1]
-        moves = 0
-        if not approached:
-            here = self.rig.position()
-            moves = (math.ceil(max(0.0, safe - here[2]) / step_down) + 1
-                     + math.ceil(max(0.0, safe - first[2]) / step_down - 1e-9))
-        park = timing.park_step or math.inf
-        retract = math.ceil(max(0.0, safe - last[2]) / park - 1e-9) + max(1, math.ceil(
-            math.hypot(timing.park[0] - last[0], timing.park[1] - last[1]) / park - 1e-9))
-        self._tail = retract * timing.move + timing.fixed / 2
-        self.estimate = total + (moves + retract) * timing.move + timing.fixed
-        return self.estimate
+    @property
+    def estimate(self) -> float | None:
+        """Wall seconds of the whole run, estimated before it (:meth:`estimate_duration`)."""
+        return self.estimator.estimate
 
-    def _todo(self) -> list[Position]:
-        """The positions not yet measured, in the plan's order."""
-        measured = self.store.measured
-        return [pos for line in self.plan.lines(self.grid) for idx, pos in line
-                if not measured[idx]]
+    @property
+    def estimate_after_first_line(self) -> float | None:
+        """The estimate once the first line is measured (its time per point extrapolated)."""
+        return self.estimator.estimate_after_first_line
 
-    def _probe_sites(self, todo: list[Position]) -> None:
-        """Approach the first point, then time scan steps spread over ``todo``
-        (:func:`mrfm.scan.probe.probe_sites`); the tip ends at the first point."""
-        from mrfm.scan.probe import probe_sites
+    @property
+    def site_step(self) -> float | None:
+        """Mean wall time of a scan step timed at spread scan positions (None: not probed)."""
+        return self.estimator.site_step
 
-        settle = self.plan.settle_time + self.plan.lockin_settle * self.rig.time_constant()
-        self._site_wait = settle / self.time_scale
-        self._approach(todo[0])
-        self.site_step, self.steps_timed = probe_sites(
-            self.rig, todo, wait=lambda: self._wait(settle), wait_wall=self._site_wait,
-            clock=self.clock)
-
-    def _announce_estimate(self, t0: float, *, approached: bool = False) -> None:
-        """:meth:`estimate_duration` (the time spent since ``t0``, probes included, added)
-        and notify it."""
-        from mrfm.scan.run import hms
-
-        estimate = self.estimate_duration(approached=approached) + (self.clock() - t0)
-        self.estimate = estimate
-        todo = int(self.store.measured.size - self.store.measured.sum())
-        scale = (f" (virtual rig, time scale {self.time_scale:g})"
-                 if self.time_scale != 1 else "")
-        sites = (f"; {self.steps_timed} scan steps timed, {self.site_step * 1e3:.3g} ms each"
-                 if self.site_step is not None else "")
-        self.notify(f"{todo} of {self.store.measured.size} points to measure "
-                    f"({self.plan.pattern}); estimated duration {hms(estimate)} (settling "
-                    f"waits and the instruments' own time{sites}){scale}")
-
-    def _refine_estimate(self, elapsed: float, line_time: float, line_points: int) -> None:
-        """After the first line: the time so far plus the remaining points at that line's
-        wall time per point, plus the safe state; notified. Where scan steps were timed
-        over the whole plan (:attr:`site_step`) they count as points too: the first line
-        alone is one edge of the scan, and a virtual rig's cost varies across it."""
-        remaining = int(self.store.measured.size - self.store.measured.sum())
-        if not remaining or not line_points:
-            return
-        per_point = line_time / line_points
-        if self.site_step is not None:
-            sites = self.steps_timed * (self.site_step + self._site_wait)
-            per_point = (line_time + sites) / (line_points + self.steps_timed)
-        self.estimate_after_first_line = elapsed + remaining * per_point + self._tail
-        from mrfm.scan.run import hms
-
-        self.notify(f"first line: {line_time / line_points * 1e3:.3g} ms per point; estimated "
-                    f"duration {hms(self.estimate_after_first_line)} in all")
+    @property
+    def steps_timed(self) -> int:
+        """How many scan steps :attr:`site_step` was timed over."""
+        return self.estimator.steps_timed
 
     # ------------------------------------------------------------------ waiting
     def _check_stop(self) -> None:
@@ -369,19 +256,21 @@ class ScanController:
         loop_time = 0.0
         settle_time = 0.0
         frozen = FrozenReadings(self.plan.stuck_reads)
-        with _signals_set_flag(self.stop):
+        with signals_set_flag(self.stop):
             try:
                 self.preflight()  # the start interlocks first: nothing moves if they refuse
                 approached = False
-                todo_all = self._todo() if self.probe_sites else []
+                todo_all = (unmeasured_positions(self.plan, self.grid, self.store.measured)
+                            if self.probe_sites else [])
                 if len(todo_all) > 1:
                     # RF on first: a virtual rig's work per point depends on it
                     self.rig.prepare(limits=self.limits)
-                    self._probe_sites(todo_all)
+                    self.estimator.probe_sites(todo_all, approach=self._approach,
+                                               wait=self._wait)
                     approached = True
-                    self._announce_estimate(t0, approached=True)
+                    self.estimator.announce(t0, approached=True)
                 else:
-                    self._announce_estimate(t0)
+                    self.estimator.announce(t0)
                     self.rig.prepare(limits=self.limits)
                 for line in self.plan.lines(self.grid):
                     todo = [(idx, pos) for idx, pos in line if not self.store.measured[idx]]
@@ -415,8 +304,8 @@ class ScanController:
                     if self.progress:
                         self.progress(int(self.store.measured.sum()), total)
                     if first:
-                        self._refine_estimate(self.clock() - t0,
-                                              self.clock() - t_line + t_check, len(todo))
+                        self.estimator.after_first_line(
+                            self.clock() - t0, self.clock() - t_line + t_check, len(todo))
                 status = "complete" if self.store.complete else "incomplete"
             except KeyboardInterrupt:
                 status = "interrupted"

@@ -5,7 +5,7 @@ The plan says how long a scan waits (settling, n x tau); how long the instrument
 to move, report on target and answer is the rig's own, and on the virtual rig it also
 includes the simulation's work per reading. :func:`probe_timing` measures it after the
 start interlocks, with moves far below any scan step, for
-:meth:`mrfm.scan.controller.ScanController.estimate_duration`.
+:meth:`mrfm.scan.estimate.DurationEstimator.duration`.
 
 On a virtual rig the work per point depends on where the tip is: while the stage moves
 and the lock-in integrates, the rig evaluates the signal along the tip's path (a map
