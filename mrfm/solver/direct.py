@@ -6,7 +6,10 @@ walks its slab of the density grid as a tree of index boxes, skipping boxes
 that an exact bound proves to be far from resonance
 (:func:`mrfm.solver.slice.box_is_silent`) and empty voxels, so the cost per
 tip grows with the number of voxels near the resonant slice rather than with
-the grid, and memory stays at O(tips x slabs).
+the grid, and memory stays at O(tips x slabs). Boxes of uniform density where the per-voxel
+value is smooth (inside the slice, or the force gradient anywhere) are summed from a few
+virtual voxels by the block cubature of :mod:`mrfm.solver.cubature` when its error
+estimate passes; the rest voxel by voxel.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from mrfm.solver import cubature as C
+from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
 
 #: blocks of at most this many voxels are evaluated voxel by voxel
@@ -27,12 +32,16 @@ BLOCK_STACK = 256
 
 @njit(cache=True, fastmath=False)
 def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, origin, voxel,
-               pp, out, crossings, stack, blocks):
+               pp, out, crossings, stack, blocks, tol, uniform):
     """Sum of rho * voxel_value over voxels [i0, i1) x [0, ny) x [0, nz) for one magnet centre.
 
-    Index boxes are split in two along their longest side (depth-first); a box that
-    :func:`mrfm.solver.slice.box_is_silent` proves silent is skipped whole, so the work
-    grows with the number of voxels near the resonant slice, not with the grid.
+    Index boxes are split in two along their longest side (in metres; depth-first); a box
+    that :func:`mrfm.solver.slice.box_is_silent` proves silent is skipped whole, so the work
+    grows with the number of voxels near the resonant slice, not with the grid. With
+    ``tol`` > 0, a box of uniform density with at least :data:`mrfm.solver.cubature.MIN_VOXELS`
+    voxels where the per-voxel value is smooth (:func:`_cubature_ok`) is summed by
+    :func:`mrfm.solver.cubature.block_sum` when its error estimate passes; ``uniform``: the
+    whole grid holds one density (no per-box check).
     """
     n = 1
     blocks[0, 0] = i0
@@ -63,13 +72,28 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
             if S.box_is_silent(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel[0],
                                voxel[1], voxel[2], pp, out):
                 continue
+            if tol > 0.0 and la * lb * lc >= C.MIN_VOXELS:
+                r = _uniform_density(rho3, a0, a1, b0, b1, c0, c1, uniform)
+                if r == 0.0:
+                    continue
+                if r > 0.0 and _cubature_ok(kid, shape_id, mparams, pol, mx, my, mz, hx, hy,
+                                            hz, voxel, pp, out):
+                    ok, qsum = C.block_sum(kid, shape_id, mparams, pol, mx, my, mz, la, lb, lc,
+                                           voxel[0], voxel[1], voxel[2], pp, out, crossings, tol)
+                    if ok:
+                        acc += r * qsum
+                        continue
         if la * lb * lc > LEAF_VOXELS and n + 2 <= blocks.shape[0]:
-            # split the longest side (in voxels) in two: entry n keeps the lower half
-            # (its end becomes m), entry n + 1 the upper (a copy that starts at m)
-            if la >= lb and la >= lc:
+            # split the longest side (in metres, of those longer than one voxel) in two:
+            # entry n keeps the lower half (its end becomes m), entry n + 1 the upper (a copy
+            # that starts at m)
+            ea = la * voxel[0] if la > 1 else -1.0
+            eb = lb * voxel[1] if lb > 1 else -1.0
+            ec = lc * voxel[2] if lc > 1 else -1.0
+            if ea >= eb and ea >= ec:
                 col = 0
                 m = a0 + la // 2
-            elif lb >= lc:
+            elif eb >= ec:
                 col = 2
                 m = b0 + lb // 2
             else:
@@ -95,8 +119,37 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
     return acc
 
 
+@njit(cache=True, fastmath=False)
+def _uniform_density(rho3, a0, a1, b0, b1, c0, c1, uniform):
+    """The density of an index box if it is one value there (0.0 when empty), else -1.0."""
+    r = rho3[a0, b0, c0]
+    if uniform:
+        return r
+    for i in range(a0, a1):
+        for j in range(b0, b1):
+            for k in range(c0, c1):
+                if rho3[i, j, k] != r:
+                    return -1.0
+    return r
+
+
+@njit(cache=True, fastmath=False)
+def _cubature_ok(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel, pp, out):
+    """Whether the per-voxel value is smooth over the box (see :mod:`mrfm.solver.cubature`):
+    force gradient always (the error estimate decides), CAI and CERMIT where
+    :func:`mrfm.solver.cubature.block_inside_slice` proves the box inside the slice."""
+    if kid == K.FORCE_GRADIENT:
+        return True
+    if kid == K.OSCAR:
+        return False
+    b, gx, gy, gz, d2 = K.field_magnitude(shape_id, mparams, pol, mx, my, mz, 1, pp, out)
+    return C.block_inside_slice(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel[0],
+                                voxel[1], voxel[2], b, gx, gy, gz, pp)
+
+
 @njit(cache=True, fastmath=False, parallel=True)
-def _voxel_sums(kid, shape_id, mparams, pol, centres, rho3, origin, voxel, pp, nchunks):
+def _voxel_sums(kid, shape_id, mparams, pol, centres, rho3, origin, voxel, pp, nchunks, tol,
+                uniform):
     nt = centres.shape[0]
     nx, ny, nz = rho3.shape
     chunk = (nx + nchunks - 1) // nchunks
@@ -111,7 +164,8 @@ def _voxel_sums(kid, shape_id, mparams, pol, centres, rho3, origin, voxel, pp, n
         if i1 > i0:
             partial[t, c] = _block_sum(kid, shape_id, mparams, pol, centres[t, 0],
                                        centres[t, 1], centres[t, 2], rho3, i0, i1, ny, nz,
-                                       origin, voxel, pp, out, crossings, stack, blocks)
+                                       origin, voxel, pp, out, crossings, stack, blocks, tol,
+                                       uniform)
     vol = voxel[0] * voxel[1] * voxel[2]
     res = np.zeros(nt)
     for t in range(nt):
@@ -152,9 +206,9 @@ def specialized(kid: int, shape_id: int):
     kid_c = int(kid)
     shape_c = int(shape_id)
 
-    def voxel_sums(mparams, pol, centres, rho3, origin, voxel, pp, nchunks):
+    def voxel_sums(mparams, pol, centres, rho3, origin, voxel, pp, nchunks, tol, uniform):
         return _voxel_sums(kid_c, shape_c, mparams, pol, centres, rho3, origin, voxel, pp,
-                           nchunks)
+                           nchunks, tol, uniform)
 
     def point_sums(mparams, pol, centres, positions, pp, nchunks):
         return _point_sums(kid_c, shape_c, mparams, pol, centres, positions, pp, nchunks)
@@ -171,7 +225,8 @@ def _chunks(n_tips: int, n_items: int, min_items: int = 4096) -> int:
 
 
 def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin: np.ndarray,
-                 voxel: np.ndarray, pp: np.ndarray, *, progress=None) -> np.ndarray:
+                 voxel: np.ndarray, pp: np.ndarray, *, progress=None,
+                 cubature_tol: float | None = None) -> np.ndarray:
     """Signal of a voxel density at each magnet centre by direct summation.
 
     Parameters
@@ -190,6 +245,9 @@ def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin:
         Protocol parameters.
     progress : callable, optional
         Called with the number of tips finished after each batch.
+    cubature_tol : float, optional
+        Acceptance tolerance of the block cubature (:mod:`mrfm.solver.cubature`); 0 sums
+        every voxel one by one (the reference path); None: ``cubature.CUBATURE_TOL``.
 
     Returns
     -------
@@ -202,11 +260,13 @@ def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin:
     nchunks = _chunks(nt, rho3.shape[0], min_items=1)
     batch = nt if progress is None else max(1, min(nt, 64))
     voxel_sums = specialized(kid, int(magnet.shape_id))[0]
+    uniform = bool(rho3.size) and bool(np.all(rho3 == rho3.flat[0]))
+    tol = C.CUBATURE_TOL if cubature_tol is None else float(cubature_tol)
     for start in range(0, nt, batch):
         stop = min(nt, start + batch)
         out[start:stop] = voxel_sums(_f64(magnet.params), _f64(magnet.polarization),
                                      centres[start:stop], rho3, _f64(origin), _f64(voxel), pp,
-                                     nchunks)
+                                     nchunks, tol, uniform)
         if progress is not None:
             progress(stop - start)
     return out

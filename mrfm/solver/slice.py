@@ -158,39 +158,47 @@ def _curvature_excess(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp, out
 
 
 @njit(cache=True, fastmath=False)
-def _curvature_bound(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp):
-    """Upper bound of :func:`_curvature_excess` (T); +inf where no bound is known.
+def second_derivative_bound(mparams, pol, rmin, b, reach, pp):
+    """Bound on |d2|B|/de2| along any unit direction e at points of a sphere tip's field at
+    distance >= ``rmin`` from its centre and within ``reach`` of a point where |B| = b, T/m^2.
 
-    Sphere tip (dipole outside): along any unit direction e at distance r,
-    ``|d2B/de2| <= 24 k |J| / r^5`` (k = R^3/3; the maximum, on the axis of J, of the
-    second derivative of the dipole field) and ``|dB/de| <= 6 k |J| / r^4``. Then
-    ``|d2|B|/de2| <= |dB/de|^2 / |B| + |d2B/de2|`` (exact |B|, with ``|B|`` on the
-    segments at least ``max(B0 - 2 k |J| / r^3, b - 6 k |J| / r^4 * max(s) / 2)``, b = |B|
-    at the centre) or ``<= |d2B_z/de2|`` (high field), and a second difference over
-    +-s/2 is at most (s/2)^2 times that. The bound 24 k|J|/r^5 is the on-axis value
-    (a random search over J, r and e directions found no larger one). A 5 % margin covers
-    rounding.
+    The dipole outside the sphere: ``|d2B/de2| <= 24 k |J| / r^5`` (k = R^3/3; the
+    maximum, on the axis of J, of the second derivative of the dipole field; a random
+    search over J, r and e directions found no larger one) and ``|dB/de| <= 6 k |J| / r^4``.
+    Then ``|d2|B|/de2| <= |dB/de|^2 / |B| + |d2B/de2|`` (exact |B|, with ``|B|`` at least
+    ``max(B0 - 2 k |J| / r^3, b - 6 k |J| / r^4 * reach)``) or ``<= |d2B_z/de2|`` (high
+    field). +inf where ``rmin`` is not outside the sphere or |B| may vanish.
     """
-    if shape_id != 0:
-        return math.inf
     radius = mparams[0]
-    kj = radius * radius * radius / 3.0 * math.sqrt(pol[0] * pol[0] + pol[1] * pol[1]
-                                                    + pol[2] * pol[2])
-    rmin = math.sqrt(cx * cx + cy * cy + cz * cz) - 0.5 * max(sx, max(sy, sz))
     if rmin <= radius:
         return math.inf
+    kj = radius * radius * radius / 3.0 * math.sqrt(pol[0] * pol[0] + pol[1] * pol[1]
+                                                    + pol[2] * pol[2])
     ir = 1.0 / rmin
     ir4 = ir * ir * ir * ir
     g2 = 24.0 * kj * ir4 * ir
     if pp[K.P_HIGH] != 0.0:
-        c = g2
-    else:
-        g1 = 6.0 * kj * ir4
-        bmin = max(abs(pp[K.P_B0]) - 2.0 * kj * ir4 * rmin,
-                   b - g1 * 0.5 * max(sx, max(sy, sz)))
-        if bmin <= 0.0:
-            return math.inf
-        c = g1 * g1 / bmin + g2
+        return g2
+    g1 = 6.0 * kj * ir4
+    bmin = max(abs(pp[K.P_B0]) - 2.0 * kj * ir4 * rmin, b - g1 * reach)
+    if bmin <= 0.0:
+        return math.inf
+    return g1 * g1 / bmin + g2
+
+
+@njit(cache=True, fastmath=False)
+def _curvature_bound(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp):
+    """Upper bound of :func:`_curvature_excess` (T); +inf where no bound is known.
+
+    Sphere tip: a second difference over +-s/2 along an axis is at most (s/2)^2 times the
+    bound C of :func:`second_derivative_bound` over the points within max(s)/2 of the
+    centre. A 5 % margin covers rounding.
+    """
+    if shape_id != 0:
+        return math.inf
+    reach = 0.5 * max(sx, max(sy, sz))
+    rmin = math.sqrt(cx * cx + cy * cy + cz * cz) - reach
+    c = second_derivative_bound(mparams, pol, rmin, b, reach, pp)
     return 1.05 * c * 0.25 * (sx * sx + sy * sy + sz * sz)
 
 
@@ -250,6 +258,13 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
     b, gx, gy, gz, q, inside = _quantity(kid, shape_id, mparams, pol, cx, cy, cz, pp, out,
                                          crossings)
     return frac * K.moment_weight(pp, b, q), False
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def slice_leaf_value(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, pp, out, crossings):
+    """(value, False): the value of :func:`_slice_leaf` for a box that is not subdivided."""
+    return _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, False, pp, out,
+                       crossings)
 
 
 @njit(cache=True, fastmath=False)
@@ -449,4 +464,5 @@ def scratch():
     return out, crossings, np.zeros((STACK_LEN, 4))
 
 
-__all__ = ["box_is_silent", "point_scratch", "point_value", "voxel_value", "scratch"]
+__all__ = ["box_is_silent", "point_scratch", "point_value", "scratch", "second_derivative_bound",
+           "slice_leaf_value", "voxel_value"]
