@@ -316,12 +316,13 @@ def mrfmsim_comparison(python: str | None, quick: bool) -> dict:
         x, y = pt["tip_nm"]
         exp = ibm_experiment(shape=shape, step_nm=step, x_nm=[x], y_nm=[y])
         res, dt = _time(lambda e=exp: simulate(e, method="direct", settings=settings,
-                                               progress=False))
+                                               progress=False), repeats=3)
         ours = float(res.signal.ravel()[0]) * 1e36  # N^2 -> aN^2
         ref = -pt["dF2_spin_aN2"]  # mrfmsim reports final - initial polarization (negative)
         points.append({"tip_nm": [x, y], "mrfm_aN2": ours, "mrfmsim_aN2": ref,
                        "rel_diff": ours / ref - 1.0, "mrfm_s": dt, "mrfmsim_s": pt["seconds"],
-                       "speed_ratio": pt["seconds"] / dt})
+                       "speed_ratio": pt["seconds"] / dt,
+                       "mrfm_cells_per_s": math.prod(shape) / dt, "loadavg": _loadavg()})
     per_tip = float(np.mean([pt["seconds"] for pt in theirs["points"]]))
     map_exp = ibm_experiment(shape=shape, step_nm=step, x_nm=map_axis, y_nm=map_axis)
     mid = map_axis.size // 2
@@ -525,6 +526,8 @@ def curvature_comparison(python: str | None, quick: bool, rounds: int = 2) -> di
                     "speed_ratio_from_measured_sum": best["mrfmsim_map"] / best["map"],
                     "max_rel_diff": float(np.max(np.abs(ours / ref - 1.0)))},
             "single_tip": {"tip_m": tips[centre].tolist(), "mrfm_s": best["one"],
+                           "mrfm_cells_per_s": int(np.prod(next(iter(
+                               exp.sample.densities.values())).shape)) / best["one"],
                            "mrfmsim_s": best["mrfmsim_one"],
                            "speed_ratio": best["mrfmsim_one"] / best["one"],
                            "mrfm_Hz": float(res1.signal.ravel()[0]),
