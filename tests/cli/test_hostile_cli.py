@@ -308,10 +308,15 @@ def test_ctrl_c_during_simulate_is_one_line_exit_130(tmp_path):
            "--method", "direct", "-o", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    time.sleep(5.0)  # past the imports: mid-computation
-    assert proc.poll() is None, proc.communicate()
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        time.sleep(5.0)  # past the imports: mid-computation
+        assert proc.poll() is None, proc.communicate()
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:  # a failure leaves no 160000-tip simulation running on for minutes
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
     assert proc.returncode == 130, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines == ["mrfm: interrupted (finished work is kept)"], err
