@@ -131,6 +131,10 @@ def _per_spin(exp, species, rel, n_theta, fd_step, profile="hard"):
     return np.where(mask, weight * value, 0.0)
 
 
+#: sub-points evaluated at once by :func:`reference_simulate` (its arrays stay ~100 MB)
+_CHUNK = 1 << 17
+
+
 def reference_simulate(exp, *, subdivisions: int = 4, n_theta: int = 2048,
                        species_of=None, slice_profile: str | None = None) -> SignalMap:
     """Pure-numpy signal map of ``exp`` (tiny problems only: O(tips x voxels x sub-points)).
@@ -176,8 +180,9 @@ def reference_simulate(exp, *, subdivisions: int = 4, n_theta: int = 2048,
         wts = np.repeat(weights, offs.shape[0])
         for i, j, k in np.ndindex(signal.shape):
             mc = np.array([x[i], y[j], h[k] + exp.magnet.half_height])
-            signal[i, j, k] += np.sum(wts * _per_spin(exp, sp, pts - mc, n_theta, fd_step,
-                                                                 profile))
+            for s in range(0, len(pts), _CHUNK):  # bounded memory at fine subdivisions
+                signal[i, j, k] += np.sum(wts[s:s + _CHUNK] * _per_spin(
+                    exp, sp, pts[s:s + _CHUNK] - mc, n_theta, fd_step, profile))
     for name, pos in points.items():
         pos = np.asarray(pos, float).reshape(-1, 3)
         sp = get_species(name)
