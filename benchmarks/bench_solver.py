@@ -120,11 +120,16 @@ def _time(fn, repeats=1, with_cpu=False):
     return (res, best[0], best[1]) if with_cpu else (res, best[0])
 
 
-def direct_rate(protocol, n, ntip, **kw):
-    """Voxel x tip pairs per second of the direct path (tips on a 20 nm line)."""
+def direct_rate(protocol, n, ntip, adiabatic=None, **kw):
+    """Voxel x tip pairs per second of the direct path (tips on a 20 nm line).
+
+    ``adiabatic``: ``protocol.adiabatic`` ("ideal" or "landau-zener"; None: the default)."""
     axis = np.linspace(-10e-9, 10e-9, ntip)
     exp = slab_experiment(protocol=protocol, n=n, tips=(axis, np.zeros(1)), **kw)
     small = slab_experiment(protocol=protocol, n=8, tips=(axis[:2], np.zeros(1)), **kw)
+    if adiabatic is not None:
+        exp, small = (dataclasses.replace(e, protocol=dataclasses.replace(
+            e.protocol, adiabatic=adiabatic)) for e in (exp, small))
     simulate(small, method="direct", progress=False)  # compile
     res, dt, cpu = _time(lambda: simulate(exp, method="direct", progress=False), repeats=3,
                          with_cpu=True)
@@ -539,6 +544,7 @@ def curvature_comparison(python: str | None, quick: bool, rounds: int = 2) -> di
 
 
 SECTIONS = ("brute_force_floor", "direct_CAI", "direct_CAI_large", "direct_CAI_xlarge",
+            "direct_CAI_xlarge_ideal",
             "direct_OSCAR", "direct_CERMIT", "fft_CAI", "mrfmsim", "mrfmsim_curvature")
 
 
@@ -558,6 +564,8 @@ def main() -> None:
         "direct_CAI": lambda: direct_rate("CAI", n, ntip),
         "direct_CAI_large": lambda: direct_rate("CAI", 48 if args.quick else 128, ntip),
         "direct_CAI_xlarge": lambda: direct_rate("CAI", 64 if args.quick else 256, ntip),
+        "direct_CAI_xlarge_ideal": lambda: direct_rate("CAI", 64 if args.quick else 256, ntip,
+                                                       adiabatic="ideal"),
         "direct_OSCAR": lambda: direct_rate("OSCAR", max(8, n // 2), ntip, amplitude=5e-9,
                                             species="electron", B0=0.05),
         "direct_CERMIT": lambda: direct_rate("CERMIT", max(8, n // 2), ntip, amplitude=5e-9),
