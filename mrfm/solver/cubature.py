@@ -31,6 +31,7 @@ import math
 
 from numba import njit
 
+from mrfm.solver import curvature as CV
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
 
@@ -115,7 +116,7 @@ def block_inside_slice(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, ax, 
 def _virtual_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings):
     """The per-voxel value ``v`` of a (virtual) voxel centred at c, without subdivision."""
     if kid == K.FORCE_GRADIENT:
-        b, gx, gy, gz, k2 = K.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
+        b, gx, gy, gz, k2 = CV.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
         return K.moment_weight(pp, b, pp[K.P_PREF] * k2)
     val, split = S.slice_leaf_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp,
                                     out, crossings)

@@ -36,6 +36,7 @@ from numba.extending import overload
 from mrfm.jit import compile_closure
 from mrfm.physics import spin_dynamics as SD
 from mrfm.solver import box_fraction as BF
+from mrfm.solver import curvature as CV
 from mrfm.solver import kernels as K
 from mrfm.solver.protocols import cai, cermit, force_gradient, oscar
 
@@ -253,7 +254,7 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
         return frac * K.moment_weight(pp, b, pp[K.P_PREF] * gx), False
     if kid == K.CERMIT:
         # cermit.quantity, q = pref * K2 at the box centre, without the dispatch of _quantity
-        b, gx, gy, gz, k2 = K.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
+        b, gx, gy, gz, k2 = CV.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
         return frac * K.moment_weight(pp, b, pp[K.P_PREF] * k2), False
     b, gx, gy, gz, q, inside = _quantity(kid, shape_id, mparams, pol, cx, cy, cz, pp, out,
                                          crossings)
@@ -400,7 +401,7 @@ def voxel_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, cr
         # every spin counts: force_gradient.quantity, q = pref * K2, at the voxel centre,
         # called here without the protocol dispatch of _quantity (2-3x faster per voxel;
         # tested equal to point_value)
-        b, gx, gy, gz, k2 = K.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
+        b, gx, gy, gz, k2 = CV.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
         return K.moment_weight(pp, b, pp[K.P_PREF] * k2)
     max_depth = int(pp[K.P_DEPTH])
     total = 0.0

@@ -20,6 +20,7 @@ import pytest
 
 from mrfm.physics import Sample, SphereMagnet
 from mrfm.physics._sphere import sphere_bz_xxxx, sphere_magnitude
+from mrfm.solver import curvature as CV
 from mrfm.solver import fft as F
 from mrfm.solver import kernels as K
 from mrfm.solver import simulate
@@ -98,20 +99,20 @@ def test_analytic_small_amplitude_curvature_against_the_full_trajectory_average(
         a = rn * 10 ** rng.uniform(-6.0, -1.0)
         pp = _pp(a)
         b, gx, gy, gz, g2 = K.field_magnitude(0, params, pol, *r, 2, pp, out)
-        fast, ok = K.sphere_small_amplitude(params, pol, *r, g2, a)
+        fast, ok = CV.sphere_small_amplitude(params, pol, *r, g2, a)
         if not ok:
             continue
         accepted += 1
-        full = K.trajectory_average(0, params, pol, *r, pp, out)
+        full = CV.trajectory_average(0, params, pol, *r, pp, out)
         # the trapezoid sum of the reference cancels d|B|/dx's mean: its rounding is
         # ~1e-14 |d|B|/dx| / a (it dominates at the smallest amplitudes)
         floor = 1e-14 * math.hypot(gx, g2 * a) / a
-        assert abs(fast - full) <= K.ANALYTIC_TOL * abs(g2) + floor
+        assert abs(fast - full) <= CV.ANALYTIC_TOL * abs(g2) + floor
         if a > 1e-4 * rn:
             checked_large += 1
             assert abs(fast - full) <= 1e-9 * abs(g2) + 1e-15 * abs(gx) / a
         # small_amplitude_curvature tries the analytic form first for a sphere, high field
-        assert K.small_amplitude_curvature(0, params, pol, *r, g2, pp, out) == (fast, True)
+        assert CV.small_amplitude_curvature(0, params, pol, *r, g2, pp, out) == (fast, True)
     assert accepted > 300 and checked_large > 50
 
 
@@ -120,9 +121,9 @@ def test_analytic_small_amplitude_rejects_large_swings_and_the_sphere():
     pol = np.array([0.0, 0.0, 1.8])
     r = np.array([10e-9, 5e-9, -90e-9])
     g2 = sphere_magnitude(params, pol, *r, 2, 0.0, True)[4]
-    assert K.sphere_small_amplitude(params, pol, *r, g2, 1e-12)[1]
-    assert not K.sphere_small_amplitude(params, pol, *r, g2, 5e-9)[1]
-    assert not K.sphere_small_amplitude(params, pol, *r, g2, 45e-9)[1]  # swing reaches it
+    assert CV.sphere_small_amplitude(params, pol, *r, g2, 1e-12)[1]
+    assert not CV.sphere_small_amplitude(params, pol, *r, g2, 5e-9)[1]
+    assert not CV.sphere_small_amplitude(params, pol, *r, g2, 45e-9)[1]  # swing reaches it
 
 
 @pytest.mark.parametrize("d0,step,n,mirrored", [

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from mrfm.solver import box_fraction as BF
+from mrfm.solver import curvature as CV
 from mrfm.solver import kernels as K
 
 from .helpers import box_quad
@@ -105,11 +106,11 @@ def test_trajectory_curvature_small_amplitude_limit():
     r = np.array([12e-9, 4e-9, -80e-9])
     out = K.scratch()
     d2 = K.field_magnitude(*MAG, *r, 2, _pp(), out)[4]
-    k2 = K.trajectory_curvature(*MAG, *r, _pp(amplitude=0.05e-9, n_theta=32), out)
+    k2 = CV.trajectory_curvature(*MAG, *r, _pp(amplitude=0.05e-9, n_theta=32), out)
     assert k2 == pytest.approx(d2, rel=1e-5)
     # spectral accuracy of the trapezoid rule at a large amplitude
-    k64 = K.trajectory_curvature(*MAG, *r, _pp(amplitude=20e-9, n_theta=64), out)
-    k256 = K.trajectory_curvature(*MAG, *r, _pp(amplitude=20e-9, n_theta=256), out)
+    k64 = CV.trajectory_curvature(*MAG, *r, _pp(amplitude=20e-9, n_theta=64), out)
+    k256 = CV.trajectory_curvature(*MAG, *r, _pp(amplitude=20e-9, n_theta=256), out)
     assert k64 == pytest.approx(k256, rel=1e-9)
 
 
@@ -134,15 +135,15 @@ def test_small_amplitude_curvature_against_the_full_trajectory_average(high):
     for r, a in _swing_points(3, 400):
         pp = _pp(high=high, amplitude=a, n_theta=256)
         g2 = K.field_magnitude(*MAG, *r, 2, pp, out)[4]
-        fast, ok = K.small_amplitude_curvature(*MAG, *r, g2, pp, out)
-        full = K.trajectory_average(*MAG, *r, pp, out)
+        fast, ok = CV.small_amplitude_curvature(*MAG, *r, g2, pp, out)
+        full = CV.trajectory_average(*MAG, *r, pp, out)
         if ok:
             accepted += 1
-            assert abs(fast - full) <= 2 * K.SMALL_AMPLITUDE_TOL * abs(g2)
+            assert abs(fast - full) <= 2 * CV.SMALL_AMPLITUDE_TOL * abs(g2)
             assert abs(fast - full) <= 1e-7 * abs(g2)
-            assert K.trajectory_curvature(*MAG, *r, pp, out) == fast
+            assert CV.trajectory_curvature(*MAG, *r, pp, out) == fast
         else:
-            assert K.trajectory_curvature(*MAG, *r, pp, out) == full
+            assert CV.trajectory_curvature(*MAG, *r, pp, out) == full
             rejected_large += a > 0.05 * np.linalg.norm(r)
         if a < 1e-5 * np.linalg.norm(r):
             tiny.append(ok)
@@ -157,7 +158,7 @@ def test_trajectory_curvature_is_a_weighted_mean_of_the_curvature_over_the_swing
     out = K.scratch()
     for r, a in _swing_points(4, 40):
         pp = _pp(amplitude=a, n_theta=256)
-        full = K.trajectory_average(*MAG, *r, pp, out)
+        full = CV.trajectory_average(*MAG, *r, pp, out)
         g2 = [K.field_magnitude(*MAG, r[0] + u, r[1], r[2], 2, pp, out)[4]
               for u in np.linspace(-a, a, 401)]
         span = max(g2) - min(g2)

@@ -9,7 +9,7 @@ with Delta<mu_z> = -<mu_z> (saturate) or -2 <mu_z> (invert) for spins in the
 slice | |B| - omega_rf/|gamma| | <= half-width (``fm_depth``, or ``B1`` when
 no frequency modulation is given), and K2 = d2|B|/dx2 for a small
 amplitude, or its trajectory average with the cos(theta) weighting of Eq. 20
-for a peak amplitude x_pk > 0 (:func:`mrfm.solver.kernels.trajectory_curvature`).
+for a peak amplitude x_pk > 0 (:func:`mrfm.solver.curvature.trajectory_curvature`).
 Statistical polarization gives the variance of delta_f (Hz^2).
 """
 
@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from numba import njit
 
-from mrfm.solver.kernels import P_BRES, P_HALF, P_PREF, field_and_curvature
+from mrfm.solver.curvature import field_and_curvature
+from mrfm.solver.kernels import P_BRES, P_HALF, P_PREF
 
 if TYPE_CHECKING:
     from mrfm.config import Experiment

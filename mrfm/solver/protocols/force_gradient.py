@@ -7,7 +7,7 @@ moment)::
     delta_f = -(f0 / 2k) sum_v rho_v V_v <mu_z>(|B|, T) K2
 
 over every spin, with K2 = d2|B|/dx2 or its cantilever-trajectory average
-(:func:`mrfm.solver.kernels.trajectory_curvature`). The Curie moment is taken
+(:func:`mrfm.solver.curvature.trajectory_curvature`). The Curie moment is taken
 at the spin's field for the cantilever at rest (T1 much longer than 1/f0).
 """
 
@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from numba import njit
 
-from mrfm.solver.kernels import P_PREF, field_and_curvature
+from mrfm.solver.curvature import field_and_curvature
+from mrfm.solver.kernels import P_PREF
 
 if TYPE_CHECKING:
     from mrfm.config import Experiment
