@@ -37,6 +37,7 @@ from mrfm.jit import compile_closure
 from mrfm.physics import spin_dynamics as SD
 from mrfm.solver import box_fraction as BF
 from mrfm.solver import curvature as CV
+from mrfm.solver import fundamental as FW
 from mrfm.solver import kernels as K
 from mrfm.solver.protocols import cai, cermit, force_gradient, oscar
 
@@ -241,7 +242,7 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
             b1e = K.b1_effective(shape_id, mparams, pol, cx, cy, cz, pp, out)
             k = 0.5 * math.pi * SD.adiabaticity_at(pp[K.P_GAMMA], b1e, half, pp[K.P_FMOD], 0.0)
         lz = lz and kid != K.CAI  # CAI's retention is inside the average
-        frac = BF.fundamental_fraction(s0, gx, gy, gz, sx, sy, sz, half, stat, k)
+        frac = FW.fundamental_fraction(s0, gx, gy, gz, sx, sy, sz, half, stat, k)
     else:
         frac = BF.cos2_fraction(s0, gx, gy, gz, sx, sy, sz, half)
     if frac == 0.0:

@@ -1,7 +1,7 @@
 """Fast special cases of the direct path, each against the general (slow) evaluation.
 
 - the tabulated Landau-Zener moments (``fundamental_moments_tabulated``)
-  against the graded-mesh quadrature of :func:`~mrfm.solver.box_fraction.fundamental_moments`;
+  against the graded-mesh quadrature of :func:`~mrfm.solver.fundamental.fundamental_moments`;
 - the block cubature of the direct path (:mod:`mrfm.solver.cubature`): the discrete Gauss
   rules against exact power sums, the inside-the-slice proof against sampled offsets, the
   error estimate against the voxel-by-voxel sum of each block (it bounds the error), and
@@ -19,8 +19,8 @@ import pytest
 
 from mrfm.physics.magnet_kernels import OUT_LEN
 from mrfm.solver import SolverSettings, direct, simulate
-from mrfm.solver import box_fraction as BF
 from mrfm.solver import cubature as C
+from mrfm.solver import fundamental as FW
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
 from mrfm.solver.protocols import build_params, protocol_info
@@ -34,15 +34,15 @@ def test_tabulated_lz_moments_match_the_quadrature():
                          rng.uniform(0.0, 40.0, 200), 10.0 ** rng.uniform(-6.0, 1.6, 200)])
     worst = 0.0
     for k in ks:
-        m0, m2 = BF.fundamental_moments(False, k)
-        t0, t2 = BF.fundamental_moments_tabulated(False, k)
+        m0, m2 = FW.fundamental_moments(False, k)
+        t0, t2 = FW.fundamental_moments_tabulated(False, k)
         worst = max(worst, abs(t0 - m0), abs(t2 - m2))
     assert worst < 5e-11  # |m0| <= 2, |m2| <= 1/2
     # the limits: k = 0 (every passage fails, retention -1) and ideal (closed forms)
-    assert BF.fundamental_moments_tabulated(False, 0.0)[0] == pytest.approx(-2.0, abs=1e-12)
-    assert BF.fundamental_moments_tabulated(False, 0.0)[1] == pytest.approx(-0.5, abs=1e-12)
-    assert BF.fundamental_moments_tabulated(False, 41.0) == (2.0, 0.5)
-    assert BF.fundamental_moments_tabulated(True, 1.0) == pytest.approx(
+    assert FW.fundamental_moments_tabulated(False, 0.0)[0] == pytest.approx(-2.0, abs=1e-12)
+    assert FW.fundamental_moments_tabulated(False, 0.0)[1] == pytest.approx(-0.5, abs=1e-12)
+    assert FW.fundamental_moments_tabulated(False, 41.0) == (2.0, 0.5)
+    assert FW.fundamental_moments_tabulated(True, 1.0) == pytest.approx(
         (64.0 / (3.0 * math.pi**2), 64.0 / (15.0 * math.pi**2)), rel=1e-15)
 
 

@@ -5,7 +5,7 @@ Independent truths:
 - the weight (4/pi) sqrt(1 - s^2) against the numerical Fourier transform of the
   adiabatic-following waveform m_z(t) = Delta(t) / sqrt(Delta(t)^2 + B1^2) of a spin at offset
   s under the FM sweep Delta(t) = depth (s + cos w t) (no square-wave assumption);
-- the analytic box averages (:func:`mrfm.solver.box_fraction.fundamental_fraction`) against
+- the analytic box averages (:func:`mrfm.solver.fundamental.fundamental_fraction`) against
   adaptive quadrature over the box (closed-form arcsine line integrals along one edge);
 - the uniform-gradient slice average of the Landau-Zener-weighted fundamental against quad;
 - point spins against the vectorized laws of :mod:`mrfm.physics.spin_dynamics`;
@@ -23,6 +23,7 @@ from scipy import constants, integrate
 from mrfm.physics import spin_dynamics as sd
 from mrfm.solver import SolverSettings, simulate
 from mrfm.solver import box_fraction as BF
+from mrfm.solver import fundamental as FW
 
 from .helpers import PROTON, box_quad, curie_moment, dipole_field, make_exp, slab_sample
 from .test_protocols import _derivs, _point_exp
@@ -103,10 +104,10 @@ CASES = [  # (s0, g, a): box edges a, offset gradient g, half-width 1
 def test_box_average_of_the_weight_and_its_square_against_quadrature(s0, g, a):
     half = 1.0
     want = box_quad(s0, g, a, -half, half, _line_w(half, g[2]))
-    got = BF.fundamental_fraction(s0, *g, *a, half, False, math.inf)
+    got = FW.fundamental_fraction(s0, *g, *a, half, False, math.inf)
     assert got == pytest.approx(want, rel=1e-8, abs=1e-10)
     want2 = box_quad(s0, g, a, -half, half, _line_w2(half, g[2]))
-    got2 = BF.fundamental_fraction(s0, *g, *a, half, True, math.inf)
+    got2 = FW.fundamental_fraction(s0, *g, *a, half, True, math.inf)
     assert got2 == pytest.approx(want2, rel=1e-8, abs=1e-10)
 
 
@@ -114,7 +115,7 @@ def test_box_average_of_the_weight_and_its_square_against_quadrature(s0, g, a):
 @pytest.mark.parametrize("s0,g,a", CASES[:3] + CASES[5:])
 def test_box_average_with_landau_zener_against_quadrature(s0, g, a, k):
     want = box_quad(s0, g, a, -1.0, 1.0, _line_lz(1.0, g[2], k))
-    got = BF.fundamental_fraction(s0, *g, *a, 1.0, False, k)
+    got = FW.fundamental_fraction(s0, *g, *a, 1.0, False, k)
     assert got == pytest.approx(want, rel=1e-7, abs=1e-9)
 
 
@@ -128,7 +129,7 @@ def test_uniform_gradient_slice_with_known_adiabaticity(a_centre):
         a = sd.adiabaticity(1.0, 1.0, sd.sweep_rate(1.0, 1.0 / (2 * math.pi), s)) * a_centre
         return sd.cai_fundamental_weight(s) * sd.lock_retention(a)
     want = integrate.quad(g, -1, 1, epsabs=1e-13)[0] / span
-    got = BF.fundamental_fraction(0.0, span, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, False,
+    got = FW.fundamental_fraction(0.0, span, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, False,
                                   0.5 * math.pi * a_centre)
     assert got == pytest.approx(want, rel=1e-9)
 
