@@ -31,6 +31,7 @@ import math
 
 from numba import njit
 
+from mrfm.solver import box_bounds as BB
 from mrfm.solver import curvature as CV
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
@@ -79,7 +80,7 @@ def block_inside_slice(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, ax, 
     Taylor's theorem about the centre c: for r in the box ``c +- e``, e = h + a/2,
     ``|s(r) - s(c) - g . (r - c)| <= C |e|^2 / 2`` with C a bound on the second derivative
     of |B| along any direction over r >= r_min = |c| - |e|
-    (:func:`mrfm.solver.slice.second_derivative_bound`); a virtual voxel's linear span uses
+    (:func:`mrfm.solver.box_bounds.second_derivative_bound`); a virtual voxel's linear span uses
     its own gradient, within ``C |h|`` of g. So the offset of every point considered lies
     within ``|g_x| e_x + |g_y| e_y + |g_z| e_z + C (|e|^2 + |h| (a_x + a_y + a_z)) / 2`` of
     s(c). Inside means below the half-width (with a 1e-9 relative margin); for CERMIT's
@@ -95,7 +96,7 @@ def block_inside_slice(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, ax, 
     e = math.sqrt(e2)
     hn = math.sqrt(hx * hx + hy * hy + hz * hz)
     rmin = math.sqrt(cx * cx + cy * cy + cz * cz) - e
-    c = S.second_derivative_bound(mparams, pol, rmin, b, e, pp)
+    c = BB.second_derivative_bound(mparams, pol, rmin, b, e, pp)
     if not c < math.inf:
         return False
     margin = (abs(gx) * ex + abs(gy) * ey + abs(gz) * ez

@@ -4,7 +4,7 @@ Serves arbitrary tip positions and the reference tests. The work is split
 into (tip, x-slab) items run in parallel with numba ``prange``; each item
 walks its slab of the density grid as a tree of index boxes, skipping boxes
 that an exact bound proves to be far from resonance
-(:func:`mrfm.solver.slice.box_is_silent`) and empty voxels, so the cost per
+(:func:`mrfm.solver.box_bounds.box_is_silent`) and empty voxels, so the cost per
 tip grows with the number of voxels near the resonant slice rather than with
 the grid, and memory stays at O(tips x slabs). Boxes of uniform density where the per-voxel
 value is smooth (inside the slice, or the force gradient anywhere) are summed from a few
@@ -20,6 +20,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from mrfm.solver import box_bounds as BB
 from mrfm.solver import cubature as C
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
@@ -36,7 +37,7 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
     """Sum of rho * voxel_value over voxels [i0, i1) x [0, ny) x [0, nz) for one magnet centre.
 
     Index boxes are split in two along their longest side (in metres; depth-first); a box
-    that :func:`mrfm.solver.slice.box_is_silent` proves silent is skipped whole, so the work
+    that :func:`mrfm.solver.box_bounds.box_is_silent` proves silent is skipped whole, so the work
     grows with the number of voxels near the resonant slice, not with the grid. With
     ``tol`` > 0, a box of uniform density with at least :data:`mrfm.solver.cubature.MIN_VOXELS`
     voxels where the per-voxel value is smooth (:func:`_cubature_ok`) is summed by
@@ -69,7 +70,7 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
             mx = origin[0] + 0.5 * (a0 + a1 - 1) * voxel[0] - tx
             my = origin[1] + 0.5 * (b0 + b1 - 1) * voxel[1] - ty
             mz = origin[2] + 0.5 * (c0 + c1 - 1) * voxel[2] - tz
-            if S.box_is_silent(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel[0],
+            if BB.box_is_silent(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel[0],
                                voxel[1], voxel[2], pp, out):
                 continue
             if tol > 0.0 and la * lb * lc >= C.MIN_VOXELS:

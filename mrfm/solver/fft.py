@@ -34,6 +34,7 @@ import numpy as np
 import scipy.fft as sfft
 from numba import get_num_threads, njit, prange
 
+from mrfm.solver import box_bounds as BB
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
 from mrfm.solver.fft_layout import add_expanded, layer_runs, mirror_map, mirror_symmetric
@@ -47,7 +48,7 @@ SUBTILE = 4
 def _fill_tile(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp, res, w, out, crossings,
                stack):
     """Kernel values of tile ``w`` (TILE x TILE offsets, row-major over tiles) into ``res``;
-    a tile or SUBTILE x SUBTILE block that :func:`mrfm.solver.slice.box_is_silent` proves
+    a tile or SUBTILE x SUBTILE block that :func:`mrfm.solver.box_bounds.box_is_silent` proves
     silent is left as it is (zero)."""
     nx = dxs.size
     ny = dys.size
@@ -60,7 +61,7 @@ def _fill_tile(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp, res, w, out
     j1 = min(ny, j0 + TILE)
     cx = 0.5 * (dxs[i0] + dxs[i1 - 1])
     cy = 0.5 * (dys[j0] + dys[j1 - 1])
-    if S.box_is_silent(kid, shape_id, mparams, pol, cx, cy, dz,
+    if BB.box_is_silent(kid, shape_id, mparams, pol, cx, cy, dz,
                        0.5 * (i1 - 1 - i0) * abs(stepx), 0.5 * (j1 - 1 - j0) * abs(stepy),
                        0.0, voxel[0], voxel[1], voxel[2], pp, out):
         return
@@ -70,7 +71,7 @@ def _fill_tile(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp, res, w, out
             b1 = min(j1, b0 + SUBTILE)
             cx = 0.5 * (dxs[a0] + dxs[a1 - 1])
             cy = 0.5 * (dys[b0] + dys[b1 - 1])
-            if S.box_is_silent(kid, shape_id, mparams, pol, cx, cy, dz,
+            if BB.box_is_silent(kid, shape_id, mparams, pol, cx, cy, dz,
                                0.5 * (a1 - 1 - a0) * abs(stepx),
                                0.5 * (b1 - 1 - b0) * abs(stepy), 0.0, voxel[0], voxel[1],
                                voxel[2], pp, out):
@@ -159,7 +160,7 @@ def layer_may_sound(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp):
         i1 = min(nx, i0 + TILE)
         for j0 in range(0, ny, TILE):
             j1 = min(ny, j0 + TILE)
-            if not S.box_is_silent(kid, shape_id, mparams, pol, 0.5 * (dxs[i0] + dxs[i1 - 1]),
+            if not BB.box_is_silent(kid, shape_id, mparams, pol, 0.5 * (dxs[i0] + dxs[i1 - 1]),
                                    0.5 * (dys[j0] + dys[j1 - 1]), dz,
                                    0.5 * (i1 - 1 - i0) * stepx, 0.5 * (j1 - 1 - j0) * stepy,
                                    0.0, voxel[0], voxel[1], voxel[2], pp, out):

@@ -29,6 +29,7 @@ from numba import njit
 from mrfm.physics import Sample, SphereMagnet
 from mrfm.physics.magnet_kernels import magnet_point
 from mrfm.solver import SolverSettings, simulate
+from mrfm.solver import box_bounds as BB
 from mrfm.solver import box_fraction as BF
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
@@ -111,14 +112,14 @@ def test_cos2_profile_matches_reference():
 
 @functools.cache
 def _pretests(kid: int):
-    """S.box_is_silent and S.voxel_value for one protocol and the sphere (shape 0), with
+    """BB.box_is_silent and S.voxel_value for one protocol and the sphere (shape 0), with
     both as compile-time constants: the specializations the solver compiles itself (with
     kid and shape given at run time, numba compiles the versions for every protocol and
     shape, ~50 s of CPU on a cold cache, for this test alone)."""
 
     @njit
     def silent(mp, pol, cx, cy, cz, hx, hy, hz, ax, ay, az, pp, out):
-        return S.box_is_silent(kid, 0, mp, pol, cx, cy, cz, hx, hy, hz, ax, ay, az, pp, out)
+        return BB.box_is_silent(kid, 0, mp, pol, cx, cy, cz, hx, hy, hz, ax, ay, az, pp, out)
 
     @njit
     def value(mp, pol, x, y, z, ax, ay, az, pp, out, cr, st):
@@ -171,5 +172,5 @@ def test_gradient_and_curvature_bounds():
         assert np.linalg.norm(g, 2) <= 2 * r_mag**3 * j / r**4 * (1 + 1e-9)
         s = rng.uniform(0.5e-9, 4e-9, size=3)
         b = K.field_magnitude(0, mp, pol, *p, 0, pp, out)[0]
-        e = S._curvature_excess(0, mp, pol, *p, *s, b, pp, out, math.inf)
-        assert e <= S._curvature_bound(0, mp, pol, *p, *s, b, pp)
+        e = BB.curvature_excess(0, mp, pol, *p, *s, b, pp, out, math.inf)
+        assert e <= BB.curvature_bound(0, mp, pol, *p, *s, b, pp)

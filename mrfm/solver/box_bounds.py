@@ -1,0 +1,139 @@
+"""Bounds of |B|'s variation over a box, for the per-voxel kernels of :mod:`mrfm.solver.slice`.
+
+- The curvature test of sub-voxel refinement: the measured second differences of |B|
+  across a box (:func:`curvature_excess`) and, for a sphere tip, an analytic upper bound
+  of them (:func:`curvature_bound`, from :func:`second_derivative_bound`) that spares the
+  measurement where it cannot exceed the tolerance.
+- The exact silent-box pretest (:func:`box_is_silent`): a box of voxel centres whose every
+  voxel has value exactly 0 is skipped whole by :mod:`mrfm.solver.direct` and
+  :mod:`mrfm.solver.fft`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from mrfm.solver import kernels as K
+
+
+@njit(cache=True, fastmath=False)
+def curvature_excess(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp, out, limit):
+    """Sum over axes of |second difference of |B|| across the box (T).
+
+    Stops as soon as the partial sum exceeds ``limit`` (the caller only asks whether the
+    sum does), returning that partial sum.
+    """
+    e = 0.0
+    for axis in range(3):
+        dx = 0.5 * sx if axis == 0 else 0.0
+        dy = 0.5 * sy if axis == 1 else 0.0
+        dz = 0.5 * sz if axis == 2 else 0.0
+        bp, g1, g2, g3, d2 = K.field_magnitude(shape_id, mparams, pol, cx + dx, cy + dy, cz + dz,
+                                               0, pp, out)
+        bm, g1, g2, g3, d2 = K.field_magnitude(shape_id, mparams, pol, cx - dx, cy - dy, cz - dz,
+                                               0, pp, out)
+        e += abs(bp + bm - 2.0 * b)
+        if e > limit:
+            return e
+    return e
+
+
+@njit(cache=True, fastmath=False)
+def second_derivative_bound(mparams, pol, rmin, b, reach, pp):
+    """Bound on |d2|B|/de2| along any unit direction e at points of a sphere tip's field at
+    distance >= ``rmin`` from its centre and within ``reach`` of a point where |B| = b, T/m^2.
+
+    The dipole outside the sphere: ``|d2B/de2| <= 24 k |J| / r^5`` (k = R^3/3; the
+    maximum, on the axis of J, of the second derivative of the dipole field; a random
+    search over J, r and e directions found no larger one) and ``|dB/de| <= 6 k |J| / r^4``.
+    Then ``|d2|B|/de2| <= |dB/de|^2 / |B| + |d2B/de2|`` (exact |B|, with ``|B|`` at least
+    ``max(B0 - 2 k |J| / r^3, b - 6 k |J| / r^4 * reach)``) or ``<= |d2B_z/de2|`` (high
+    field). +inf where ``rmin`` is not outside the sphere or |B| may vanish.
+    """
+    radius = mparams[0]
+    if rmin <= radius:
+        return math.inf
+    kj = radius * radius * radius / 3.0 * math.sqrt(pol[0] * pol[0] + pol[1] * pol[1]
+                                                    + pol[2] * pol[2])
+    ir = 1.0 / rmin
+    ir4 = ir * ir * ir * ir
+    g2 = 24.0 * kj * ir4 * ir
+    if pp[K.P_HIGH] != 0.0:
+        return g2
+    g1 = 6.0 * kj * ir4
+    bmin = max(abs(pp[K.P_B0]) - 2.0 * kj * ir4 * rmin, b - g1 * reach)
+    if bmin <= 0.0:
+        return math.inf
+    return g1 * g1 / bmin + g2
+
+
+@njit(cache=True, fastmath=False)
+def curvature_bound(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp):
+    """Upper bound of :func:`curvature_excess` (T); +inf where no bound is known.
+
+    Sphere tip: a second difference over +-s/2 along an axis is at most (s/2)^2 times the
+    bound C of :func:`second_derivative_bound` over the points within max(s)/2 of the
+    centre. A 5 % margin covers rounding.
+    """
+    if shape_id != 0:
+        return math.inf
+    reach = 0.5 * max(sx, max(sy, sz))
+    rmin = math.sqrt(cx * cx + cy * cy + cz * cz) - reach
+    c = second_derivative_bound(mparams, pol, rmin, b, reach, pp)
+    return 1.05 * c * 0.25 * (sx * sx + sy * sy + sz * sz)
+
+
+@njit(cache=True, fastmath=False)
+def box_is_silent(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, ax, ay, az, pp, out):
+    """Whether every voxel centred in the box ``c +- h`` has value exactly 0 (exact pre-test).
+
+    For a sphere tip (a dipole outside the sphere) the spectral norm of the field
+    gradient is bounded, at distance r from the centre, by ``2 R^3 |J| / r^4`` (for
+    ``G = (3k|J|/r^4)[j n^T + n j^T + (j.n)(I - 5 n n^T)]`` with k = R^3/3 the
+    eigenvalues are ``(j.n)`` and ``(-(j.n) +- sqrt(5 (j.n)^2 + 4)) / 2``, at most 2
+    in modulus). Hence ``| |B(p)| - |B(c)| | <= Gmax |p - c|`` and ``|grad|B|| <= Gmax``
+    over any segment staying at r >= r_min, in the exact and in the high-field form.
+    CAI/CERMIT: a voxel of edges a with ``| |B| - B_res | > half + |grad|B|| |a|`` is
+    rejected by :func:`mrfm.solver.slice.voxel_value`'s first test, so the box is silent when
+    ``|s(c)| > half + Gmax (|h| + |a|)``. OSCAR: a voxel is silent when no point of
+    it, displaced by up to ``x_pk`` along x, reaches resonance. Other shapes and the
+    force-gradient protocol (every spin counts) are never declared silent.
+
+    Parameters
+    ----------
+    cx, cy, cz : float
+        Box centre relative to the magnet centre, m.
+    hx, hy, hz : float
+        Half extents of the box of voxel centres, m.
+    ax, ay, az : float
+        Voxel edges, m.
+    """
+    if shape_id != 0 or kid == K.FORCE_GRADIENT:
+        return False
+    radius = mparams[0]
+    jn = math.sqrt(pol[0] * pol[0] + pol[1] * pol[1] + pol[2] * pol[2])
+    if kid == K.OSCAR:
+        ex = hx + 0.5 * ax + pp[K.P_XPK]
+        ey = hy + 0.5 * ay
+        ez = hz + 0.5 * az
+        reach = math.sqrt(ex * ex + ey * ey + ez * ez)
+        extra = 0.0
+        half = 0.0
+    else:
+        reach = math.sqrt(hx * hx + hy * hy + hz * hz)
+        extra = math.sqrt(ax * ax + ay * ay + az * az)
+        half = pp[K.P_HALF]
+    # every point considered lies within ``reach`` of the centre (voxel corners within
+    # reach + |a|/2 for the slice test, whose gradient is taken at voxel centres)
+    rc = math.sqrt(cx * cx + cy * cy + cz * cz)
+    rmin = rc - reach - 0.5 * extra
+    if rmin <= radius:
+        return False
+    gmax = 2.0 * radius * radius * radius * jn / (rmin * rmin * rmin * rmin)
+    b, gx, gy, gz, d2 = K.field_magnitude(shape_id, mparams, pol, cx, cy, cz, 0, pp, out)
+    s0 = abs(b - pp[K.P_BRES])
+    bound = half + gmax * (reach + extra)
+    # margin for rounding in |B| (relative 1e-12 of the field magnitude)
+    return s0 > bound * (1.0 + 1e-9) + 1e-12 * abs(b)
