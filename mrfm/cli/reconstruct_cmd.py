@@ -7,6 +7,7 @@ import sys
 
 from mrfm.cli.jsonout import print_json
 from mrfm.cli.options import add_max_memory, apply_max_memory, check_output
+from mrfm.cli.progress import CommandProgress
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     apply_max_memory(args)
     verify_file(args.file, kinds=("scan", "signal_map", "dataset_item"))
     check_output(args.output, inputs=[args.file])
-    summary = reconstruct_file(args.file, args.output)
+    with CommandProgress("reconstruct", "iterations") as progress:
+        summary = reconstruct_file(args.file, args.output, progress=progress.update)
     if args.json:
         print_json(summary)
         return 0

@@ -13,6 +13,7 @@ Output layout (``mrfm_kind = "reconstruction"``)::
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,18 +87,52 @@ def _read_input(path: Path) -> dict[str, Any]:
     return out
 
 
+#: separations (2 .. 8 voxels) tried per axis by the two-point resolution test
+RESOLUTION_SEPARATIONS = 7
+
+
+class _IterationCounter:
+    """Iterations of consecutive reconstructions as one ``progress(done, total)`` count."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int):
+        self.progress = progress
+        self.total = total
+        self.base = 0  # iterations of the reconstructions finished before the current one
+        self.last = 0  # the current reconstruction's latest iteration
+
+    def tick(self, k: int, _budget: int) -> None:
+        if k <= self.last:  # a new reconstruction started (k counts from 1 in each)
+            self.base += self.last
+        self.last = k
+        if self.progress is not None:
+            self.progress(min(self.base + k, self.total), self.total)
+
+    def revise(self, *, done: int, total: int | None = None) -> None:
+        """Count ``done`` iterations as finished (skipped ones included), of ``total``."""
+        self.total = self.total if total is None else total
+        self.base, self.last = done, 0
+        if self.progress is not None:
+            self.progress(min(done, self.total), self.total)
+
+
 def reconstruct_file(
     path: str | Path,
     out_path: str | Path,
     *,
     settings: ReconstructionSettings | None = None,
     truth: np.ndarray | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Reconstruct ``path`` and write ``out_path``; returns the summary (JSON-ready, SI).
 
     ``truth`` (m^-3, on the imaging grid of the scan) is the known density to compare
     with, for inputs that do not carry their own ``/entry/ground_truth`` (a scan of a
     known phantom); it is stored in the output beside the reconstruction.
+
+    ``progress(done, total)`` counts iterations: those of the reconstruction (at most
+    ``iterations``) and, with a ground truth and ``resolution_test``, those of the
+    two-point reconstructions (:data:`RESOLUTION_SEPARATIONS` per axis, each as many
+    iterations as the reconstruction took; the total is revised when it stops).
     """
     from mrfm.config import loads
     from mrfm.imaging.psf import grid_for_scan, kernel_for_experiment
@@ -154,10 +189,13 @@ def reconstruct_file(
     kernel, unit, source = kernel_for_experiment(exp, grid)
     op = ConvolutionOperator(kernel, object_shape=grid.object_shape, data_shape=grid.data_shape)
     sigma = s.noise_sigma if s.noise_sigma is not None else src.get("noise_sigma")
-    result = reconstruct(op, signal, settings=s, noise_sigma=sigma)
-    metrics: dict[str, Any] = {}
     truth = src.get("truth") if truth is None else np.asarray(truth, dtype=float)
-    if truth is not None and truth.shape == grid.object_shape:
+    compare = truth is not None and truth.shape == grid.object_shape
+    runs = 1 + (3 * RESOLUTION_SEPARATIONS if compare and s.resolution_test else 0)
+    counter = _IterationCounter(progress, s.iterations * runs)
+    result = reconstruct(op, signal, settings=s, noise_sigma=sigma, progress=counter.tick)
+    metrics: dict[str, Any] = {}
+    if compare:
         metrics["correlation"] = correlation(result.density, truth)
         metrics["normalized_error"] = normalized_error(result.density, truth)
         if s.resolution_test:
@@ -166,11 +204,16 @@ def reconstruct_file(
                 method=s.method, stopping="fixed", iterations=max(result.iterations, 1),
                 relaxation=s.relaxation, subsample=s.subsample,
             )
+            per_axis = RESOLUTION_SEPARATIONS * fixed.iterations
+            counter.revise(done=result.iterations, total=result.iterations + 3 * per_axis)
             for axis, label in ((0, "x"), (1, "y"), (2, "z")):
                 metrics[f"resolution_{label}_m"] = two_point_resolution(
                     op, axis=axis, voxel=grid.voxel[axis], amplitude=amplitude,
-                    settings=fixed, noise_sigma=sigma, max_separation=8,
+                    settings=fixed, noise_sigma=sigma,
+                    max_separation=RESOLUTION_SEPARATIONS + 1, progress=counter.tick,
                 )
+                counter.revise(done=result.iterations + (axis + 1) * per_axis)
+    counter.revise(done=counter.total)
     summary = {
         "input": str(path), "output": str(out_path), "input_kind": src["kind"],
         "method": result.method, "stopping_rule": result.stopping_rule,

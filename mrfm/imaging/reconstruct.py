@@ -22,6 +22,7 @@ actually applied is reported in :class:`ReconstructionResult`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +77,7 @@ def reconstruct(
     settings: ReconstructionSettings | None = None,
     noise_sigma: float | None = None,
     positivity: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ReconstructionResult:
     """Reconstruct the spin density from ``data`` (shape ``op.data_shape``).
 
@@ -90,6 +92,9 @@ def reconstruct(
         when both are given.
     positivity : bool
         Project onto ``rho >= 0`` (Landweber and FISTA; Richardson-Lucy is positive anyway).
+    progress : callable, optional
+        Called as ``progress(k, settings.iterations)`` after each iteration k = 1, 2, ...
+        (the count is an upper bound: the discrepancy principle may stop earlier).
 
     Returns
     -------
@@ -119,7 +124,11 @@ def reconstruct(
         runner = _fista
     else:
         runner = _richardson_lucy
-    x, k, history = runner(op, d, s, lip, target, positivity)
+    def tick(k: int) -> None:
+        if progress is not None:
+            progress(k, s.iterations)
+
+    x, k, history = runner(op, d, s, lip, target, positivity, tick)
     stopped_by = "discrepancy" if target is not None and history[-1] <= target else "iterations"
     return ReconstructionResult(
         density=x,
@@ -134,7 +143,7 @@ def reconstruct(
     )
 
 
-def _landweber(op, d, s, lip, target, positivity):
+def _landweber(op, d, s, lip, target, positivity, tick):
     step = s.relaxation / lip
     x = np.zeros(op.object_shape)
     history = []
@@ -152,10 +161,11 @@ def _landweber(op, d, s, lip, target, positivity):
         if positivity:
             np.maximum(x, 0.0, out=x)
         k += 1
+        tick(k)
     return x, k, history
 
 
-def _fista(op, d, s, lip, target, positivity):
+def _fista(op, d, s, lip, target, positivity, tick):
     step = 1.0 / lip
     x = np.zeros(op.object_shape)
     ax = np.zeros(op.data_shape)
@@ -179,10 +189,11 @@ def _fista(op, d, s, lip, target, positivity):
         t = t_new
         history.append(float(np.linalg.norm(ax - d)))
         k += 1
+        tick(k)
     return x, k, history
 
 
-def _richardson_lucy(op, d, s, lip, target, positivity):
+def _richardson_lucy(op, d, s, lip, target, positivity, tick):
     from mrfm.errors import UserError
 
     if not op.nonnegative:
@@ -211,6 +222,7 @@ def _richardson_lucy(op, d, s, lip, target, positivity):
         x *= np.where(seen, op.adjoint(ratio) / norm, 1.0)
         np.maximum(x, 0.0, out=x)
         k += 1
+        tick(k)
     return x, k, history
 
 
@@ -286,6 +298,7 @@ def two_point_resolution(
     max_separation: int = 10,
     center: tuple[int, int, int] | None = None,
     seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> float | None:
     """Smallest separation (m) at which two point objects are resolved after reconstruction.
 
@@ -293,6 +306,7 @@ def two_point_resolution(
     (with Gaussian noise ``noise_sigma`` if given, seeded), reconstructed with ``settings``
     and tested with :func:`pair_resolved`; separations of 2 .. ``max_separation`` voxels
     along ``axis`` are tried in increasing order. Returns None if none is resolved.
+    ``progress`` is passed to each :func:`reconstruct`.
     """
     rng = np.random.default_rng(seed)
     for sep in range(2, max_separation + 1):
@@ -303,7 +317,8 @@ def two_point_resolution(
         data = op.forward(vol * amplitude)
         if noise_sigma:
             data = data + rng.normal(0.0, noise_sigma, size=data.shape)
-        result = reconstruct(op, data, settings=settings, noise_sigma=noise_sigma)
+        result = reconstruct(op, data, settings=settings, noise_sigma=noise_sigma,
+                             progress=progress)
         if pair_resolved(result.density, ia, ib, axis=axis):
             return sep * voxel
     return None

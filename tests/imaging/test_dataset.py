@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from mrfm.imaging.dataset import array_checksum, generate_dataset, read_manifest
+from mrfm.imaging.pipeline import RESOLUTION_SEPARATIONS, reconstruct_file
 
 CONFIG = """
 name = "dataset test"
@@ -194,6 +195,17 @@ def test_reconstruct_item_and_file_without_configuration(tmp_path, capsys, clien
         assert np.min(fh["entry/data/density"][()]) >= 0
     code, _, err = _cli(capsys, "plot", str(out), "-o", str(tmp_path / "rec.png"))
     assert code == 0 and (tmp_path / "rec.png").stat().st_size > 0
+    # progress counts every iteration: the reconstruction's, then the two-point tests'
+    seen: list[tuple[int, int]] = []
+    again = reconstruct_file(item, tmp_path / "rec2.h5",
+                             progress=lambda done, total: seen.append((done, total)))
+    assert again["iterations"] == result["iterations"]
+    fractions = [done / total for done, total in seen]
+    assert fractions == sorted(fractions) and seen[-1][0] == seen[-1][1]
+    assert all(0 <= done <= total for done, total in seen)
+    first_phase = [done for done, _ in seen[:again["iterations"]]]
+    assert first_phase == list(range(1, again["iterations"] + 1))
+    assert seen[-1][1] == again["iterations"] * (1 + 3 * RESOLUTION_SEPARATIONS)
     # strip the configuration: exit 2, one line
     bare = tmp_path / "bare.h5"
     with h5py.File(item, "r") as src, h5py.File(bare, "w") as dst:
