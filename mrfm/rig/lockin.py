@@ -101,6 +101,14 @@ class LockinChannel:
             engine = self._engine_for(self.state.lockin_inputs(self.state.clock.now()))
             return math.sqrt(engine.system.output_variance())
 
+    def warm_up(self) -> None:
+        """Build the demodulator's engine and compile its matrix exponential without
+        advancing the outputs, so that a driver's first reading is answered within its
+        timeout even on a cold numba cache (:meth:`mrfm.rig.server.VirtualRig.start`)."""
+        with self.state.lock:
+            engine = self._engine_for(self.state.lockin_inputs(self.state.clock.now()))
+            engine.system.transition(float(self.tau))
+
     def _params(self, inputs: LockinInputs) -> EnvelopeParameters:
         st = self.state
         return EnvelopeParameters(

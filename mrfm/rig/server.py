@@ -173,7 +173,13 @@ class VirtualRig:
 
     def _warm_up(self) -> None:
         """Compute the experiment's signal map (:meth:`SignalModel.prepare_map`) before the
-        first reading; without a map, evaluate one point so the solver's kernels compile."""
+        first reading; without a map, evaluate one point so the solver's kernels compile;
+        then build each lock-in's demodulator (:meth:`LockinChannel.warm_up`)."""
+        self._warm_up_signal()
+        for channel in list(self.state.channels):
+            channel.warm_up()
+
+    def _warm_up_signal(self) -> None:
         model = self.state.signal_model
         try:
             if model.prepare_map():
