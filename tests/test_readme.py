@@ -76,8 +76,15 @@ def test_readme_has_examples_for_every_kind_of_user():
         assert word in joined
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_readme_command(scratch, command):
+def test_readme_commands_in_order(scratch):
+    """The worked examples' commands, one after another in one folder (later ones read what
+    earlier ones wrote, so they are one test: xdist workers would split a parametrized
+    sequence between folders)."""
+    for command in COMMANDS:
+        _run_readme_command(scratch, command)
+
+
+def _run_readme_command(scratch, command: str) -> None:
     argv = shlex.split(command)
     assert argv[0] == "mrfm", command
     env = dict(os.environ, MPLBACKEND="Agg")
