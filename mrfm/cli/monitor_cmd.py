@@ -61,4 +61,11 @@ def run(args: argparse.Namespace) -> int:
                 pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if os.environ.get(STOP_WITH_STDIN) == "1":
+        # the child of MonitorProcess, stopped cleanly (pages closed, server joined): leave
+        # without the interpreter's and C++ libraries' exit-time teardown, which raced a
+        # native thread once in CI ("terminate called without an active exception", SIGABRT)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
