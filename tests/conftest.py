@@ -57,3 +57,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         print(f"\ntests/numba_warmup.py failed (exit {proc.returncode}); the tests compiled "
               f"their kernels themselves: {' | '.join(tail)}", file=sys.stderr)
     log.unlink(missing_ok=True)
+
+
+@pytest.fixture(autouse=True)
+def _close_rig_clients():
+    """After each test, close the raw rig clients it left open (a failed test's sockets
+    would otherwise be collected, and reported, during another test)."""
+    yield
+    helpers = sys.modules.get("tests.rig.rig_helpers")
+    if helpers is not None:
+        helpers.close_open_clients()

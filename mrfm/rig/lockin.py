@@ -102,12 +102,12 @@ class LockinChannel:
             return math.sqrt(engine.system.output_variance())
 
     def warm_up(self) -> None:
-        """Build the demodulator's engine and compile its matrix exponential without
-        advancing the outputs, so that a driver's first reading is answered within its
+        """Build the demodulator's engine and compile its matrix exponential and exact step
+        without advancing the outputs, so that a driver's first reading is answered within its
         timeout even on a cold numba cache (:meth:`mrfm.rig.server.VirtualRig.start`)."""
         with self.state.lock:
             engine = self._engine_for(self.state.lockin_inputs(self.state.clock.now()))
-            engine.system.transition(float(self.tau))
+            engine.warm_up(float(self.tau))
 
     def _params(self, inputs: LockinInputs) -> EnvelopeParameters:
         st = self.state

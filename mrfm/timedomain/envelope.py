@@ -322,6 +322,14 @@ class EnvelopeLockin:
         exact_step(sysm.transition(dt), sysm.covariance, self.state, self._target, z)
         self.t = float(t)
 
+    def warm_up(self, dt: float) -> None:
+        """Compile the step's kernels (matrix exponential over ``dt`` s, exact step) on a
+        scratch copy of the state: the engine's time, state and outputs stay as they were."""
+        sysm = self.system
+        scratch = self.state.copy()
+        exact_step(sysm.transition(dt), sysm.covariance, scratch, self._target,
+                   np.zeros_like(scratch))
+
     def output(self) -> complex:
         """X + iY (V r.m.s.) at the present time."""
         i = self.system.out

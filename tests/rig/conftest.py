@@ -6,7 +6,7 @@ import pytest
 
 from mrfm.rig.clock import SimClock
 
-from .rig_helpers import LineClient, make_rig
+from .rig_helpers import CLIENT_TIMEOUT, LineClient, make_rig
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def client(rig):
     """Factory: client(name, term) connected to an instrument of ``rig``."""
     opened = []
 
-    def connect(name: str, term: str = "\n", timeout: float = 3.0) -> LineClient:
+    def connect(name: str, term: str = "\n", timeout: float = CLIENT_TIMEOUT) -> LineClient:
         c = LineClient(rig.resources[name], term, timeout)
         opened.append(c)
         return c

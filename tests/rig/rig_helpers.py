@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import weakref
 from pathlib import Path
 
 from mrfm.rig.clock import SimClock
@@ -76,7 +77,7 @@ IDENTITY = {
 def connect_ready(rig: VirtualRig, name: str) -> LineClient:
     """A client of instrument ``name`` of :data:`IDENTITY`, logged in where one must."""
     query, term, _ = IDENTITY[name]
-    c = LineClient(rig.resources[name], term, timeout=3.0)
+    c = LineClient(rig.resources[name], term)
     if name == "coarse":  # banner, then authorize
         data = b""
         while not data.endswith(b"Authorization code: "):
@@ -95,13 +96,25 @@ def port_of(resource: str) -> int:
     return int(resource.split("::")[2])
 
 
+#: read timeout of a test client (s): a hang detector, not a latency bound: a first reading
+#: may wait for numba kernels compiling on a cold cache on a loaded two-core machine;
+#: tests of the timeout faults pass their own short timeouts
+CLIENT_TIMEOUT = 30.0
+
+#: clients not closed yet; the suite's fixture closes them after each test, so a test that
+#: fails half way leaves no socket to be reported (as unraisable) in a later test
+OPEN_CLIENTS: weakref.WeakSet[LineClient] = weakref.WeakSet()
+
+
 class LineClient:
     """A raw TCP client speaking lines with a given termination."""
 
-    def __init__(self, resource: str, term: str = "\n", timeout: float = 3.0) -> None:
+    def __init__(self, resource: str, term: str = "\n",
+                 timeout: float = CLIENT_TIMEOUT) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port_of(resource)), timeout=timeout)
         self.term = term.encode()
         self.buf = b""
+        OPEN_CLIENTS.add(self)
 
     def send(self, text: str | bytes) -> None:
         data = text if isinstance(text, bytes) else text.encode()
@@ -133,3 +146,10 @@ class LineClient:
 
     def close(self) -> None:
         self.sock.close()
+        OPEN_CLIENTS.discard(self)
+
+
+def close_open_clients() -> None:
+    """Close every client a test left open (:data:`OPEN_CLIENTS`)."""
+    for c in list(OPEN_CLIENTS):
+        c.close()
