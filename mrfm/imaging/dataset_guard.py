@@ -72,7 +72,7 @@ def validate_vary(exp: Any) -> None:
 
 def check_item_memory(exp: Any, settings: Any, workers: int) -> None:
     """ResourceLimitError if ``workers`` items at once would not fit in memory."""
-    from mrfm.imaging.dataset import item_grid
+    from mrfm.imaging.dataset_item import item_grid
     from mrfm.resources import check, reconstruction_bytes
 
     grid = item_grid(exp, settings)

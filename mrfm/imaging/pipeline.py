@@ -39,7 +39,7 @@ READABLE = ("scan", "signal_map", "dataset_item")
 def _read_input(path: Path) -> dict[str, Any]:
     """Signal, grid, configuration text, noise level and ground truth of an input file."""
     from mrfm.data.nexus import FileFormatError, open_mrfm_file, read_config_text, read_kind
-    from mrfm.imaging.dataset import read_grid
+    from mrfm.imaging.dataset_io import read_grid
 
     with open_mrfm_file(path, kinds=READABLE) as fh:
         kind = read_kind(fh)
@@ -242,7 +242,7 @@ def _write(out_path, exp, grid, result, summary, truth, source, started) -> None
         write_dataset,
         write_plot,
     )
-    from mrfm.imaging.dataset import write_grid, write_nxdata
+    from mrfm.imaging.dataset_io import write_grid, write_nxdata
 
     with atomic_h5(out_path) as fh:
         entry = create_entry(fh, kind="reconstruction", config_text=exp.source_text,
