@@ -119,13 +119,13 @@ def test_special_files_refused_before_reading(tmp_path, special):
 def test_looping_reader_is_cut_by_the_timeout(tmp_path, monkeypatch):
     """A walk that never returns (as damaged HDF5 metadata can make the library loop)
     ends with a FileFormatError after the timeout, and its child process is gone."""
-    import mrfm.data.nexus as nexus
+    import mrfm.data.nexus_read as nexus_read
 
     def forever(path, kinds):
         while True:
             time.sleep(0.01)
 
-    monkeypatch.setattr(nexus, "_verify_inline", forever)
+    monkeypatch.setattr(nexus_read, "_verify_inline", forever)
     path = _good_file(tmp_path / "ok.h5")
     t0 = time.monotonic()
     with pytest.raises(FileFormatError, match="did not finish within 1 s"):
