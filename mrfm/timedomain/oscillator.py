@@ -32,6 +32,9 @@ dk/k and dc dt/m).
 Only the underdamped oscillator (Q > 1/2) is supported: an overdamped
 cantilever has no resonance to detect, and the closed forms below divide by
 the damped frequency.
+
+The numba kernels that step a record (:func:`propagate`, :func:`propagate_thermal`)
+live in :mod:`mrfm.timedomain.oscillator_kernels` and are importable from here.
 """
 
 from __future__ import annotations
@@ -41,12 +44,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-from numba import njit
 from numpy.typing import ArrayLike
 
 from mrfm.errors import UserError
 from mrfm.physics.cantilever import Cantilever
-from mrfm.timedomain.noise import FILL_BLOCK, fill_pairs
+from mrfm.timedomain.oscillator_kernels import propagate, propagate_thermal
+
+__all__ = [
+    "Discretization", "check_quality_factor", "cholesky_2x2", "discretize", "lorentzian_psd",
+    "noise_covariance", "propagate", "propagate_thermal", "simulate_oscillator",
+    "sinusoid_response", "transition_matrix",
+]
 
 
 @dataclass(frozen=True)
@@ -266,107 +274,6 @@ def sinusoid_response(
     lhs = 1j * omega * np.eye(2) - a
     rhs = (np.exp(1j * omega * dt) * np.eye(2) - disc_phi) @ np.array([0.0, 1.0 / mass])
     return np.linalg.solve(lhs, rhs)
-
-
-@njit(cache=True, fastmath=False)
-def propagate(phi, gamma_in, chol, x0, v0, force, normals, out_x, out_v):  # pragma: no cover
-    """Step the oscillator ``n = out_x.size`` times (numba kernel).
-
-    Parameters
-    ----------
-    phi : (2, 2) float64; gamma_in : (2,) float64; chol : (2, 2) float64
-        From :func:`discretize`.
-    x0, v0 : float
-        State at sample 0 (m, m/s).
-    force : (n,) float64 or (0,) float64
-        Force held over each step, N (empty: no force).
-    normals : (n, 2) float64 or (0, 2)
-        Standard normal draws (empty: noiseless).
-    out_x, out_v : (n,) float64
-        Filled with x and v at samples 0 .. n-1.
-
-    Returns
-    -------
-    (float, float)
-        State at sample n (to continue the record).
-    """
-    p00, p01, p10, p11 = phi[0, 0], phi[0, 1], phi[1, 0], phi[1, 1]
-    g0, g1 = gamma_in[0], gamma_in[1]
-    l00, l10, l11 = chol[0, 0], chol[1, 0], chol[1, 1]
-    has_f = force.shape[0] > 0
-    has_z = normals.shape[0] > 0
-    x, v = x0, v0
-    for i in range(out_x.shape[0]):
-        out_x[i] = x
-        out_v[i] = v
-        xn = p00 * x + p01 * v
-        vn = p10 * x + p11 * v
-        if has_f:
-            xn += g0 * force[i]
-            vn += g1 * force[i]
-        if has_z:
-            z0 = normals[i, 0]
-            xn += l00 * z0
-            vn += l10 * z0 + l11 * normals[i, 1]
-        x, v = xn, vn
-    return x, v
-
-
-@njit(cache=True, fastmath=False)
-def propagate_thermal(phi, gamma_in, chol, x0, v0, k0, k1, stream, n0, force, out_x,
-                      out_v):  # pragma: no cover - numba
-    """Step the oscillator with thermal noise drawn in place (numba kernel).
-
-    Like :func:`propagate`, but the standard normal pair of step n0 + i is
-    ``mrfm.timedomain.noise.normal_pair(k0, k1, stream, n0 + i)`` (Philox-4x32-10 and a
-    ziggurat), so a record made in pieces (any n0) equals the record made at once.
-
-    Parameters
-    ----------
-    phi, gamma_in, chol : float64 arrays
-        From :func:`discretize`.
-    x0, v0 : float
-        State at sample n0 (m, m/s).
-    k0, k1 : int
-        Philox key words (:func:`mrfm.timedomain.noise.seed_key`).
-    stream : int
-        Random stream id.
-    n0 : int
-        Absolute index of the first sample.
-    force : (n,) float64 or (0,) float64
-        Force held over each step, N (empty: no force).
-    out_x, out_v : (n,) float64
-        Filled with x and v at samples n0 .. n0 + n - 1.
-
-    Returns
-    -------
-    (float, float)
-        State at sample n0 + n.
-    """
-    p00, p01, p10, p11 = phi[0, 0], phi[0, 1], phi[1, 0], phi[1, 1]
-    g0, g1 = gamma_in[0], gamma_in[1]
-    l00, l10, l11 = chol[0, 0], chol[1, 0], chol[1, 1]
-    has_f = force.shape[0] > 0
-    wbuf = np.empty(2 * FILL_BLOCK, dtype=np.uint64)
-    zbuf = np.empty(2 * FILL_BLOCK)
-    n = out_x.shape[0]
-    x, v = x0, v0
-    # blocks: draw the noise first (vectorized Philox, ziggurat), then the recurrence
-    for b0 in range(0, n, FILL_BLOCK):
-        m = min(FILL_BLOCK, n - b0)
-        fill_pairs(k0, k1, stream, n0 + b0, m, wbuf, zbuf)
-        for j in range(m):
-            i = b0 + j
-            out_x[i] = x
-            out_v[i] = v
-            z0 = zbuf[2 * j]
-            xn = p00 * x + p01 * v + l00 * z0
-            vn = p10 * x + p11 * v + l10 * z0 + l11 * zbuf[2 * j + 1]
-            if has_f:
-                xn += g0 * force[i]
-                vn += g1 * force[i]
-            x, v = xn, vn
-    return x, v
 
 
 def simulate_oscillator(
