@@ -54,6 +54,8 @@ from pymeasure.instruments.agilent import Agilent33500  # noqa: E402
 from pymeasure.instruments.ami import AMI430  # noqa: E402
 from pymeasure.instruments.srs import SG380, SR830, SR860  # noqa: E402
 
+from tests.interop.interop_helpers import errors  # noqa: E402
+
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")  # "SCPI or not" notices
 
 LF = {"read_termination": "\n", "write_termination": "\n", "timeout": 2000}
@@ -68,19 +70,6 @@ SKIP = {
     "AMI430": {"options"},
     "Agilent33500": set(),
 }
-
-
-def errors(inst) -> str:
-    """The instrument's error report, "" when it has none (each model its own way)."""
-    kind = type(inst).__name__
-    if kind in ("SR830", "SR860"):  # ESR bits 4 and 5: execution and command errors
-        esr = int(inst.ask("*ESR?"))
-        return f"ESR {esr}" if esr & 48 else ""
-    if kind == "SG380":
-        code = inst.ask("LERR?").strip()
-        return "" if code == "0" else f"LERR {code}"
-    reply = inst.ask("SYST:ERR?").strip()
-    return "" if reply.lstrip("+").startswith("0,") else reply
 
 
 def sweep(inst) -> int:

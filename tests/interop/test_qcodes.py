@@ -64,6 +64,8 @@ from qcodes.instrument_drivers.Lakeshore import LakeshoreModel336  # noqa: E402
 from qcodes.instrument_drivers.stanford_research import SG384, SR830, SR865A  # noqa: E402
 from qcodes.parameters import ArrayParameter, Parameter, ParameterWithSetpoints  # noqa: E402
 
+from tests.interop.interop_helpers import errors  # noqa: E402
+
 pytestmark = pytest.mark.filterwarnings(
     "ignore::qcodes.utils.deprecate.QCoDeSDeprecationWarning"
 )
@@ -100,19 +102,6 @@ def _modules(inst):
     yield inst
     for sub in inst.instrument_modules.values():
         yield from _modules(sub)
-
-
-def errors(inst) -> str:
-    """The instrument's error report, "" when it has none (each model its own way)."""
-    kind = type(inst).__name__
-    if kind in ("SR830", "SR865A", "LakeshoreModel336"):  # ESR: execution, command errors
-        esr = int(inst.ask("*ESR?"))
-        return f"ESR {esr}" if esr & 48 else ""
-    if kind == "SG384":
-        code = inst.ask("LERR?").strip()
-        return "" if code == "0" else f"LERR {code}"
-    reply = inst.ask("SYST:ERR?").strip()
-    return "" if reply.lstrip("+").startswith("0,") else reply
 
 
 def sweep(inst) -> int:
