@@ -19,39 +19,9 @@ import pytest
 
 from mrfm.cli.main import main
 from mrfm.cli.progress import LINE_PATTERN
+from tests.hostile.hostile_inputs import small_experiment, special_file
 
-SMALL = """
-name = "small"
-[cantilever]
-k = "110 uN/m"
-f0 = "5 kHz"
-Q = 2e4
-[stage]
-temperature = "0.3 K"
-[magnet]
-shape = "sphere"
-radius = "50 nm"
-polarization = "1.8 T"
-[field]
-B0 = "200 mT"
-[rf]
-frequency = "11 GHz"
-B1 = "0.2 mT"
-fm_depth = "4 mT"
-[sample]
-species = "electron"
-shape = "slab"
-size = ["40 nm", "40 nm"]
-thickness = "12 nm"
-density = "1e25 m^-3"
-voxel = "4 nm"
-[protocol]
-name = "CAI"
-[scan]
-x = ["-20 nm", "20 nm", 6]
-y = ["-20 nm", "20 nm", 6]
-height = "20 nm"
-"""
+SMALL = small_experiment(name="small", temperature="0.3 K")
 
 
 def run(capsys, *argv):
@@ -84,13 +54,7 @@ def _cli_subprocess(*argv, timeout=120, **kwargs):
 # ------------------------------------------------------------------ special input files
 @pytest.mark.parametrize("special", ["fifo", "/dev/zero", "dir"])
 def test_config_that_is_not_a_regular_file_is_refused_before_reading(tmp_path, special):
-    if special == "fifo":
-        target = tmp_path / "pipe.toml"
-        os.mkfifo(target)
-    elif special == "dir":
-        target = tmp_path
-    else:
-        target = Path(special)
+    target = special_file(tmp_path, special, "pipe.toml")
     t0 = time.monotonic()
     proc = _cli_subprocess("simulate", target, timeout=60)
     assert time.monotonic() - t0 < 60

@@ -26,6 +26,7 @@ from mrfm.data.nexus import (
     verify_file,
     write_dataset,
 )
+from tests.hostile.hostile_inputs import special_file
 
 
 def _good_file(path: Path) -> Path:
@@ -101,15 +102,7 @@ def test_entry_that_is_a_dataset_is_a_file_format_error(tmp_path):
 
 @pytest.mark.parametrize("special", ["/dev/zero", "fifo", "dir"])
 def test_special_files_refused_before_reading(tmp_path, special):
-    import os
-
-    if special == "fifo":
-        target = tmp_path / "pipe.h5"
-        os.mkfifo(target)
-    elif special == "dir":
-        target = tmp_path
-    else:
-        target = Path(special)
+    target = special_file(tmp_path, special, "pipe.h5")
     t0 = time.monotonic()
     with pytest.raises(FileFormatError, match="regular file"):
         verify_file(target)

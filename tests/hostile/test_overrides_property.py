@@ -14,36 +14,9 @@ from hypothesis import strategies as st
 
 from mrfm.config import ConfigError, Experiment, loads
 from mrfm.config.overrides import parse_override_value
+from tests.hostile.hostile_inputs import small_experiment
 
-BASE = """
-[cantilever]
-k = "110 uN/m"
-f0 = "5 kHz"
-Q = 2e4
-[magnet]
-shape = "sphere"
-radius = "50 nm"
-polarization = "1.8 T"
-[field]
-B0 = "200 mT"
-[rf]
-frequency = "11 GHz"
-B1 = "0.2 mT"
-fm_depth = "4 mT"
-[sample]
-species = "electron"
-shape = "slab"
-size = ["40 nm", "40 nm"]
-thickness = "12 nm"
-density = "1e25 m^-3"
-voxel = "4 nm"
-[protocol]
-name = "CAI"
-[scan]
-x = ["-20 nm", "20 nm", 6]
-y = ["-20 nm", "20 nm", 6]
-height = "20 nm"
-"""
+BASE = small_experiment()
 
 KEYS = ["cantilever.k", "cantilever.Q", "cantilever.f0", "cantilever.amplitude",
         "magnet.radius", "magnet.polarization", "field.B0", "rf.frequency", "sample.voxel",
