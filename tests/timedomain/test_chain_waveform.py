@@ -30,6 +30,12 @@ from mrfm.timedomain.chain import ChainParameters, ChainSimulator
 from mrfm.timedomain.experiment import chain_parameters
 from mrfm.timedomain.settings import TimeseriesSettings
 from tests.solver.helpers import PROTON, make_exp
+from tests.timedomain.point_spins import (
+    one_spin_forces,
+    point_spin_experiment,
+    slice_offsets,
+    thirty_spins,
+)
 
 F0, K, Q = 5e3, 1e-4, 100.0
 DT = 1 / (20 * F0)  # 20 samples a period: harmonics n <= 9 below the Nyquist frequency
@@ -93,31 +99,13 @@ def test_lockin_reads_the_fundamental_of_the_waveform():
     assert abs(zw) == pytest.approx(p.volts_per_metre * amp * Q / (K * math.sqrt(2)), rel=1e-2)
 
 
-def _thirty_spins(adiabatic: str):
-    rng = np.random.default_rng(3)
-    pts = np.column_stack([rng.uniform(-20e-9, 20e-9, 30), rng.uniform(-20e-9, 20e-9, 30),
-                           rng.uniform(-25e-9, -2e-9, 30)])
-
-    def exp_for(points, profile):
-        sample = Sample(origin=np.zeros(3), voxel=np.full(3, 1e-9), points={"1H": points})
-        return make_exp(sample=sample, slice_profile=profile, heights=(20e-9,), fm_depth=4e-2,
-                        adiabatic=adiabatic, species=PROTON, B1=3e-4)
-
-    return pts, exp_for
-
-
 @pytest.mark.parametrize("adiabatic", ["ideal", "landau-zener"])
 def test_point_spin_waveform_from_the_solver(adiabatic):
-    pts, exp_for = _thirty_spins(adiabatic)
-    full = exp_for(pts, "fundamental")
-    b_res = 2 * math.pi * full.rf.frequency / abs(PROTON.gamma)
-    centre = np.array([0.0, 0.0, 20e-9 + full.magnet.half_height])
-    field = full.magnet.field(pts - centre)
-    field[:, 2] += full.B0
-    s = (np.linalg.norm(field, axis=1) - b_res) / full.rf.fm_depth
+    pts = thirty_spins()
+    full = point_spin_experiment(pts, "fundamental", adiabatic=adiabatic, B1=3e-4)
+    s = slice_offsets(full, pts)
     assert np.sum(np.abs(s) < 1) >= 8
-    amps = np.array([simulate(exp_for(p[None, :], "hard"), method="direct").signal.ravel()[0]
-                     if abs(si) < 1 else 0.0 for p, si in zip(pts, s, strict=True)])
+    amps = one_spin_forces(pts, s, adiabatic=adiabatic, B1=3e-4)
     n_cycle = 1 << 16
     phase = 2 * np.pi * (np.arange(n_cycle) + 0.5) / n_cycle
     force = np.sign(np.cos(phase)[:, None] + s[None, :]) @ amps
@@ -193,11 +181,7 @@ def test_voxel_waveform_from_the_offset_distribution(polarization):
     exp = exp_for(dens, f_rf)
     w_vox = slice_waveform.cai_waveform_from_solver(exp, tip, 6)
     points = Sample(origin=np.zeros(3), voxel=np.full(3, 1e-9), points={"1H": pts})
-    ep = exp_for(points, f_rf)
-    ff = ep.magnet.field(pts - magnet_centre)
-    ff[:, 2] += ep.B0
-    b_res = 2 * math.pi * f_rf / abs(PROTON.gamma)
-    s = (np.linalg.norm(ff, axis=1) - b_res) / 0.1
+    s = slice_offsets(exp_for(points, f_rf), pts)
     assert 0.0 < s.min() and s.max() < 0.9  # inside the slice, on one side: no cosine
     amps = [simulate(exp_for(Sample(origin=np.zeros(3), voxel=np.full(3, 1e-9),
                                     points={"1H": p[None, :]}), f_rf),

@@ -4,16 +4,18 @@ Truths: the numerical Fourier series of the square wave sign(cos(phase) + s) (2^
 per cycle), and the solver's CAI force with the fundamental slice weight for point spins.
 """
 
-import math
-
 import numpy as np
 import pytest
 
-from mrfm.physics import Sample
 from mrfm.physics import spin_dynamics as sd
 from mrfm.solver import SolverSettings, simulate
 from mrfm.timedomain import spins
-from tests.solver.helpers import PROTON, make_exp
+from tests.timedomain.point_spins import (
+    one_spin_forces,
+    point_spin_experiment,
+    slice_offsets,
+    thirty_spins,
+)
 
 N = 1 << 16
 PHASE = 2 * np.pi * (np.arange(N) + 0.5) / N
@@ -37,25 +39,12 @@ def test_lockin_reading_of_the_slice_waveform_equals_the_solver_force():
     with each spin's unit-weight force F_i (solver, hard slice) demodulated at the modulation
     frequency (X = 2 <F cos(phase)>, one cycle) against the solver's CAI force with the
     fundamental weight; agreement to the sampling error (< 1e-4 of sum |F_i|)."""
-    rng = np.random.default_rng(3)
-    pts = np.column_stack([rng.uniform(-20e-9, 20e-9, 30), rng.uniform(-20e-9, 20e-9, 30),
-                           rng.uniform(-25e-9, -2e-9, 30)])
-    kw = dict(heights=(20e-9,), fm_depth=4e-2, adiabatic="ideal", species=PROTON)
-
-    def exp_for(points, profile):
-        sample = Sample(origin=np.zeros(3), voxel=np.full(3, 1e-9), points={"1H": points})
-        return make_exp(sample=sample, slice_profile=profile, **kw)
-
-    full = exp_for(pts, "fundamental")
-    b_res = 2 * math.pi * full.rf.frequency / abs(PROTON.gamma)
-    centre = np.array([0.0, 0.0, 20e-9 + full.magnet.half_height])
-    field = full.magnet.field(pts - centre)
-    field[:, 2] += full.B0
-    s = (np.linalg.norm(field, axis=1) - b_res) / full.rf.fm_depth
+    pts = thirty_spins()
+    full = point_spin_experiment(pts, "fundamental", adiabatic="ideal")
+    s = slice_offsets(full, pts)
     assert np.sum(np.abs(s) < 1) >= 8  # the slice cuts through the spins
     # spins outside the slice are never inverted: no force at f_mod
-    amps = np.array([simulate(exp_for(p[None, :], "hard"), method="direct").signal.ravel()[0]
-                     if abs(si) < 1 else 0.0 for p, si in zip(pts, s, strict=True)])
+    amps = one_spin_forces(pts, s, adiabatic="ideal")
     force = spins.cai_force_waveform(PHASE, s, amps)
     x_lockin = 2.0 / N * np.sum(force * np.cos(PHASE))
     solver = simulate(full, method="direct").signal.ravel()[0]
