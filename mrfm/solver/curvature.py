@@ -123,10 +123,22 @@ def field_and_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out):
     b, gx, gy, gz, g2 = field_magnitude(shape_id, mparams, pol, rx, ry, rz, 2, pp, out)
     if pp[P_XPK] <= 0.0:
         return b, gx, gy, gz, g2
+    if shape_id == 0 and pp[P_HIGH] != 0.0:
+        k2, ok = sphere_small_amplitude(mparams, pol, rx, ry, rz, g2, pp[P_XPK])
+        if ok:
+            return b, gx, gy, gz, k2
+    return b, gx, gy, gz, numerical_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out)
+
+
+@njit(cache=True, fastmath=False)
+def numerical_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
+    """K2 where the analytic form does not serve: :func:`small_amplitude_curvature` where
+    it may be used, else :func:`trajectory_average`, T/m^2. Compiled on its own (not
+    inlined): the common analytic case stays small in its many callers."""
     k2, ok = small_amplitude_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out)
     if not ok:
         k2 = trajectory_average(shape_id, mparams, pol, rx, ry, rz, pp, out)
-    return b, gx, gy, gz, k2
+    return k2
 
 
 @njit(cache=True, fastmath=False)

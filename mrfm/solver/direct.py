@@ -73,7 +73,9 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
             if BB.box_is_silent(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel[0],
                                voxel[1], voxel[2], pp, out):
                 continue
-            if tol > 0.0 and la * lb * lc >= C.MIN_VOXELS:
+            if kid != K.OSCAR and tol > 0.0 and la * lb * lc >= C.MIN_VOXELS:
+                # (OSCAR is never summed by the cubature, see _cubature_ok: the first test
+                # keeps the cubature out of OSCAR's compiled kernel)
                 r = _uniform_density(rho3, a0, a1, b0, b1, c0, c1, uniform)
                 if r == 0.0:
                     continue

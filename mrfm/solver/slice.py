@@ -199,7 +199,10 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
 @njit(cache=True, fastmath=False, inline="always")
 def slice_leaf_value(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, pp, out, crossings):
     """(value, False): the value of :func:`_slice_leaf` for a box that is not subdivided."""
-    return _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, False, pp, out,
+    # ``can_split`` is False here, computed rather than written as a constant: numba would
+    # compile a second _slice_leaf per protocol for a Literal[bool] argument
+    no_split = sx < 0.0
+    return _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, no_split, pp, out,
                        crossings)
 
 
