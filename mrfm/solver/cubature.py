@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from mrfm.solver import box_bounds as BB
 from mrfm.solver import curvature as CV
@@ -113,15 +114,42 @@ def block_inside_slice(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, ax, 
     return True
 
 
-@njit(cache=True, fastmath=False, inline="always")
 def _virtual_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings):
-    """The per-voxel value ``v`` of a (virtual) voxel centred at c, without subdivision."""
+    """The per-voxel value ``v`` of a (virtual) voxel centred at c, without subdivision:
+    :func:`_centre_value` for the force gradient, else :func:`_slice_value`; resolved at
+    compile time (a literal ``kid`` compiles only its own, see
+    :func:`mrfm.solver.slice._quantity`)."""
     if kid == K.FORCE_GRADIENT:
-        b, gx, gy, gz, k2 = CV.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
-        return K.moment_weight(pp, b, pp[K.P_PREF] * k2)
+        return _centre_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out,
+                             crossings)
+    return _slice_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out,
+                        crossings)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _centre_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings):
+    b, gx, gy, gz, k2 = CV.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
+    return K.moment_weight(pp, b, pp[K.P_PREF] * k2)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _slice_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings):
     val, split = S.slice_leaf_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp,
                                     out, crossings)
     return val
+
+
+@overload(_virtual_value, prefer_literal=True, inline="always")
+def _virtual_value_numba(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out,
+                         crossings):
+    if not isinstance(kid, types.IntegerLiteral):
+        return _virtual_value
+    value = _centre_value if kid.literal_value == K.FORCE_GRADIENT else _slice_value
+
+    def one_protocol(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings):
+        return value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings)
+
+    return one_protocol
 
 
 @njit(cache=True, fastmath=False)
@@ -131,28 +159,24 @@ def block_rules(kid, shape_id, mparams, pol, cx, cy, cz, la, lb, lc, ax, ay, az,
     la x lb x lc voxels of edges (ax, ay, az) centred at c (relative to the magnet centre),
     and the p = 3 sum of |v|."""
     q2 = 0.0
-    for i in range(2):
-        tx, wx = discrete_gauss(la, 2, i)
-        for j in range(2):
-            ty, wy = discrete_gauss(lb, 2, j)
-            for k in range(2):
-                tz, wz = discrete_gauss(lc, 2, k)
-                q2 += wx * wy * wz * _virtual_value(kid, shape_id, mparams, pol, cx + tx * ax,
-                                                    cy + ty * ay, cz + tz * az, ax, ay, az,
-                                                    pp, out, crossings)
     q3 = 0.0
     mass = 0.0
-    for i in range(3):
-        tx, wx = discrete_gauss(la, 3, i)
-        for j in range(3):
-            ty, wy = discrete_gauss(lb, 3, j)
-            for k in range(3):
-                tz, wz = discrete_gauss(lc, 3, k)
-                w = wx * wy * wz
-                v = _virtual_value(kid, shape_id, mparams, pol, cx + tx * ax, cy + ty * ay,
-                                   cz + tz * az, ax, ay, az, pp, out, crossings)
-                q3 += w * v
-                mass += w * abs(v)
+    # the 8 nodes of the p = 2 rule, then the 27 of the p = 3 rule, in one loop (one call
+    # site of v: it is compiled inline once)
+    for m in range(35):
+        p = 2 if m < 8 else 3
+        node = m if m < 8 else m - 8
+        tx, wx = discrete_gauss(la, p, node // (p * p))
+        ty, wy = discrete_gauss(lb, p, (node // p) % p)
+        tz, wz = discrete_gauss(lc, p, node % p)
+        w = wx * wy * wz
+        v = _virtual_value(kid, shape_id, mparams, pol, cx + tx * ax, cy + ty * ay, cz + tz * az,
+                           ax, ay, az, pp, out, crossings)
+        if p == 2:
+            q2 += w * v
+        else:
+            q3 += w * v
+            mass += w * abs(v)
     return q2, q3, mass
 
 

@@ -18,7 +18,8 @@ import functools
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 from mrfm.solver import box_bounds as BB
 from mrfm.solver import cubature as C
@@ -73,16 +74,13 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
             if BB.box_is_silent(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel[0],
                                voxel[1], voxel[2], pp, out):
                 continue
-            if kid != K.OSCAR and tol > 0.0 and la * lb * lc >= C.MIN_VOXELS:
-                # (OSCAR is never summed by the cubature, see _cubature_ok: the first test
-                # keeps the cubature out of OSCAR's compiled kernel)
+            if tol > 0.0 and la * lb * lc >= C.MIN_VOXELS:
                 r = _uniform_density(rho3, a0, a1, b0, b1, c0, c1, uniform)
                 if r == 0.0:
                     continue
-                if r > 0.0 and _cubature_ok(kid, shape_id, mparams, pol, mx, my, mz, hx, hy,
-                                            hz, voxel, pp, out):
-                    ok, qsum = C.block_sum(kid, shape_id, mparams, pol, mx, my, mz, la, lb, lc,
-                                           voxel[0], voxel[1], voxel[2], pp, out, crossings, tol)
+                if r > 0.0:
+                    ok, qsum = _cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz,
+                                         la, lb, lc, voxel, pp, out, crossings, tol)
                     if ok:
                         acc += r * qsum
                         continue
@@ -148,6 +146,29 @@ def _cubature_ok(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel, pp,
     b, gx, gy, gz, d2 = K.field_magnitude(shape_id, mparams, pol, mx, my, mz, 1, pp, out)
     return C.block_inside_slice(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel[0],
                                 voxel[1], voxel[2], b, gx, gy, gz, pp)
+
+
+def _cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, voxel, pp, out,
+              crossings, tol):
+    """(accepted, sum of v over the box's voxels) by :func:`mrfm.solver.cubature.block_sum`
+    where :func:`_cubature_ok`, else (False, 0). OSCAR is never served: for a literal
+    ``kid`` of OSCAR this compiles to (False, 0) (see :func:`mrfm.solver.slice._quantity`)."""
+    if _cubature_ok(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel, pp, out):
+        return C.block_sum(kid, shape_id, mparams, pol, mx, my, mz, la, lb, lc, voxel[0],
+                           voxel[1], voxel[2], pp, out, crossings, tol)
+    return False, 0.0
+
+
+@overload(_cubature, prefer_literal=True, inline="always")
+def _cubature_numba(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, voxel, pp,
+                    out, crossings, tol):
+    if isinstance(kid, types.IntegerLiteral) and kid.literal_value == K.OSCAR:
+        def never(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, voxel, pp,
+                  out, crossings, tol):
+            return False, 0.0
+
+        return never
+    return _cubature
 
 
 @njit(cache=True, fastmath=False, parallel=True)

@@ -184,16 +184,50 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
     if lz:
         # the inversion efficiency at the box centre (hard and cos^2 slices, CERMIT)
         frac *= inversion_factor(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out)
+    return frac * _centre_kernel(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out,
+                                 crossings), False
+
+
+def _centre_kernel(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings):
+    """The per-spin value at a slice box's centre, where |B| = b and d|B|/dx = gx: CAI's
+    pref * d|B|/dx (at hand), CERMIT's pref * K2 (without the dispatch of :func:`_quantity`),
+    else :func:`_quantity`'s; resolved at compile time like :func:`_quantity`."""
     if kid == K.CAI:
-        # the CAI kernel is pref * d|B|/dx at the box centre: already at hand
-        return frac * K.moment_weight(pp, b, pp[K.P_PREF] * gx), False
+        return _cai_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings)
     if kid == K.CERMIT:
-        # cermit.quantity, q = pref * K2 at the box centre, without the dispatch of _quantity
-        b, gx, gy, gz, k2 = CV.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
-        return frac * K.moment_weight(pp, b, pp[K.P_PREF] * k2), False
+        return _cermit_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out,
+                              crossings)
+    return _any_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _cai_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings):
+    return K.moment_weight(pp, b, pp[K.P_PREF] * gx)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _cermit_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings):
+    b, gx, gy, gz, k2 = CV.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
+    return K.moment_weight(pp, b, pp[K.P_PREF] * k2)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _any_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings):
     b, gx, gy, gz, q, inside = _quantity(kid, shape_id, mparams, pol, cx, cy, cz, pp, out,
                                          crossings)
-    return frac * K.moment_weight(pp, b, q), False
+    return K.moment_weight(pp, b, q)
+
+
+@overload(_centre_kernel, prefer_literal=True, inline="always")
+def _centre_kernel_numba(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings):
+    if not isinstance(kid, types.IntegerLiteral):
+        return _centre_kernel
+    value = {K.CAI: _cai_centre, K.CERMIT: _cermit_centre}.get(kid.literal_value, _any_centre)
+
+    def one_protocol(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings):
+        return value(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings)
+
+    return one_protocol
 
 
 @njit(cache=True, fastmath=False, inline="always")
@@ -281,12 +315,25 @@ def voxel_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, cr
     float
         The voxel-averaged per-spin signal (N, N^2, Hz or Hz^2 per spin).
     """
-    if kid == K.FORCE_GRADIENT:
-        # every spin counts: force_gradient.quantity, q = pref * K2, at the voxel centre,
-        # called here without the protocol dispatch of _quantity (2-3x faster per voxel;
-        # tested equal to point_value)
-        b, gx, gy, gz, k2 = CV.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
-        return K.moment_weight(pp, b, pp[K.P_PREF] * k2)
+    return _voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings,
+                  stack)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _centre_voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings,
+                  stack):
+    """The force gradient's voxel value: every spin counts, force_gradient.quantity
+    (q = pref * K2) at the voxel centre, without the protocol dispatch of _quantity (2-3x
+    faster per voxel; tested equal to point_value)."""
+    b, gx, gy, gz, k2 = CV.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
+    return K.moment_weight(pp, b, pp[K.P_PREF] * k2)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _subdivided_voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings,
+                      stack):
+    """The voxel value of the slice protocols and OSCAR: :func:`_leaf` values of the voxel,
+    subdivided where the leaf asks (depth-first on ``stack``)."""
     max_depth = int(pp[K.P_DEPTH])
     total = 0.0
     n = 1
@@ -320,6 +367,32 @@ def voxel_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, cr
         else:
             total += val * scale * scale * scale
     return total
+
+
+
+
+def _voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings, stack):
+    """:func:`_centre_voxel` for the force gradient, else :func:`_subdivided_voxel`; resolved
+    at compile time like :func:`_quantity` (a literal ``kid`` compiles only its own)."""
+    if kid == K.FORCE_GRADIENT:
+        return _centre_voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out,
+                             crossings, stack)
+    return _subdivided_voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out,
+                             crossings, stack)
+
+
+@overload(_voxel, prefer_literal=True, inline="always")
+def _voxel_numba(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings, stack):
+    if not isinstance(kid, types.IntegerLiteral):
+        return _voxel
+    value = _centre_voxel if kid.literal_value == K.FORCE_GRADIENT else _subdivided_voxel
+
+    def one_protocol(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings,
+                     stack):
+        return value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings,
+                     stack)
+
+    return one_protocol
 
 
 def compile_specialized(kid: int, shape_id: int, *fns):
