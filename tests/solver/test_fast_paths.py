@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import pytest
+from numba import njit
 
 from mrfm.physics.magnet_kernels import OUT_LEN
 from mrfm.solver import SolverSettings, direct, simulate
@@ -117,6 +119,28 @@ def _kernel_args(exp, settings=None):
             float(m.half_height))
 
 
+@functools.cache
+def _block_kernels(kid: int):
+    """direct._cubature_ok, cubature.block_rules and slice.voxel_value for one protocol and
+    the sphere (shape 0), both compile-time constants as the solver passes them: its own
+    specializations (with kid and shape given at run time numba compiles the versions for
+    every protocol, ~100 s of CPU on a cold cache for this test alone)."""
+
+    @njit
+    def cubature_ok(mp, pol, cx, cy, cz, hx, hy, hz, voxel, pp, out):
+        return direct._cubature_ok(kid, 0, mp, pol, cx, cy, cz, hx, hy, hz, voxel, pp, out)
+
+    @njit
+    def rules(mp, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out, cr):
+        return C.block_rules(kid, 0, mp, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out, cr)
+
+    @njit
+    def value(mp, pol, x, y, z, ax, ay, az, pp, out, cr, st):
+        return S.voxel_value(kid, 0, mp, pol, x, y, z, ax, ay, az, pp, out, cr, st)
+
+    return cubature_ok, rules, value
+
+
 @pytest.mark.parametrize("name", ["cai-hard", "cai-stat-cos2-high", "cai-fundamental-lz",
                                   "cermit-invert-lz", "force-gradient"])
 def test_block_error_estimate_bounds_the_error(name):
@@ -124,6 +148,7 @@ def test_block_error_estimate_bounds_the_error(name):
     estimate), and proven-inside blocks have every sampled offset inside the slice."""
     exp, settings = _case(name)
     kid, mp, pol, pp, half_h = _kernel_args(exp, settings)
+    cubature_ok, rules, voxel_value = _block_kernels(kid)
     voxel = np.asarray(exp.sample.voxel, float)
     out = np.zeros(OUT_LEN)
     cr = np.zeros(S.MAX_CROSSINGS)
@@ -134,7 +159,7 @@ def test_block_error_estimate_bounds_the_error(name):
         c = np.array([rng.uniform(-20e-9, 20e-9), rng.uniform(-20e-9, 20e-9),
                       -rng.uniform(20e-9, 34e-9) - half_h])
         h = 0.5 * (np.array([la, lb, lc]) - 1) * voxel
-        if not direct._cubature_ok(kid, 0, mp, pol, *c, *h, voxel, pp, out):
+        if not cubature_ok(mp, pol, *c, *h, voxel, pp, out):
             continue
         if kid != K.FORCE_GRADIENT:
             e = h + 0.5 * voxel
@@ -142,14 +167,13 @@ def test_block_error_estimate_bounds_the_error(name):
             for q in pts:
                 b = K.field_magnitude(0, mp, pol, *q, 0, pp, out)[0]
                 assert abs(b - pp[K.P_BRES]) < pp[K.P_HALF]
-        q2, q3, mass = C.block_rules(kid, 0, mp, pol, *c, la, lb, lc, *voxel, pp, out, cr)
+        q2, q3, mass = rules(mp, pol, *c, la, lb, lc, *voxel, pp, out, cr)
         ii, jj, kk = np.meshgrid(*(np.arange(n) - (n - 1) / 2 for n in (la, lb, lc)),
                                  indexing="ij")
         exact = 0.0
         for dx, dy, dz in zip(ii.ravel(), jj.ravel(), kk.ravel(), strict=True):
             p = c + np.array([dx, dy, dz]) * voxel
-            exact += S.voxel_value(kid, 0, mp, pol, *p, *voxel, pp, out, cr,
-                                   np.zeros((S.STACK_LEN, 4)))
+            exact += voxel_value(mp, pol, *p, *voxel, pp, out, cr, np.zeros((S.STACK_LEN, 4)))
         assert abs(q3 - exact) <= abs(q3 - q2) + 1e-6 * mass, (la, lb, lc, c)
         tested += 1
         if tested >= 25:
