@@ -183,7 +183,10 @@ def normal_from_word(w, k0, k1, stream, n, slot):  # pragma: no cover - numba
     if u < ZIG_K[idx]:
         sign = 1.0 - 2.0 * np.float64(np.int64((w >> np.uint64(8)) & np.uint64(1)))
         return np.float64(np.int64(u)) * ZIG_W[idx] * sign
-    return _normal_slow(w, k0, k1, stream, n, slot)
+    # one compiled _normal_slow for every caller: fixed integer types (a literal slot or a
+    # mix of int64 and uint64 arguments would compile one specialization each)
+    return _normal_slow(w, np.uint64(k0), np.uint64(k1), np.uint64(stream), np.uint64(n),
+                        np.int64(slot))
 
 
 @njit(cache=True, fastmath=False, inline="always")
