@@ -92,7 +92,8 @@ def field_magnitude(shape_id, mparams, pol, rx, ry, rz, order, pp, out):
     """
     if shape_id == 0:
         return sphere_magnitude(mparams, pol, rx, ry, rz, order, pp[P_B0], pp[P_HIGH] != 0.0)
-    magnet_point(shape_id, mparams, pol, rx, ry, rz, order, out)
+    # the order as a plain int64: a literal order compiled one magnet kernel per order
+    magnet_point(shape_id, mparams, pol, rx, ry, rz, np.int64(order), out)
     gx = 0.0
     gy = 0.0
     gz = 0.0
@@ -338,5 +339,5 @@ def b1_effective(shape_id, mparams, pol, rx, ry, rz, pp, out):
     """
     if pp[P_HIGH] != 0.0:
         return pp[P_B1]
-    magnet_point(shape_id, mparams, pol, rx, ry, rz, 0, out)
+    magnet_point(shape_id, mparams, pol, rx, ry, rz, np.int64(0), out)
     return b1_effective_at(pp[P_B1], out[0], out[1], out[2] + pp[P_B0], 1.0, 0.0, 0.0)
