@@ -99,11 +99,26 @@ def small_amplitude_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
     (K2, ok) : (float, bool)
         T/m^2.
     """
-    a = pp[P_XPK]
+    k2, ok = _analytic_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp)
+    if ok:
+        return k2, True
+    return difference_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _analytic_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp):
+    """(K2, ok) of :func:`sphere_small_amplitude` for a sphere tip at high field, else
+    (g2, False)."""
     if shape_id == 0 and pp[P_HIGH] != 0.0:
-        k2, ok = sphere_small_amplitude(mparams, pol, rx, ry, rz, g2, a)
-        if ok:
-            return k2, True
+        return sphere_small_amplitude(mparams, pol, rx, ry, rz, g2, pp[P_XPK])
+    return g2, False
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def difference_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
+    """(K2, ok) of :func:`small_amplitude_curvature` from the second difference of g_2 at
+    step a = x_pk (two field evaluations), without the analytic sphere form."""
+    a = pp[P_XPK]
     b, gx, gy, gz, gp = field_magnitude(shape_id, mparams, pol, rx + a, ry, rz, 2, pp, out)
     b, gx, gy, gz, gm = field_magnitude(shape_id, mparams, pol, rx - a, ry, rz, 2, pp, out)
     second = 0.125 * (gp + gm - 2.0 * g2)
@@ -123,19 +138,19 @@ def field_and_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out):
     b, gx, gy, gz, g2 = field_magnitude(shape_id, mparams, pol, rx, ry, rz, 2, pp, out)
     if pp[P_XPK] <= 0.0:
         return b, gx, gy, gz, g2
-    if shape_id == 0 and pp[P_HIGH] != 0.0:
-        k2, ok = sphere_small_amplitude(mparams, pol, rx, ry, rz, g2, pp[P_XPK])
-        if ok:
-            return b, gx, gy, gz, k2
+    k2, ok = _analytic_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp)
+    if ok:
+        return b, gx, gy, gz, k2
     return b, gx, gy, gz, numerical_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out)
 
 
 @njit(cache=True, fastmath=False)
 def numerical_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
-    """K2 where the analytic form does not serve: :func:`small_amplitude_curvature` where
-    it may be used, else :func:`trajectory_average`, T/m^2. Compiled on its own (not
-    inlined): the common analytic case stays small in its many callers."""
-    k2, ok = small_amplitude_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out)
+    """K2 where the analytic form does not serve: the second difference of
+    :func:`small_amplitude_curvature` (:func:`difference_curvature`) where it may be used,
+    else :func:`trajectory_average`, T/m^2. Compiled on its own (not inlined): the common
+    analytic case stays small in its many callers."""
+    k2, ok = difference_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out)
     if not ok:
         k2 = trajectory_average(shape_id, mparams, pol, rx, ry, rz, pp, out)
     return k2
