@@ -31,6 +31,9 @@ def test_mrfm_drivers_and_stock_drivers_share_the_rig(rig):
                             visalib="@py")
         stock.time_constant(0.3)
         stock.sensitivity(2e-3)
+        # the stock writes go unanswered on their own connection: a read on it returns
+        # once the instrument has handled them (a query on our connection could overtake)
+        assert stock.sensitivity() == pytest.approx(2e-3)
         assert opened["lockin"].time_constant == pytest.approx(0.3)
         assert opened["lockin"].sensitivity == pytest.approx(2e-3)
         opened["lockin"].time_constant = 0.01

@@ -137,12 +137,15 @@ def test_temperature_follows_setpoint_with_time_constant():
     try:
         c = LineClient(rig.resources["temperature"], "\r\n")
         assert c.query("KRDG? A") == "+004.200"
+        # the setpoint acts from when the server handles it: between t_sent and t_done
+        t_sent = rig.state.now()
         c.send("SETP 1,8.0;RANGE 1,1")
-        t0 = rig.state.now()
+        assert c.query("RANGE? 1") == "1"
+        t_done = rig.state.now()
         time.sleep(0.1)  # ~20 simulated seconds
-        before = rig.state.now() - t0
+        before = rig.state.now() - t_done
         temp = float(c.query("KRDG? A"))
-        after = rig.state.now() - t0
+        after = rig.state.now() - t_sent
         tau = 20.0
 
         def model(t):
