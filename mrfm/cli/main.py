@@ -52,15 +52,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _load_subcommands() -> list[object]:
-    modules = []
-    for name in SUBCOMMAND_MODULES:
-        module_name = f"mrfm.cli.{name}_cmd"
-        try:
-            modules.append(importlib.import_module(module_name))
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-    return modules
+    return [importlib.import_module(f"mrfm.cli.{name}_cmd") for name in SUBCOMMAND_MODULES]
 
 
 def build_parser() -> argparse.ArgumentParser:

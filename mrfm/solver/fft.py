@@ -92,34 +92,31 @@ def _any_nonzero(res):
     return False
 
 
-@njit(cache=True, fastmath=False, parallel=True)
 def kernel_plane(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp):
-    """Kernel (per unit density per unit volume) on the offset grid dxs x dys at height dz.
-
-    The grid (uniform steps) is walked in tiles of TILE x TILE offsets in parallel, each
-    split into SUBTILE x SUBTILE blocks (:func:`_fill_tile`).
+    """Kernel (per unit density per unit volume) on the offset grid dxs x dys at height dz:
+    :func:`kernel_planes` for one height, on all of numba's threads.
 
     Returns
     -------
     (plane, nonzero) : ((dxs.size, dys.size) float64, bool)
     """
-    nx = dxs.size
-    ny = dys.size
-    res = np.zeros((nx, ny))
-    ntiles = ((nx + TILE - 1) // TILE) * ((ny + TILE - 1) // TILE)
-    for w in prange(ntiles):
-        out, crossings, stack = S.scratch()
-        _fill_tile(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp, res, w, out,
-                   crossings, stack)
-    return res, _any_nonzero(res)
+    planes, nonzero = kernel_planes(kid, shape_id, mparams, pol, dxs, dys,
+                                    np.array([float(dz)]), voxel, pp, get_num_threads())
+    return planes[0], bool(nonzero[0])
 
 
 @njit(cache=True, fastmath=False, parallel=True)
 def kernel_planes(kid, shape_id, mparams, pol, dxs, dys, dzs, voxel, pp, nth):
-    """:func:`kernel_plane` at several heights ``dzs`` at once, in parallel over the heights
-    (one parallel region for many layers: no thread start-up and barrier per layer);
-    ``nth``: the number of threads (numba's ``get_num_threads()``, passed in so that the
-    compiled function can be cached).
+    """Kernel (per unit density per unit volume) on the offset grid dxs x dys at each
+    height of ``dzs``.
+
+    Each plane is walked in tiles of TILE x TILE offsets, each split into SUBTILE x SUBTILE
+    blocks (:func:`_fill_tile`); the (height, tile) pairs are dealt round-robin to ``nth``
+    threads in one parallel region (no thread start-up and barrier per layer; neighbouring
+    tiles and layers cost alike, so each thread gets a share of the costly ones, those the
+    resonant slice crosses). ``nth``: the number of threads (numba's
+    ``get_num_threads()``, passed in so that the compiled function can be cached). One
+    compiled kernel serves one layer and many.
 
     Returns
     -------
@@ -130,17 +127,16 @@ def kernel_planes(kid, shape_id, mparams, pol, dxs, dys, dzs, voxel, pp, nth):
     res = np.zeros((dzs.size, nx, ny))
     nonzero = np.zeros(dzs.size, dtype=np.bool_)
     ntiles = ((nx + TILE - 1) // TILE) * ((ny + TILE - 1) // TILE)
-    nth = max(1, min(nth, dzs.size))
+    items = dzs.size * ntiles
+    nth = max(1, min(nth, items))
     for p in prange(nth):
-        # layers dealt round-robin: neighbouring layers cost alike, so each thread gets a
-        # share of the costly ones (those the resonant slice crosses)
         out, crossings, stack = S.scratch()
-        for t in range(p, dzs.size, nth):
-            plane = res[t]
-            for w in range(ntiles):
-                _fill_tile(kid, shape_id, mparams, pol, dxs, dys, dzs[t], voxel, pp, plane, w,
-                           out, crossings, stack)
-            nonzero[t] = _any_nonzero(plane)
+        for q in range(p, items, nth):
+            t = q // ntiles
+            _fill_tile(kid, shape_id, mparams, pol, dxs, dys, dzs[t], voxel, pp, res[t],
+                       q - t * ntiles, out, crossings, stack)
+    for t in range(dzs.size):
+        nonzero[t] = _any_nonzero(res[t])
     return res, nonzero
 
 
@@ -170,20 +166,17 @@ def layer_may_sound(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp):
 
 @functools.cache
 def specialized(kid: int, shape_id: int):
-    """(kernel_plane, layer_may_sound, kernel_planes) compiled for one protocol family and
-    one tip shape.
+    """(layer_may_sound, kernel_planes) compiled for one protocol family and one tip shape.
 
     ``kid`` and ``shape_id`` are closure constants, so numba types them as literals and
     compiles only that protocol's and that shape's code into the kernels (a fraction of
     the first-run compilation of the general versions above, which branch at run time).
-    Each specialization is cached on disk like any other kernel. Returns three functions
-    taking the arguments of :func:`kernel_plane` (:func:`kernel_planes`) after ``shape_id``.
+    Each specialization is cached on disk like any other kernel. Returns two functions
+    taking the arguments of :func:`layer_may_sound` (:func:`kernel_planes`) after
+    ``shape_id``.
     """
     kid_c = int(kid)
     shape_c = int(shape_id)
-
-    def plane(mparams, pol, dxs, dys, dz, voxel, pp):
-        return kernel_plane(kid_c, shape_c, mparams, pol, dxs, dys, dz, voxel, pp)
 
     def may_sound(mparams, pol, dxs, dys, dz, voxel, pp):
         return layer_may_sound(kid_c, shape_c, mparams, pol, dxs, dys, dz, voxel, pp)
@@ -191,7 +184,7 @@ def specialized(kid: int, shape_id: int):
     def planes(mparams, pol, dxs, dys, dzs, voxel, pp, nth):
         return kernel_planes(kid_c, shape_c, mparams, pol, dxs, dys, dzs, voxel, pp, nth)
 
-    return S.compile_specialized(kid_c, shape_c, plane, may_sound, planes)
+    return S.compile_specialized(kid_c, shape_c, may_sound, planes)
 
 
 def step_ratio(axis: np.ndarray, pitch: float) -> int | None:
@@ -271,7 +264,7 @@ def fft_signal(kid: int, magnet, *, rho: np.ndarray, origin: np.ndarray, voxel: 
     workers = _workers()
     vox = np.asarray(voxel, dtype=float)
     occupied, run = layer_runs(rho)
-    plane_at, may_sound, planes_at = specialized(kid, int(magnet.shape_id))
+    may_sound, planes_at = specialized(kid, int(magnet.shape_id))
     # offsets evaluated: all, or one half per mirrored axis (copied to the other half)
     xs, ix_map, ys, iy_map = slice(None), None, slice(None), None
     if mirror_symmetric(kid, int(magnet.shape_id), pol):
@@ -294,9 +287,8 @@ def fft_signal(kid: int, magnet, *, rho: np.ndarray, origin: np.ndarray, voxel: 
             acc[ih] += r_hat * sfft.rfft2(plane, s=(n1, n2), workers=workers)
         sums.clear()
 
-    # layers in chunks: where many layers of a chunk may sound, their planes are computed in
-    # one parallel region over the layers (kernel_planes); otherwise one layer at a time,
-    # in parallel over tiles (kernel_plane)
+    # layers in chunks: the planes of the layers of a chunk that may sound at a height are
+    # computed in one parallel region (kernel_planes, over layers and tiles)
     nz = rho.shape[2]
     zs = origin[2] + np.arange(nz) * voxel[2]
     plane_bytes = 8 * dxs_e.size * dys_e.size * max(1, heights.size)
@@ -306,17 +298,13 @@ def fft_signal(kid: int, magnet, *, rho: np.ndarray, origin: np.ndarray, voxel: 
         found: dict[int, list] = {k: [] for k in ks}
         for ih, cz in enumerate(centre_z):
             cand = [k for k in ks if may_sound(mparams, pol, dxs_e, dys_e, zs[k] - cz, vox, pp)]
-            if len(cand) >= 2 * workers:
-                planes, nonzero = planes_at(mparams, pol, dxs_e, dys_e, zs[cand] - cz, vox, pp,
-                                            workers)
-                for t, k in enumerate(cand):
-                    if nonzero[t]:
-                        found[k].append((ih, planes[t]))
+            if not cand:
                 continue
-            for k in cand:
-                plane, nonzero = plane_at(mparams, pol, dxs_e, dys_e, zs[k] - cz, vox, pp)
-                if nonzero:  # else the slice misses this layer at this height
-                    found[k].append((ih, plane))
+            planes, nonzero = planes_at(mparams, pol, dxs_e, dys_e, zs[cand] - cz, vox, pp,
+                                        workers)
+            for t, k in enumerate(cand):
+                if nonzero[t]:  # else the slice misses this layer at this height
+                    found[k].append((ih, planes[t]))
         for k in ks:
             if not found[k]:
                 continue

@@ -27,6 +27,7 @@ from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
 from mrfm.solver.protocols import build_params, protocol_info
 
+from . import sphere_kernels as SK
 from .helpers import ELECTRON, make_exp, slab_sample
 
 
@@ -165,7 +166,7 @@ def test_block_error_estimate_bounds_the_error(name):
             e = h + 0.5 * voxel
             pts = c + rng.uniform(-1, 1, (200, 3)) * e
             for q in pts:
-                b = K.field_magnitude(0, mp, pol, *q, 0, pp, out)[0]
+                b = SK.field_magnitude(mp, pol, *q, 0, pp, out)[0]
                 assert abs(b - pp[K.P_BRES]) < pp[K.P_HALF]
         q2, q3, mass = rules(mp, pol, *c, la, lb, lc, *voxel, pp, out, cr)
         ii, jj, kk = np.meshgrid(*(np.arange(n) - (n - 1) / 2 for n in (la, lb, lc)),

@@ -19,6 +19,7 @@ from mrfm.solver import box_fraction as BF
 from mrfm.solver import curvature as CV
 from mrfm.solver import kernels as K
 
+from . import sphere_kernels as SK
 from .helpers import box_quad
 
 
@@ -84,7 +85,7 @@ MAG = (0, np.array([50e-9, 0.0, 0.0]), np.array([0.2, 0.1, 1.8]))
 
 def _bmag(r, pp):
     out = K.scratch()
-    return K.field_magnitude(*MAG, r[0], r[1], r[2], 0, pp, out)[0]
+    return SK.field_magnitude(*MAG[1:], r[0], r[1], r[2], 0, pp, out)[0]
 
 
 @pytest.mark.parametrize("high", [False, True])
@@ -92,7 +93,7 @@ def test_field_magnitude_derivatives_match_finite_differences(high):
     pp = _pp(high=high)
     r = np.array([17e-9, -9e-9, -85e-9])
     out = K.scratch()
-    b, gx, gy, gz, d2 = K.field_magnitude(*MAG, *r, 2, pp, out)
+    b, gx, gy, gz, d2 = SK.field_magnitude(*MAG[1:], *r, 2, pp, out)
     h = 1e-11
     grad_fd = [(_bmag(r + h * e, pp) - _bmag(r - h * e, pp)) / (2 * h) for e in np.eye(3)]
     np.testing.assert_allclose([gx, gy, gz], grad_fd, rtol=1e-6)
@@ -105,12 +106,12 @@ def test_field_magnitude_derivatives_match_finite_differences(high):
 def test_trajectory_curvature_small_amplitude_limit():
     r = np.array([12e-9, 4e-9, -80e-9])
     out = K.scratch()
-    d2 = K.field_magnitude(*MAG, *r, 2, _pp(), out)[4]
-    k2 = CV.trajectory_curvature(*MAG, *r, _pp(amplitude=0.05e-9, n_theta=32), out)
+    d2 = SK.field_magnitude(*MAG[1:], *r, 2, _pp(), out)[4]
+    k2 = SK.trajectory_curvature(*MAG[1:], *r, _pp(amplitude=0.05e-9, n_theta=32), out)
     assert k2 == pytest.approx(d2, rel=1e-5)
     # spectral accuracy of the trapezoid rule at a large amplitude
-    k64 = CV.trajectory_curvature(*MAG, *r, _pp(amplitude=20e-9, n_theta=64), out)
-    k256 = CV.trajectory_curvature(*MAG, *r, _pp(amplitude=20e-9, n_theta=256), out)
+    k64 = SK.trajectory_curvature(*MAG[1:], *r, _pp(amplitude=20e-9, n_theta=64), out)
+    k256 = SK.trajectory_curvature(*MAG[1:], *r, _pp(amplitude=20e-9, n_theta=256), out)
     assert k64 == pytest.approx(k256, rel=1e-9)
 
 
@@ -134,16 +135,16 @@ def test_small_amplitude_curvature_against_the_full_trajectory_average(high):
     tiny = []
     for r, a in _swing_points(3, 400):
         pp = _pp(high=high, amplitude=a, n_theta=256)
-        g2 = K.field_magnitude(*MAG, *r, 2, pp, out)[4]
-        fast, ok = CV.small_amplitude_curvature(*MAG, *r, g2, pp, out)
-        full = CV.trajectory_average(*MAG, *r, pp, out)
+        g2 = SK.field_magnitude(*MAG[1:], *r, 2, pp, out)[4]
+        fast, ok = SK.small_amplitude_curvature(*MAG[1:], *r, g2, pp, out)
+        full = SK.trajectory_average(*MAG[1:], *r, pp, out)
         if ok:
             accepted += 1
             assert abs(fast - full) <= 2 * CV.SMALL_AMPLITUDE_TOL * abs(g2)
             assert abs(fast - full) <= 1e-7 * abs(g2)
-            assert CV.trajectory_curvature(*MAG, *r, pp, out) == fast
+            assert SK.trajectory_curvature(*MAG[1:], *r, pp, out) == fast
         else:
-            assert CV.trajectory_curvature(*MAG, *r, pp, out) == full
+            assert SK.trajectory_curvature(*MAG[1:], *r, pp, out) == full
             rejected_large += a > 0.05 * np.linalg.norm(r)
         if a < 1e-5 * np.linalg.norm(r):
             tiny.append(ok)
@@ -158,8 +159,8 @@ def test_trajectory_curvature_is_a_weighted_mean_of_the_curvature_over_the_swing
     out = K.scratch()
     for r, a in _swing_points(4, 40):
         pp = _pp(amplitude=a, n_theta=256)
-        full = CV.trajectory_average(*MAG, *r, pp, out)
-        g2 = [K.field_magnitude(*MAG, r[0] + u, r[1], r[2], 2, pp, out)[4]
+        full = SK.trajectory_average(*MAG[1:], *r, pp, out)
+        g2 = [SK.field_magnitude(*MAG[1:], r[0] + u, r[1], r[2], 2, pp, out)[4]
               for u in np.linspace(-a, a, 401)]
         span = max(g2) - min(g2)
         assert min(g2) - 1e-9 * span <= full <= max(g2) + 1e-9 * span
@@ -176,7 +177,7 @@ def test_sphere_magnitude_second_derivative_is_the_general_formula(high):
     pp = _pp(high=high)
     q = magnet_points(MAG[0], MAG[1], MAG[2], pts, 2)
     out = K.scratch()
-    got = np.array([K.field_magnitude(*MAG, *p, 2, pp, out) for p in pts])
+    got = np.array([SK.field_magnitude(*MAG[1:], *p, 2, pp, out) for p in pts])
     bt = q[:, :3] + np.array([0.0, 0.0, pp[K.P_B0]])
     if high:
         want_b, want_g, want_d2 = bt[:, 2], q[:, [9, 10, 11]], q[:, 23]

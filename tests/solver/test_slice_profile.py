@@ -35,6 +35,7 @@ from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
 from mrfm.solver.protocols import build_params, protocol_info
 
+from . import sphere_kernels as SK
 from .helpers import PROTON, box_quad, make_exp, slab_sample
 from .reference import reference_simulate
 
@@ -171,6 +172,6 @@ def test_gradient_and_curvature_bounds():
         r = np.linalg.norm(p)
         assert np.linalg.norm(g, 2) <= 2 * r_mag**3 * j / r**4 * (1 + 1e-9)
         s = rng.uniform(0.5e-9, 4e-9, size=3)
-        b = K.field_magnitude(0, mp, pol, *p, 0, pp, out)[0]
-        e = BB.curvature_excess(0, mp, pol, *p, *s, b, pp, out, math.inf)
-        assert e <= BB.curvature_bound(0, mp, pol, *p, *s, b, pp)
+        b = SK.field_magnitude(mp, pol, *p, 0, pp, out)[0]
+        e = SK.curvature_excess(mp, pol, *p, *s, b, pp, out, math.inf)
+        assert e <= SK.curvature_bound(mp, pol, *p, *s, b, pp)
