@@ -3,7 +3,9 @@
 Truths: the rule as the issue states it (a line per 5 % of the work or per 10 s,
 whichever comes first, and one at 100 %), checked on a fake clock; then every long
 command run as CI runs it (a subprocess, stderr a pipe): its lines parse, count up,
-end at 100 % and keep the spacing rule, and ``--json`` leaves stdout one JSON object.
+end at 100 % and keep the spacing rule, and ``--json`` leaves stdout one JSON object
+(the demo's lines are checked the same way in ``test_demo.py``, in-process, with the demo
+run that test makes anyway).
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import pytest
 
 from mrfm.cli.progress import LINE_PATTERN, CommandProgress, ProgressLines, duration
 
@@ -229,13 +229,3 @@ def test_dataset_prints_progress_lines(tmp_path):
     got = check_progress(proc.stderr, "dataset", at_least=4)
     assert [m["done"] for m in got][-4:] == ["1", "2", "3", "4"] and got[0]["unit"] == "items"
     assert json.loads(proc.stdout)["generated"] == 4
-
-
-@pytest.mark.timeout(600)
-def test_demo_prints_progress_lines_for_its_scan(tmp_path):
-    proc = _run(["demo", "-o", str(tmp_path / "demo"), "--json"], tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    got = check_progress(proc.stderr, "scan", at_least=10)
-    assert got[-1]["total"] == "1024"
-    check_progress(proc.stderr, "timeseries", at_least=1)  # one chunk: its 100 % line
-    assert "folder" in json.loads(proc.stdout)
