@@ -39,7 +39,7 @@ def plot_gradient_map(exp, path: Path) -> None:
     """PNG of the tip's dBz/dx on the sample surface at the smallest scan height."""
     from mrfm.info import gradient_plane
     from mrfm.plotting.style import figure, save
-    from mrfm.units import engineering_scale
+    from mrfm.unit_format import engineering_scale
 
     h = float(np.min(exp.scan.height))
     size = max(float(np.max(exp.magnet.params)), h)
@@ -153,7 +153,7 @@ def run_demo(out: Path, log: Callable[[str], None] = print,
     from mrfm.solver import simulate
     from mrfm.timedomain.experiment import chain_parameters
     from mrfm.timedomain.stream import write_timeseries
-    from mrfm.units import format_quantity
+    from mrfm.unit_format import format_quantity
 
     t0 = time.perf_counter()
     for name in OUTPUTS:

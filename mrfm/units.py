@@ -467,36 +467,3 @@ def parse_in_unit(value: Any, unit: str, field: str = "value") -> float:
 def _target(unit: str) -> Any:
     q = parse_text(f"1 {unit}", "unit")
     return q.units
-
-
-def format_quantity(value: float, unit: str, digits: int = 4) -> str:
-    """Format an SI value with an engineering prefix, e.g. ``format_quantity(1.2e-18, "N")``.
-
-    Returns ``"1.2 aN"``. Used for human-readable tables and plot labels.
-    """
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g} {unit}"
-    prefixes = {
-        -24: "y", -21: "z", -18: "a", -15: "f", -12: "p", -9: "n", -6: "µ", -3: "m",
-        0: "", 3: "k", 6: "M", 9: "G", 12: "T",
-    }
-    exponent = int(math.floor(math.log10(abs(value)) / 3) * 3)
-    exponent = max(-24, min(12, exponent))
-    scaled = value / 10.0**exponent
-    return f"{scaled:.{digits}g} {prefixes[exponent]}{unit}"
-
-
-def engineering_scale(max_abs: float) -> tuple[float, str]:
-    """Return ``(factor, prefix)`` so that ``max_abs * factor`` lies in [1, 1000).
-
-    Used by plots to label axes in aN, mHz, nm, ...
-    """
-    if max_abs == 0 or not math.isfinite(max_abs):
-        return 1.0, ""
-    prefixes = {
-        -24: "y", -21: "z", -18: "a", -15: "f", -12: "p", -9: "n", -6: "µ", -3: "m",
-        0: "", 3: "k", 6: "M", 9: "G", 12: "T",
-    }
-    exponent = int(math.floor(math.log10(abs(max_abs)) / 3) * 3)
-    exponent = max(-24, min(12, exponent))
-    return 10.0 ** (-exponent), prefixes[exponent]

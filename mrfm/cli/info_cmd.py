@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from mrfm.cli.jsonout import print_json
-from mrfm.units import format_quantity
+from mrfm.unit_format import format_quantity
 
 if TYPE_CHECKING:
     from mrfm.config import OverrideValue

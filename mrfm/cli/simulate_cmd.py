@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _value(value: float, unit: str) -> str:
     """``value`` in ``unit`` with an engineering prefix (``"1.2 aN"``, ``"3.1e-36 N^2"``)."""
-    from mrfm.units import format_quantity
+    from mrfm.unit_format import format_quantity
 
     if "^" not in unit:
         return format_quantity(value, unit)

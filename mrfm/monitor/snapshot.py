@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 
 from mrfm.data.nexus import FileFormatError
-from mrfm.units import format_quantity
+from mrfm.unit_format import format_quantity
 
 #: longest text of one setting value shown (longer values are cut with "...")
 MAX_TEXT = 300

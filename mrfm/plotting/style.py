@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from mrfm.errors import UserError  # noqa: E402
-from mrfm.units import engineering_scale  # noqa: E402
+from mrfm.unit_format import engineering_scale  # noqa: E402
 
 RC = {
     "font.size": 11,
