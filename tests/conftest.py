@@ -59,6 +59,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     log.unlink(missing_ok=True)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``wallclock`` (a prediction of wall-clock time against the time taken)
+    go last: on the workers' queues they then run after the cold-cache compilation, when
+    the 2-core machine's load no longer swings between a test's start and its end."""
+    items.sort(key=lambda item: item.get_closest_marker("wallclock") is not None)
+
+
 @pytest.fixture(autouse=True)
 def _close_rig_clients():
     """After each test, close the raw rig clients it left open (a failed test's sockets

@@ -179,14 +179,16 @@ CASES = {
 }
 
 
+@pytest.mark.wallclock
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_estimate_before_the_start_is_within_30_percent_on_the_virtual_rig(case, tmp_path):
-    """Up to three scans: the machine running the tests may be shared, and a load that
+    """Up to five scans: the machine running the tests may be shared, and a load that
     changes between the probes and the scan is beyond any estimate; one of them must be
-    within 30 %."""
+    within 30 %. (On the suite's three workers over two cores, three scans in a row were
+    once all off, at 1.84, 0.63 and 0.58, while the other workers compiled kernels.)"""
     exp, rig = CASES[case](tmp_path)
     ratios = []
-    for attempt in range(3):
+    for attempt in range(5):
         ratios.append(_ratio(exp, rig, tmp_path / f"scan{attempt}.h5"))
         if abs(ratios[-1] - 1) <= 0.30:
             break
