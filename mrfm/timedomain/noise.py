@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.optimize
 import scipy.special
 from numba import njit
 
@@ -43,13 +42,45 @@ ROUNDS = 10
 ZIGGURAT_LAYERS = 256
 
 
-def _ziggurat_tables(n_layers: int = ZIGGURAT_LAYERS):
-    """Layer edges of the ziggurat for f(x) = exp(-x**2/2) (unnormalized).
+#: the ziggurat's edge r for :data:`ZIGGURAT_LAYERS` layers: the root of
+#: :func:`ziggurat_edges`' closure residual in [3, 4.5], as ``scipy.optimize.brentq`` finds it
+#: with xtol = rtol = 1e-15 (stored, so that importing this module does not import
+#: scipy.optimize; tests/timedomain/test_noise.py solves for it again). Marsaglia & Tsang
+#: (2000) give 3.6541528853610088 for 256 layers.
+ZIGGURAT_R = 3.6541528853610092
+
+
+def ziggurat_edges(r: float, n_layers: int = ZIGGURAT_LAYERS) -> tuple[np.ndarray, float]:
+    """Layer edges of the ziggurat for f(x) = exp(-x**2/2) (unnormalized) from its edge r,
+    and the top layer's closure residual (zero at the right r).
 
     Layers 1..N-1 are the rectangles [0, x_i] x [f(x_i), f(x_{i+1})] (x_N = 0); layer 0
     is the base [0, x_0] x [0, f(r)] with x_0 = v / f(r), whose part beyond r = x_1
     stands for the tail. Every layer has the area v = r f(r) + int_r^inf f. The edge
-    r solves f(x_{N-1}) + v / x_{N-1} = 1 (the top layer closes at f = 1).
+    r solves f(x_{N-1}) + v / x_{N-1} = 1 (the top layer closes at f = 1); the residual
+    is f(x_{N-1}) + v / x_{N-1} - 1, positive (with the layers left over) where r is too
+    small and the layers close early.
+
+    Returns
+    -------
+    (x, residual) : ((N + 1,) float64, float)
+    """
+    fr = math.exp(-0.5 * r * r)
+    v = r * fr + math.sqrt(math.pi / 2.0) * scipy.special.erfc(r / math.sqrt(2.0))
+    x = np.zeros(n_layers + 1)
+    x[0] = v / fr
+    x[1] = r
+    for i in range(1, n_layers - 1):
+        fn = math.exp(-0.5 * x[i] * x[i]) + v / x[i]
+        if fn >= 1.0:
+            return x, fn + (n_layers - 1 - i)  # too large an area: residual > 0
+        x[i + 1] = math.sqrt(-2.0 * math.log(fn))
+    top = x[n_layers - 1]
+    return x, math.exp(-0.5 * top * top) + v / top - 1.0
+
+
+def _ziggurat_tables(r: float = ZIGGURAT_R, n_layers: int = ZIGGURAT_LAYERS):
+    """The ziggurat's tables from its edge r (see :func:`ziggurat_edges`).
 
     Returns
     -------
@@ -58,23 +89,7 @@ def _ziggurat_tables(n_layers: int = ZIGGURAT_LAYERS):
         (``u < k[i]`` with u the 52-bit abscissa means u w[i] < x[i+1]); the scale
         w (N,) = x[i] 2**-52; f (N + 1,) = f(x[i]) with f[0] = f(r) and f[N] = 1.
     """
-    def edges(r: float) -> tuple[np.ndarray, float]:
-        fr = math.exp(-0.5 * r * r)
-        v = r * fr + math.sqrt(math.pi / 2.0) * scipy.special.erfc(r / math.sqrt(2.0))
-        x = np.zeros(n_layers + 1)
-        x[0] = v / fr
-        x[1] = r
-        for i in range(1, n_layers - 1):
-            fn = math.exp(-0.5 * x[i] * x[i]) + v / x[i]
-            if fn >= 1.0:
-                return x, fn + (n_layers - 1 - i)  # too large an area: residual > 0
-            x[i + 1] = math.sqrt(-2.0 * math.log(fn))
-        top = x[n_layers - 1]
-        return x, math.exp(-0.5 * top * top) + v / top - 1.0
-
-    r = scipy.optimize.brentq(lambda t: edges(t)[1], 3.0, 4.5, xtol=1e-15, rtol=1e-15,
-                              maxiter=200)
-    x, _ = edges(r)
+    x, _ = ziggurat_edges(r, n_layers)
     scale = 2.0**52
     k = np.empty(n_layers, dtype=np.uint64)
     w = np.empty(n_layers)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.optimize
 from numba import njit
 
 from mrfm.errors import UserError
@@ -82,6 +81,8 @@ def loop_gains(bandwidth: float, detector_cutoff: float | None = None,
     def excess(omega_n: float) -> float:
         kp, ki = _gains(omega_n)
         return abs(closed_loop_response(b, kp=kp, ki=ki, detector_cutoff=f_pd)) - ZETA
+
+    import scipy.optimize  # here, not at import: most users of this module never get here
 
     omega_n = scipy.optimize.brentq(excess, 0.05 * w_b, 2.0 * w_b, xtol=1e-14 * w_b,
                                     rtol=1e-14)
