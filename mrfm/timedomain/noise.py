@@ -47,7 +47,7 @@ ZIGGURAT_LAYERS = 256
 #: with xtol = rtol = 1e-15 (stored, so that importing this module does not import
 #: scipy.optimize; tests/timedomain/test_noise.py solves for it again). Marsaglia & Tsang
 #: (2000) give 3.6541528853610088 for 256 layers.
-ZIGGURAT_R = 3.6541528853610092
+ZIG_R = 3.6541528853610092
 
 
 def ziggurat_edges(r: float, n_layers: int = ZIGGURAT_LAYERS) -> tuple[np.ndarray, float]:
@@ -79,13 +79,13 @@ def ziggurat_edges(r: float, n_layers: int = ZIGGURAT_LAYERS) -> tuple[np.ndarra
     return x, math.exp(-0.5 * top * top) + v / top - 1.0
 
 
-def _ziggurat_tables(r: float = ZIGGURAT_R, n_layers: int = ZIGGURAT_LAYERS):
+def _ziggurat_tables(r: float, n_layers: int = ZIGGURAT_LAYERS):
     """The ziggurat's tables from its edge r (see :func:`ziggurat_edges`).
 
     Returns
     -------
-    (r, x, k, w, f) : float and ndarrays
-        r; edges x (N + 1,) with x[N] = 0; the fast-accept thresholds k (N,) uint64
+    (x, k, w, f) : ndarrays
+        Edges x (N + 1,) with x[N] = 0; the fast-accept thresholds k (N,) uint64
         (``u < k[i]`` with u the 52-bit abscissa means u w[i] < x[i+1]); the scale
         w (N,) = x[i] 2**-52; f (N + 1,) = f(x[i]) with f[0] = f(r) and f[N] = 1.
     """
@@ -100,10 +100,10 @@ def _ziggurat_tables(r: float = ZIGGURAT_R, n_layers: int = ZIGGURAT_LAYERS):
         f[i] = math.exp(-0.5 * x[i] * x[i])
     f[0] = math.exp(-0.5 * r * r)
     f[n_layers] = 1.0
-    return r, x, k, w, f
+    return x, k, w, f
 
 
-ZIG_R, ZIG_X, ZIG_K, ZIG_W, ZIG_F = _ziggurat_tables()
+ZIG_X, ZIG_K, ZIG_W, ZIG_F = _ziggurat_tables(ZIG_R)
 _ZIG_INV_R = 1.0 / ZIG_R
 
 
