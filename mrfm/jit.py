@@ -8,6 +8,24 @@ from typing import Any
 from numba import njit
 
 
+def scalar_kernel(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """``njit(cache=True, fastmath=False, **options)`` without numba's reference-counting
+    runtime, for the per-voxel kernels: functions of scalars and of arrays they only read
+    (or caller-owned scratch they write) that allocate nothing.
+
+    Compiled with the runtime, every call of such a function that is not inlined
+    increments and decrements the reference count of each array argument (atomic
+    operations): measured on this machine, a rejected voxel of the direct path cost 58 ns
+    through ``_slice_leaf`` with them and 14 ns without, the field evaluation alone
+    12-14 ns. numba refuses to compile a function under this decorator that allocates an
+    array (no silent leak). Used bare (``@scalar_kernel``) or with options
+    (``@scalar_kernel(error_model="numpy")``).
+    """
+    if fn is None:
+        return lambda f: scalar_kernel(f, **options)
+    return njit(cache=True, fastmath=False, _nrt=False, **options)(fn)
+
+
 def compile_closure(fn: Callable[..., Any], suffix: str, **options: Any) -> Any:
     """``njit(cache=True, fastmath=False, **options)`` of a closure made for particular
     constants (a tip shape, a protocol family), under a name of its own.

@@ -43,7 +43,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from mrfm.jit import scalar_kernel
 
 _FOUR_PI = 4.0 * math.pi
 
@@ -83,7 +84,7 @@ _P4 = np.array([[4, 0, 0], [0, 4, 0], [0, 0, 4], [3, 1, 0], [1, 3, 0], [3, 0, 1]
                 [1, 1, 2]], dtype=np.int64)
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
+@scalar_kernel(error_model="numpy")
 def _q_plus_r(q, p1, p2, r):
     """Q + R without cancellation (R = |(Q, P1, P2)|); zero only on the line P1 = P2 = 0, Q <= 0."""
     if q >= 0.0:
@@ -91,7 +92,7 @@ def _q_plus_r(q, p1, p2, r):
     return (p1 * p1 + p2 * p2) / (r - q)
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
+@scalar_kernel(error_model="numpy")
 def _atan_term(x, y, z, r):
     """arctan(Y Z / (X R)), taking the limit X -> 0+ on the plane X = 0."""
     if x == 0.0:
@@ -101,7 +102,7 @@ def _atan_term(x, y, z, r):
     return math.atan(y * z / (x * r))
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
+@scalar_kernel(error_model="numpy")
 def _parity(p, sx, sy, sz):
     f = 1.0
     if p[0] % 2 == 1:
@@ -113,7 +114,7 @@ def _parity(p, sx, sy, sz):
     return f
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
+@scalar_kernel(error_model="numpy")
 def cuboid_point(params, pol, rx, ry, rz, order, out):
     """Fill ``out`` (see :func:`mrfm.physics.magnet_kernels.magnet_point`) for a cuboid.
 

@@ -49,13 +49,15 @@ import math
 
 from numba import njit
 
+from mrfm.jit import scalar_kernel
+
 _N_SERIES = 17
 _AXIS_RATIO = 0.2
 _INV_PI = 1.0 / math.pi
 _INV_2PI = 0.5 / math.pi
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
+@scalar_kernel(error_model="numpy")
 def cel(kc, p, c, s):
     """Bulirsch's generalized complete elliptic integral.
 
@@ -102,7 +104,7 @@ def cel(kc, p, c, s):
     return 0.5 * math.pi * (ss + cc * em) / (em * (em + pp))
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
+@scalar_kernel(error_model="numpy")
 def _cel_p1(kc):
     """(K, E, cel(kc, 1, 1, -1)) in one Bulirsch iteration (p = 1 shares the AGM sequence)."""
     if kc == 0.0:
@@ -151,7 +153,7 @@ def _gegenbauer_step(t, m, c_prev, c_cur, fact, sgn):
     return c_cur, c_new, fact * m, -sgn
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
+@scalar_kernel(error_model="numpy")
 def _disk_series(a, rho, zeta, order, side):
     """Axial expansion of one disk's functions (see module docstring); rho < 0.2 w.
 
@@ -204,7 +206,7 @@ def _disk_series(a, rho, zeta, order, side):
             half_a2 * iw3 * iw2 * sr)
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
+@scalar_kernel(error_model="numpy")
 def _disk_closed(a, rho, zeta, order, side):
     """Closed forms of one disk's functions away from the axis (rho > 0)."""
     ap = a + rho
@@ -243,7 +245,7 @@ def _disk_closed(a, rho, zeta, order, side):
     return uz, pd, uzz, qd, uzzz, r3, sr
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
+@scalar_kernel(error_model="numpy")
 def _disk(a, rho, zeta, order, zero_sign):
     """One disk's functions; ``zero_sign`` is the side (+-1) taken on the disk's plane."""
     if zeta > 0.0:
@@ -277,7 +279,7 @@ def _axisymmetric_block(out, k, jz, p, pzz, q, rx, ry, nx, ny):
     out[k + 8] = jz * pzz
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
+@scalar_kernel(error_model="numpy")
 def cylinder_point(params, pol, rx, ry, rz, order, out):
     """Fill ``out`` (see :func:`mrfm.physics.magnet_kernels.magnet_point`) for a cylinder.
 

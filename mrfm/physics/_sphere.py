@@ -25,6 +25,8 @@ import math
 
 from numba import njit
 
+from mrfm.jit import scalar_kernel
+
 
 @njit(cache=True, fastmath=False, error_model="numpy", inline="always")
 def _third(aa, cc, dd, jr, ji, jj, jm, xi, xj, xm, dij, dim, djm):
@@ -81,7 +83,7 @@ def _gradient_off_diagonal(a, c, ji, jj, xi, xj):
     return a * (ji * xj + jj * xi) - c * xi * xj
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
+@scalar_kernel(error_model="numpy")
 def sphere_point(params, pol, rx, ry, rz, order, out):
     """Fill ``out`` (see :func:`mrfm.physics.magnet_kernels.magnet_point`) for a sphere.
 

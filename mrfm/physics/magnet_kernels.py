@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
+from mrfm.jit import scalar_kernel
 from mrfm.physics._cuboid import cuboid_point
 from mrfm.physics._cylinder import cylinder_point
 from mrfm.physics._sphere import sphere_point
@@ -56,7 +57,7 @@ def shape_point(shape_id, params, pol, rx, ry, rz, order, out):
     _SHAPE_POINTS[shape_id](params, pol, rx, ry, rz, order, out)
 
 
-@overload(shape_point, prefer_literal=True)
+@overload(shape_point, prefer_literal=True, inline="always")
 def _shape_point_numba(shape_id, params, pol, rx, ry, rz, order, out):
     if isinstance(shape_id, types.IntegerLiteral):
         kernel = _SHAPE_POINTS[shape_id.literal_value]
@@ -77,7 +78,7 @@ def _shape_point_numba(shape_id, params, pol, rx, ry, rz, order, out):
     return any_shape
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
+@scalar_kernel(error_model="numpy")
 def magnet_point(shape_id, params, pol, rx, ry, rz, order, out):
     """Field quantities of one magnet at one point.
 

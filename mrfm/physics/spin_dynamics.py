@@ -55,9 +55,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 from numpy.typing import ArrayLike
 
+from mrfm.jit import scalar_kernel
 from mrfm.physics import lockin
 
 #: Adiabaticity below which ``mrfm simulate`` warns (P_flip = 1 - exp(-3 pi / 2) = 0.991).
@@ -178,7 +178,7 @@ def cai_fundamental_weight(s: ArrayLike) -> float | np.ndarray:
 
 
 # ------------------------------------------------------------------ scalar kernels (numba)
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def adiabaticity_at(gamma, b1_eff, depth, f_mod, s):  # pragma: no cover - numba
     """Scalar A for the solver's kernels: |gamma| B1_eff^2 / (2 pi f_mod |depth| sqrt(1-s^2)).
 
@@ -192,20 +192,20 @@ def adiabaticity_at(gamma, b1_eff, depth, f_mod, s):  # pragma: no cover - numba
     return abs(gamma) * b1_eff * b1_eff / rate
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def cai_fundamental_weight_at(s):  # pragma: no cover - numba
     """Scalar (4/pi) sqrt(1 - s^2) for |s| < 1, else 0 (:func:`cai_fundamental_weight`)."""
     q = 1.0 - s * s
     return 4.0 / math.pi * math.sqrt(q) if q > 0.0 else 0.0
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def flip_probability_at(a):  # pragma: no cover - numba
     """Scalar Landau-Zener P_flip = 1 - exp(-pi A / 2) (:func:`flip_probability`)."""
     return -math.expm1(-0.5 * math.pi * a)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def b1_effective_at(b1, bx, by, bz, ux, uy, uz):  # pragma: no cover - numba
     """Scalar B1_eff of a B1 along the unit vector u at the total field (bx, by, bz), T."""
     c = (bx * ux + by * uy + bz * uz) / math.sqrt(bx * bx + by * by + bz * bz)

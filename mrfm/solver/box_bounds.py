@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
+from mrfm.jit import scalar_kernel
 from mrfm.solver import kernels as K
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def curvature_excess(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp, out, limit):
     """Sum over axes of |second difference of |B|| across the box (T).
 
@@ -40,7 +39,7 @@ def curvature_excess(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp, out,
     return e
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def second_derivative_bound(mparams, pol, rmin, b, reach, pp):
     """Bound on |d2|B|/de2| along any unit direction e at points of a sphere tip's field at
     distance >= ``rmin`` from its centre and within ``reach`` of a point where |B| = b, T/m^2.
@@ -69,7 +68,7 @@ def second_derivative_bound(mparams, pol, rmin, b, reach, pp):
     return g1 * g1 / bmin + g2
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def curvature_bound(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp):
     """Upper bound of :func:`curvature_excess` (T); +inf where no bound is known.
 
@@ -85,7 +84,7 @@ def curvature_bound(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp):
     return 1.05 * c * 0.25 * (sx * sx + sy * sy + sz * sz)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def box_is_silent(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, ax, ay, az, pp, out):
     """Whether every voxel centred in the box ``c +- h`` has value exactly 0 (exact pre-test).
 

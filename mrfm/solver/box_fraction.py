@@ -18,6 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
+from mrfm.jit import scalar_kernel
 from mrfm.physics.spin_dynamics import cai_fundamental_weight_at
 
 #: resonant-slice weightings w(dB), dB = |B| - omega_rf/|gamma|, half-width Delta
@@ -30,7 +31,7 @@ PROFILE_FUNDAMENTAL = 2.0
 GL8_X, GL8_W = np.polynomial.legendre.leggauss(8)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _cdf_uniform_sum(t, w1, w2, w3):
     """P(U1 + U2 + U3 <= t) for independent U_i uniform on [-w_i/2, w_i/2], w1 >= w2 >= w3 >= 0.
 
@@ -100,7 +101,7 @@ def _sort3_descending(w1, w2, w3):
     return w1, w2, w3
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def slab_fraction(s0, gx, gy, gz, ax, ay, az, lo, hi):
     """Volume fraction of a box where a linear function lies in [lo, hi].
 
@@ -115,7 +116,7 @@ def slab_fraction(s0, gx, gy, gz, ax, ay, az, lo, hi):
     return _cdf_uniform_sum(hi - s0, w1, w2, w3) - _cdf_uniform_sum(lo - s0, w1, w2, w3)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def profile_weight(s, half, profile):
     """Slice weighting w(s) of one spin at resonance offset s (T), half-width ``half`` (T).
 
@@ -136,78 +137,127 @@ def profile_weight(s, half, profile):
     return 1.0 if abs(s) <= half else 0.0
 
 
-@njit(cache=True, fastmath=False)
-def _sort8(v):
-    for i in range(1, 8):
-        x = v[i]
-        j = i - 1
-        while j >= 0 and v[j] > x:
-            v[j + 1] = v[j]
-            j -= 1
-        v[j + 1] = x
-
-
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, inline="always")
 def _corner_offsets(base, w1, w2, w3):
-    """The 8 offsets base + {0, w1} + {0, w2} + {0, w3} of a box's corners, sorted: the
-    breakpoints of the piecewise polynomial distribution of a linear field over the box."""
-    pts = np.empty(8)
-    pts[0] = base
-    pts[1] = base + w3
-    pts[2] = base + w2
-    pts[3] = base + w2 + w3
-    pts[4] = base + w1
-    pts[5] = base + w1 + w3
-    pts[6] = base + w1 + w2
-    pts[7] = base + w1 + w2 + w3
-    _sort8(pts)
-    return pts
+    """The 8 offsets base + {0, w1} + {0, w2} + {0, w3} of a box's corners in ascending
+    order (a tuple; w1 >= w2 >= w3 >= 0): the breakpoints of the piecewise polynomial
+    distribution of a linear field over the box.
+
+    With the widths ordered only w2 + w3 against w1 is open: 0 <= w3 <= w2 <= w2 + w3,
+    w1 <= w1 + w3 <= w1 + w2 <= w1 + w2 + w3 and w2 + w3 <= w1 + w3.
+    """
+    a23 = base + w2 + w3
+    a1 = base + w1
+    lo, hi = (a23, a1) if a23 <= a1 else (a1, a23)
+    return (base, base + w3, base + w2, lo, hi, base + w1 + w3, base + w1 + w2,
+            base + w1 + w2 + w3)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def cos2_fraction(s0, gx, gy, gz, ax, ay, az, half):
     """Box average of the cos^2 slice weight for a linear offset s(r) = s0 + g . (r - c).
 
-    With U the offset's spread over the box (a sum of three uniform variables, CDF F)
-    and w(t) = cos^2(pi t / (2 half)) on |t| < half (w(+-half) = 0), integration by
-    parts gives ``E[w(s0 + U)] = int_{-half}^{half} (pi / (2 half)) sin(pi t / half)
-    F(t - s0) dt``. F is a piecewise cubic; the integral is split at its 8 breakpoints
-    and each piece done by 8-point Gauss-Legendre (error ~1e-12 relative). A box wholly
-    inside the profile has the closed form ``1/2 + 1/2 cos(pi s0 / half) prod_i
-    sinc(pi w_i / (2 half))`` (w_i = |g_i| a_i).
+    U, the offset's spread over the box, is a sum of three centred uniform variables of
+    widths w_i = |g_i| a_i; w(t) = cos^2(om t / 2) on |t| < half (om = pi / half; w and w'
+    vanish at +-half) and 0 outside. A box wholly inside the profile has the closed form
+    ``1/2 + 1/2 cos(om s0) prod_i sinc(om w_i / 2)`` (the characteristic function of a
+    uniform variable); a box wholly outside gives 0; a box that reaches an edge subtracts
+    from that closed form the mean of the continued weight beyond each edge
+    (:func:`_beyond_edge`): w(t) = w_ext(t) - w_ext(t) [t > half] - w_ext(t) [t < -half]
+    with w_ext = (1 + cos(om t)) / 2, which is sin^2(om u / 2) at a distance u beyond
+    either edge. Tested against Gauss-Legendre quadrature of the distribution function
+    (agreement to 3e-9 absolute, 1e-11 for widths within a factor 100 of each other) and
+    against 2-D adaptive quadrature of the box.
     """
     w1 = abs(gx) * ax
     w2 = abs(gy) * ay
     w3 = abs(gz) * az
-    k = 0.5 * math.pi / half
+    om = math.pi / half
     hspan = 0.5 * (w1 + w2 + w3)
-    if s0 - hspan >= -half and s0 + hspan <= half:
-        # the whole box lies inside the profile, w = (1 + cos(2 k s)) / 2: closed form from
-        # the characteristic function of a uniform variable, E[cos(2k(s0 + U))] =
-        # cos(2 k s0) prod_i sinc(k w_i)
-        prod = math.cos(2.0 * k * s0)
-        for wi in (w1, w2, w3):
-            x = k * wi
-            if x > 1e-4:
-                prod *= math.sin(x) / x
-            else:
-                prod *= 1.0 - x * x / 6.0
-        return min(1.0, max(0.0, 0.5 + 0.5 * prod))
-    w1, w2, w3 = _sort3_descending(w1, w2, w3)
-    base = s0 - hspan
-    pts = _corner_offsets(base, w1, w2, w3)
+    if s0 - hspan >= half or s0 + hspan <= -half:
+        return 0.0
+    inside = s0 - hspan >= -half and s0 + hspan <= half
+    n = 3
+    if not inside:
+        # as in _cdf_uniform_sum: widths below 1e-4 of the largest count as zero
+        w1, w2, w3 = _sort3_descending(w1, w2, w3)
+        if w1 <= 0.0:
+            c = math.cos(0.5 * om * s0)
+            return c * c
+        if w2 <= 1e-4 * w1:
+            n = 1
+            w2 = 0.0
+            w3 = 0.0
+        elif w3 <= 1e-4 * w1:
+            n = 2
+            w3 = 0.0
+    prod = math.cos(om * s0)
+    for wi in (w1, w2, w3):
+        x = 0.5 * om * wi
+        if x > 1e-4:
+            prod *= math.sin(x) / x
+        else:
+            prod *= 1.0 - x * x / 6.0
+    e = 0.5 + 0.5 * prod
+    if not inside:
+        e -= (_beyond_edge(s0 - half, w1, w2, w3, n, om)
+              + _beyond_edge(-s0 - half, w1, w2, w3, n, om))
+    return min(1.0, max(0.0, e))
+
+
+@scalar_kernel
+def _beyond_edge(x, w1, w2, w3, n, om):
+    """E[sin^2(om v / 2) [v > 0]] for v = x + U, U the sum of the first n (1-3) centred
+    uniform variables of widths w1, w2, w3.
+
+    For one uniform variable E[g(x + U)] = (G(x + w/2) - G(x - w/2)) / w with G' = g; for
+    n of them, the n-th mixed difference of the n-th antiderivative over the 2^n corners,
+    divided by the product of the widths. The n-th antiderivative of sin^2(om v / 2) [v > 0]
+    is psi_n(om v) / (2 om^n) (:func:`_psi`).
+    """
     acc = 0.0
-    lo = -half
-    for m in range(9):
-        hi = pts[m] if m < 8 else half
-        hi = min(half, max(-half, hi))
-        if hi > lo:
-            mid = 0.5 * (hi + lo)
-            hw = 0.5 * (hi - lo)
-            part = 0.0
-            for i in range(8):
-                t = mid + hw * GL8_X[i]
-                part += GL8_W[i] * math.sin(2.0 * k * t) * _cdf_uniform_sum(t - s0, w1, w2, w3)
-            acc += part * hw
-            lo = hi
-    return min(1.0, max(0.0, k * acc))
+    for m in range(1 << n):
+        v = x - 0.5 * (w1 + w2 + w3)
+        sigma = 1.0 if n % 2 == 0 else -1.0  # (-1)^n at the all-lower corner
+        if m & 1:
+            v += w1
+            sigma = -sigma
+        if m & 2:
+            v += w2
+            sigma = -sigma
+        if m & 4:
+            v += w3
+            sigma = -sigma
+        if v > 0.0:
+            acc += sigma * _psi(n, om * v)
+    scaled = om * w1
+    if n >= 2:
+        scaled *= om * w2
+    if n == 3:
+        scaled *= om * w3
+    return acc / (2.0 * scaled)
+
+
+@scalar_kernel
+def _psi(n, x):
+    """The n-th antiderivative (n = 1, 2, 3) of 1 - cos(x) vanishing with its derivatives at
+    0: x - sin x, x^2/2 - 1 + cos x, x^3/6 - x + sin x; by their series
+    ``sum_j (-1)^j x^(n + 2 + 2j) / (n + 2 + 2j)!`` for x <= 2 (no cancellation; 14 terms,
+    truncation < 1e-16 relative)."""
+    if x > 2.0:
+        if n == 1:
+            return x - math.sin(x)
+        if n == 2:
+            return 0.5 * x * x - 1.0 + math.cos(x)
+        return x * x * x / 6.0 - x + math.sin(x)
+    term = 1.0
+    for j in range(1, n + 3):
+        term *= x / j
+    acc = term
+    m = n + 2
+    x2 = x * x
+    for _ in range(13):
+        term *= -x2 / ((m + 1) * (m + 2))
+        m += 2
+        acc += term
+    return acc

@@ -32,6 +32,7 @@ import math
 from numba import njit, types
 from numba.extending import overload
 
+from mrfm.jit import scalar_kernel
 from mrfm.solver import box_bounds as BB
 from mrfm.solver import curvature as CV
 from mrfm.solver import kernels as K
@@ -72,7 +73,7 @@ def discrete_gauss(n, p, i):
     return (-t if i == 0 else t), 0.5 * n * b1 / lam2
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def block_inside_slice(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, ax, ay, az, b, gx,
                        gy, gz, pp):
     """Whether every voxel centred in ``c +- h`` (edges a) lies wholly inside the resonant
@@ -152,7 +153,7 @@ def _virtual_value_numba(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp
     return one_protocol
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def block_rules(kid, shape_id, mparams, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out,
                 crossings):
     """(q2, q3, mass): the p = 2 and p = 3 discrete Gauss sums of ``v`` over the block's
@@ -180,7 +181,7 @@ def block_rules(kid, shape_id, mparams, pol, cx, cy, cz, la, lb, lc, ax, ay, az,
     return q2, q3, mass
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def block_sum(kid, shape_id, mparams, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out,
               crossings, tol):
     """(accepted, sum over the block's voxels of v) from :func:`block_rules`: accepted

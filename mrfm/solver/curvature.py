@@ -15,6 +15,7 @@ import math
 
 from numba import njit
 
+from mrfm.jit import scalar_kernel
 from mrfm.physics._sphere import sphere_bz_xxxx
 from mrfm.solver.kernels import P_HIGH, P_NTHETA, P_XPK, field_magnitude
 
@@ -144,7 +145,7 @@ def field_and_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out):
     return b, gx, gy, gz, numerical_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def numerical_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
     """K2 where the analytic form does not serve: the second difference of
     :func:`small_amplitude_curvature` (:func:`difference_curvature`) where it may be used,
@@ -156,7 +157,7 @@ def numerical_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
     return k2
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def trajectory_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out):
     """Cantilever-trajectory weighted curvature of |B|, T/m^2.
 
@@ -174,7 +175,7 @@ def trajectory_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out):
     return k2
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def trajectory_average(shape_id, mparams, pol, rx, ry, rz, pp, out):
     """The full trajectory average of :func:`trajectory_curvature` at any amplitude
     a = x_pk > 0, T/m^2: the integrand, periodic and even in theta, by the trapezoid rule

@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
+from mrfm.jit import scalar_kernel
 from mrfm.solver import box_bounds as BB
 from mrfm.solver import cubature as C
 from mrfm.solver import kernels as K
@@ -32,7 +33,7 @@ LEAF_VOXELS = 8
 BLOCK_STACK = 256
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, origin, voxel,
                pp, out, crossings, stack, blocks, tol, uniform):
     """Sum of rho * voxel_value over voxels [i0, i1) x [0, ny) x [0, nz) for one magnet centre.
@@ -120,7 +121,7 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
     return acc
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _uniform_density(rho3, a0, a1, b0, b1, c0, c1, uniform):
     """The density of an index box if it is one value there (0.0 when empty), else -1.0."""
     r = rho3[a0, b0, c0]
@@ -134,7 +135,7 @@ def _uniform_density(rho3, a0, a1, b0, b1, c0, c1, uniform):
     return r
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _cubature_ok(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel, pp, out):
     """Whether the per-voxel value is smooth over the box (see :mod:`mrfm.solver.cubature`):
     force gradient always (the error estimate decides), CAI and CERMIT where

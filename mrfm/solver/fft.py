@@ -34,6 +34,7 @@ import numpy as np
 import scipy.fft as sfft
 from numba import get_num_threads, njit, prange
 
+from mrfm.jit import scalar_kernel
 from mrfm.solver import box_bounds as BB
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
@@ -44,7 +45,7 @@ TILE = 16
 SUBTILE = 4
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _fill_tile(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp, res, w, out, crossings,
                stack):
     """Kernel values of tile ``w`` (TILE x TILE offsets, row-major over tiles) into ``res``;
@@ -83,7 +84,7 @@ def _fill_tile(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp, res, w, out
                                               crossings, stack)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _any_nonzero(res):
     for i in range(res.shape[0]):
         for j in range(res.shape[1]):

@@ -17,6 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
+from mrfm.jit import scalar_kernel
 from mrfm.solver.box_fraction import (
     GL8_W,
     GL8_X,
@@ -59,7 +60,7 @@ def _fundamental_dg(sn, c, stat, k):
     return 4.0 / math.pi * sn * (2.0 * e + 2.0 * ke - 1.0)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def fundamental_moments(stat, k):
     """(m0, m2) = int_{-1}^{1} G(x) x^j dx, j = 0, 2, of the weight G of
     :func:`fundamental_fraction` (x = s / half, G = w r or w^2).
@@ -137,7 +138,7 @@ LZ_TABLE_N = 256
 LZ_TABLE = _lz_moment_table(LZ_TABLE_N, LZ_TABLE_UMAX)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def fundamental_moments_tabulated(stat, k):
     """:func:`fundamental_moments` from a table: the same (m0, m2), O(1) per call.
 
@@ -171,7 +172,7 @@ def fundamental_moments_tabulated(stat, k):
     return m0, m2
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def fundamental_fraction(s0, gx, gy, gz, ax, ay, az, half, stat, k):
     """Box average of CAI's lock-in weight for a linear offset s(r) = s0 + g . (r - c).
 

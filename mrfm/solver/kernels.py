@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 from scipy import constants
 
+from mrfm.jit import scalar_kernel
 from mrfm.physics._sphere import sphere_magnitude
 from mrfm.physics.magnet_kernels import OUT_LEN, magnet_point
 from mrfm.physics.spin_dynamics import b1_effective_at
@@ -128,14 +129,14 @@ def field_magnitude(shape_id, mparams, pol, rx, ry, rz, order, pp, out):
 brillouin = njit(cache=True, fastmath=False)(brillouin_scalar)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def mean_moment(pp, b):
     """Thermal mean moment along the local field, J/T (Curie law, exact Brillouin form)."""
     mu = pp[P_MOMENT]
     return mu * brillouin(pp[P_SPIN], mu * b / (KB * pp[P_T]))
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def moment_weight(pp, b, q):
     """Per-spin signal from the per-unit-moment kernel value ``q`` (already with prefactor).
 
@@ -146,7 +147,7 @@ def moment_weight(pp, b, q):
     return mean_moment(pp, b) * q
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _oscar_integrand(shape_id, mparams, pol, rx, ry, rz, th, pp, out):
     """s(theta) * d|B|/dx * cos(theta) with s = dB / sqrt(dB^2 + B1^2) along the trajectory."""
     c = math.cos(th)
@@ -165,7 +166,7 @@ def _oscar_integrand(shape_id, mparams, pol, rx, ry, rz, th, pp, out):
     return s * gx * c
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _gl_interval(shape_id, mparams, pol, rx, ry, rz, lo, hi, pp, out):
     """8-point Gauss-Legendre integral of the OSCAR integrand over [lo, hi] (theta)."""
     half = 0.5 * (hi - lo)
@@ -177,7 +178,7 @@ def _gl_interval(shape_id, mparams, pol, rx, ry, rz, lo, hi, pp, out):
     return acc * half
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _graded(shape_id, mparams, pol, rx, ry, rz, start, end, w, pp, out):
     """Integral over [start, end] on a mesh graded geometrically (ratio 4) away from ``start``.
 
@@ -208,14 +209,14 @@ def _graded(shape_id, mparams, pol, rx, ry, rz, start, end, w, pp, out):
     return acc
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _delta_b(shape_id, mparams, pol, rx, ry, rz, th, pp, out):
     b, gx, gy, gz, d2 = field_magnitude(shape_id, mparams, pol, rx - pp[P_XPK] * math.cos(th),
                                         ry, rz, 0, pp, out)
     return b - pp[P_BRES]
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _find_crossing(shape_id, mparams, pol, rx, ry, rz, lo, flo, hi, fhi, pp, out):
     """Root of dB(theta) in [lo, hi] (sign change given) by the Illinois method, |err| < 1e-13."""
     side = 0
@@ -246,7 +247,7 @@ def _find_crossing(shape_id, mparams, pol, rx, ry, rz, lo, flo, hi, fhi, pp, out
     return 0.5 * (lo + hi)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def oscar_trajectory_integral(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     """OSCAR per-unit-moment integral of Lee, Moore & Marohn, PRB 85, 165447 (2012), Eq. 20.
 
@@ -330,7 +331,7 @@ def scratch() -> np.ndarray:
     return np.zeros(OUT_LEN)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def b1_effective(shape_id, mparams, pol, rx, ry, rz, pp, out):
     """B1_eff (T): the part of an x-directed B1 perpendicular to the local total field.
 

@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from mrfm.jit import compile_closure
+from mrfm.jit import compile_closure, scalar_kernel
 from mrfm.physics import spin_dynamics as SD
 from mrfm.solver import box_bounds as BB
 from mrfm.solver import box_fraction as BF
@@ -59,7 +59,7 @@ def _quantity(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     return _QUANTITIES[kid](shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
 
 
-@overload(_quantity, prefer_literal=True)
+@overload(_quantity, prefer_literal=True, inline="always")
 def _quantity_numba(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     if isinstance(kid, types.IntegerLiteral):
         quantity = _QUANTITIES[kid.literal_value]
@@ -81,7 +81,7 @@ def _quantity_numba(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
     return any_protocol
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def point_value(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     """Signal of one spin at an exact point (exact resonance indicator, no voxel)."""
     b, gx, gy, gz, q, inside = _quantity(kid, shape_id, mparams, pol, rx, ry, rz, pp, out,
@@ -98,7 +98,7 @@ def point_value(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     return w * K.moment_weight(pp, b, q)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _sweep_depth(kid, gx, pp):
     """Sweep amplitude in field units, T: fm_depth (CAI; CERMIT without an amplitude) or
     |d|B|/dx| x_pk (OSCAR, iOSCAR, CERMIT: the cantilever's motion sweeps the spin)."""
@@ -107,7 +107,7 @@ def _sweep_depth(kid, gx, pp):
     return abs(gx) * pp[K.P_XPK]
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def inversion_factor(kid, shape_id, mparams, pol, rx, ry, rz, b, gx, pp, out):
     """Landau-Zener factor of one spin's signal (1 under ideal inversion; see the notes).
 
@@ -138,7 +138,7 @@ def inversion_factor(kid, shape_id, mparams, pol, rx, ry, rz, b, gx, pp, out):
     return 2.0 * p - 1.0
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out,
                 crossings):
     """(value, split) for a CAI/CERMIT box; value already includes the resonant fraction."""
@@ -240,7 +240,7 @@ def slice_leaf_value(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, pp, ou
                        crossings)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def _oscar_leaf(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out, crossings):
     """(value, split) for an OSCAR box: midpoint value, split where the sweep boundary cuts."""
     b, gx, gy, gz, d2 = K.field_magnitude(shape_id, mparams, pol, cx, cy, cz, 2, pp, out)
@@ -272,7 +272,7 @@ def _leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, ou
                        crossings)
 
 
-@overload(_leaf, prefer_literal=True)
+@overload(_leaf, prefer_literal=True, inline="always")
 def _leaf_numba(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out,
                 crossings):
     oscar_only = isinstance(kid, types.IntegerLiteral) and kid.literal_value == K.OSCAR
@@ -294,7 +294,7 @@ def _leaf_numba(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
     return _leaf
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def voxel_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings, stack):
     """Signal per unit density per unit volume of the voxel centred at (cx, cy, cz).
 

@@ -2,7 +2,10 @@
 
 - cos2_fraction: box average of w(s) = cos^2(pi s / (2 Delta)) (|s| < Delta) for a linear
   s over a box, against adaptive 2-D quadrature (scipy.integrate.dblquad) of the exact 1-D
-  integral along the third edge (antiderivative of cos^2 of a linear function).
+  integral along the third edge (antiderivative of cos^2 of a linear function), and, for
+  boxes that reach an edge of the profile (its closed form subtracts the weight continued
+  beyond the edge), against 16-point Gauss-Legendre quadrature of the distribution
+  function of the offset between its breakpoints, over 3000 random boxes.
 - The IBM-cyclic statistical force variance of mrfmsim's test case (Marohn group,
   Marohn-Group/mrfmsim tests/test_experiment/test_ibmcyclic.py: -477.032 aN^2 with their
   negative polarization-change sign; docs/published_numbers.md section 0):
@@ -64,6 +67,42 @@ def test_cos2_fraction_matches_quadrature(seed):
         g *= 0.3
     got = BF.cos2_fraction(s0, g[0], g[1], g[2], a[0], a[1], a[2], half)
     assert got == pytest.approx(_cos2_quad(s0, g, a, half), abs=1e-7)
+
+
+def _cos2_by_distribution(s0, w, half):
+    """(pi / (2 half)) int_{-half}^{half} sin(pi t / half) F(t - s0) dt (integration by parts
+    of E[w(s0 + U)]), F the distribution function of U, by 16-point Gauss-Legendre
+    quadrature between F's breakpoints (the corners s0 - sum(w)/2 + subsets of w)."""
+    w1, w2, w3 = sorted(w, reverse=True)
+    x, wt = np.polynomial.legendre.leggauss(16)
+    corners = sorted(s0 - 0.5 * (w1 + w2 + w3) + a + b + c
+                     for a in (0.0, w1) for b in (0.0, w2) for c in (0.0, w3))
+    edges = [-half] + [t for t in corners if -half < t < half] + [half]
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        t = 0.5 * (lo + hi) + 0.5 * (hi - lo) * x
+        cdf = np.array([BF._cdf_uniform_sum(ti - s0, w1, w2, w3) for ti in t])
+        total += 0.5 * (hi - lo) * np.sum(wt * np.sin(math.pi * t / half) * cdf)
+    return 0.5 * math.pi / half * total
+
+
+def test_cos2_fraction_at_the_profile_edge_matches_quadrature():
+    rng = np.random.default_rng(7)
+    half = 1.0
+    worst = worst_similar = 0.0
+    for _ in range(3000):
+        w = rng.uniform(0.0, 1.5, 3) * 10.0 ** rng.uniform(-5.0, 0.3, 3)
+        w[2] = 0.0 if rng.uniform() < 0.1 else w[2]
+        span = 0.5 * w.sum()
+        s0 = rng.choice([-1.0, 1.0]) * (half + rng.uniform(-span, span))
+        got = BF.cos2_fraction(s0, w[0], w[1], w[2], 1.0, 1.0, 1.0, half)
+        diff = abs(got - _cos2_by_distribution(s0, w, half))
+        worst = max(worst, diff)
+        if np.all(w > 0.0) and w.max() / w.min() < 100.0:
+            worst_similar = max(worst_similar, diff)
+    # cancellation in the corner differences grows as eps sum(w)^3 / (w1 w2 w3)
+    assert worst < 3e-9
+    assert worst_similar < 1e-10
 
 
 def test_cos2_point_weight():

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from numba import njit
-
+from mrfm.jit import scalar_kernel
 from mrfm.solver.kernels import P_BRES, P_HALF, P_PREF, field_magnitude
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ def prefactor(exp: Experiment) -> float:
     return 1.0
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     """Per-unit-moment CAI kernel at one point.
 

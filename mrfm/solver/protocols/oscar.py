@@ -26,8 +26,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from numba import njit
-
+from mrfm.jit import scalar_kernel
 from mrfm.solver.kernels import P_PREF, field_magnitude, oscar_trajectory_integral
 
 if TYPE_CHECKING:
@@ -51,7 +50,7 @@ def prefactor(exp: Experiment) -> float:
     return -exp.cantilever.frequency_shift(1.0) / (math.pi * exp.amplitude)
 
 
-@njit(cache=True, fastmath=False)
+@scalar_kernel
 def quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     """Per-unit-moment OSCAR kernel q = f0/(2 pi k x_pk) J (Hz per J/T) at one point.
 
