@@ -312,9 +312,9 @@ def mrfmsim_comparison(python: str | None, quick: bool) -> dict:
         return {"status": "failed: mrfmsim run raised", "stderr": proc.stderr[-2000:]}
     theirs = json.loads(proc.stdout.strip().splitlines()[-1])
     settings = SolverSettings(slice_profile="cos2")
-    # warm-up (compilation) on a narrow column of the same depth, so that the slice is hit
-    warm = (9, 9, shape[2])
-    simulate(ibm_experiment(shape=warm, step_nm=step, x_nm=[0.0], y_nm=[0.0]), method="direct",
+    # warm-up (compilation) with one tip over the full grid (on a narrow column the slice
+    # would miss every spin)
+    simulate(ibm_experiment(shape=shape, step_nm=step, x_nm=[0.0], y_nm=[0.0]), method="direct",
              settings=settings, progress=False)
     points = []
     for pt in theirs["points"]:
@@ -331,8 +331,10 @@ def mrfmsim_comparison(python: str | None, quick: bool) -> dict:
     per_tip = float(np.mean([pt["seconds"] for pt in theirs["points"]]))
     map_exp = ibm_experiment(shape=shape, step_nm=step, x_nm=map_axis, y_nm=map_axis)
     mid = map_axis.size // 2
-    simulate(ibm_experiment(shape=warm, step_nm=step, x_nm=map_axis[mid:mid + 2],
-                     y_nm=map_axis[mid:mid + 2]), method="fft", settings=settings, progress=False)
+    # warm-up of the FFT path: a 2 x 2 tip map over the full grid
+    simulate(ibm_experiment(shape=shape, step_nm=step, x_nm=map_axis[mid:mid + 2],
+                            y_nm=map_axis[mid:mid + 2]), method="fft", settings=settings,
+             progress=False)
     res, dt = _time(lambda: simulate(map_exp, method="fft", settings=settings, progress=False))
     n_map = map_axis.size ** 2
     checks = []
