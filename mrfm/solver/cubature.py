@@ -153,6 +153,16 @@ def _virtual_value_numba(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp
     return one_protocol
 
 
+@njit(cache=True, fastmath=False, inline="always")
+def _axis_rule(n):
+    """(t2, w2, t3, e3, c3) of :func:`discrete_gauss` for an axis of n voxels: the p = 2
+    nodes +-t2 (weight w2 each) and the p = 3 nodes -t3, 0, +t3 (weights e3, c3, e3)."""
+    t2, w2 = discrete_gauss(n, 2, 1)
+    t3, e3 = discrete_gauss(n, 3, 2)
+    zero, c3 = discrete_gauss(n, 3, 1)
+    return t2, w2, t3, e3, c3
+
+
 @scalar_kernel
 def block_rules(kid, shape_id, mparams, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out,
                 crossings):
@@ -162,18 +172,34 @@ def block_rules(kid, shape_id, mparams, pol, cx, cy, cz, la, lb, lc, ax, ay, az,
     q2 = 0.0
     q3 = 0.0
     mass = 0.0
+    # each axis's nodes (offsets in pitches) and weights, once per block: p = 2 at +-t2 with
+    # weight w2; p = 3 at -t3, 0, +t3 with weights e3, c3, e3
+    ta2, wa2, ta3, ea3, ca3 = _axis_rule(la)
+    tb2, wb2, tb3, eb3, cb3 = _axis_rule(lb)
+    tc2, wc2, tc3, ec3, cc3 = _axis_rule(lc)
     # the 8 nodes of the p = 2 rule, then the 27 of the p = 3 rule, in one loop (one call
     # site of v: it is compiled inline once)
     for m in range(35):
-        p = 2 if m < 8 else 3
-        node = m if m < 8 else m - 8
-        tx, wx = discrete_gauss(la, p, node // (p * p))
-        ty, wy = discrete_gauss(lb, p, (node // p) % p)
-        tz, wz = discrete_gauss(lc, p, node % p)
-        w = wx * wy * wz
+        if m < 8:
+            ia = m // 4
+            ib = (m // 2) % 2
+            ic = m % 2
+            tx = ta2 if ia else -ta2
+            ty = tb2 if ib else -tb2
+            tz = tc2 if ic else -tc2
+            w = wa2 * wb2 * wc2
+        else:
+            node = m - 8
+            ia = node // 9
+            ib = (node // 3) % 3
+            ic = node % 3
+            tx = (ia - 1) * ta3
+            ty = (ib - 1) * tb3
+            tz = (ic - 1) * tc3
+            w = (ca3 if ia == 1 else ea3) * (cb3 if ib == 1 else eb3) * (cc3 if ic == 1 else ec3)
         v = _virtual_value(kid, shape_id, mparams, pol, cx + tx * ax, cy + ty * ay, cz + tz * az,
                            ax, ay, az, pp, out, crossings)
-        if p == 2:
+        if m < 8:
             q2 += w * v
         else:
             q3 += w * v
