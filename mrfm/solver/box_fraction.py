@@ -4,10 +4,11 @@ A voxel cut by the resonant slice is a box over which the resonance offset
 s = |B| - omega_rf/|gamma| is (to first order) linear, s(r) = s0 + g . (r - c). The
 fraction of the box inside the hard slice |s| <= Delta is the distribution function of a
 sum of three uniform variables (a piecewise cubic box spline, :func:`slab_fraction`); the
-box average of the cos^2 weighting follows from it by integration by parts
-(:func:`cos2_fraction`), and so does the box average of CAI's lock-in weight
-(4/pi) sqrt(1 - (s/Delta)^2), of its square and of its product with the Landau-Zener lock
-retention (:func:`mrfm.solver.fundamental.fundamental_fraction`). Used by
+box average of the cos^2 weighting is in closed form (:func:`cos2_fraction`: the
+characteristic function of the box's spread, less the weight continued past each edge);
+the box average of CAI's lock-in weight (4/pi) sqrt(1 - (s/Delta)^2), of its square and of
+its product with the Landau-Zener lock retention follows from the distribution function by
+integration by parts (:func:`mrfm.solver.fundamental.fundamental_fraction`). Used by
 :mod:`mrfm.solver.slice`.
 """
 

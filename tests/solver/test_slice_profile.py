@@ -79,7 +79,7 @@ def _cos2_by_distribution(s0, w, half):
                      for a in (0.0, w1) for b in (0.0, w2) for c in (0.0, w3))
     edges = [-half] + [t for t in corners if -half < t < half] + [half]
     total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         t = 0.5 * (lo + hi) + 0.5 * (hi - lo) * x
         cdf = np.array([BF._cdf_uniform_sum(ti - s0, w1, w2, w3) for ti in t])
         total += 0.5 * (hi - lo) * np.sum(wt * np.sin(math.pi * t / half) * cdf)
