@@ -167,7 +167,7 @@ def cos2_fraction(s0, gx, gy, gz, ax, ay, az, half):
     (:func:`_beyond_edge`): w(t) = w_ext(t) - w_ext(t) [t > half] - w_ext(t) [t < -half]
     with w_ext = (1 + cos(om t)) / 2, which is sin^2(om u / 2) at a distance u beyond
     either edge. Tested against Gauss-Legendre quadrature of the distribution function
-    (agreement to 3e-9 absolute, 1e-11 for widths within a factor 100 of each other) and
+    (agreement to 3e-9 absolute, 1e-10 for widths within a factor 100 of each other) and
     against 2-D adaptive quadrature of the box.
     """
     w1 = abs(gx) * ax

@@ -1,6 +1,6 @@
-"""mrfm.jit.scalar_kernel: the per-voxel kernels compiled without numba's reference-counting
-runtime give the same numbers as with it, and a kernel that would allocate is refused at
-compile time instead of leaking."""
+"""mrfm.jit.scalar_kernel: a kernel compiled without numba's reference-counting runtime gives
+the same numbers as the same source compiled with it (cos2_fraction, whose callees are
+shared), and a kernel that would allocate is refused at compile time instead of leaking."""
 
 from __future__ import annotations
 
