@@ -116,8 +116,9 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
                     if r == 0.0:
                         continue
                     cz = origin[2] + k * voxel[2] - tz
-                    acc += r * S.voxel_value(kid, shape_id, mparams, pol, cx, cy, cz, voxel[0],
-                                             voxel[1], voxel[2], pp, out, crossings, stack)
+                    acc += r * S.inline_voxel_value(kid, shape_id, mparams, pol, cx, cy, cz,
+                                                    voxel[0], voxel[1], voxel[2], pp, out,
+                                                    crossings, stack)
     return acc
 
 

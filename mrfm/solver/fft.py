@@ -79,9 +79,9 @@ def _fill_tile(kid, shape_id, mparams, pol, dxs, dys, dz, voxel, pp, res, w, out
                 continue
             for i in range(a0, a1):
                 for j in range(b0, b1):
-                    res[i, j] = S.voxel_value(kid, shape_id, mparams, pol, dxs[i], dys[j],
-                                              dz, voxel[0], voxel[1], voxel[2], pp, out,
-                                              crossings, stack)
+                    res[i, j] = S.inline_voxel_value(kid, shape_id, mparams, pol, dxs[i],
+                                                     dys[j], dz, voxel[0], voxel[1], voxel[2],
+                                                     pp, out, crossings, stack)
 
 
 @scalar_kernel

@@ -129,14 +129,14 @@ def field_magnitude(shape_id, mparams, pol, rx, ry, rz, order, pp, out):
 brillouin = njit(cache=True, fastmath=False)(brillouin_scalar)
 
 
-@scalar_kernel
+@njit(cache=True, fastmath=False, inline="always")
 def mean_moment(pp, b):
     """Thermal mean moment along the local field, J/T (Curie law, exact Brillouin form)."""
     mu = pp[P_MOMENT]
     return mu * brillouin(pp[P_SPIN], mu * b / (KB * pp[P_T]))
 
 
-@scalar_kernel
+@njit(cache=True, fastmath=False, inline="always")
 def moment_weight(pp, b, q):
     """Per-spin signal from the per-unit-moment kernel value ``q`` (already with prefactor).
 
@@ -331,7 +331,7 @@ def scratch() -> np.ndarray:
     return np.zeros(OUT_LEN)
 
 
-@scalar_kernel
+@njit(cache=True, fastmath=False, inline="always")
 def b1_effective(shape_id, mparams, pol, rx, ry, rz, pp, out):
     """B1_eff (T): the part of an x-directed B1 perpendicular to the local total field.
 

@@ -107,7 +107,7 @@ def _sweep_depth(kid, gx, pp):
     return abs(gx) * pp[K.P_XPK]
 
 
-@scalar_kernel
+@njit(cache=True, fastmath=False, inline="always")
 def inversion_factor(kid, shape_id, mparams, pol, rx, ry, rz, b, gx, pp, out):
     """Landau-Zener factor of one spin's signal (1 under ideal inversion; see the notes).
 
@@ -320,6 +320,17 @@ def voxel_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, cr
 
 
 @njit(cache=True, fastmath=False, inline="always")
+def inline_voxel_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings,
+                       stack):
+    """:func:`voxel_value` compiled into its caller (the voxel loops of the direct and FFT
+    paths, one call site each): numba passes each array argument of a call that is not
+    inlined as its whole descriptor (7 words), and the call cost 10-20 ns of a voxel's
+    60-130 ns (CERMIT's test geometry). Same source, same numbers."""
+    return _voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings,
+                  stack)
+
+
+@njit(cache=True, fastmath=False, inline="always")
 def _centre_voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings,
                   stack):
     """The force gradient's voxel value: every spin counts, force_gradient.quantity
@@ -422,4 +433,5 @@ def scratch():
     return out, crossings, np.zeros((STACK_LEN, 4))
 
 
-__all__ = ["point_scratch", "point_value", "scratch", "slice_leaf_value", "voxel_value"]
+__all__ = ["inline_voxel_value", "point_scratch", "point_value", "scratch", "slice_leaf_value",
+           "voxel_value"]
