@@ -39,6 +39,7 @@ from mrfm.solver import box_bounds as BB
 from mrfm.solver import box_fraction as BF
 from mrfm.solver import curvature as CV
 from mrfm.solver import fundamental as FW
+from mrfm.solver import inversion as LZ
 from mrfm.solver import kernels as K
 from mrfm.solver.protocols import cai, cermit, force_gradient, oscar
 
@@ -94,48 +95,8 @@ def point_value(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
         if pp[K.P_PROFILE] == BF.PROFILE_FUNDAMENTAL and pp[K.P_STAT] != 0.0:
             w *= w  # the variance of each spin's fundamental
     if pp[K.P_LZ] != 0.0:
-        w *= inversion_factor(kid, shape_id, mparams, pol, rx, ry, rz, b, gx, pp, out)
+        w *= LZ.inversion_factor(kid, shape_id, mparams, pol, rx, ry, rz, b, gx, pp, out)
     return w * K.moment_weight(pp, b, q)
-
-
-@scalar_kernel
-def _sweep_depth(kid, gx, pp):
-    """Sweep amplitude in field units, T: fm_depth (CAI; CERMIT without an amplitude) or
-    |d|B|/dx| x_pk (OSCAR, iOSCAR, CERMIT: the cantilever's motion sweeps the spin)."""
-    if kid == K.CAI or pp[K.P_XPK] <= 0.0:
-        return pp[K.P_HALF]
-    return abs(gx) * pp[K.P_XPK]
-
-
-@njit(cache=True, fastmath=False, inline="always")
-def inversion_factor(kid, shape_id, mparams, pol, rx, ry, rz, b, gx, pp, out):
-    """Landau-Zener factor of one spin's signal (1 under ideal inversion; see the notes).
-
-    With A = |gamma| B1_eff^2 / (2 pi f0 depth sqrt(1 - s^2)) at the spin
-    (:func:`mrfm.physics.spin_dynamics.adiabaticity_at`, s = (|B| - B_res) / depth) and
-    P_flip = 1 - exp(-pi A / 2): Curie CAI, OSCAR and iOSCAR get the lock retention
-    2 P_flip - 1 (the expected moment still locked in phase after a passage); CERMIT's
-    invert mode gets P_flip (Delta mu = -2 P_flip mu; squared for the statistical
-    variance); statistical CAI/OSCAR get 1 (a failed passage reverses a spin's sign: the
-    variance stays, its correlation time shortens, see
-    :func:`mrfm.physics.spin_dynamics.locked_lifetime`); CERMIT saturate and force-gradient 1.
-    ``out`` is overwritten (scratch).
-    """
-    stat = pp[K.P_STAT] != 0.0
-    if kid == K.FORCE_GRADIENT or (kid == K.CERMIT and pp[K.P_INVERT] == 0.0):
-        return 1.0
-    if stat and kid != K.CERMIT:
-        return 1.0
-    depth = _sweep_depth(kid, gx, pp)
-    if depth <= 0.0:
-        return 1.0
-    b1e = K.b1_effective(shape_id, mparams, pol, rx, ry, rz, pp, out)
-    a = SD.adiabaticity_at(pp[K.P_GAMMA], b1e, depth, pp[K.P_FMOD],
-                           (b - pp[K.P_BRES]) / depth)
-    p = SD.flip_probability_at(a)
-    if kid == K.CERMIT:
-        return p * p if stat else p
-    return 2.0 * p - 1.0
 
 
 @scalar_kernel
@@ -183,7 +144,7 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
         return 0.0, False
     if lz:
         # the inversion efficiency at the box centre (hard and cos^2 slices, CERMIT)
-        frac *= inversion_factor(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out)
+        frac *= LZ.inversion_factor(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out)
     return frac * _centre_kernel(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out,
                                  crossings), False
 
@@ -258,7 +219,7 @@ def _oscar_leaf(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, o
         return 0.0, False
     value = K.moment_weight(pp, b, pp[K.P_PREF] * j)
     if pp[K.P_LZ] != 0.0:
-        value *= inversion_factor(K.OSCAR, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out)
+        value *= LZ.inversion_factor(K.OSCAR, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out)
     return value, False
 
 

@@ -68,7 +68,7 @@ class SolverSettings:
         IBM-cyclic adiabatic-inversion model); "auto": "fundamental" for CAI, else "hard".
         None: ``exp.protocol.slice_profile``.
     adiabatic : {"landau-zener", "ideal"} or None
-        Inversion efficiency of the passages (:func:`mrfm.solver.slice.inversion_factor`);
+        Inversion efficiency of the passages (:func:`mrfm.solver.inversion.inversion_factor`);
         None: ``exp.protocol.adiabatic``.
     """
 

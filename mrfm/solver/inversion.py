@@ -1,0 +1,60 @@
+"""Landau-Zener inversion efficiency of one spin's signal under an adiabatic passage.
+
+The sweep that inverts a spin (the frequency modulation for CAI, the cantilever's own
+motion through the field gradient for OSCAR, iOSCAR and CERMIT) is adiabatic only where
+B1_eff^2 is large against the sweep rate; :func:`inversion_factor` turns the local
+adiabaticity into the factor each protocol's signal carries (PHYSICS.md section 7.1). Used
+by the per-voxel and per-point kernels of :mod:`mrfm.solver.slice`; inlined there (a call
+that is not inlined passes each array argument as its whole descriptor).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from mrfm.jit import scalar_kernel
+from mrfm.physics import spin_dynamics as SD
+from mrfm.solver import kernels as K
+
+
+@scalar_kernel
+def _sweep_depth(kid, gx, pp):
+    """Sweep amplitude in field units, T: fm_depth (CAI; CERMIT without an amplitude) or
+    |d|B|/dx| x_pk (OSCAR, iOSCAR, CERMIT: the cantilever's motion sweeps the spin)."""
+    if kid == K.CAI or pp[K.P_XPK] <= 0.0:
+        return pp[K.P_HALF]
+    return abs(gx) * pp[K.P_XPK]
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def inversion_factor(kid, shape_id, mparams, pol, rx, ry, rz, b, gx, pp, out):
+    """Landau-Zener factor of one spin's signal (1 under ideal inversion; see the notes).
+
+    With A = |gamma| B1_eff^2 / (2 pi f0 depth sqrt(1 - s^2)) at the spin
+    (:func:`mrfm.physics.spin_dynamics.adiabaticity_at`, s = (|B| - B_res) / depth) and
+    P_flip = 1 - exp(-pi A / 2): Curie CAI, OSCAR and iOSCAR get the lock retention
+    2 P_flip - 1 (the expected moment still locked in phase after a passage); CERMIT's
+    invert mode gets P_flip (Delta mu = -2 P_flip mu; squared for the statistical
+    variance); statistical CAI/OSCAR get 1 (a failed passage reverses a spin's sign: the
+    variance stays, its correlation time shortens, see
+    :func:`mrfm.physics.spin_dynamics.locked_lifetime`); CERMIT saturate and force-gradient 1.
+    ``out`` is overwritten (scratch).
+    """
+    stat = pp[K.P_STAT] != 0.0
+    if kid == K.FORCE_GRADIENT or (kid == K.CERMIT and pp[K.P_INVERT] == 0.0):
+        return 1.0
+    if stat and kid != K.CERMIT:
+        return 1.0
+    depth = _sweep_depth(kid, gx, pp)
+    if depth <= 0.0:
+        return 1.0
+    b1e = K.b1_effective(shape_id, mparams, pol, rx, ry, rz, pp, out)
+    a = SD.adiabaticity_at(pp[K.P_GAMMA], b1e, depth, pp[K.P_FMOD],
+                           (b - pp[K.P_BRES]) / depth)
+    p = SD.flip_probability_at(a)
+    if kid == K.CERMIT:
+        return p * p if stat else p
+    return 2.0 * p - 1.0
+
+
+__all__ = ["inversion_factor"]
