@@ -35,7 +35,7 @@ BLOCK_STACK = 256
 
 @scalar_kernel
 def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, origin, voxel,
-               pp, out, crossings, stack, blocks, tol, uniform):
+               pp, pp_ideal, out, crossings, stack, blocks, tol, uniform):
     """Sum of rho * voxel_value over voxels [i0, i1) x [0, ny) x [0, nz) for one magnet centre.
 
     Index boxes are split in two along their longest side (in metres; depth-first); a box
@@ -44,7 +44,8 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
     ``tol`` > 0, a box of uniform density with at least :data:`mrfm.solver.cubature.MIN_VOXELS`
     voxels where the per-voxel value is smooth (:func:`_cubature_ok`) is summed by
     :func:`mrfm.solver.cubature.block_sum` when its error estimate passes; ``uniform``: the
-    whole grid holds one density (no per-box check).
+    whole grid holds one density (no per-box check); ``pp_ideal``: ``pp`` under ideal
+    inversion (see :func:`_cubature`).
     """
     n = 1
     blocks[0, 0] = i0
@@ -81,7 +82,7 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
                     continue
                 if r > 0.0:
                     ok, qsum = _cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz,
-                                         la, lb, lc, voxel, pp, out, crossings, tol)
+                                         la, lb, lc, voxel, pp, pp_ideal, out, crossings, tol)
                     if ok:
                         acc += r * qsum
                         continue
@@ -150,27 +151,59 @@ def _cubature_ok(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel, pp,
                                 voxel[1], voxel[2], b, gx, gy, gz, pp)
 
 
-def _cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, voxel, pp, out,
-              crossings, tol):
+def _cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, voxel, pp,
+              pp_ideal, out, crossings, tol):
     """(accepted, sum of v over the box's voxels) by :func:`mrfm.solver.cubature.block_sum`
-    where :func:`_cubature_ok`, else (False, 0). OSCAR is never served: for a literal
-    ``kid`` of OSCAR this compiles to (False, 0) (see :func:`mrfm.solver.slice._quantity`)."""
+    where :func:`_cubature_ok`, else (False, 0). CERMIT under Landau-Zener inversion: a box
+    inside the slice that the sheet where the sweep fails crosses is summed under ideal
+    inversion (``pp_ideal``) plus :func:`mrfm.solver.cubature.sheet_correction`
+    (:func:`_sheet_cubature`). Resolved at compile time like
+    :func:`mrfm.solver.slice._quantity`: a literal ``kid`` of OSCAR compiles to (False, 0)
+    (never served), of CAI or the force gradient to :func:`_plain_cubature`."""
+    return _sheet_cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc,
+                           voxel, pp, pp_ideal, out, crossings, tol)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _plain_cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, voxel, pp,
+                    pp_ideal, out, crossings, tol):
     if _cubature_ok(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel, pp, out):
         return C.block_sum(kid, shape_id, mparams, pol, mx, my, mz, la, lb, lc, voxel[0],
                            voxel[1], voxel[2], pp, out, crossings, tol)
     return False, 0.0
 
 
+@njit(cache=True, fastmath=False, inline="always")
+def _sheet_cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, voxel, pp,
+                    pp_ideal, out, crossings, tol):
+    ok, qsum = _plain_cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc,
+                               voxel, pp, pp_ideal, out, crossings, tol)
+    if ok or not C.sheet_applies(kid, shape_id, pp):
+        return ok, qsum
+    if _cubature_ok(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel, pp_ideal, out):
+        ok, qsum = C.block_sum(kid, shape_id, mparams, pol, mx, my, mz, la, lb, lc, voxel[0],
+                               voxel[1], voxel[2], pp_ideal, out, crossings, tol)
+        if ok:
+            ok, corr = C.sheet_correction(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz,
+                                          la, lb, lc, voxel[0], voxel[1], voxel[2], pp,
+                                          pp_ideal, out, crossings)
+            if ok:
+                return True, qsum + corr
+    return False, 0.0
+
+
 @overload(_cubature, prefer_literal=True, inline="always")
 def _cubature_numba(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, voxel, pp,
-                    out, crossings, tol):
+                    pp_ideal, out, crossings, tol):
     if isinstance(kid, types.IntegerLiteral) and kid.literal_value == K.OSCAR:
         def never(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, voxel, pp,
-                  out, crossings, tol):
+                  pp_ideal, out, crossings, tol):
             return False, 0.0
 
         return never
-    return _cubature
+    if isinstance(kid, types.IntegerLiteral) and kid.literal_value != K.CERMIT:
+        return _plain_cubature.py_func
+    return _sheet_cubature.py_func
 
 
 @njit(cache=True, fastmath=False, parallel=True)
@@ -180,6 +213,8 @@ def _voxel_sums(kid, shape_id, mparams, pol, centres, rho3, origin, voxel, pp, n
     nx, ny, nz = rho3.shape
     chunk = (nx + nchunks - 1) // nchunks
     partial = np.zeros((nt, nchunks))
+    pp_ideal = pp.copy()
+    pp_ideal[K.P_LZ] = 0.0
     for w in prange(nt * nchunks):
         t = w // nchunks
         c = w % nchunks
@@ -190,8 +225,8 @@ def _voxel_sums(kid, shape_id, mparams, pol, centres, rho3, origin, voxel, pp, n
         if i1 > i0:
             partial[t, c] = _block_sum(kid, shape_id, mparams, pol, centres[t, 0],
                                        centres[t, 1], centres[t, 2], rho3, i0, i1, ny, nz,
-                                       origin, voxel, pp, out, crossings, stack, blocks, tol,
-                                       uniform)
+                                       origin, voxel, pp, pp_ideal, out, crossings, stack,
+                                       blocks, tol, uniform)
     vol = voxel[0] * voxel[1] * voxel[2]
     res = np.zeros(nt)
     for t in range(nt):

@@ -180,3 +180,70 @@ def test_block_error_estimate_bounds_the_error(name):
         if tested >= 25:
             break
     assert tested >= 25
+
+
+@functools.cache
+def _sheet_kernels():
+    """cubature.sheet_correction and the leaf value of a voxel for CERMIT and the sphere,
+    both compile-time constants (as in :func:`_block_kernels`)."""
+    kid = K.CERMIT
+
+    @njit
+    def correction(mp, pol, cx, cy, cz, hx, hy, hz, la, lb, lc, ax, ay, az, pp, ppi, out, cr):
+        return C.sheet_correction(kid, 0, mp, pol, cx, cy, cz, hx, hy, hz, la, lb, lc, ax, ay,
+                                  az, pp, ppi, out, cr)
+
+    @njit
+    def leaf(mp, pol, x, y, z, ax, ay, az, pp, out, cr):
+        return S.slice_leaf_value(kid, 0, mp, pol, x, y, z, ax, ay, az, pp, out, cr)[0]
+
+    @njit
+    def inside(mp, pol, cx, cy, cz, hx, hy, hz, voxel, pp, out):
+        return direct._cubature_ok(kid, 0, mp, pol, cx, cy, cz, hx, hy, hz, voxel, pp, out)
+
+    return correction, leaf, inside
+
+
+def test_sheet_correction_matches_the_voxel_sum():
+    """CERMIT's Landau-Zener sheet (the factor differs from 1 only where a voxel's centre
+    lies within the sweep depth of resonance): over random blocks inside the slice, the
+    correction equals the sum over every voxel of v - v_ideal (leaf values, as the block
+    rules use) to rounding, and it is not zero in most of them (the sheet was found)."""
+    exp, settings = _case("cermit-invert-lz")
+    kid, mp, pol, pp, half_h = _kernel_args(exp, settings)
+    assert C.sheet_applies(kid, 0, pp)
+    ppi = pp.copy()
+    ppi[K.P_LZ] = 0.0
+    correction, leaf, inside = _sheet_kernels()
+    voxel = np.asarray(exp.sample.voxel, float)
+    out = np.zeros(OUT_LEN)
+    cr = np.zeros(S.MAX_CROSSINGS)
+    rng = np.random.default_rng(11)
+    tested = nonzero = 0
+    for _ in range(20000):
+        la, lb, lc = rng.integers(2, 9, 3)
+        c = np.array([rng.uniform(-20e-9, 20e-9), rng.uniform(-20e-9, 20e-9),
+                      -rng.uniform(20e-9, 34e-9) - half_h])
+        h = 0.5 * (np.array([la, lb, lc]) - 1) * voxel
+        if not inside(mp, pol, *c, *h, voxel, ppi, out):
+            continue
+        ok, corr = correction(mp, pol, *c, *h, la, lb, lc, *voxel, pp, ppi, out, cr)
+        if not ok:
+            continue
+        ii, jj, kk = np.meshgrid(*(np.arange(n) - (n - 1) / 2 for n in (la, lb, lc)),
+                                 indexing="ij")
+        exact = 0.0
+        scale = 0.0
+        for dx, dy, dz in zip(ii.ravel(), jj.ravel(), kk.ravel(), strict=True):
+            p = c + np.array([dx, dy, dz]) * voxel
+            v = leaf(mp, pol, *p, *voxel, pp, out, cr)
+            vi = leaf(mp, pol, *p, *voxel, ppi, out, cr)
+            exact += v - vi
+            scale += abs(vi)
+        assert abs(corr - exact) <= 1e-12 * scale, (la, lb, lc, c, corr, exact)
+        tested += 1
+        nonzero += corr != 0.0
+        if tested >= 40:
+            break
+    assert tested >= 40
+    assert nonzero >= 20
