@@ -142,6 +142,23 @@ def _block_kernels(kid: int):
     return cubature_ok, rules, value
 
 
+def _random_blocks(rng, tries, max_edge, half_h, voxel):
+    """``tries`` random blocks (la, lb, lc, middle, half extents of the centres) of 2 to
+    max_edge - 1 voxels per side below the 50 nm sphere of :func:`_case`."""
+    for _ in range(tries):
+        la, lb, lc = rng.integers(2, max_edge, 3)
+        c = np.array([rng.uniform(-20e-9, 20e-9), rng.uniform(-20e-9, 20e-9),
+                      -rng.uniform(20e-9, 34e-9) - half_h])
+        yield la, lb, lc, c, 0.5 * (np.array([la, lb, lc]) - 1) * voxel
+
+
+def _voxel_centres(c, la, lb, lc, voxel):
+    """The (la * lb * lc, 3) voxel centres of a block whose middle is c."""
+    ii, jj, kk = np.meshgrid(*(np.arange(n) - (n - 1) / 2 for n in (la, lb, lc)),
+                             indexing="ij")
+    return c + np.stack([ii.ravel(), jj.ravel(), kk.ravel()], axis=1) * voxel
+
+
 @pytest.mark.parametrize("name", ["cai-hard", "cai-stat-cos2-high", "cai-fundamental-lz",
                                   "cermit-invert-lz", "force-gradient"])
 def test_block_error_estimate_bounds_the_error(name):
@@ -155,11 +172,7 @@ def test_block_error_estimate_bounds_the_error(name):
     cr = np.zeros(S.MAX_CROSSINGS)
     rng = np.random.default_rng(3)
     tested = 0
-    for _ in range(4000):
-        la, lb, lc = rng.integers(2, 13, 3)
-        c = np.array([rng.uniform(-20e-9, 20e-9), rng.uniform(-20e-9, 20e-9),
-                      -rng.uniform(20e-9, 34e-9) - half_h])
-        h = 0.5 * (np.array([la, lb, lc]) - 1) * voxel
+    for la, lb, lc, c, h in _random_blocks(rng, 4000, 13, half_h, voxel):
         if not cubature_ok(mp, pol, *c, *h, voxel, pp, out):
             continue
         if kid != K.FORCE_GRADIENT:
@@ -169,11 +182,8 @@ def test_block_error_estimate_bounds_the_error(name):
                 b = SK.field_magnitude(mp, pol, *q, 0, pp, out)[0]
                 assert abs(b - pp[K.P_BRES]) < pp[K.P_HALF]
         q2, q3, mass = rules(mp, pol, *c, la, lb, lc, *voxel, pp, out, cr)
-        ii, jj, kk = np.meshgrid(*(np.arange(n) - (n - 1) / 2 for n in (la, lb, lc)),
-                                 indexing="ij")
         exact = 0.0
-        for dx, dy, dz in zip(ii.ravel(), jj.ravel(), kk.ravel(), strict=True):
-            p = c + np.array([dx, dy, dz]) * voxel
+        for p in _voxel_centres(c, la, lb, lc, voxel):
             exact += voxel_value(mp, pol, *p, *voxel, pp, out, cr, np.zeros((S.STACK_LEN, 4)))
         assert abs(q3 - exact) <= abs(q3 - q2) + 1e-6 * mass, (la, lb, lc, c)
         tested += 1
@@ -220,22 +230,15 @@ def test_sheet_correction_matches_the_voxel_sum():
     cr = np.zeros(S.MAX_CROSSINGS)
     rng = np.random.default_rng(11)
     tested = nonzero = 0
-    for _ in range(20000):
-        la, lb, lc = rng.integers(2, 9, 3)
-        c = np.array([rng.uniform(-20e-9, 20e-9), rng.uniform(-20e-9, 20e-9),
-                      -rng.uniform(20e-9, 34e-9) - half_h])
-        h = 0.5 * (np.array([la, lb, lc]) - 1) * voxel
+    for la, lb, lc, c, h in _random_blocks(rng, 20000, 9, half_h, voxel):
         if not inside(mp, pol, *c, *h, voxel, ppi, out):
             continue
         ok, corr = correction(mp, pol, *c, *h, la, lb, lc, *voxel, pp, ppi, out, cr)
         if not ok:
             continue
-        ii, jj, kk = np.meshgrid(*(np.arange(n) - (n - 1) / 2 for n in (la, lb, lc)),
-                                 indexing="ij")
         exact = 0.0
         scale = 0.0
-        for dx, dy, dz in zip(ii.ravel(), jj.ravel(), kk.ravel(), strict=True):
-            p = c + np.array([dx, dy, dz]) * voxel
+        for p in _voxel_centres(c, la, lb, lc, voxel):
             v = leaf(mp, pol, *p, *voxel, pp, out, cr)
             vi = leaf(mp, pol, *p, *voxel, ppi, out, cr)
             exact += v - vi
