@@ -4,6 +4,8 @@
   across a box (:func:`curvature_excess`) and, for a sphere tip, an analytic upper bound
   of them (:func:`curvature_bound`, from :func:`second_derivative_bound`) that spares the
   measurement where it cannot exceed the tolerance.
+- Whether a box is wholly inside or wholly outside the resonant slice
+  (:func:`clear_of_slice_edges`): the refinement is only asked for boxes an edge may cut.
 - The exact silent-box pretest (:func:`box_is_silent`): a box of voxel centres whose every
   voxel has value exactly 0 is skipped whole by :mod:`mrfm.solver.direct` and
   :mod:`mrfm.solver.fft`.
@@ -82,6 +84,35 @@ def curvature_bound(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp):
     rmin = math.sqrt(cx * cx + cy * cy + cz * cz) - reach
     c = second_derivative_bound(mparams, pol, rmin, b, reach, pp)
     return 1.05 * c * 0.25 * (sx * sx + sy * sy + sz * sz)
+
+
+@scalar_kernel
+def clear_of_slice_edges(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, s0, gx, gy, gz,
+                         half, pp):
+    """Whether a box of edges s centred at c lies wholly inside or wholly outside the
+    resonant slice ``|s| <= half`` (s = |B| - B_res, ``s0`` at c), so no slice edge cuts it
+    (sphere tip; else False).
+
+    Taylor's theorem about c: over the box, ``|s(r) - s0 - g . (r - c)| <= C |r - c|^2 / 2
+    <= C |s|^2 / 8`` with g = grad|B|(c) and C the bound of :func:`second_derivative_bound`
+    over the points within |s|/2 of c. So s stays within ``s0 +- (g_x s_x + g_y s_y +
+    g_z s_z) / 2 + C |s|^2 / 8`` (absolute values of g; a 1e-9 relative margin and 1e-12
+    of |B| cover rounding). Then the box's linear fraction
+    (:func:`mrfm.solver.box_fraction.slab_fraction`) is exactly 1 or 0, and it is exact.
+    """
+    if shape_id != 0:
+        return False
+    r2 = 0.25 * (sx * sx + sy * sy + sz * sz)
+    reach = math.sqrt(r2)
+    rmin = math.sqrt(cx * cx + cy * cy + cz * cz) - reach
+    c = second_derivative_bound(mparams, pol, rmin, b, reach, pp)
+    if not c < math.inf:
+        return False
+    dev = 0.5 * (abs(gx) * sx + abs(gy) * sy + abs(gz) * sz) + 0.5 * c * r2
+    dev += 1e-9 * dev + 1e-12 * abs(b)
+    lo = s0 - dev
+    hi = s0 + dev
+    return hi < -half or lo > half or (lo > -half and hi < half)
 
 
 @scalar_kernel

@@ -13,7 +13,10 @@ as the slice moves through the grid. Instead, for each voxel:
 2. Where a slice edge cuts the voxel and |B| is curved inside it (the second
    differences of |B| across the voxel exceed ``curvature_tol`` times its
    linear |B| span), the voxel is split into 8 and each part treated the same
-   way, down to ``max_depth`` levels (adaptive, only near slice edges).
+   way, down to ``max_depth`` levels (adaptive, only near slice edges). A hard
+   slice's voxel that Taylor's bound proves wholly inside or outside the slice
+   (:func:`mrfm.solver.box_bounds.clear_of_slice_edges`) is not split: its
+   fraction is exactly 1 or 0.
 
 The per-spin value (moment times d|B|/dx, or the frequency-shift kernel) is
 taken at the centre of each (sub-)voxel. OSCAR has no thin slice but a sharp
@@ -117,7 +120,10 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
     # excess e moves the box-mean offset by about e / 6, so the weight by at most
     # ~pi e / (12 half): splitting when e > tol * 2 half bounds that by ~0.5 tol
     fully_inside = hard and (s0 - span > -half) and (s0 + span < half)
-    if (not fully_inside) and can_split:
+    # a hard slice's box that no edge cuts (proven) has fraction exactly 0 or 1: not refined
+    if (not fully_inside) and can_split and not (
+            hard and BB.clear_of_slice_edges(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b,
+                                             s0, gx, gy, gz, half, pp)):
         scale = span if hard else max(span, 2.0 * half)
         limit = pp[K.P_TOL] * scale
         # the measured excess can only exceed ``limit`` if the analytic bound does

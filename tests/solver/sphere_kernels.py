@@ -52,3 +52,10 @@ def curvature_excess(mparams, pol, cx, cy, cz, sx, sy, sz, b, pp, out, limit):
 def curvature_bound(mparams, pol, cx, cy, cz, sx, sy, sz, b, pp):
     """:func:`mrfm.solver.box_bounds.curvature_bound` for a sphere."""
     return BB.curvature_bound(SPHERE, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp)
+
+
+@njit(cache=True)
+def clear_of_slice_edges(mparams, pol, cx, cy, cz, sx, sy, sz, b, s0, gx, gy, gz, half, pp):
+    """:func:`mrfm.solver.box_bounds.clear_of_slice_edges` for a sphere."""
+    return BB.clear_of_slice_edges(SPHERE, mparams, pol, cx, cy, cz, sx, sy, sz, b, s0, gx, gy,
+                                   gz, half, pp)

@@ -18,6 +18,8 @@
 - Solver (cos^2) against the pure-numpy reference (cos^2 weight at each sub-point).
 - box_is_silent never skips a box holding a voxel with a nonzero value, and the bounds it
   rests on (|grad B| <= 2 R^3 |J| / r^4 and the second-difference bound) hold.
+- clear_of_slice_edges never declares a box clear that a slice edge cuts (|B| sampled at
+  125 points of each box), where the linear span alone would.
 """
 
 from __future__ import annotations
@@ -214,3 +216,41 @@ def test_gradient_and_curvature_bounds():
         b = SK.field_magnitude(mp, pol, *p, 0, pp, out)[0]
         e = SK.curvature_excess(mp, pol, *p, *s, b, pp, out, math.inf)
         assert e <= SK.curvature_bound(mp, pol, *p, *s, b, pp)
+
+
+@pytest.mark.parametrize("high", [0.0, 1.0])
+def test_boxes_clear_of_slice_edges_hold_no_edge(high):
+    """Where clear_of_slice_edges proves a box wholly inside or outside the slice, |B| at
+    125 points of the box (corners included) is on one side of every edge; over the same
+    boxes, the linear span alone (without the curvature remainder) would have declared
+    some boxes clear that an edge cuts, so the remainder is what the test checks."""
+    rng = np.random.default_rng(7)
+    exp = make_exp()
+    pp = build_params(exp, PROTON, protocol_info("CAI"), SolverSettings(), 20e-9)
+    pp[K.P_HIGH] = high
+    mp = np.array([50e-9, 0.0, 0.0])
+    pol = np.array([0.3, -0.4, 1.7])
+    pol *= 1.8 / np.linalg.norm(pol)
+    out = np.zeros(K.OUT_LEN)
+    offsets = np.stack(np.meshgrid(*[np.linspace(-0.5, 0.5, 5)] * 3), -1).reshape(-1, 3)
+    clear = linear_wrong = 0
+    for _ in range(600):
+        p = rng.normal(size=3)
+        p *= rng.uniform(60e-9, 120e-9) / np.linalg.norm(p)
+        s = rng.uniform(3e-9, 14e-9, size=3)
+        b, gx, gy, gz, _ = SK.field_magnitude(mp, pol, *p, 1, pp, out)
+        half_span = 0.5 * (abs(gx) * s[0] + abs(gy) * s[1] + abs(gz) * s[2])
+        half = rng.uniform(0.3, 3.0) * half_span
+        s0 = rng.uniform(-1.5, 1.5) * (half + half_span)
+        offs = np.array([SK.field_magnitude(mp, pol, *(p + o * s), 0, pp, out)[0]
+                         for o in offsets]) - (b - s0)
+        cut = 0 < np.count_nonzero(np.abs(offs) <= half) < len(offs) or (
+            offs.max() > half and offs.min() < -half)
+        lo, hi = s0 - half_span, s0 + half_span
+        if cut and (hi < -half or lo > half or (lo > -half and hi < half)):
+            linear_wrong += 1
+        if SK.clear_of_slice_edges(mp, pol, *p, *s, b, s0, gx, gy, gz, half, pp):
+            clear += 1
+            assert not cut, (p, s, s0, half)
+    assert clear > 50
+    assert linear_wrong > 5
