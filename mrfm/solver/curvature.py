@@ -137,12 +137,19 @@ def field_and_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out):
         T, T/m, T/m^2.
     """
     b, gx, gy, gz, g2 = field_magnitude(shape_id, mparams, pol, rx, ry, rz, 2, pp, out)
+    return b, gx, gy, gz, curvature_from_g2(shape_id, mparams, pol, rx, ry, rz, g2, pp, out)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def curvature_from_g2(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
+    """The trajectory curvature K2 of :func:`field_and_curvature` where the caller already
+    has g2 = d2|B|/dx2 at the point (from ``field_magnitude(..., 2, ...)``), T/m^2."""
     if pp[P_XPK] <= 0.0:
-        return b, gx, gy, gz, g2
+        return g2
     k2, ok = _analytic_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp)
     if ok:
-        return b, gx, gy, gz, k2
-    return b, gx, gy, gz, numerical_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out)
+        return k2
+    return numerical_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out)
 
 
 @scalar_kernel

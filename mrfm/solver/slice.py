@@ -105,8 +105,10 @@ def point_value(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
 @scalar_kernel
 def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out,
                 crossings):
-    """(value, split) for a CAI/CERMIT box; value already includes the resonant fraction."""
-    b, gx, gy, gz, d2 = K.field_magnitude(shape_id, mparams, pol, cx, cy, cz, 1, pp, out)
+    """(value, split) for a CAI/CERMIT box; value already includes the resonant fraction.
+    CERMIT takes d2|B|/dx2 with the field (its per-spin value needs it; one evaluation)."""
+    order = 2 if kid == K.CERMIT else 1
+    b, gx, gy, gz, d2 = K.field_magnitude(shape_id, mparams, pol, cx, cy, cz, order, pp, out)
     s0 = b - pp[K.P_BRES]
     half = pp[K.P_HALF]
     span = abs(gx) * sx + abs(gy) * sy + abs(gz) * sz  # linear |B| span across the box
@@ -151,48 +153,51 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
     if lz:
         # the inversion efficiency at the box centre (hard and cos^2 slices, CERMIT)
         frac *= LZ.inversion_factor(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out)
-    return frac * _centre_kernel(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out,
+    return frac * _centre_kernel(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out,
                                  crossings), False
 
 
-def _centre_kernel(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings):
-    """The per-spin value at a slice box's centre, where |B| = b and d|B|/dx = gx: CAI's
-    pref * d|B|/dx (at hand), CERMIT's pref * K2 (without the dispatch of :func:`_quantity`),
-    else :func:`_quantity`'s; resolved at compile time like :func:`_quantity`."""
+def _centre_kernel(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings):
+    """The per-spin value at a slice box's centre, where |B| = b, d|B|/dx = gx and (CERMIT)
+    d2|B|/dx2 = d2: CAI's pref * d|B|/dx (at hand), CERMIT's pref * K2 (without the dispatch
+    of :func:`_quantity`), else :func:`_quantity`'s; resolved at compile time like
+    :func:`_quantity`."""
     if kid == K.CAI:
-        return _cai_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings)
+        return _cai_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out,
+                           crossings)
     if kid == K.CERMIT:
-        return _cermit_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out,
+        return _cermit_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out,
                               crossings)
-    return _any_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings)
+    return _any_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings)
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def _cai_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings):
+def _cai_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings):
     return K.moment_weight(pp, b, pp[K.P_PREF] * gx)
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def _cermit_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings):
-    b, gx, gy, gz, k2 = CV.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
+def _cermit_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings):
+    k2 = CV.curvature_from_g2(shape_id, mparams, pol, cx, cy, cz, d2, pp, out)
     return K.moment_weight(pp, b, pp[K.P_PREF] * k2)
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def _any_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings):
+def _any_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings):
     b, gx, gy, gz, q, inside = _quantity(kid, shape_id, mparams, pol, cx, cy, cz, pp, out,
                                          crossings)
     return K.moment_weight(pp, b, q)
 
 
 @overload(_centre_kernel, prefer_literal=True, inline="always")
-def _centre_kernel_numba(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings):
+def _centre_kernel_numba(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out,
+                         crossings):
     if not isinstance(kid, types.IntegerLiteral):
         return _centre_kernel
     value = {K.CAI: _cai_centre, K.CERMIT: _cermit_centre}.get(kid.literal_value, _any_centre)
 
-    def one_protocol(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings):
-        return value(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out, crossings)
+    def one_protocol(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings):
+        return value(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings)
 
     return one_protocol
 
