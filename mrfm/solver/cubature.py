@@ -120,7 +120,7 @@ def _virtual_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out,
     """The per-voxel value ``v`` of a (virtual) voxel centred at c, without subdivision:
     :func:`_centre_value` for the force gradient, else :func:`_slice_value`; resolved at
     compile time (a literal ``kid`` compiles only its own, see
-    :func:`mrfm.solver.slice._quantity`)."""
+    :func:`mrfm.solver.quantity.point_quantity`)."""
     if kid == K.FORCE_GRADIENT:
         return _centre_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out,
                              crossings)

@@ -160,7 +160,7 @@ def _cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, v
     inside the slice that the sheet where the sweep fails crosses is summed under ideal
     inversion (``pp_ideal``) plus :func:`mrfm.solver.cubature.sheet_correction`
     (:func:`_sheet_cubature`). Resolved at compile time like
-    :func:`mrfm.solver.slice._quantity`: a literal ``kid`` of OSCAR compiles to (False, 0)
+    :func:`mrfm.solver.quantity.point_quantity`: a literal ``kid`` of OSCAR compiles to (False, 0)
     (never served), of CAI or the force gradient to :func:`_plain_cubature`."""
     return _sheet_cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc,
                            voxel, pp, pp_ideal, out, crossings, tol)

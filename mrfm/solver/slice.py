@@ -44,52 +44,17 @@ from mrfm.solver import curvature as CV
 from mrfm.solver import fundamental as FW
 from mrfm.solver import inversion as LZ
 from mrfm.solver import kernels as K
-from mrfm.solver.protocols import cai, cermit, force_gradient, oscar
+from mrfm.solver import quantity as Q
 
 STACK_LEN = 128
 MAX_CROSSINGS = 16
 
 
-_QUANTITIES = {K.CAI: cai.quantity, K.CERMIT: cermit.quantity, K.OSCAR: oscar.quantity,
-               K.FORCE_GRADIENT: force_gradient.quantity}
-
-
-def _quantity(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
-    """The per-point quantity of protocol family ``kid`` (see the protocol modules).
-
-    Resolved when the numba caller is compiled (overload below): a compile-time literal
-    ``kid`` compiles only that protocol into the caller; otherwise all four are.
-    """
-    return _QUANTITIES[kid](shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
-
-
-@overload(_quantity, prefer_literal=True, inline="always")
-def _quantity_numba(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
-    if isinstance(kid, types.IntegerLiteral):
-        quantity = _QUANTITIES[kid.literal_value]
-
-        def one_protocol(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
-            return quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
-
-        return one_protocol
-
-    def any_protocol(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
-        if kid == K.CAI:
-            return cai.quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
-        if kid == K.CERMIT:
-            return cermit.quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
-        if kid == K.OSCAR:
-            return oscar.quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
-        return force_gradient.quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
-
-    return any_protocol
-
-
 @scalar_kernel
 def point_value(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     """Signal of one spin at an exact point (exact resonance indicator, no voxel)."""
-    b, gx, gy, gz, q, inside = _quantity(kid, shape_id, mparams, pol, rx, ry, rz, pp, out,
-                                         crossings)
+    b, gx, gy, gz, q, inside = Q.point_quantity(kid, shape_id, mparams, pol, rx, ry, rz, pp,
+                                                out, crossings)
     if not inside:
         return 0.0
     w = 1.0
@@ -153,53 +118,8 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
     if lz:
         # the inversion efficiency at the box centre (hard and cos^2 slices, CERMIT)
         frac *= LZ.inversion_factor(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, pp, out)
-    return frac * _centre_kernel(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out,
+    return frac * Q.centre_value(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out,
                                  crossings), False
-
-
-def _centre_kernel(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings):
-    """The per-spin value at a slice box's centre, where |B| = b, d|B|/dx = gx and (CERMIT)
-    d2|B|/dx2 = d2: CAI's pref * d|B|/dx (at hand), CERMIT's pref * K2 (without the dispatch
-    of :func:`_quantity`), else :func:`_quantity`'s; resolved at compile time like
-    :func:`_quantity`."""
-    if kid == K.CAI:
-        return _cai_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out,
-                           crossings)
-    if kid == K.CERMIT:
-        return _cermit_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out,
-                              crossings)
-    return _any_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings)
-
-
-@njit(cache=True, fastmath=False, inline="always")
-def _cai_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings):
-    return K.moment_weight(pp, b, pp[K.P_PREF] * gx)
-
-
-@njit(cache=True, fastmath=False, inline="always")
-def _cermit_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings):
-    k2 = CV.curvature_from_g2(shape_id, mparams, pol, cx, cy, cz, d2, pp, out)
-    return K.moment_weight(pp, b, pp[K.P_PREF] * k2)
-
-
-@njit(cache=True, fastmath=False, inline="always")
-def _any_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings):
-    b, gx, gy, gz, q, inside = _quantity(kid, shape_id, mparams, pol, cx, cy, cz, pp, out,
-                                         crossings)
-    return K.moment_weight(pp, b, q)
-
-
-@overload(_centre_kernel, prefer_literal=True, inline="always")
-def _centre_kernel_numba(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out,
-                         crossings):
-    if not isinstance(kid, types.IntegerLiteral):
-        return _centre_kernel
-    value = {K.CAI: _cai_centre, K.CERMIT: _cermit_centre}.get(kid.literal_value, _any_centre)
-
-    def one_protocol(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings):
-        return value(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings)
-
-    return one_protocol
 
 
 @njit(cache=True, fastmath=False, inline="always")
@@ -236,7 +156,8 @@ def _oscar_leaf(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, o
 
 def _leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out, crossings):
     """(value, split) of one (sub-)voxel: :func:`_oscar_leaf` for OSCAR, else
-    :func:`_slice_leaf`; resolved at compile time like :func:`_quantity`."""
+    :func:`_slice_leaf`; resolved at compile time like
+    :func:`mrfm.solver.quantity.point_quantity`."""
     if kid == K.OSCAR:
         return _oscar_leaf(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out,
                            crossings)
@@ -306,7 +227,7 @@ def inline_voxel_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, 
 def _centre_voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings,
                   stack):
     """The force gradient's voxel value: every spin counts, force_gradient.quantity
-    (q = pref * K2) at the voxel centre, without the protocol dispatch of _quantity (2-3x
+    (q = pref * K2) at the voxel centre, without the protocol dispatch of point_quantity (2-3x
     faster per voxel; tested equal to point_value)."""
     b, gx, gy, gz, k2 = CV.field_and_curvature(shape_id, mparams, pol, cx, cy, cz, pp, out)
     return K.moment_weight(pp, b, pp[K.P_PREF] * k2)
@@ -356,7 +277,8 @@ def _subdivided_voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, o
 
 def _voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings, stack):
     """:func:`_centre_voxel` for the force gradient, else :func:`_subdivided_voxel`; resolved
-    at compile time like :func:`_quantity` (a literal ``kid`` compiles only its own)."""
+    at compile time like :func:`mrfm.solver.quantity.point_quantity` (a literal ``kid``
+    compiles only its own)."""
     if kid == K.FORCE_GRADIENT:
         return _centre_voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out,
                              crossings, stack)
