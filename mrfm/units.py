@@ -1,7 +1,7 @@
 """Unit parsing at the edges: strings such as ``"110 uN/m"`` become SI floats.
 
-One pint registry serves the whole package; it is created on first use and is
-read-only afterwards (parsing does not mutate it).
+One pint registry serves the whole package (:mod:`mrfm.unit_registry`); it is created on
+first use and is read-only afterwards (parsing does not mutate it).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import math
 import re
 import sys
 from functools import lru_cache
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from mrfm.errors import ConfigError
+from mrfm.unit_registry import lookup_unit, pint_module, registry
 
 #: Physical dimensions accepted by :func:`parse_quantity`, as pint unit strings in SI.
 SI_UNITS: dict[str, str] = {
@@ -93,63 +93,6 @@ def shorten(value: Any, limit: int = 40) -> str:
 
 class UnitError(ConfigError):
     """A value whose unit or physical dimension is wrong."""
-
-
-def _pint() -> ModuleType:
-    """The pint module, imported without its optional dask support.
-
-    Whenever dask is installed, importing pint imports dask too (and with it yaml, jinja2,
-    psutil and toolz: about 0.1 s of CPU, a tenth of ``mrfm info``), only to recognise
-    dask arrays as magnitudes, which mrfm never makes. While pint is first imported,
-    ``sys.modules["dask"]`` is ``None``, so pint finds no dask (``find_spec`` returns
-    ``None``); the entry is removed again, and importing dask afterwards works as usual.
-    A process that has imported dask before pint keeps pint's dask support.
-    """
-    module = sys.modules.get("pint")
-    if module is not None:
-        return module
-    hide_dask = "dask" not in sys.modules
-    if hide_dask:
-        sys.modules["dask"] = None  # type: ignore[assignment]
-    try:
-        import pint
-    finally:
-        if hide_dask and "dask" in sys.modules and sys.modules["dask"] is None:
-            del sys.modules["dask"]
-    return pint
-
-
-@lru_cache(maxsize=1)
-def registry():
-    """Return the package's pint UnitRegistry (created once)."""
-    pint = _pint()
-
-    # pint caches its parsed definition files on disk (~/.cache/pint): 15 ms instead of
-    # 170 ms at every start of the command line
-    try:
-        ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
-    except OSError:  # no writable cache folder: parse the definitions every time
-        ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
-    # pint's gauss and oersted are the Gaussian-CGS units (dimension g^1/2 cm^-1/2 s^-1), which
-    # it refuses to convert to tesla. A magnetic field written in gauss means B, and the SI
-    # value of the gauss for B is exactly 1 G = 1e-4 T (BIPM, The International System of
-    # Units, 9th ed. (2019), Table 9, note on CGS-Gaussian units). An oersted (H field) is
-    # taken as the flux density mu0*H it produces in free space, 1 Oe -> 1e-4 T, as magnet
-    # data sheets quote it. _unit() maps every spelling of these names onto the units below.
-    ureg.define("mrfm_gauss = 1e-4 * tesla")
-    ureg.define("mrfm_oersted = 1e-4 * tesla")
-    return ureg
-
-
-#: CGS field units: spelling -> the SI-based unit defined in :func:`registry`
-_CGS_FIELD_SYMBOLS: dict[str, str] = {
-    "G": "mrfm_gauss", "kG": "kilomrfm_gauss", "MG": "megamrfm_gauss",
-    "mG": "millimrfm_gauss", "uG": "micromrfm_gauss", "µG": "micromrfm_gauss",
-    "μG": "micromrfm_gauss", "nG": "nanomrfm_gauss",
-    "Oe": "mrfm_oersted", "kOe": "kilomrfm_oersted", "mOe": "millimrfm_oersted",
-}
-#: CGS field unit names, with any pint prefix before them ("kilogauss", "millioersted")
-_CGS_FIELD_NAMES = {"gauss": "mrfm_gauss", "oersted": "mrfm_oersted"}
 
 
 def parse_quantity(value: Any, dimension: str, field: str = "value") -> float:
@@ -305,21 +248,12 @@ def _unit_factors(text: str, pos: int, field: str) -> list[tuple[str, int]]:
     return factors
 
 
-@lru_cache(maxsize=512)
 def _unit(name: str) -> Any:
     """The pint unit called ``name`` (one identifier: no expression is parsed)."""
-    ureg = registry()
-    if name in _CGS_FIELD_SYMBOLS:
-        return ureg.Unit(_CGS_FIELD_SYMBOLS[name])
-    for cgs, si in _CGS_FIELD_NAMES.items():
-        if name.endswith(cgs):
-            name = name[: -len(cgs)] + si
-            break
     try:
-        unit = ureg.Unit(name)
-    except Exception:  # noqa: BLE001 - pint's lookup raises several types
+        return lookup_unit(name)
+    except LookupError:
         raise UnitError(f"unknown unit {name!r}") from None
-    return unit
 
 
 def _parse_string(text: str, dimension: str, field: str) -> float:
@@ -346,7 +280,7 @@ def _parse_string(text: str, dimension: str, field: str) -> float:
 
 def _convert(quantity: Any, value: Any, dimension: str, field: str) -> float:
     """``quantity`` (of :func:`registry`) as a float in the SI unit of ``dimension``."""
-    pint = _pint()
+    pint = pint_module()
 
     target = SI_UNITS[dimension]
     if dimension == "power_dbm":
