@@ -8,6 +8,10 @@ tests, or one without workers, compiles what it needs as before. The warm-up is 
 when the session ends; it asserts nothing, and its failure fails no test (the tests then
 compile the kernels themselves), but it is reported. ``MRFM_NO_NUMBA_WARMUP=1`` runs the
 suite without it (to compare).
+
+The tests' own numba helpers (``tests/**/__pycache__``) call the package's kernels, so
+their cache files older than the newest kernel source are removed first, as the package
+removes its own (:mod:`mrfm.kernel_cache`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+from mrfm.kernel_cache import kernel_sources, remove_stale
 
 WARMUP = Path(__file__).with_name("numba_warmup.py")
 _PROC = pytest.StashKey[subprocess.Popen]()
@@ -34,6 +40,7 @@ def _whole_suite_on_workers(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    remove_stale(kernel_sources(), [Path(__file__).parent])
     if not _whole_suite_on_workers(config) or os.environ.get("MRFM_NO_NUMBA_WARMUP"):
         return
     fd, log = tempfile.mkstemp(prefix="mrfm-numba-warmup-", suffix=".log")

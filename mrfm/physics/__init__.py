@@ -9,10 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from mrfm.kernel_cache import refresh_kernel_cache
 from mrfm.physics.cantilever import Cantilever
 from mrfm.physics.sample import Sample
 from mrfm.physics.spins import SpinSpecies
 from mrfm.physics.stage import Stage
+
+refresh_kernel_cache()  # numba cache files older than the kernels' sources go
 
 _LAZY = {
     "SphereMagnet": "mrfm.physics.magnets",

@@ -23,11 +23,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mrfm.errors import UserError
+from mrfm.kernel_cache import refresh_kernel_cache
 from mrfm.physics import Sample, SpinSpecies
 from mrfm.solver import direct, memory
 from mrfm.solver import fft as fftpath
 from mrfm.solver.protocols import SolverSettings, build_params, protocol_info
 from mrfm.solver.result import SignalMap
+
+refresh_kernel_cache()  # numba cache files older than the kernels' sources go
 
 if TYPE_CHECKING:
     from mrfm.config import Experiment

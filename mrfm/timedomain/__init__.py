@@ -11,10 +11,13 @@ rotating-frame reduction of the cantilever and lock-in (exact between any two ti
 engine of the virtual rig's lock-in, tested against the chain.
 """
 
+from mrfm.kernel_cache import refresh_kernel_cache
 from mrfm.timedomain.chain import ChainParameters, ChainSimulator
 from mrfm.timedomain.oscillator import discretize, lorentzian_psd, simulate_oscillator
 from mrfm.timedomain.settings import TimeseriesSettings
 from mrfm.timedomain.stream import read_timeseries, write_timeseries
+
+refresh_kernel_cache()  # numba cache files older than the kernels' sources go
 
 __all__ = [
     "ChainParameters",
