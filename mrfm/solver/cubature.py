@@ -34,6 +34,7 @@ from numba.extending import overload
 
 from mrfm.jit import scalar_kernel
 from mrfm.solver import box_bounds as BB
+from mrfm.solver import box_fraction as BF
 from mrfm.solver import curvature as CV
 from mrfm.solver import inversion as LZ
 from mrfm.solver import kernels as K
@@ -136,8 +137,14 @@ def _centre_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, 
 
 @njit(cache=True, fastmath=False, inline="always")
 def _slice_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings):
-    val, split = S.slice_leaf_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp,
-                                    out, crossings)
+    # the callers evaluate virtual voxels of blocks proven inside the slice only
+    # (block_inside_slice): under the hard slice their fraction is exactly 1
+    if pp[K.P_PROFILE] == BF.PROFILE_HARD:
+        val = S.inside_leaf_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp,
+                                  out, crossings)
+    else:
+        val, split = S.slice_leaf_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az,
+                                        pp, out, crossings)
     return val
 
 
