@@ -92,6 +92,9 @@ def test_status_byte_and_event_bits(rig):
         c.send("SRAT 4;STRT")
         assert c.query("*STB? 0") == "0"  # storing
         c.send("PAUS;REST;*ESE 0;*SRE 0;LIAE 0;ERRE 0")
+        # answered only after the line above has run: the next test on this module's rig
+        # must not have its buffer reset by it (each connection has its own server thread)
+        assert c.query("*IDN?").startswith("Stanford_Research_Systems,SR830")
     finally:
         c.close()
 
