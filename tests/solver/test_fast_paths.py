@@ -142,6 +142,11 @@ def _block_kernels(kid: int):
     return cubature_ok, rules, value
 
 
+def _buffers(exp):
+    """The voxel edges of exp's sample and fresh scratch buffers (out, crossings)."""
+    return np.asarray(exp.sample.voxel, float), np.zeros(OUT_LEN), np.zeros(S.MAX_CROSSINGS)
+
+
 def _random_blocks(rng, tries, max_edge, half_h, voxel):
     """``tries`` random blocks (la, lb, lc, middle, half extents of the centres) of 2 to
     max_edge - 1 voxels per side below the 50 nm sphere of :func:`_case`."""
@@ -167,9 +172,7 @@ def test_block_error_estimate_bounds_the_error(name):
     exp, settings = _case(name)
     kid, mp, pol, pp, half_h = _kernel_args(exp, settings)
     cubature_ok, rules, voxel_value = _block_kernels(kid)
-    voxel = np.asarray(exp.sample.voxel, float)
-    out = np.zeros(OUT_LEN)
-    cr = np.zeros(S.MAX_CROSSINGS)
+    voxel, out, cr = _buffers(exp)
     rng = np.random.default_rng(3)
     tested = 0
     for la, lb, lc, c, h in _random_blocks(rng, 4000, 13, half_h, voxel):
@@ -225,9 +228,7 @@ def test_sheet_correction_matches_the_voxel_sum():
     ppi = pp.copy()
     ppi[K.P_LZ] = 0.0
     correction, leaf, inside = _sheet_kernels()
-    voxel = np.asarray(exp.sample.voxel, float)
-    out = np.zeros(OUT_LEN)
-    cr = np.zeros(S.MAX_CROSSINGS)
+    voxel, out, cr = _buffers(exp)
     rng = np.random.default_rng(11)
     tested = nonzero = 0
     for la, lb, lc, c, h in _random_blocks(rng, 20000, 9, half_h, voxel):
@@ -278,9 +279,7 @@ def test_inside_value_equals_the_leaf_in_proven_blocks(name):
     kid, mp, pol, pp, half_h = _kernel_args(exp, settings)
     cubature_ok = _block_kernels(kid)[0]
     inside_value, leaf = _inside_kernels(kid)
-    voxel = np.asarray(exp.sample.voxel, float)
-    out = np.zeros(OUT_LEN)
-    cr = np.zeros(S.MAX_CROSSINGS)
+    voxel, out, cr = _buffers(exp)
     rng = np.random.default_rng(5)
     blocks = differ = 0
     for la, lb, lc, c, h in _random_blocks(rng, 4000, 9, half_h, voxel):
