@@ -242,30 +242,24 @@ def _voxel_sums(kid, shape_id, mparams, pol, centres, rho3, origin, voxel, pp, n
     return res
 
 
-@njit(cache=True, fastmath=False, parallel=True)
-def _is_uniform(flat, nchunks):
-    """Whether every entry of ``flat`` equals the first, read once in ``nchunks`` parallel
-    chunks without a temporary (np.all(a == a[0]) writes a boolean array as large as the
-    density and took 5.9 ms for 8.1 M voxels, this 2.6 ms): each chunk is compared in
-    blocks of 4096 that the compiler vectorizes, and stops at the first block that
-    differs."""
-    n = flat.size
+#: entries compared per numpy call by :func:`_is_uniform` (a 256 KiB boolean temporary;
+#: 64 KiB: 0.24 ms for 1.02 M voxels, the numpy call overhead showing; 256 KiB: 0.19 ms)
+UNIFORM_CHUNK = 1 << 18
+
+
+def _is_uniform(flat: np.ndarray, chunk: int = UNIFORM_CHUNK) -> bool:
+    """Whether every entry of the 1-D array ``flat`` equals the first (NaN never does).
+
+    numpy's vectorized comparison in chunks of ``chunk`` entries, stopping at the first
+    chunk that differs: no temporary as large as the density (np.all(a == a[0]) writes
+    one). Measured on this project's machine, 4 December 2026: 0.19 ms for 1.02 M voxels
+    and 2.7-3.1 ms for 8.1 M, against 0.66 and 7.5 ms for the parallel numba loop it replaces
+    (that loop was not vectorized: ~1.5 ns per entry on one thread)."""
     first = flat[0]
-    step = (n + nchunks - 1) // nchunks
-    differs = np.zeros(nchunks, dtype=np.int64)
-    for c in prange(nchunks):
-        i = c * step
-        end = min(n, i + step)
-        while i < end:
-            stop = min(end, i + 4096)
-            count = 0
-            for j in range(i, stop):
-                count += flat[j] != first
-            if count:
-                differs[c] = 1
-                break
-            i = stop
-    return differs.sum() == 0
+    for i in range(0, flat.size, chunk):
+        if not bool(np.all(flat[i:i + chunk] == first)):
+            return False
+    return True
 
 
 @njit(cache=True, fastmath=False, parallel=True)
@@ -355,7 +349,7 @@ def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin:
     nchunks = _chunks(nt, rho3.shape[0], min_items=1)
     batch = nt if progress is None else max(1, min(nt, 64))
     voxel_sums = specialized(kid, int(magnet.shape_id))[0]
-    uniform = bool(rho3.size) and bool(_is_uniform(rho3.reshape(-1), 16))
+    uniform = bool(rho3.size) and _is_uniform(rho3.reshape(-1))
     tol = C.CUBATURE_TOL if cubature_tol is None else float(cubature_tol)
     for start in range(0, nt, batch):
         stop = min(nt, start + batch)

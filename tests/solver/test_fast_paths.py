@@ -49,7 +49,7 @@ def test_tabulated_lz_moments_match_the_quadrature():
         (64.0 / (3.0 * math.pi**2), 64.0 / (15.0 * math.pi**2)), rel=1e-15)
 
 
-@pytest.mark.parametrize("p", [2, 3])
+@pytest.mark.parametrize("p", [2, 3, 4])
 def test_discrete_gauss_rules_sum_polynomials_exactly(p):
     for n in range(1, 40):
         t = np.arange(n) - (n - 1) / 2.0
@@ -139,7 +139,12 @@ def _block_kernels(kid: int):
     def value(mp, pol, x, y, z, ax, ay, az, pp, out, cr, st):
         return S.voxel_value(kid, 0, mp, pol, x, y, z, ax, ay, az, pp, out, cr, st)
 
-    return cubature_ok, rules, value
+    @njit
+    def block_sum(mp, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out, cr, tol):
+        return C.block_sum(kid, 0, mp, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out, cr,
+                           tol)
+
+    return cubature_ok, rules, value, block_sum
 
 
 def _buffers(exp):
@@ -167,11 +172,12 @@ def _voxel_centres(c, la, lb, lc, voxel):
 @pytest.mark.parametrize("name", ["cai-hard", "cai-stat-cos2-high", "cai-fundamental-lz",
                                   "cermit-invert-lz", "force-gradient"])
 def test_block_error_estimate_bounds_the_error(name):
-    """Random blocks where the cubature may be used: |q3 - voxel sum| <= |q3 - q2| (the
-    estimate), and proven-inside blocks have every sampled offset inside the slice."""
+    """Random blocks where the cubature may be used: |q3 - voxel sum| <= |q3 - q2| and
+    |q4 - voxel sum| <= |q4 - q3| (the estimates), and proven-inside blocks have every
+    sampled offset inside the slice."""
     exp, settings = _case(name)
     kid, mp, pol, pp, half_h = _kernel_args(exp, settings)
-    cubature_ok, rules, voxel_value = _block_kernels(kid)
+    cubature_ok, rules, voxel_value, _ = _block_kernels(kid)
     voxel, out, cr = _buffers(exp)
     rng = np.random.default_rng(3)
     tested = 0
@@ -184,15 +190,53 @@ def test_block_error_estimate_bounds_the_error(name):
             for q in pts:
                 b = SK.field_magnitude(mp, pol, *q, 0, pp, out)[0]
                 assert abs(b - pp[K.P_BRES]) < pp[K.P_HALF]
-        q2, q3, mass = rules(mp, pol, *c, la, lb, lc, *voxel, pp, out, cr)
+        q2, q3, q4, mass, mass4 = rules(mp, pol, *c, la, lb, lc, *voxel, pp, out, cr)
         exact = 0.0
         for p in _voxel_centres(c, la, lb, lc, voxel):
             exact += voxel_value(mp, pol, *p, *voxel, pp, out, cr, np.zeros((S.STACK_LEN, 4)))
         assert abs(q3 - exact) <= abs(q3 - q2) + 1e-6 * mass, (la, lb, lc, c)
+        # the p = 4 sum, accepted on |q4 - q3|, is within that of the voxel sum
+        assert abs(q4 - exact) <= abs(q4 - q3) + 1e-6 * mass4, (la, lb, lc, c)
+        assert mass4 == pytest.approx(mass, rel=0.5)
         tested += 1
         if tested >= 25:
             break
     assert tested >= 25
+
+
+def test_block_sum_takes_the_p4_rule_where_the_p3_estimate_fails():
+    """Blocks of >= MIN_VOXELS_P4 voxels whose p = 2 / p = 3 difference exceeds the
+    tolerance (within P4_HINT of it) are accepted with the p = 4 sum where |q4 - q3|
+    passes, and that sum is within the tolerance of the voxel-by-voxel sum; smaller
+    blocks are never."""
+    exp, settings = _case("force-gradient")
+    kid, mp, pol, pp, half_h = _kernel_args(exp, settings)
+    _, rules, voxel_value, block_sum = _block_kernels(kid)
+    voxel, out, cr = _buffers(exp)
+    tol = C.CUBATURE_TOL
+    rng = np.random.default_rng(11)
+    taken = small = 0
+    for la, lb, lc, c, _h in _random_blocks(rng, 3000, 13, half_h, voxel):
+        q2, q3, q4, mass, mass4 = rules(mp, pol, *c, la, lb, lc, *voxel, pp, out, cr)
+        if abs(q3 - q2) <= tol * mass or abs(q3 - q2) > C.P4_HINT * tol * mass:
+            continue
+        ok, total = block_sum(mp, pol, *c, la, lb, lc, *voxel, pp, out, cr, tol)
+        if la * lb * lc < C.MIN_VOXELS_P4:
+            assert not ok
+            small += 1
+            continue
+        assert ok == (abs(q4 - q3) <= tol * mass4)
+        if not ok:
+            continue
+        assert total == q4
+        exact = 0.0
+        for p in _voxel_centres(c, la, lb, lc, voxel):
+            exact += voxel_value(mp, pol, *p, *voxel, pp, out, cr, np.zeros((S.STACK_LEN, 4)))
+        assert abs(total - exact) <= tol * mass4, (la, lb, lc, c)
+        taken += 1
+        if taken >= 10 and small >= 3:
+            break
+    assert taken >= 10 and small >= 3
 
 
 @functools.cache
