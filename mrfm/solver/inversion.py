@@ -48,9 +48,14 @@ def inversion_factor(kid, shape_id, mparams, pol, rx, ry, rz, b, gx, pp, out):
     depth = _sweep_depth(kid, gx, pp)
     if depth <= 0.0:
         return 1.0
+    s = (b - pp[K.P_BRES]) / depth
+    if not abs(s) < 1.0:
+        # never swept through resonance: A = inf, P_flip = 1 exactly, and so the factor
+        # (also for a NaN offset, as before); spares B1_eff (a second field evaluation) and
+        # the exponential at every spin outside the sweep (CERMIT: all but a thin sheet)
+        return 1.0
     b1e = K.b1_effective(shape_id, mparams, pol, rx, ry, rz, pp, out)
-    a = SD.adiabaticity_at(pp[K.P_GAMMA], b1e, depth, pp[K.P_FMOD],
-                           (b - pp[K.P_BRES]) / depth)
+    a = SD.adiabaticity_at(pp[K.P_GAMMA], b1e, depth, pp[K.P_FMOD], s)
     p = SD.flip_probability_at(a)
     if kid == K.CERMIT:
         return p * p if stat else p
