@@ -9,11 +9,17 @@
 - The exact silent-box pretest (:func:`box_is_silent`): a box of voxel centres whose every
   voxel has value exactly 0 is skipped whole by :mod:`mrfm.solver.direct` and
   :mod:`mrfm.solver.fft`.
+- The exact silent-voxel screen of a leaf box (:func:`leaf_screen`,
+  :func:`voxel_is_silent`): from one field evaluation at the box's middle, the voxels
+  that the per-voxel kernel would reject at its first test are skipped without
+  evaluating them.
 """
 
 from __future__ import annotations
 
 import math
+
+from numba import njit
 
 from mrfm.jit import scalar_kernel
 from mrfm.solver import kernels as K
@@ -167,3 +173,43 @@ def box_is_silent(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, ax, ay, a
     bound = half + gmax * (reach + extra)
     # margin for rounding in |B| (relative 1e-12 of the field magnitude)
     return s0 > bound * (1.0 + 1e-9) + 1e-12 * abs(b)
+
+
+@scalar_kernel
+def leaf_screen(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, pp, out):
+    """(ok, s, gx, gy, gz, c) for :func:`voxel_is_silent` over a box of voxel centres
+    ``c +- h`` (relative to the magnet centre): ``s = |B| - B_res`` and grad|B| at the
+    middle, and the bound C of :func:`second_derivative_bound` over the points within |h|
+    of it. Not ok (nothing is screened) for the force gradient and OSCAR (no slice test)
+    and for tip shapes without a bound."""
+    if shape_id != 0 or kid == K.FORCE_GRADIENT or kid == K.OSCAR:
+        return False, 0.0, 0.0, 0.0, 0.0, 0.0
+    b, gx, gy, gz, d2 = K.field_magnitude(shape_id, mparams, pol, cx, cy, cz, 1, pp, out)
+    reach = math.sqrt(hx * hx + hy * hy + hz * hz)
+    rmin = math.sqrt(cx * cx + cy * cy + cz * cz) - reach
+    c = second_derivative_bound(mparams, pol, rmin, b, reach, pp)
+    if not c < math.inf:
+        return False, 0.0, 0.0, 0.0, 0.0, 0.0
+    return True, b - pp[K.P_BRES], gx, gy, gz, c
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def voxel_is_silent(s, gx, gy, gz, c, rx, ry, rz, ax, ay, az, pp):
+    """Whether the voxel of edges a centred at offset r from the middle of a box screened
+    by :func:`leaf_screen` (``s``, ``g``, ``c``) is rejected by the first test of the
+    slice protocols' leaf (:func:`mrfm.solver.slice.voxel_value`: ``|s_v| - span_v >
+    half`` with ``span_v = sum_i |g_v,i| a_i`` at its centre), so its value is exactly 0.
+
+    Taylor's theorem about the middle: ``|s_v - s - g . r| <= C |r|^2 / 2`` and each
+    gradient component moves by at most ``C |r|`` (the Hessian's norm is at most C), so
+    ``span_v <= sum_i (|g_i| + C |r|) a_i``. A 1e-9 relative margin and 1e-12 of |B|
+    cover rounding, as in :func:`clear_of_slice_edges`.
+    """
+    r2 = rx * rx + ry * ry + rz * rz
+    r = math.sqrt(r2)
+    lin = s + gx * rx + gy * ry + gz * rz
+    cr = c * r
+    reach = (0.5 * c * r2 + (abs(gx) + cr) * ax + (abs(gy) + cr) * ay + (abs(gz) + cr) * az)
+    reach += 1e-9 * reach + 1e-12 * abs(s + pp[K.P_BRES])
+    half = pp[K.P_HALF]
+    return lin - reach > half or lin + reach < -half

@@ -110,6 +110,16 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
             blocks[n + 1, col] = m
             n += 2
             continue
+        # a leaf: voxel by voxel, skipping those the screen proves silent (value exactly 0)
+        mx = origin[0] + 0.5 * (a0 + a1 - 1) * voxel[0] - tx
+        my = origin[1] + 0.5 * (b0 + b1 - 1) * voxel[1] - ty
+        mz = origin[2] + 0.5 * (c0 + c1 - 1) * voxel[2] - tz
+        screen = False
+        s_m = gmx = gmy = gmz = c_m = 0.0
+        if la * lb * lc > 1:
+            screen, s_m, gmx, gmy, gmz, c_m = BB.leaf_screen(
+                kid, shape_id, mparams, pol, mx, my, mz, 0.5 * (la - 1) * voxel[0],
+                0.5 * (lb - 1) * voxel[1], 0.5 * (lc - 1) * voxel[2], pp, out)
         for i in range(a0, a1):
             cx = origin[0] + i * voxel[0] - tx
             for j in range(b0, b1):
@@ -119,6 +129,10 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
                     if r == 0.0:
                         continue
                     cz = origin[2] + k * voxel[2] - tz
+                    if screen and BB.voxel_is_silent(s_m, gmx, gmy, gmz, c_m, cx - mx, cy - my,
+                                                     cz - mz, voxel[0], voxel[1], voxel[2],
+                                                     pp):
+                        continue
                     acc += r * S.inline_voxel_value(kid, shape_id, mparams, pol, cx, cy, cz,
                                                     voxel[0], voxel[1], voxel[2], pp, out,
                                                     crossings, stack)

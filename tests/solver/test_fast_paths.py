@@ -21,6 +21,7 @@ from numba import njit
 
 from mrfm.physics.magnet_kernels import OUT_LEN
 from mrfm.solver import SolverSettings, direct, simulate
+from mrfm.solver import box_bounds as BB
 from mrfm.solver import cubature as C
 from mrfm.solver import fundamental as FW
 from mrfm.solver import kernels as K
@@ -342,3 +343,47 @@ def test_inside_value_equals_the_leaf_in_proven_blocks(name):
             break
     assert blocks >= 25
     assert differ >= 20
+
+
+@functools.cache
+def _screen_kernels(kid: int):
+    """box_bounds.leaf_screen and box_bounds.voxel_is_silent for one protocol and the
+    sphere, compile-time constants (as in :func:`_block_kernels`)."""
+
+    @njit
+    def screen(mp, pol, cx, cy, cz, hx, hy, hz, pp, out):
+        return BB.leaf_screen(kid, 0, mp, pol, cx, cy, cz, hx, hy, hz, pp, out)
+
+    @njit
+    def silent(s, gx, gy, gz, c, rx, ry, rz, ax, ay, az, pp):
+        return BB.voxel_is_silent(s, gx, gy, gz, c, rx, ry, rz, ax, ay, az, pp)
+
+    return screen, silent
+
+
+@pytest.mark.parametrize("name", ["cai-hard", "cai-stat-cos2-high", "cermit-invert-lz"])
+def test_leaf_screen_skips_only_silent_voxels(name):
+    """Every voxel the leaf screen calls silent has value exactly 0 (voxel_value, the
+    general path), and the screen finds at least 40 % of the zero voxels of leaf-sized
+    boxes near the slice (measured 52-56 % in this tight geometry, 1 nm voxels 20-34 nm
+    from a 50 nm sphere: the rest sit within the bound's margin of the first test)."""
+    exp, settings = _case(name)
+    kid, mp, pol, pp, half_h = _kernel_args(exp, settings)
+    voxel_value = _block_kernels(kid)[2]
+    screen, silent = _screen_kernels(kid)
+    voxel, out, cr = _buffers(exp)
+    stack = np.zeros((S.STACK_LEN, 4))
+    rng = np.random.default_rng(17)
+    skipped = zeros = nonzero = 0
+    for la, lb, lc, c, h in _random_blocks(rng, 400, 5, half_h, voxel):
+        ok, s, gx, gy, gz, cb = screen(mp, pol, *c, *h, pp, out)
+        assert ok
+        for p in _voxel_centres(c, la, lb, lc, voxel):
+            v = voxel_value(mp, pol, *p, *voxel, pp, out, cr, stack)
+            if silent(s, gx, gy, gz, cb, *(p - c), *voxel, pp):
+                assert v == 0.0, (p, v)
+                skipped += 1
+            zeros += v == 0.0
+            nonzero += v != 0.0
+    assert nonzero >= 200 and zeros >= 200
+    assert skipped >= 0.4 * zeros
