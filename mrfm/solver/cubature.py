@@ -41,7 +41,6 @@ from mrfm.jit import scalar_kernel
 from mrfm.solver import box_bounds as BB
 from mrfm.solver import box_fraction as BF
 from mrfm.solver import curvature as CV
-from mrfm.solver import inversion as LZ
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
 
@@ -142,7 +141,7 @@ def block_inside_slice(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, ax, 
     return True
 
 
-def _virtual_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings):
+def virtual_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings):
     """The per-voxel value ``v`` of a (virtual) voxel centred at c, without subdivision:
     :func:`_centre_value` for the force gradient, else :func:`_slice_value`; resolved at
     compile time (a literal ``kid`` compiles only its own, see
@@ -173,11 +172,11 @@ def _slice_value(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, c
     return val
 
 
-@overload(_virtual_value, prefer_literal=True, inline="always")
-def _virtual_value_numba(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out,
+@overload(virtual_value, prefer_literal=True, inline="always")
+def virtual_value_numba(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out,
                          crossings):
     if not isinstance(kid, types.IntegerLiteral):
-        return _virtual_value
+        return virtual_value
     value = _centre_value if kid.literal_value == K.FORCE_GRADIENT else _slice_value
 
     def one_protocol(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings):
@@ -197,9 +196,26 @@ def _axis_rule(n):
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def _p4_node(n, i):
-    """Node and weight i of the p = 4 rule (:func:`discrete_gauss`) for an axis of n voxels."""
-    return discrete_gauss(n, 4, i)
+def _axis_rule4(n):
+    """The p = 4 nodes (t0..t3, ascending) and weights (w0..w3) of :func:`discrete_gauss`
+    for an axis of n voxels, as one tuple (nodes first)."""
+    t0, w0 = discrete_gauss(n, 4, 0)
+    t1, w1 = discrete_gauss(n, 4, 1)
+    t2, w2 = discrete_gauss(n, 4, 2)
+    t3, w3 = discrete_gauss(n, 4, 3)
+    return t0, t1, t2, t3, w0, w1, w2, w3
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _pick4(i, a0, a1, a2, a3):
+    """Entry i (0..3) of four scalars."""
+    if i == 0:
+        return a0
+    if i == 1:
+        return a1
+    if i == 2:
+        return a2
+    return a3
 
 
 @scalar_kernel
@@ -227,6 +243,10 @@ def _staged_rules(kid, shape_id, mparams, pol, cx, cy, cz, la, lb, lc, ax, ay, a
     ta2, wa2, ta3, ea3, ca3 = _axis_rule(la)
     tb2, wb2, tb3, eb3, cb3 = _axis_rule(lb)
     tc2, wc2, tc3, ec3, cc3 = _axis_rule(lc)
+    # the p = 4 rule's, filled when its stage begins
+    ra = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    rb = ra
+    rc = ra
     end = 35
     m = 0
     while m < end:
@@ -249,12 +269,16 @@ def _staged_rules(kid, shape_id, mparams, pol, cx, cy, cz, la, lb, lc, ax, ay, a
             w = (ca3 if ia == 1 else ea3) * (cb3 if ib == 1 else eb3) * (cc3 if ic == 1 else ec3)
         else:
             node = m - 35
-            tx, wx = _p4_node(la, node // 16)
-            ty, wy = _p4_node(lb, (node // 4) % 4)
-            tz, wz = _p4_node(lc, node % 4)
-            w = wx * wy * wz
+            ia = node // 16
+            ib = (node // 4) % 4
+            ic = node % 4
+            tx = _pick4(ia, ra[0], ra[1], ra[2], ra[3])
+            ty = _pick4(ib, rb[0], rb[1], rb[2], rb[3])
+            tz = _pick4(ic, rc[0], rc[1], rc[2], rc[3])
+            w = (_pick4(ia, ra[4], ra[5], ra[6], ra[7]) * _pick4(ib, rb[4], rb[5], rb[6], rb[7])
+                 * _pick4(ic, rc[4], rc[5], rc[6], rc[7]))
         if w != 0.0:  # p = 4 on an axis of <= 3 voxels: its fourth node has weight 0
-            v = _virtual_value(kid, shape_id, mparams, pol, cx + tx * ax, cy + ty * ay,
+            v = virtual_value(kid, shape_id, mparams, pol, cx + tx * ax, cy + ty * ay,
                                cz + tz * az, ax, ay, az, pp, out, crossings)
             if m < 8:
                 q2 += w * v
@@ -271,6 +295,9 @@ def _staged_rules(kid, shape_id, mparams, pol, cx, cy, cz, la, lb, lc, ax, ay, a
                 return True, q3, q2, q3, q4, mass3, mass4
             if p4_hint > 0.0 and (tol < 0.0 or d <= p4_hint * tol * mass3):
                 end = 99
+                ra = _axis_rule4(la)
+                rb = _axis_rule4(lb)
+                rc = _axis_rule4(lc)
     if end == 99 and abs(q4 - q3) <= tol * mass4:
         return True, q4, q2, q3, q4, mass3, mass4
     return False, 0.0, q2, q3, q4, mass3, mass4
@@ -302,99 +329,5 @@ def block_sum(kid, shape_id, mparams, pol, cx, cy, cz, la, lb, lc, ax, ay, az, p
     return ok, total
 
 
-#: the Landau-Zener sheet of a block is corrected voxel by voxel only where each column
-#: crosses it within this many voxels (else the block is split as before)
-SHEET_WINDOW = 4.0
-
-
-@njit(cache=True, fastmath=False, inline="always")
-def sheet_applies(kid, shape_id, pp):
-    """Whether :func:`sheet_correction` serves this case: CERMIT invert mode with
-    Landau-Zener inversion and a cantilever amplitude, sphere tip."""
-    return (kid == K.CERMIT and shape_id == 0 and pp[K.P_LZ] != 0.0
-            and pp[K.P_INVERT] != 0.0 and pp[K.P_XPK] > 0.0)
-
-
-@njit(cache=True, fastmath=False, inline="always")
-def _column_offsets(axis, p, q, k, la, lb, lc, ax, ay, az):
-    """Offsets from a block's middle (m) of the voxel centre with index k along ``axis``
-    and (p, q) along the other two axes in order."""
-    if axis == 0:
-        i, j, n = k, p, q
-    elif axis == 1:
-        i, j, n = p, k, q
-    else:
-        i, j, n = p, q, k
-    return ((i - 0.5 * (la - 1)) * ax, (j - 0.5 * (lb - 1)) * ay, (n - 0.5 * (lc - 1)) * az)
-
-
-@scalar_kernel
-def sheet_correction(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, la, lb, lc, ax, ay,
-                     az, pp, pp_ideal, out, crossings):
-    """(ok, sum over the block's voxels of v - v_ideal): what CERMIT's Landau-Zener
-    inversion changes in a block that lies inside the slice.
-
-    The Landau-Zener factor of a voxel is evaluated at its centre
-    (:func:`mrfm.solver.inversion.inversion_factor`) and is exactly 1 unless the centre
-    lies within the sweep depth ``D = |d|B|/dx| x_pk`` of resonance (a sheet thinner than
-    0.4 % of a voxel's field span in the benchmark's geometry). So a block inside the
-    slice is summed by :func:`block_sum` under ideal inversion (``pp_ideal``) plus this
-    correction, which visits only the voxels whose centres may lie in the sheet: with the
-    value s0 and gradient g of |B| - B_res at the block's middle and the bound C of
-    :func:`mrfm.solver.box_bounds.second_derivative_bound` over the centres (within
-    |h| of the middle), ``|s - s0 - g . r| <= C |h|^2 / 2`` and ``D <= (|g_x| + C |h|)
-    x_pk``. Along each column of voxels in the direction of the largest ``|g_a| a_a`` the
-    candidates form one window of indices; the factor of each is evaluated (|B| and
-    d|B|/dx at its centre, as the voxel value does) and, where it is not 1, the voxel's
-    value is taken with and without it. Not ok where no bound is known or a window would span
-    more than :data:`SHEET_WINDOW` voxels.
-    """
-    b, gx, gy, gz, d2 = K.field_magnitude(shape_id, mparams, pol, cx, cy, cz, 1, pp, out)
-    hn = math.sqrt(hx * hx + hy * hy + hz * hz)
-    rmin = math.sqrt(cx * cx + cy * cy + cz * cz) - hn
-    c = BB.second_derivative_bound(mparams, pol, rmin, b, hn, pp)
-    if not c < math.inf:
-        return False, 0.0
-    s0 = b - pp[K.P_BRES]
-    w = ((abs(gx) + c * hn) * pp[K.P_XPK] + 0.5 * c * hn * hn) * (1.0 + 1e-9) + 1e-12 * abs(b)
-    wa = abs(gx) * ax
-    wb = abs(gy) * ay
-    wc = abs(gz) * az
-    if wa >= wb and wa >= wc:
-        axis, g, step, n, np_, nq = 0, gx, ax, la, lb, lc
-    elif wb >= wc:
-        axis, g, step, n, np_, nq = 1, gy, ay, lb, la, lc
-    else:
-        axis, g, step, n, np_, nq = 2, gz, az, lc, la, lb
-    gs = abs(g) * step
-    if not gs > 0.0 or 2.0 * w > SHEET_WINDOW * gs:
-        return False, 0.0
-    corr = 0.0
-    for p in range(np_):
-        for q in range(nq):
-            ox, oy, oz = _column_offsets(axis, p, q, 0, la, lb, lc, ax, ay, az)
-            s_first = s0 + gx * ox + gy * oy + gz * oz  # linear offset at index 0
-            k1 = (-w - s_first) / (g * step)
-            k2 = (w - s_first) / (g * step)
-            lo = max(0, int(math.ceil(min(k1, k2))))
-            hi = min(n - 1, int(math.floor(max(k1, k2))))
-            for k in range(lo, hi + 1):
-                ox, oy, oz = _column_offsets(axis, p, q, k, la, lb, lc, ax, ay, az)
-                px = cx + ox
-                py = cy + oy
-                pz = cz + oz
-                bk, gxk, gyk, gzk, d2k = K.field_magnitude(shape_id, mparams, pol, px, py, pz,
-                                                           1, pp, out)
-                if LZ.inversion_factor(kid, shape_id, mparams, pol, px, py, pz, bk, gxk, pp,
-                                       out) == 1.0:
-                    continue  # outside the sheet (or saturated): v equals v_ideal exactly
-                corr += (_virtual_value(kid, shape_id, mparams, pol, px, py, pz, ax, ay, az,
-                                        pp, out, crossings)
-                         - _virtual_value(kid, shape_id, mparams, pol, px, py, pz, ax, ay,
-                                          az, pp_ideal, out, crossings))
-    return True, corr
-
-
-__all__ = ["CUBATURE_TOL", "MIN_VOXELS", "MIN_VOXELS_P4", "P4_HINT", "SHEET_WINDOW",
-           "block_inside_slice", "block_rules", "block_sum", "discrete_gauss", "sheet_applies",
-           "sheet_correction"]
+__all__ = ["CUBATURE_TOL", "MIN_VOXELS", "MIN_VOXELS_P4", "P4_HINT", "block_inside_slice",
+           "block_rules", "block_sum", "discrete_gauss", "virtual_value"]

@@ -25,6 +25,7 @@ from mrfm.jit import scalar_kernel
 from mrfm.solver import box_bounds as BB
 from mrfm.solver import cubature as C
 from mrfm.solver import kernels as K
+from mrfm.solver import sheet as SH
 from mrfm.solver import slice as S
 
 #: blocks of at most this many voxels are evaluated voxel by voxel: those too small for the
@@ -172,7 +173,7 @@ def _cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, v
     """(accepted, sum of v over the box's voxels) by :func:`mrfm.solver.cubature.block_sum`
     where :func:`_cubature_ok`, else (False, 0). CERMIT under Landau-Zener inversion: a box
     inside the slice that the sheet where the sweep fails crosses is summed under ideal
-    inversion (``pp_ideal``) plus :func:`mrfm.solver.cubature.sheet_correction`
+    inversion (``pp_ideal``) plus :func:`mrfm.solver.sheet.sheet_correction`
     (:func:`_sheet_cubature`). Resolved at compile time like
     :func:`mrfm.solver.quantity.point_quantity`: a literal ``kid`` of OSCAR compiles to (False, 0)
     (never served), of CAI or the force gradient to :func:`_plain_cubature`."""
@@ -192,7 +193,7 @@ def _plain_cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb,
 @njit(cache=True, fastmath=False, inline="always")
 def _sheet_cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, voxel, pp,
                     pp_ideal, out, crossings, tol):
-    if not C.sheet_applies(kid, shape_id, pp):
+    if not SH.sheet_applies(kid, shape_id, pp):
         return _plain_cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc,
                                voxel, pp, pp_ideal, out, crossings, tol)
     # the Landau-Zener test only adds a condition to the inside proof: a box that fails it
@@ -206,7 +207,7 @@ def _sheet_cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb,
     ok, qsum = C.block_sum(kid, shape_id, mparams, pol, mx, my, mz, la, lb, lc, voxel[0],
                            voxel[1], voxel[2], pp_ideal, out, crossings, tol)
     if ok:
-        ok, corr = C.sheet_correction(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la,
+        ok, corr = SH.sheet_correction(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la,
                                       lb, lc, voxel[0], voxel[1], voxel[2], pp, pp_ideal, out,
                                       crossings)
         if ok:

@@ -25,6 +25,7 @@ from mrfm.solver import box_bounds as BB
 from mrfm.solver import cubature as C
 from mrfm.solver import fundamental as FW
 from mrfm.solver import kernels as K
+from mrfm.solver import sheet as SH
 from mrfm.solver import slice as S
 from mrfm.solver.protocols import build_params, protocol_info
 
@@ -242,13 +243,13 @@ def test_block_sum_takes_the_p4_rule_where_the_p3_estimate_fails():
 
 @functools.cache
 def _sheet_kernels():
-    """cubature.sheet_correction and the leaf value of a voxel for CERMIT and the sphere,
+    """sheet.sheet_correction and the leaf value of a voxel for CERMIT and the sphere,
     both compile-time constants (as in :func:`_block_kernels`)."""
     kid = K.CERMIT
 
     @njit
     def correction(mp, pol, cx, cy, cz, hx, hy, hz, la, lb, lc, ax, ay, az, pp, ppi, out, cr):
-        return C.sheet_correction(kid, 0, mp, pol, cx, cy, cz, hx, hy, hz, la, lb, lc, ax, ay,
+        return SH.sheet_correction(kid, 0, mp, pol, cx, cy, cz, hx, hy, hz, la, lb, lc, ax, ay,
                                   az, pp, ppi, out, cr)
 
     @njit
@@ -269,7 +270,7 @@ def test_sheet_correction_matches_the_voxel_sum():
     rules use) to rounding, and it is not zero in most of them (the sheet was found)."""
     exp, settings = _case("cermit-invert-lz")
     kid, mp, pol, pp, half_h = _kernel_args(exp, settings)
-    assert C.sheet_applies(kid, 0, pp)
+    assert SH.sheet_applies(kid, 0, pp)
     ppi = pp.copy()
     ppi[K.P_LZ] = 0.0
     correction, leaf, inside = _sheet_kernels()
