@@ -279,7 +279,7 @@ def _staged_rules(kid, shape_id, mparams, pol, cx, cy, cz, la, lb, lc, ax, ay, a
                  * _pick4(ic, rc[4], rc[5], rc[6], rc[7]))
         if w != 0.0:  # p = 4 on an axis of <= 3 voxels: its fourth node has weight 0
             v = virtual_value(kid, shape_id, mparams, pol, cx + tx * ax, cy + ty * ay,
-                               cz + tz * az, ax, ay, az, pp, out, crossings)
+                              cz + tz * az, ax, ay, az, pp, out, crossings)
             if m < 8:
                 q2 += w * v
             elif m < 35:

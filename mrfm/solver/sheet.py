@@ -107,9 +107,9 @@ def sheet_correction(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, la, lb
                                        out) == 1.0:
                     continue  # outside the sheet (or saturated): v equals v_ideal exactly
                 corr += (C.virtual_value(kid, shape_id, mparams, pol, px, py, pz, ax, ay, az,
-                                        pp, out, crossings)
+                                         pp, out, crossings)
                          - C.virtual_value(kid, shape_id, mparams, pol, px, py, pz, ax, ay,
-                                          az, pp_ideal, out, crossings))
+                                           az, pp_ideal, out, crossings))
     return True, corr
 
 
