@@ -69,13 +69,15 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
         la = a1 - a0
         lb = b1 - b0
         lc = c1 - c0
+        # the box's middle relative to the magnet centre and the half extents of its
+        # voxel centres (the tests below and the leaf's screen)
+        hx = 0.5 * (la - 1) * voxel[0]
+        hy = 0.5 * (lb - 1) * voxel[1]
+        hz = 0.5 * (lc - 1) * voxel[2]
+        mx = origin[0] + 0.5 * (a0 + a1 - 1) * voxel[0] - tx
+        my = origin[1] + 0.5 * (b0 + b1 - 1) * voxel[1] - ty
+        mz = origin[2] + 0.5 * (c0 + c1 - 1) * voxel[2] - tz
         if la * lb * lc > 1:
-            hx = 0.5 * (la - 1) * voxel[0]
-            hy = 0.5 * (lb - 1) * voxel[1]
-            hz = 0.5 * (lc - 1) * voxel[2]
-            mx = origin[0] + 0.5 * (a0 + a1 - 1) * voxel[0] - tx
-            my = origin[1] + 0.5 * (b0 + b1 - 1) * voxel[1] - ty
-            mz = origin[2] + 0.5 * (c0 + c1 - 1) * voxel[2] - tz
             if BB.box_is_silent(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel[0],
                                voxel[1], voxel[2], pp, out):
                 continue
@@ -112,15 +114,11 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
             n += 2
             continue
         # a leaf: voxel by voxel, skipping those the screen proves silent (value exactly 0)
-        mx = origin[0] + 0.5 * (a0 + a1 - 1) * voxel[0] - tx
-        my = origin[1] + 0.5 * (b0 + b1 - 1) * voxel[1] - ty
-        mz = origin[2] + 0.5 * (c0 + c1 - 1) * voxel[2] - tz
         screen = False
         s_m = gmx = gmy = gmz = c_m = 0.0
         if la * lb * lc > 1:
-            screen, s_m, gmx, gmy, gmz, c_m = BB.leaf_screen(
-                kid, shape_id, mparams, pol, mx, my, mz, 0.5 * (la - 1) * voxel[0],
-                0.5 * (lb - 1) * voxel[1], 0.5 * (lc - 1) * voxel[2], pp, out)
+            screen, s_m, gmx, gmy, gmz, c_m = BB.leaf_screen(kid, shape_id, mparams, pol, mx,
+                                                             my, mz, hx, hy, hz, pp, out)
         for i in range(a0, a1):
             cx = origin[0] + i * voxel[0] - tx
             for j in range(b0, b1):
