@@ -37,10 +37,10 @@ def curvature_excess(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp, out,
         dx = 0.5 * sx if axis == 0 else 0.0
         dy = 0.5 * sy if axis == 1 else 0.0
         dz = 0.5 * sz if axis == 2 else 0.0
-        bp, g1, g2, g3, d2 = K.field_magnitude(shape_id, mparams, pol, cx + dx, cy + dy, cz + dz,
-                                               0, pp, out)
-        bm, g1, g2, g3, d2 = K.field_magnitude(shape_id, mparams, pol, cx - dx, cy - dy, cz - dz,
-                                               0, pp, out)
+        bp, g1, g2, g3, d2 = K.box_field_magnitude(shape_id, mparams, pol, cx + dx, cy + dy,
+                                                   cz + dz, 0, pp, out)
+        bm, g1, g2, g3, d2 = K.box_field_magnitude(shape_id, mparams, pol, cx - dx, cy - dy,
+                                                   cz - dz, 0, pp, out)
         e += abs(bp + bm - 2.0 * b)
         if e > limit:
             return e
@@ -168,7 +168,7 @@ def box_is_silent(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, ax, ay, a
     if rmin <= radius:
         return False
     gmax = 2.0 * radius * radius * radius * jn / (rmin * rmin * rmin * rmin)
-    b, gx, gy, gz, d2 = K.field_magnitude(shape_id, mparams, pol, cx, cy, cz, 0, pp, out)
+    b, gx, gy, gz, d2 = K.box_field_magnitude(shape_id, mparams, pol, cx, cy, cz, 0, pp, out)
     s0 = abs(b - pp[K.P_BRES])
     bound = half + gmax * (reach + extra)
     # margin for rounding in |B| (relative 1e-12 of the field magnitude)
@@ -184,7 +184,7 @@ def leaf_screen(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, pp, out):
     and for tip shapes without a bound."""
     if shape_id != 0 or kid == K.FORCE_GRADIENT or kid == K.OSCAR:
         return False, 0.0, 0.0, 0.0, 0.0, 0.0
-    b, gx, gy, gz, d2 = K.field_magnitude(shape_id, mparams, pol, cx, cy, cz, 1, pp, out)
+    b, gx, gy, gz, d2 = K.box_field_magnitude(shape_id, mparams, pol, cx, cy, cz, 1, pp, out)
     reach = math.sqrt(hx * hx + hy * hy + hz * hz)
     rmin = math.sqrt(cx * cx + cy * cy + cz * cz) - reach
     c = second_derivative_bound(mparams, pol, rmin, b, reach, pp)

@@ -161,7 +161,7 @@ def _cubature_ok(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel, pp,
         return True
     if kid == K.OSCAR:
         return False
-    b, gx, gy, gz, d2 = K.field_magnitude(shape_id, mparams, pol, mx, my, mz, 1, pp, out)
+    b, gx, gy, gz, d2 = K.box_field_magnitude(shape_id, mparams, pol, mx, my, mz, 1, pp, out)
     return C.block_inside_slice(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel[0],
                                 voxel[1], voxel[2], b, gx, gy, gz, pp)
 

@@ -67,7 +67,7 @@ def sheet_correction(kid, shape_id, mparams, pol, cx, cy, cz, hx, hy, hz, la, lb
     and without it. Not ok where no bound is known or a window would span more than
     :data:`SHEET_WINDOW` voxels.
     """
-    b, gx, gy, gz, d2 = K.field_magnitude(shape_id, mparams, pol, cx, cy, cz, 1, pp, out)
+    b, gx, gy, gz, d2 = K.box_field_magnitude(shape_id, mparams, pol, cx, cy, cz, 1, pp, out)
     hn = math.sqrt(hx * hx + hy * hy + hz * hz)
     rmin = math.sqrt(cx * cx + cy * cy + cz * cz) - hn
     c = BB.second_derivative_bound(mparams, pol, rmin, b, hn, pp)

@@ -17,6 +17,11 @@ from .test_progress import check_progress
 
 def test_demo_writes_every_file_and_a_sound_summary(capsys, monkeypatch, tmp_path):
     out = tmp_path / "demo"
+    # a previous run's files (here stale stand-ins, one an unreadable scan file) are
+    # replaced instead of failing the run or being resumed: one demo run tests both
+    out.mkdir()
+    for name in OUTPUTS:
+        (out / name).write_bytes(b"stale")
     # progress lines from the first report on (the quiet period has its own test)
     monkeypatch.setattr(mrfm.cli.progress, "QUIET_S", 0.0)
     assert main(["demo", "-o", str(out), "--json"]) == 0
@@ -36,5 +41,3 @@ def test_demo_writes_every_file_and_a_sound_summary(capsys, monkeypatch, tmp_pat
     with h5py.File(out / "scan.h5", "r") as fh:
         assert fh["entry/data/measured"][()].all()
         assert fh["entry/data"].attrs["signal"] == "force"
-    # running it again replaces the previous files instead of failing
-    assert main(["demo", "-o", str(out)]) == 0
