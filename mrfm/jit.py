@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import fcntl
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from numba import njit
@@ -36,8 +41,57 @@ def compile_closure(fn: Callable[..., Any], suffix: str, **options: Any) -> Any:
     same symbol names, and loading both into one process then failed
     (``NRT_adapt_ndarray_to_python: 'descr' is NULL``). ``suffix`` (e.g. ``"kid1_shape0"``)
     is appended to the closure's name and qualified name, which also gives each version
-    cache files of its own.
+    cache files of its own. Returned as a :class:`SharedCompile` (the dispatcher is its
+    ``dispatcher``): processes compiling it at the same time compile it once.
     """
     fn.__qualname__ = f"{fn.__qualname__}_{suffix}"
     fn.__name__ = f"{fn.__name__}_{suffix}"
-    return njit(cache=True, fastmath=False, **options)(fn)
+    return SharedCompile(njit(cache=True, fastmath=False, **options)(fn))
+
+
+#: folder of the compile locks of :class:`SharedCompile` (one empty file per kernel)
+LOCK_DIR = Path(tempfile.gettempdir()) / "mrfm-numba-locks"
+
+
+@contextlib.contextmanager
+def compile_lock(name: str) -> Iterator[None]:
+    """An exclusive lock, across the processes of this machine, named ``name``.
+
+    ``flock`` on a file in :data:`LOCK_DIR`: released when the holder's file is closed,
+    also when the holder dies. Where the lock file cannot be made (no writable temporary
+    folder) nothing is locked: each process then compiles for itself, as without it.
+    """
+    try:
+        LOCK_DIR.mkdir(exist_ok=True)
+        fh = open(LOCK_DIR / (re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".lock"), "a")  # noqa: SIM115
+    except OSError:
+        yield
+        return
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+class SharedCompile:
+    """A compiled closure whose first compilation in a process is shared with the others.
+
+    On a cold cache, processes that start the same kernels at the same time (the workers
+    of a dataset, a test suite's workers, a scan beside a simulation) each used to compile
+    it: 20-50 s of CPU per protocol, as many times as processes. Here the first call of a
+    process compiles (or loads from numba's on-disk cache) under :func:`compile_lock`:
+    one process compiles and writes the cache, the others wait and then load it. Calls
+    then go straight to the numba dispatcher (``dispatcher``)."""
+
+    def __init__(self, dispatcher: Any) -> None:
+        self.dispatcher = dispatcher
+        self._ready = False
+
+    def __call__(self, *args: Any) -> Any:
+        if not self._ready:
+            d = self.dispatcher
+            sig = tuple(d.typeof_pyval(a) for a in args)
+            if sig not in d.overloads:
+                with compile_lock(d.py_func.__qualname__):
+                    d.compile(sig)
+            self._ready = True
+        return self.dispatcher(*args)

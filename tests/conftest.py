@@ -1,9 +1,10 @@
 """Suite-wide hooks: the numba kernels compile in the background while the suite starts.
 
 When the whole suite runs (``python -m pytest``: the ``testpaths`` of pyproject.toml) on
-pytest-xdist workers, the controller starts ``tests/numba_warmup.py`` at a low priority.
-It compiles the solver's kernels into numba's on-disk cache with CPU time the workers
-leave idle; on a warm cache it only loads them (a few seconds). A run of chosen files or
+pytest-xdist workers, the controller starts ``tests/numba_warmup.py``. It compiles the
+solver's kernels into numba's on-disk cache, each once (a worker that needs one meanwhile
+waits for it, :class:`mrfm.jit.SharedCompile`); on a warm cache it only loads them (a few
+seconds). A run of chosen files or
 tests, or one without workers, compiles what it needs as before. The warm-up is stopped
 when the session ends; it asserts nothing, and its failure fails no test (the tests then
 compile the kernels themselves), but it is reported. ``MRFM_NO_NUMBA_WARMUP=1`` runs the

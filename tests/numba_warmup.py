@@ -1,19 +1,19 @@
 """Compile the solver's numba kernels ahead of the tests that use them (not a test module).
 
-``tests/conftest.py`` starts this script in the background, at the lowest useful priority
-(nice 10), when the whole suite runs on pytest-xdist workers. On a cold cache (a fresh
-clone) numba spends 20-30 s of CPU on each protocol's kernels (the solver compiles one
-specialization per protocol and tip shape), about 40 % of the suite's CPU. Compiled here,
-in CPU time the workers leave idle while they wait (subprocesses, servers, timeouts),
-they are in numba's on-disk cache by the time the solver tests need them; a test that
-gets there first compiles as it always did. Tiny problems through the public solver, as
-the tests run it, so the compiled specializations are exactly the ones the tests load.
-Nothing is asserted here: the tests check the numbers.
+``tests/conftest.py`` starts this script in the background when the whole suite runs on
+pytest-xdist workers. On a cold cache (a fresh clone) numba spends 5-50 s of CPU on each
+protocol's kernels (the solver compiles one specialization per protocol and tip shape).
+Compiled here, from the start of the run, they are in numba's on-disk cache by the time
+most solver tests need them. A test (or a CLI subprocess of one) that gets to a kernel
+while this script compiles it waits for it and loads it (:class:`mrfm.jit.SharedCompile`):
+each kernel is compiled once. That is also why this runs at the workers' priority: at a
+lower one the waiting workers would wait on a starved compiler. Tiny problems through
+the public solver, as the tests run it, so the compiled specializations are exactly the
+ones the tests load. Nothing is asserted here: the tests check the numbers.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -30,7 +30,6 @@ CASES = (
 
 
 def main() -> int:
-    os.nice(10)  # the workers' tests first: this only fills the CPU time they leave idle
     warnings.simplefilter("ignore")  # e.g. CERMIT's slice missing this tiny sample
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from mrfm.physics import Sample
