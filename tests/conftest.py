@@ -68,18 +68,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``slow`` (10-40 s each) go first, so that none of them starts near the
-    end and keeps one worker busy after the others have finished (longest first: the
-    usual rule for filling parallel queues). Tests marked ``wallclock`` (a prediction of
-    wall-clock time against the time taken) go last: on the workers' queues they then run
-    after the cold-cache compilation, when the 2-core machine's load no longer swings
-    between a test's start and its end."""
-    def rank(item: pytest.Item) -> int:
-        if item.get_closest_marker("wallclock") is not None:
-            return 2
-        return 0 if item.get_closest_marker("slow") is not None else 1
-
-    items.sort(key=rank)
+    """Tests marked ``wallclock`` (a prediction of wall-clock time against the time taken)
+    go last: on the workers' queues they then run after the cold-cache compilation, when
+    the 2-core machine's load no longer swings between a test's start and its end."""
+    items.sort(key=lambda item: item.get_closest_marker("wallclock") is not None)
 
 
 @pytest.fixture(autouse=True)

@@ -76,7 +76,6 @@ def test_readme_has_examples_for_every_kind_of_user():
         assert word in joined
 
 
-@pytest.mark.slow
 def test_readme_commands_in_order(scratch):
     """The worked examples' commands, one after another in one folder (later ones read what
     earlier ones wrote, so they are one test: xdist workers would split a parametrized
@@ -102,7 +101,6 @@ def _run_readme_command(scratch, command: str) -> None:
         json.loads(proc.stdout)  # exactly one JSON object on stdout
 
 
-@pytest.mark.slow
 def test_readme_python(scratch):
     for body in _blocks(_sections()[1], "python"):
         proc = subprocess.run([sys.executable, "-c", body], cwd=scratch, capture_output=True,

@@ -13,8 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.imaging.test_dataset import CONFIG
 
 
@@ -26,7 +24,6 @@ def _start(cfg: Path, out: Path, count: int, *extra: str) -> subprocess.Popen:
                             start_new_session=True)
 
 
-@pytest.mark.slow
 def test_some_items_failed_exits_4_with_failures_in_the_manifest(tmp_path):
     cfg = tmp_path / "exp.toml"
     cfg.write_text(CONFIG.replace('"scan.height" = ["20 nm", "30 nm"]',

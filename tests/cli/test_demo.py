@@ -15,7 +15,6 @@ from mrfm.demo import OUTPUTS
 from .test_progress import check_progress
 
 
-@pytest.mark.slow
 def test_demo_writes_every_file_and_a_sound_summary(capsys, monkeypatch, tmp_path):
     out = tmp_path / "demo"
     # a previous run's files (here stale stand-ins, one an unreadable scan file) are

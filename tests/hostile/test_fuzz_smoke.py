@@ -10,12 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "fuzz_cli.py"
 
 
-@pytest.mark.slow
 def test_fuzz_smoke():
     proc = subprocess.run([sys.executable, str(SCRIPT), "--configs", "30", "--files", "10",
                            "--workers", "1", "--seed", "3", "--json", "--quiet"],

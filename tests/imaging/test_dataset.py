@@ -170,7 +170,6 @@ def test_bad_dataset_sections_exit_2(tmp_path, capsys, edit, fragment):
     _one_line(code, err, fragment)
 
 
-@pytest.mark.slow
 def test_unreachable_scheduler_exits_2_within_10_s(tmp_path, capsys):
     cfg = _write(tmp_path)
     t0 = time.monotonic()

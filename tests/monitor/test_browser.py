@@ -60,7 +60,6 @@ def _images_loaded(page) -> bool:
                          "return i.complete && i.naturalWidth > 100; })")
 
 
-@pytest.mark.slow
 def test_page_follows_a_running_scan(browser, tmp_path):
     config = slow_demo_config(tmp_path, nx=10, ny=12, settle="6 s")  # 60 ms per point, 7 s
     out = tmp_path / "live.h5"
@@ -129,7 +128,6 @@ def test_interrupted_fault_and_silent_files(browser, tmp_path, monkeypatch):
         assert errors == []
 
 
-@pytest.mark.slow
 def test_killed_scan_file(browser, tmp_path):
     """A scan stopped by SIGTERM says "interrupted"; its measured points stay on the page.
 

@@ -126,7 +126,6 @@ def test_scan_reproduces_the_solver_map(reference):
     assert r >= 0.95, r
 
 
-@pytest.mark.slow
 def test_sigkill_then_resume_completes_the_same_scan(reference, tmp_path):
     config, fast_rig, ref_out = reference
     out = tmp_path / "scan.h5"
