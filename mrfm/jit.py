@@ -49,6 +49,16 @@ def compile_closure(fn: Callable[..., Any], suffix: str, **options: Any) -> Any:
     return SharedCompile(njit(cache=True, fastmath=False, **options)(fn))
 
 
+def shared_kernel(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """``njit(cache=True, fastmath=False, **options)`` of a kernel that only Python calls
+    (an entry point, never called from other kernels), as a :class:`SharedCompile`: its
+    first compilation is shared between the processes that start it at the same time.
+    Used bare (``@shared_kernel``) or with options."""
+    if fn is None:
+        return lambda f: shared_kernel(f, **options)
+    return SharedCompile(njit(cache=True, fastmath=False, **options)(fn))
+
+
 #: folder of the compile locks of :class:`SharedCompile` (one empty file per kernel)
 LOCK_DIR = Path(tempfile.gettempdir()) / "mrfm-numba-locks"
 

@@ -32,8 +32,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from mrfm.jit import shared_kernel
 from mrfm.timedomain import chain_setup, waveform
 from mrfm.timedomain import pll as pll_mod
 from mrfm.timedomain.adc import quantize_sample
@@ -127,7 +127,7 @@ from mrfm.timedomain.noise import FILL_BLOCK, fill_pairs, fill_singles, fill_uni
 from mrfm.timedomain.parameters import ChainParameters, check_parameters
 
 
-@njit(cache=True, fastmath=False)
+@shared_kernel
 def chain_kernel(n0, p, st, k0, k1, wave, out_x, out_f, out_pd, out_lx, out_ly, out_df,
                  out_spin, counts):  # pragma: no cover - numba
     """Advance the chain over samples n0 .. n0 + n - 1 (n = out_x.size); see module docs.
