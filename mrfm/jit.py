@@ -83,7 +83,7 @@ def compile_lock(name: str) -> Iterator[None]:
 
 
 class SharedCompile:
-    """A compiled closure whose first compilation in a process is shared with the others.
+    """A compiled kernel whose first compilation in a process is shared with the others.
 
     On a cold cache, processes that start the same kernels at the same time (the workers
     of a dataset, a test suite's workers, a scan beside a simulation) each used to compile

@@ -4,11 +4,10 @@ When the whole suite runs (``python -m pytest``: the ``testpaths`` of pyproject.
 pytest-xdist workers, the controller starts ``tests/numba_warmup.py``. It compiles the
 solver's kernels into numba's on-disk cache, each once (a worker that needs one meanwhile
 waits for it, :class:`mrfm.jit.SharedCompile`); on a warm cache it only loads them (a few
-seconds). A run of chosen files or
-tests, or one without workers, compiles what it needs as before. The warm-up is stopped
-when the session ends; it asserts nothing, and its failure fails no test (the tests then
-compile the kernels themselves), but it is reported. ``MRFM_NO_NUMBA_WARMUP=1`` runs the
-suite without it (to compare).
+seconds). A run of chosen files or tests, or one without workers, compiles what it needs
+as before. The warm-up is stopped when the session ends; it asserts nothing, and its
+failure fails no test (the tests then compile the kernels themselves), but it is
+reported. ``MRFM_NO_NUMBA_WARMUP=1`` runs the suite without it (to compare).
 
 The tests' own numba helpers (``tests/**/__pycache__``) call the package's kernels, so
 their cache files older than the newest kernel source are removed first, as the package

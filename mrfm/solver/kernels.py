@@ -124,7 +124,6 @@ def field_magnitude(shape_id, mparams, pol, rx, ry, rz, order, pp, out):
     return b, gx, gy, gz, d2
 
 
-
 @scalar_kernel
 def box_field_magnitude(shape_id, mparams, pol, rx, ry, rz, order, pp, out):
     """:func:`field_magnitude` as a called function, for the callers that evaluate the
@@ -137,6 +136,7 @@ def box_field_magnitude(shape_id, mparams, pol, rx, ry, rz, order, pp, out):
     at the price of a call per box. Same arguments and results.
     """
     return field_magnitude(shape_id, mparams, pol, rx, ry, rz, order, pp, out)
+
 
 #: Brillouin function B_I(x) (odd in x; x = mu B / (kB T) with mu = hbar |gamma| I), compiled
 #: from :func:`mrfm.physics.spins.brillouin_scalar`
