@@ -46,7 +46,7 @@ def compile_closure(fn: Callable[..., Any], suffix: str, **options: Any) -> Any:
     """
     fn.__qualname__ = f"{fn.__qualname__}_{suffix}"
     fn.__name__ = f"{fn.__name__}_{suffix}"
-    return SharedCompile(njit(cache=True, fastmath=False, **options)(fn))
+    return shared_kernel(fn, **options)
 
 
 def shared_kernel(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
