@@ -4,11 +4,26 @@ All quantities inside the package are SI (m, s, T, N, J, K, Hz, A/m); units are
 converted only at the edges (configuration files, command line, output files).
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("mrfm")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+import functools
 
 __all__ = ["__version__"]
+
+
+@functools.cache
+def _installed_version() -> str:
+    # importlib.metadata costs ~40 ms to import, a tenth of a CLI start that never asks
+    # for the version; it is imported when ``mrfm.__version__`` is first read (PEP 562)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mrfm")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0+unknown"
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        return _installed_version()
+    raise AttributeError(f"module 'mrfm' has no attribute {name!r}")

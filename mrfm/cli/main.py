@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from mrfm import __version__
+import mrfm
 from mrfm.errors import UserError
 
 #: subcommand modules, in the order ``mrfm --help`` lists them
@@ -51,6 +51,20 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: prints ``mrfm VERSION`` and exits 0; the version is looked up only
+    then (``importlib.metadata`` is not imported at every start)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the installed version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"mrfm {mrfm.__version__}")
+        parser.exit()
+
+
 def _load_subcommands() -> list[object]:
     return [importlib.import_module(f"mrfm.cli.{name}_cmd") for name in SUBCOMMAND_MODULES]
 
@@ -62,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Magnetic resonance force microscopy: simulate signals, control a rig, "
         "generate synthetic scans and reconstruct them.",
     )
-    parser.add_argument("--version", action="version", version=f"mrfm {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in _load_subcommands():
         module.add_parser(sub)
@@ -86,7 +100,7 @@ def _log_unexpected(exc: BaseException) -> str:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="mrfm-error-", suffix=".log", dir=folder)
         with os.fdopen(fd, "w") as fh:
-            fh.write(f"mrfm {__version__}\nargv: {sys.argv!r}\n\n")
+            fh.write(f"mrfm {mrfm.__version__}\nargv: {sys.argv!r}\n\n")
             fh.write("".join(traceback.format_exception(exc)))
     except OSError as err:
         return (f"no traceback log: cannot write in {folder} "

@@ -47,9 +47,23 @@ def test_help_loads_no_unit_library_numba_or_physics(tmp_path):
     modules = _modules_after(tmp_path, "--help")
     assert "mrfm.cli.info_cmd" in modules and "mrfm.cli.plot_cmd" in modules  # the parser
     assert _loaded(modules, NEVER_FOR_HELP) == []
+    assert "importlib.metadata" not in modules  # the version is looked up for --version only
 
 
 def test_info_loads_no_hdf5_dask_plotting_or_solver(tmp_path):
     modules = _modules_after(tmp_path, "info", str(ROOT / "configs" / "demo.toml"), "--json")
     assert "mrfm.info" in modules and "pint" in modules  # it did the work
     assert _loaded(modules, NEVER_FOR_INFO) == []
+
+
+def test_plotting_a_signal_map_loads_no_numba_or_compiled_solver(tmp_path):
+    """``mrfm plot`` of a simulated map reads the file's SignalMap (``mrfm.solver.result``)
+    without importing the solver's compiled paths (``mrfm.solver`` imports them lazily)."""
+    h5 = tmp_path / "map.h5"
+    subprocess.run([sys.executable, "-m", "mrfm", "simulate", str(ROOT / "configs" / "demo.toml"),
+                    "-o", str(h5)], cwd=tmp_path, capture_output=True, timeout=300, check=True)
+    modules = _modules_after(tmp_path, "plot", str(h5), "-o", str(tmp_path / "map.png"))
+    assert "mrfm.plotting.signal_map" in modules and "mrfm.solver.result" in modules
+    assert (tmp_path / "map.png").stat().st_size > 1000
+    assert _loaded(modules, ("numba", "llvmlite", "mrfm.solver.simulation", "mrfm.solver.direct",
+                             "mrfm.solver.fft")) == []
