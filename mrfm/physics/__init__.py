@@ -6,10 +6,8 @@ imported on first use, so ``import mrfm.physics`` stays light (no numba compilat
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from mrfm.kernel_cache import refresh_kernel_cache
+from mrfm.lazy_exports import lazy_exports
 from mrfm.physics.cantilever import Cantilever
 from mrfm.physics.sample import Sample
 from mrfm.physics.spins import SpinSpecies
@@ -34,15 +32,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import the magnet classes on first access (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mrfm.physics' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mrfm.kernel_cache import refresh_kernel_cache
+from mrfm.lazy_exports import lazy_exports
 
 refresh_kernel_cache()  # numba cache files older than the kernels' sources go
 
@@ -29,34 +30,20 @@ if TYPE_CHECKING:
         simulate,
     )
 
-#: public name -> the submodule that defines it. They are imported on first use (PEP 562),
-#: so ``from mrfm.solver.result import SignalMap`` (``mrfm plot``) does not import numba
-#: and the compiled paths.
+#: public name -> the module that defines it, imported on first use (PEP 562): reading a
+#: map's dataclass (``mrfm plot``, ``from mrfm.solver.result import SignalMap``) does not
+#: import numba and the compiled paths
 _LAZY = {
-    "METHODS": "simulation",
-    "ResonanceOutsideSampleWarning": "simulation",
-    "choose_method": "simulation",
-    "sample_top": "simulation",
-    "simulate": "simulation",
-    "SignalMap": "result",
-    "SolverSettings": "protocols",
+    "METHODS": "mrfm.solver.simulation",
+    "ResonanceOutsideSampleWarning": "mrfm.solver.simulation",
+    "choose_method": "mrfm.solver.simulation",
+    "sample_top": "mrfm.solver.simulation",
+    "simulate": "mrfm.solver.simulation",
+    "SignalMap": "mrfm.solver.result",
+    "SolverSettings": "mrfm.solver.protocols",
 }
 
-
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mrfm.solver' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"mrfm.solver.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 __all__ = ["METHODS", "ResonanceOutsideSampleWarning", "SignalMap", "SolverSettings",
            "choose_method", "sample_top", "simulate"]
