@@ -6,16 +6,29 @@ passes the id on): about 20 s of CPU on a cold cache, for tests that only use a 
 These wrappers pass ``SPHERE`` as a compile-time constant, as the solver's own
 specializations do, so only the sphere's code is compiled. They call the same kernels
 with the same arguments: the numbers are the kernels' own.
+
+:func:`protocol_kernels` does the same for the per-voxel and per-block kernels that also
+take a protocol family (``kid``): one set per family, shared by the test modules and
+cached on disk (:func:`mrfm.jit.compile_closure`), so each is compiled once per cold
+cache, not once per test module and run.
 """
 
 from __future__ import annotations
 
+import functools
+from types import SimpleNamespace
+
 from numba import njit
 
+from mrfm.jit import compile_closure
 from mrfm.physics.magnet_kernels import SPHERE
 from mrfm.solver import box_bounds as BB
+from mrfm.solver import cubature as C
 from mrfm.solver import curvature as CV
+from mrfm.solver import direct
 from mrfm.solver import kernels as K
+from mrfm.solver import sheet as SH
+from mrfm.solver import slice as S
 
 
 @njit(cache=True)
@@ -59,3 +72,56 @@ def clear_of_slice_edges(mparams, pol, cx, cy, cz, sx, sy, sz, b, s0, gx, gy, gz
     """:func:`mrfm.solver.box_bounds.clear_of_slice_edges` for a sphere."""
     return BB.clear_of_slice_edges(SPHERE, mparams, pol, cx, cy, cz, sx, sy, sz, b, s0, gx, gy,
                                    gz, half, pp)
+
+
+@njit(cache=True)
+def voxel_is_silent(s, gx, gy, gz, c, rx, ry, rz, ax, ay, az, pp):
+    """:func:`mrfm.solver.box_bounds.voxel_is_silent` (no protocol or shape argument)."""
+    return BB.voxel_is_silent(s, gx, gy, gz, c, rx, ry, rz, ax, ay, az, pp)
+
+
+@functools.cache
+def protocol_kernels(kid: int) -> SimpleNamespace:
+    """The solver's per-voxel and per-block kernels for protocol family ``kid`` and a
+    sphere, both compile-time constants as the solver passes them (with ``kid`` given at
+    run time numba would compile every protocol's code into each). Attributes, named as
+    the kernels they call: ``cubature_ok`` (direct._cubature_ok), ``block_rules``,
+    ``block_sum``, ``voxel_value``, ``inside_leaf_value``, ``slice_leaf_value``,
+    ``leaf_screen``, ``box_is_silent`` and ``sheet_correction``; arguments after
+    ``shape_id``. Each compiles on its first call."""
+
+    def cubature_ok(mp, pol, cx, cy, cz, hx, hy, hz, voxel, pp, out):
+        return direct._cubature_ok(kid, SPHERE, mp, pol, cx, cy, cz, hx, hy, hz, voxel, pp, out)
+
+    def block_rules(mp, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out, cr):
+        return C.block_rules(kid, SPHERE, mp, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp,
+                             out, cr)
+
+    def block_sum(mp, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out, cr, tol):
+        return C.block_sum(kid, SPHERE, mp, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out,
+                           cr, tol)
+
+    def voxel_value(mp, pol, x, y, z, ax, ay, az, pp, out, cr, st):
+        return S.voxel_value(kid, SPHERE, mp, pol, x, y, z, ax, ay, az, pp, out, cr, st)
+
+    def inside_leaf_value(mp, pol, x, y, z, ax, ay, az, pp, out, cr):
+        return S.inside_leaf_value(kid, SPHERE, mp, pol, x, y, z, ax, ay, az, pp, out, cr)
+
+    def slice_leaf_value(mp, pol, x, y, z, ax, ay, az, pp, out, cr):
+        return S.slice_leaf_value(kid, SPHERE, mp, pol, x, y, z, ax, ay, az, pp, out, cr)
+
+    def leaf_screen(mp, pol, cx, cy, cz, hx, hy, hz, pp, out):
+        return BB.leaf_screen(kid, SPHERE, mp, pol, cx, cy, cz, hx, hy, hz, pp, out)
+
+    def box_is_silent(mp, pol, cx, cy, cz, hx, hy, hz, ax, ay, az, pp, out):
+        return BB.box_is_silent(kid, SPHERE, mp, pol, cx, cy, cz, hx, hy, hz, ax, ay, az, pp,
+                                out)
+
+    def sheet_correction(mp, pol, cx, cy, cz, hx, hy, hz, la, lb, lc, ax, ay, az, pp, ppi, out,
+                         cr):
+        return SH.sheet_correction(kid, SPHERE, mp, pol, cx, cy, cz, hx, hy, hz, la, lb, lc,
+                                   ax, ay, az, pp, ppi, out, cr)
+
+    fns = (cubature_ok, block_rules, block_sum, voxel_value, inside_leaf_value,
+           slice_leaf_value, leaf_screen, box_is_silent, sheet_correction)
+    return SimpleNamespace(**{f.__name__: compile_closure(f, f"kid{kid}") for f in fns})

@@ -12,16 +12,13 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import pytest
-from numba import njit
 
 from mrfm.physics.magnet_kernels import OUT_LEN
-from mrfm.solver import SolverSettings, direct, simulate
-from mrfm.solver import box_bounds as BB
+from mrfm.solver import SolverSettings, simulate
 from mrfm.solver import cubature as C
 from mrfm.solver import fundamental as FW
 from mrfm.solver import kernels as K
@@ -122,31 +119,12 @@ def _kernel_args(exp, settings=None):
             float(m.half_height))
 
 
-@functools.cache
 def _block_kernels(kid: int):
-    """direct._cubature_ok, cubature.block_rules and slice.voxel_value for one protocol and
-    the sphere (shape 0), both compile-time constants as the solver passes them: its own
-    specializations (with kid and shape given at run time numba compiles the versions for
-    every protocol, ~100 s of CPU on a cold cache for this test alone)."""
-
-    @njit
-    def cubature_ok(mp, pol, cx, cy, cz, hx, hy, hz, voxel, pp, out):
-        return direct._cubature_ok(kid, 0, mp, pol, cx, cy, cz, hx, hy, hz, voxel, pp, out)
-
-    @njit
-    def rules(mp, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out, cr):
-        return C.block_rules(kid, 0, mp, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out, cr)
-
-    @njit
-    def value(mp, pol, x, y, z, ax, ay, az, pp, out, cr, st):
-        return S.voxel_value(kid, 0, mp, pol, x, y, z, ax, ay, az, pp, out, cr, st)
-
-    @njit
-    def block_sum(mp, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out, cr, tol):
-        return C.block_sum(kid, 0, mp, pol, cx, cy, cz, la, lb, lc, ax, ay, az, pp, out, cr,
-                           tol)
-
-    return cubature_ok, rules, value, block_sum
+    """(cubature_ok, block_rules, voxel_value, block_sum) of :func:`SK.protocol_kernels`:
+    direct._cubature_ok, cubature.block_rules, slice.voxel_value and cubature.block_sum for
+    one protocol and the sphere, both compile-time constants as the solver passes them."""
+    k = SK.protocol_kernels(kid)
+    return k.cubature_ok, k.block_rules, k.voxel_value, k.block_sum
 
 
 def _buffers(exp):
@@ -241,26 +219,11 @@ def test_block_sum_takes_the_p4_rule_where_the_p3_estimate_fails():
     assert taken >= 10 and small >= 3
 
 
-@functools.cache
 def _sheet_kernels():
-    """sheet.sheet_correction and the leaf value of a voxel for CERMIT and the sphere,
-    both compile-time constants (as in :func:`_block_kernels`)."""
-    kid = K.CERMIT
-
-    @njit
-    def correction(mp, pol, cx, cy, cz, hx, hy, hz, la, lb, lc, ax, ay, az, pp, ppi, out, cr):
-        return SH.sheet_correction(kid, 0, mp, pol, cx, cy, cz, hx, hy, hz, la, lb, lc, ax, ay,
-                                  az, pp, ppi, out, cr)
-
-    @njit
-    def leaf(mp, pol, x, y, z, ax, ay, az, pp, out, cr):
-        return S.slice_leaf_value(kid, 0, mp, pol, x, y, z, ax, ay, az, pp, out, cr)[0]
-
-    @njit
-    def inside(mp, pol, cx, cy, cz, hx, hy, hz, voxel, pp, out):
-        return direct._cubature_ok(kid, 0, mp, pol, cx, cy, cz, hx, hy, hz, voxel, pp, out)
-
-    return correction, leaf, inside
+    """sheet.sheet_correction, the leaf value of a voxel and direct._cubature_ok for CERMIT
+    and the sphere (:func:`SK.protocol_kernels`)."""
+    k = SK.protocol_kernels(K.CERMIT)
+    return k.sheet_correction, lambda *args: k.slice_leaf_value(*args)[0], k.cubature_ok
 
 
 def test_sheet_correction_matches_the_voxel_sum():
@@ -299,20 +262,11 @@ def test_sheet_correction_matches_the_voxel_sum():
     assert nonzero >= 20
 
 
-@functools.cache
 def _inside_kernels(kid: int):
-    """slice.inside_leaf_value and slice.slice_leaf_value for one protocol and the sphere,
-    compile-time constants (as in :func:`_block_kernels`)."""
-
-    @njit
-    def inside_value(mp, pol, x, y, z, ax, ay, az, pp, out, cr):
-        return S.inside_leaf_value(kid, 0, mp, pol, x, y, z, ax, ay, az, pp, out, cr)
-
-    @njit
-    def leaf(mp, pol, x, y, z, ax, ay, az, pp, out, cr):
-        return S.slice_leaf_value(kid, 0, mp, pol, x, y, z, ax, ay, az, pp, out, cr)[0]
-
-    return inside_value, leaf
+    """slice.inside_leaf_value and (its value) slice.slice_leaf_value for one protocol and
+    the sphere (:func:`SK.protocol_kernels`)."""
+    k = SK.protocol_kernels(kid)
+    return k.inside_leaf_value, lambda *args: k.slice_leaf_value(*args)[0]
 
 
 @pytest.mark.parametrize("name", ["cai-hard", "cermit-invert-lz"])
@@ -346,20 +300,10 @@ def test_inside_value_equals_the_leaf_in_proven_blocks(name):
     assert differ >= 20
 
 
-@functools.cache
 def _screen_kernels(kid: int):
-    """box_bounds.leaf_screen and box_bounds.voxel_is_silent for one protocol and the
-    sphere, compile-time constants (as in :func:`_block_kernels`)."""
-
-    @njit
-    def screen(mp, pol, cx, cy, cz, hx, hy, hz, pp, out):
-        return BB.leaf_screen(kid, 0, mp, pol, cx, cy, cz, hx, hy, hz, pp, out)
-
-    @njit
-    def silent(s, gx, gy, gz, c, rx, ry, rz, ax, ay, az, pp):
-        return BB.voxel_is_silent(s, gx, gy, gz, c, rx, ry, rz, ax, ay, az, pp)
-
-    return screen, silent
+    """box_bounds.leaf_screen for one protocol and the sphere (:func:`SK.protocol_kernels`)
+    and box_bounds.voxel_is_silent."""
+    return SK.protocol_kernels(kid).leaf_screen, SK.voxel_is_silent
 
 
 @pytest.mark.parametrize("name", ["cai-hard", "cai-stat-cos2-high", "cermit-invert-lz"])

@@ -24,17 +24,14 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import pytest
-from numba import njit
 
 from mrfm.physics import Sample, SphereMagnet
 from mrfm.physics.magnet_kernels import magnet_point
 from mrfm.solver import SolverSettings, simulate
-from mrfm.solver import box_bounds as BB
 from mrfm.solver import box_fraction as BF
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
@@ -152,22 +149,14 @@ def test_cos2_profile_matches_reference():
     assert abs(got.signal[1, 0, 0] / hard.signal[1, 0, 0] - 1.0) > 0.2
 
 
-@functools.cache
 def _pretests(kid: int):
     """BB.box_is_silent and S.voxel_value for one protocol and the sphere (shape 0), with
-    both as compile-time constants: the specializations the solver compiles itself (with
-    kid and shape given at run time, numba compiles the versions for every protocol and
-    shape, ~50 s of CPU on a cold cache, for this test alone)."""
-
-    @njit
-    def silent(mp, pol, cx, cy, cz, hx, hy, hz, ax, ay, az, pp, out):
-        return BB.box_is_silent(kid, 0, mp, pol, cx, cy, cz, hx, hy, hz, ax, ay, az, pp, out)
-
-    @njit
-    def value(mp, pol, x, y, z, ax, ay, az, pp, out, cr, st):
-        return S.voxel_value(kid, 0, mp, pol, x, y, z, ax, ay, az, pp, out, cr, st)
-
-    return silent, value
+    both as compile-time constants (:func:`SK.protocol_kernels`): the specializations the
+    solver compiles itself (with kid and shape given at run time, numba compiles the
+    versions for every protocol and shape, ~50 s of CPU on a cold cache, for this test
+    alone)."""
+    k = SK.protocol_kernels(kid)
+    return k.box_is_silent, k.voxel_value
 
 
 @pytest.mark.parametrize("protocol,high", [("CAI", False), ("CAI", True), ("OSCAR", False)])
