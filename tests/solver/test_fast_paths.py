@@ -119,14 +119,6 @@ def _kernel_args(exp, settings=None):
             float(m.half_height))
 
 
-def _block_kernels(kid: int):
-    """(cubature_ok, block_rules, voxel_value, block_sum) of :func:`SK.protocol_kernels`:
-    direct._cubature_ok, cubature.block_rules, slice.voxel_value and cubature.block_sum for
-    one protocol and the sphere, both compile-time constants as the solver passes them."""
-    k = SK.protocol_kernels(kid)
-    return k.cubature_ok, k.block_rules, k.voxel_value, k.block_sum
-
-
 def _buffers(exp):
     """The voxel edges of exp's sample and fresh scratch buffers (out, crossings)."""
     return np.asarray(exp.sample.voxel, float), np.zeros(OUT_LEN), np.zeros(S.MAX_CROSSINGS)
@@ -157,12 +149,12 @@ def test_block_error_estimate_bounds_the_error(name):
     sampled offset inside the slice."""
     exp, settings = _case(name)
     kid, mp, pol, pp, half_h = _kernel_args(exp, settings)
-    cubature_ok, rules, voxel_value, _ = _block_kernels(kid)
+    k = SK.protocol_kernels(kid)
     voxel, out, cr = _buffers(exp)
     rng = np.random.default_rng(3)
     tested = 0
     for la, lb, lc, c, h in _random_blocks(rng, 4000, 13, half_h, voxel):
-        if not cubature_ok(mp, pol, *c, *h, voxel, pp, out):
+        if not k.cubature_ok(mp, pol, *c, *h, voxel, pp, out):
             continue
         if kid != K.FORCE_GRADIENT:
             e = h + 0.5 * voxel
@@ -170,10 +162,10 @@ def test_block_error_estimate_bounds_the_error(name):
             for q in pts:
                 b = SK.field_magnitude(mp, pol, *q, 0, pp, out)[0]
                 assert abs(b - pp[K.P_BRES]) < pp[K.P_HALF]
-        q2, q3, q4, mass, mass4 = rules(mp, pol, *c, la, lb, lc, *voxel, pp, out, cr)
+        q2, q3, q4, mass, mass4 = k.block_rules(mp, pol, *c, la, lb, lc, *voxel, pp, out, cr)
         exact = 0.0
         for p in _voxel_centres(c, la, lb, lc, voxel):
-            exact += voxel_value(mp, pol, *p, *voxel, pp, out, cr, np.zeros((S.STACK_LEN, 4)))
+            exact += k.voxel_value(mp, pol, *p, *voxel, pp, out, cr, np.zeros((S.STACK_LEN, 4)))
         assert abs(q3 - exact) <= abs(q3 - q2) + 1e-6 * mass, (la, lb, lc, c)
         # the p = 4 sum, accepted on |q4 - q3|, is within that of the voxel sum
         assert abs(q4 - exact) <= abs(q4 - q3) + 1e-6 * mass4, (la, lb, lc, c)
@@ -191,16 +183,16 @@ def test_block_sum_takes_the_p4_rule_where_the_p3_estimate_fails():
     blocks are never."""
     exp, settings = _case("force-gradient")
     kid, mp, pol, pp, half_h = _kernel_args(exp, settings)
-    _, rules, voxel_value, block_sum = _block_kernels(kid)
+    k = SK.protocol_kernels(kid)
     voxel, out, cr = _buffers(exp)
     tol = C.CUBATURE_TOL
     rng = np.random.default_rng(11)
     taken = small = 0
     for la, lb, lc, c, _h in _random_blocks(rng, 3000, 13, half_h, voxel):
-        q2, q3, q4, mass, mass4 = rules(mp, pol, *c, la, lb, lc, *voxel, pp, out, cr)
+        q2, q3, q4, mass, mass4 = k.block_rules(mp, pol, *c, la, lb, lc, *voxel, pp, out, cr)
         if abs(q3 - q2) <= tol * mass or abs(q3 - q2) > C.P4_HINT * tol * mass:
             continue
-        ok, total = block_sum(mp, pol, *c, la, lb, lc, *voxel, pp, out, cr, tol)
+        ok, total = k.block_sum(mp, pol, *c, la, lb, lc, *voxel, pp, out, cr, tol)
         if la * lb * lc < C.MIN_VOXELS_P4:
             assert not ok
             small += 1
@@ -211,19 +203,12 @@ def test_block_sum_takes_the_p4_rule_where_the_p3_estimate_fails():
         assert total == q4
         exact = 0.0
         for p in _voxel_centres(c, la, lb, lc, voxel):
-            exact += voxel_value(mp, pol, *p, *voxel, pp, out, cr, np.zeros((S.STACK_LEN, 4)))
+            exact += k.voxel_value(mp, pol, *p, *voxel, pp, out, cr, np.zeros((S.STACK_LEN, 4)))
         assert abs(total - exact) <= tol * mass4, (la, lb, lc, c)
         taken += 1
         if taken >= 10 and small >= 3:
             break
     assert taken >= 10 and small >= 3
-
-
-def _sheet_kernels():
-    """sheet.sheet_correction, the leaf value of a voxel and direct._cubature_ok for CERMIT
-    and the sphere (:func:`SK.protocol_kernels`)."""
-    k = SK.protocol_kernels(K.CERMIT)
-    return k.sheet_correction, lambda *args: k.slice_leaf_value(*args)[0], k.cubature_ok
 
 
 def test_sheet_correction_matches_the_voxel_sum():
@@ -236,21 +221,21 @@ def test_sheet_correction_matches_the_voxel_sum():
     assert SH.sheet_applies(kid, 0, pp)
     ppi = pp.copy()
     ppi[K.P_LZ] = 0.0
-    correction, leaf, inside = _sheet_kernels()
+    k = SK.protocol_kernels(kid)
     voxel, out, cr = _buffers(exp)
     rng = np.random.default_rng(11)
     tested = nonzero = 0
     for la, lb, lc, c, h in _random_blocks(rng, 20000, 9, half_h, voxel):
-        if not inside(mp, pol, *c, *h, voxel, ppi, out):
+        if not k.cubature_ok(mp, pol, *c, *h, voxel, ppi, out):
             continue
-        ok, corr = correction(mp, pol, *c, *h, la, lb, lc, *voxel, pp, ppi, out, cr)
+        ok, corr = k.sheet_correction(mp, pol, *c, *h, la, lb, lc, *voxel, pp, ppi, out, cr)
         if not ok:
             continue
         exact = 0.0
         scale = 0.0
         for p in _voxel_centres(c, la, lb, lc, voxel):
-            v = leaf(mp, pol, *p, *voxel, pp, out, cr)
-            vi = leaf(mp, pol, *p, *voxel, ppi, out, cr)
+            v = k.slice_leaf_value(mp, pol, *p, *voxel, pp, out, cr)[0]
+            vi = k.slice_leaf_value(mp, pol, *p, *voxel, ppi, out, cr)[0]
             exact += v - vi
             scale += abs(vi)
         assert abs(corr - exact) <= 1e-12 * scale, (la, lb, lc, c, corr, exact)
@@ -262,13 +247,6 @@ def test_sheet_correction_matches_the_voxel_sum():
     assert nonzero >= 20
 
 
-def _inside_kernels(kid: int):
-    """slice.inside_leaf_value and (its value) slice.slice_leaf_value for one protocol and
-    the sphere (:func:`SK.protocol_kernels`)."""
-    k = SK.protocol_kernels(kid)
-    return k.inside_leaf_value, lambda *args: k.slice_leaf_value(*args)[0]
-
-
 @pytest.mark.parametrize("name", ["cai-hard", "cermit-invert-lz"])
 def test_inside_value_equals_the_leaf_in_proven_blocks(name):
     """The block rules' shortcut for a hard slice (slice.inside_leaf_value: centre value
@@ -277,18 +255,17 @@ def test_inside_value_equals_the_leaf_in_proven_blocks(name):
     at voxels cut by an edge it does not (the proof is what makes it exact)."""
     exp, settings = _case(name)
     kid, mp, pol, pp, half_h = _kernel_args(exp, settings)
-    cubature_ok = _block_kernels(kid)[0]
-    inside_value, leaf = _inside_kernels(kid)
+    k = SK.protocol_kernels(kid)
     voxel, out, cr = _buffers(exp)
     rng = np.random.default_rng(5)
     blocks = differ = 0
     for la, lb, lc, c, h in _random_blocks(rng, 4000, 9, half_h, voxel):
-        proven = cubature_ok(mp, pol, *c, *h, voxel, pp, out)
+        proven = k.cubature_ok(mp, pol, *c, *h, voxel, pp, out)
         pts = np.concatenate([_voxel_centres(c, la, lb, lc, voxel),
                               c + rng.uniform(-1, 1, (20, 3)) * h])
         for p in pts:
-            a = inside_value(mp, pol, *p, *voxel, pp, out, cr)
-            b = leaf(mp, pol, *p, *voxel, pp, out, cr)
+            a = k.inside_leaf_value(mp, pol, *p, *voxel, pp, out, cr)
+            b = k.slice_leaf_value(mp, pol, *p, *voxel, pp, out, cr)[0]
             if proven:
                 assert a == b, (p, a, b)
             else:
@@ -300,12 +277,6 @@ def test_inside_value_equals_the_leaf_in_proven_blocks(name):
     assert differ >= 20
 
 
-def _screen_kernels(kid: int):
-    """box_bounds.leaf_screen for one protocol and the sphere (:func:`SK.protocol_kernels`)
-    and box_bounds.voxel_is_silent."""
-    return SK.protocol_kernels(kid).leaf_screen, SK.voxel_is_silent
-
-
 @pytest.mark.parametrize("name", ["cai-hard", "cai-stat-cos2-high", "cermit-invert-lz"])
 def test_leaf_screen_skips_only_silent_voxels(name):
     """Every voxel the leaf screen calls silent has value exactly 0 (voxel_value, the
@@ -314,18 +285,17 @@ def test_leaf_screen_skips_only_silent_voxels(name):
     from a 50 nm sphere: the rest sit within the bound's margin of the first test)."""
     exp, settings = _case(name)
     kid, mp, pol, pp, half_h = _kernel_args(exp, settings)
-    voxel_value = _block_kernels(kid)[2]
-    screen, silent = _screen_kernels(kid)
+    k = SK.protocol_kernels(kid)
     voxel, out, cr = _buffers(exp)
     stack = np.zeros((S.STACK_LEN, 4))
     rng = np.random.default_rng(17)
     skipped = zeros = nonzero = 0
     for la, lb, lc, c, h in _random_blocks(rng, 400, 5, half_h, voxel):
-        ok, s, gx, gy, gz, cb = screen(mp, pol, *c, *h, pp, out)
+        ok, s, gx, gy, gz, cb = k.leaf_screen(mp, pol, *c, *h, pp, out)
         assert ok
         for p in _voxel_centres(c, la, lb, lc, voxel):
-            v = voxel_value(mp, pol, *p, *voxel, pp, out, cr, stack)
-            if silent(s, gx, gy, gz, cb, *(p - c), *voxel, pp):
+            v = k.voxel_value(mp, pol, *p, *voxel, pp, out, cr, stack)
+            if SK.voxel_is_silent(s, gx, gy, gz, cb, *(p - c), *voxel, pp):
                 assert v == 0.0, (p, v)
                 skipped += 1
             zeros += v == 0.0

@@ -149,16 +149,6 @@ def test_cos2_profile_matches_reference():
     assert abs(got.signal[1, 0, 0] / hard.signal[1, 0, 0] - 1.0) > 0.2
 
 
-def _pretests(kid: int):
-    """BB.box_is_silent and S.voxel_value for one protocol and the sphere (shape 0), with
-    both as compile-time constants (:func:`SK.protocol_kernels`): the specializations the
-    solver compiles itself (with kid and shape given at run time, numba compiles the
-    versions for every protocol and shape, ~50 s of CPU on a cold cache, for this test
-    alone)."""
-    k = SK.protocol_kernels(kid)
-    return k.box_is_silent, k.voxel_value
-
-
 @pytest.mark.parametrize("protocol,high", [("CAI", False), ("CAI", True), ("OSCAR", False)])
 def test_silent_boxes_hold_only_zero_voxels(protocol, high):
     rng = np.random.default_rng(1)
@@ -169,18 +159,21 @@ def test_silent_boxes_hold_only_zero_voxels(protocol, high):
     pol = np.asarray(exp.magnet.polarization, float)
     out, cr, st = S.scratch()
     kid = protocol_info(protocol).kernel_id
-    box_is_silent, voxel_value = _pretests(kid)
+    # box_is_silent and voxel_value with kid and the sphere as compile-time constants, as
+    # the solver compiles them (with both given at run time numba would compile every
+    # protocol and shape into them: ~50 s of CPU on a cold cache for this test alone)
+    k = SK.protocol_kernels(kid)
     a = np.array([3e-9, 3e-9, 2e-9])
     silent = 0
     for _ in range(300):
         c = rng.uniform([-60e-9, -60e-9, -140e-9], [60e-9, 60e-9, -55e-9])
         h = np.array([2, 2, 1]) * a
-        if not box_is_silent(mp, pol, *c, *h, *a, pp, out):
+        if not k.box_is_silent(mp, pol, *c, *h, *a, pp, out):
             continue
         silent += 1
         for off in np.stack(np.meshgrid(*[np.linspace(-1, 1, 3)] * 3), -1).reshape(-1, 3):
             p = c + off * h
-            assert voxel_value(mp, pol, *p, *a, pp, out, cr, st) == 0.0
+            assert k.voxel_value(mp, pol, *p, *a, pp, out, cr, st) == 0.0
     assert silent > 20
 
 
