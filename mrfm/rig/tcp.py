@@ -32,7 +32,8 @@ MAX_CONNECTIONS = 32
 MAX_DISCARD = 1 << 20
 #: bytes read from a connection at a time
 RECV_SIZE = 65536
-#: how often (s) the accept loop looks for stop()
+#: how often (s) the accept loop looks for stop() while every connection slot is busy
+#: (otherwise stop() wakes it at once through a local socket pair)
 POLL_INTERVAL = 0.1
 
 
@@ -81,6 +82,9 @@ class InstrumentServer:
         )
         self.port = int(self._listener.getsockname()[1])
         self.resource = socket_resource(self.port, host)
+        # stop() writes a byte here to wake the accept loop's select() at once (an
+        # unnamed connected pair: nothing listens on it)
+        self._wake_r, self._wake_w = socket.socketpair()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -97,8 +101,8 @@ class InstrumentServer:
             if not self._slots.acquire(timeout=POLL_INTERVAL):
                 continue  # every slot busy: the next client waits in the backlog
             try:
-                ready, _, _ = select.select([listener], [], [], POLL_INTERVAL)
-                if not ready:
+                ready, _, _ = select.select([listener, self._wake_r], [], [])
+                if listener not in ready:  # woken by stop()
                     self._slots.release()
                     continue
                 conn, _ = listener.accept()
@@ -129,9 +133,15 @@ class InstrumentServer:
     def stop(self) -> None:
         """Stop accepting, close every connection, release the port."""
         self._stopping.set()
+        try:
+            self._wake_w.send(b"x")
+        except OSError:  # stopped before: the pair is closed
+            pass
         if self._thread is not None:
             self._thread.join(timeout=5.0)
         self._listener.close()
+        self._wake_r.close()
+        self._wake_w.close()
         with self._conn_lock:
             for conn in list(self._connections):
                 try:

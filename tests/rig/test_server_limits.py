@@ -207,3 +207,21 @@ def test_garbage_gets_at_most_a_short_error_reply(rig, name):
         assert replies.count(b"ERROR") == len(GARBAGE)
     if name == "interferometer":
         assert len(replies) == len(GARBAGE) and all(b'"error"' in r for r in replies)
+
+
+def test_stopping_a_rig_wakes_its_accept_loops_at_once():
+    """stop() wakes each instrument's accept loop through its socket pair instead of
+    waiting for a poll interval (0.1 s): a scan's rig of 8 instruments used to take
+    0.4 s to stop. Ten rigs (80 servers) stop in well under the 4 s of polling they
+    would need; each is closed for good (its port refuses connections)."""
+    rigs = [make_rig(RIG_TOML, clock=SimClock(manual=True)) for _ in range(10)]
+    ports = [server.port for r in rigs for server in r.servers.values()]
+    assert len(ports) >= 70
+    t0 = time.perf_counter()
+    for r in rigs:
+        r.stop()
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 1.5, f"{len(ports)} servers took {elapsed:.2f} s to stop"
+    for port in ports[:8]:
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2.0).close()
