@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,15 +61,36 @@ from mrfm.imaging.dataset_item import (
 __all__ = [
     "MANIFEST", "SCHEDULER_TIMEOUT_S", "Item", "array_checksum", "connect", "generate_dataset",
     "item_grid", "item_name", "item_rngs", "make_item", "read_grid", "read_manifest",
-    "run_item", "set_id", "verify_item", "write_grid", "write_item", "write_nxdata",
+    "run_item", "set_id", "verify_item", "worker_kernel_threads", "write_grid", "write_item",
+    "write_nxdata",
 ]
 
 MANIFEST = "manifest.jsonl"
 SCHEDULER_TIMEOUT_S = 10.0
 
 
+def worker_kernel_threads(workers: int) -> int:
+    """Threads of numba's parallel kernels in each of ``workers`` local worker processes:
+    this machine's cores shared out, at least 1.
+
+    Every worker process would otherwise start as many kernel threads as there are cores:
+    two workers on two cores then ran 0.7x the items per second of one worker (four
+    spinning threads on two cores; 4 December 2026), and 1.7x with one thread each.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity masks on this platform
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, int(workers)))
+
+
 def connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     """A dask Client: to ``scheduler`` (tcp://host:port) or to a new LocalCluster.
+
+    A LocalCluster has ``workers`` processes (default: one per core) of one thread each,
+    whose numba kernels share the cores (:func:`worker_kernel_threads`). Workers of an
+    external scheduler keep their own settings (start them with ``NUMBA_NUM_THREADS`` set
+    to their share of the cores).
 
     Returns ``(client, cluster)``; ``cluster`` is None for an external scheduler.
 
@@ -100,6 +122,7 @@ def connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     with sigint_ignored_in_children():  # Ctrl-C goes to this process, which stops the workers
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0",
+                               env={"NUMBA_NUM_THREADS": str(worker_kernel_threads(n))},
                                silence_logs=logging.CRITICAL)  # errors go to manifest
     return Client(cluster, set_as_default=False), cluster
 
@@ -216,8 +239,12 @@ def _run_pending(client, text, pending, out, base_dir, records, manifest, progre
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    # keys unique to this call: a task of the same key still held by the scheduler (an
+    # earlier call's, being released) would be answered with its old record and file
+    # instead of running
+    run = uuid.uuid4().hex[:8]
     futures = [client.submit(run_item, text, i, str(out.resolve()), str(base_dir),
-                             key=f"mrfm-item-{set_id(text)[:12]}-{i}", pure=False)
+                             key=f"mrfm-item-{set_id(text)[:12]}-{run}-{i}", pure=False)
                for i in pending]
     console = Console(file=sys.stderr)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),

@@ -244,3 +244,50 @@ def test_sigkill_mid_run_then_resume_gives_the_same_set(tmp_path, clients):
                              progress=False)
     assert [r["sha256"] for r in read_manifest(resumed["manifest"])] == \
         [r["sha256"] for r in read_manifest(fresh["manifest"])]
+
+
+def _kernel_threads() -> tuple[int, int]:
+    import numba
+
+    return numba.config.NUMBA_NUM_THREADS, numba.get_num_threads()
+
+
+def test_local_workers_share_the_cores_between_their_kernel_threads(clients):
+    """Each LocalCluster worker runs numba's parallel kernels on its share of the cores
+    (with numba's default, every worker started a thread per core: two workers on two
+    cores then generated fewer items per second than one)."""
+    from mrfm.imaging.dataset import worker_kernel_threads
+
+    cores = len(os.sched_getaffinity(0))
+    assert worker_kernel_threads(1) == cores
+    assert worker_kernel_threads(2) == max(1, cores // 2)
+    assert worker_kernel_threads(4 * cores) == 1
+    for n, client in clients.items():
+        per_worker = client.run(_kernel_threads)
+        assert len(per_worker) == n
+        assert set(per_worker.values()) == {(max(1, cores // n), max(1, cores // n))}
+
+
+def _stale_record() -> dict:
+    return {"file": "another_set/item_000000.h5", "index": 0, "seed": "7:0", "phantom": "rods",
+            "parameters": {}, "snr": 1.0, "sha256": "0" * 64, "status": "ok", "error": None}
+
+
+def test_a_task_still_held_from_an_earlier_call_is_not_taken_for_this_item(tmp_path, clients):
+    """Each call submits its items under keys of its own: a task of an earlier call with
+    the same set and index that the scheduler still holds (released asynchronously) used
+    to answer for the new item, which was then never written."""
+    from mrfm.config import load
+    from mrfm.imaging.dataset import set_id
+
+    cfg = _write(tmp_path)
+    client = clients[1]
+    identity = set_id(load(cfg).source_text)
+    held = client.submit(_stale_record, key=f"mrfm-item-{identity[:12]}-0", pure=False)
+    assert held.result()["file"].startswith("another_set")
+    done = generate_dataset(cfg, count=2, out_dir=tmp_path / "set", client=client,
+                            progress=False)
+    records = read_manifest(done["manifest"])
+    assert [r["file"] for r in records] == ["item_000000.h5", "item_000001.h5"]
+    assert all((tmp_path / "set" / r["file"]).is_file() for r in records)
+    held.release()
