@@ -27,6 +27,14 @@ import pytest
 
 from mrfm.kernel_cache import kernel_sources, remove_stale
 
+#: numba's parallel kernels run on its OpenMP layer here (libgomp), whose idle threads spin
+#: for a while after each parallel region before they sleep. The suite runs three worker
+#: processes (and their CLI subprocesses) on two cores, so that spinning took the CPU the
+#: other workers needed: warm runs took 189-196 s (327-341 CPU-seconds) spinning and
+#: 174-183 s (292-315 CPU-seconds) without (4 December 2026). Set here, before any worker
+#: starts, so every process of the run inherits it; an explicit setting is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 WARMUP = Path(__file__).with_name("numba_warmup.py")
 _PROC = pytest.StashKey[subprocess.Popen]()
 _LOG = pytest.StashKey[Path]()
