@@ -239,12 +239,12 @@ def _run_pending(client, text, pending, out, base_dir, records, manifest, progre
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    # keys unique to this call: a task of the same key still held by the scheduler (an
-    # earlier call's, being released) would be answered with its old record and file
-    # instead of running
-    run = uuid.uuid4().hex[:8]
+    # keys unique to this call: the client answers a submission whose key it still holds
+    # a future of (an earlier call's, not yet released) with that future, so the item
+    # would get the old record and file instead of running
+    prefix = f"mrfm-item-{set_id(text)[:12]}-{uuid.uuid4().hex[:8]}"
     futures = [client.submit(run_item, text, i, str(out.resolve()), str(base_dir),
-                             key=f"mrfm-item-{set_id(text)[:12]}-{run}-{i}", pure=False)
+                             key=f"{prefix}-{i}", pure=False)
                for i in pending]
     console = Console(file=sys.stderr)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),

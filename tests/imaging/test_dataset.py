@@ -274,9 +274,9 @@ def _stale_record() -> dict:
 
 
 def test_a_task_still_held_from_an_earlier_call_is_not_taken_for_this_item(tmp_path, clients):
-    """Each call submits its items under keys of its own: a task of an earlier call with
-    the same set and index that the scheduler still holds (released asynchronously) used
-    to answer for the new item, which was then never written."""
+    """Each call submits its items under keys of its own: a future of an earlier call with
+    the same set and index that the client still held (released asynchronously) used to
+    answer for the new item, which was then never written."""
     from mrfm.config import load
     from mrfm.imaging.dataset import set_id
 
