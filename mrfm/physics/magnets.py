@@ -168,8 +168,14 @@ class _FieldMethods:
 
     def gradient(self, points: ArrayLike) -> NDArray[np.float64]:
         """Field gradient G[..., i, j] = dB_i/dx_j at ``points`` (..., 3) -> (..., 3, 3), T/m."""
+        return self.field_and_gradient(points)[1]
+
+    def field_and_gradient(self, points: ArrayLike
+                           ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(B (..., 3) in T, G (..., 3, 3) in T/m) at ``points`` (..., 3), m, from one kernel
+        pass (:meth:`field` and :meth:`gradient` together cost one)."""
         q = self._quantities(points, 1)
-        return q[..., 3:12].reshape(*q.shape[:-1], 3, 3)
+        return q[..., :3], q[..., 3:12].reshape(*q.shape[:-1], 3, 3)
 
     def bz_hessian(self, points: ArrayLike) -> NDArray[np.float64]:
         """Hessian d2B_z/dx_j dx_k at ``points`` (..., 3) -> (..., 3, 3), T/m^2."""
