@@ -69,19 +69,28 @@ MANIFEST = "manifest.jsonl"
 SCHEDULER_TIMEOUT_S = 10.0
 
 
+def _usable_cores() -> int:
+    """Cores this process may run on (its affinity mask where the platform has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity masks on this platform
+        return os.cpu_count() or 1
+
+
+def _local_workers(workers: int | None) -> int:
+    """Worker processes of a LocalCluster: ``workers``, else one per usable core."""
+    return int(workers or _usable_cores())
+
+
 def worker_kernel_threads(workers: int) -> int:
     """Threads of numba's parallel kernels in each of ``workers`` local worker processes:
-    this machine's cores shared out, at least 1.
+    the usable cores shared out, at least 1.
 
     Every worker process would otherwise start as many kernel threads as there are cores:
     two workers on two cores then ran 0.7x the items per second of one worker (four
     spinning threads on two cores; 4 December 2026), and 1.7x with one thread each.
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # no affinity masks on this platform
-        cores = os.cpu_count() or 1
-    return max(1, cores // max(1, int(workers)))
+    return max(1, _usable_cores() // max(1, int(workers)))
 
 
 def connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
@@ -118,7 +127,7 @@ def connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
         return client, None
     from mrfm.imaging.dataset_guard import LOOPBACK, sigint_ignored_in_children
 
-    n = int(workers or os.cpu_count() or 1)
+    n = _local_workers(workers)
     with sigint_ignored_in_children():  # Ctrl-C goes to this process, which stops the workers
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0",
@@ -175,7 +184,7 @@ def generate_dataset(
     guard.validate_vary(exp)
     guard.check_item_memory(exp, exp.section("dataset"),
                             1 if client is not None or scheduler else
-                            int(workers or os.cpu_count() or 1))
+                            _local_workers(workers))
     text = exp.source_text
     identity = set_id(text)
     out = guard.output_folder(out_dir, config_path)
