@@ -250,6 +250,22 @@ def _centre_voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, 
 
 
 @njit(cache=True, fastmath=False, inline="always")
+def _push_octants(stack, n, px, py, pz, sx, sy, sz, depth):
+    """Push the centres of the eight octants of the box of edges s centred at p onto
+    ``stack`` from entry n on, each with ``depth``; returns the new entry count n + 8."""
+    qx = 0.25 * sx
+    qy = 0.25 * sy
+    qz = 0.25 * sz
+    for i in range(8):
+        stack[n, 0] = px + (qx if (i & 1) else -qx)
+        stack[n, 1] = py + (qy if (i & 2) else -qy)
+        stack[n, 2] = pz + (qz if (i & 4) else -qz)
+        stack[n, 3] = depth
+        n += 1
+    return n
+
+
+@njit(cache=True, fastmath=False, inline="always")
 def _subdivided_voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, out, crossings,
                       stack):
     """The voxel value of the slice protocols and OSCAR: :func:`_leaf` values of the voxel,
@@ -262,15 +278,7 @@ def _subdivided_voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, o
     if not split:
         return val
     total = 0.0
-    qx = 0.25 * ax
-    qy = 0.25 * ay
-    qz = 0.25 * az
-    for i in range(8):
-        stack[i, 0] = cx + (qx if (i & 1) else -qx)
-        stack[i, 1] = cy + (qy if (i & 2) else -qy)
-        stack[i, 2] = cz + (qz if (i & 4) else -qz)
-        stack[i, 3] = 1.0
-    n = 8
+    n = _push_octants(stack, 0, cx, cy, cz, ax, ay, az, 1.0)
     while n > 0:
         n -= 1
         px = stack[n, 0]
@@ -285,15 +293,7 @@ def _subdivided_voxel(kid, shape_id, mparams, pol, cx, cy, cz, ax, ay, az, pp, o
         val, split = _leaf(kid, shape_id, mparams, pol, px, py, pz, sx, sy, sz, can_split, pp,
                            out, crossings)
         if split:
-            qx = 0.25 * sx
-            qy = 0.25 * sy
-            qz = 0.25 * sz
-            for i in range(8):
-                stack[n, 0] = px + (qx if (i & 1) else -qx)
-                stack[n, 1] = py + (qy if (i & 2) else -qy)
-                stack[n, 2] = pz + (qz if (i & 4) else -qz)
-                stack[n, 3] = depth + 1.0
-                n += 1
+            n = _push_octants(stack, n, px, py, pz, sx, sy, sz, depth + 1.0)
         else:
             total += val * scale * scale * scale
     return total
