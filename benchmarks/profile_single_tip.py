@@ -28,6 +28,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -101,6 +102,11 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
+    missing = [tool for tool in ("perf", "nm") if shutil.which(tool) is None]
+    if missing:
+        print(f"profile_single_tip: needs {' and '.join(missing)} on the PATH (Linux perf, "
+              "binutils)", file=sys.stderr)
+        return 2
     if "NUMBA_CACHE_DIR" not in os.environ:  # compile afresh (see the module notes)
         cache = tempfile.mkdtemp(prefix="mrfm-profile-cache-")
         os.execve(sys.executable, [sys.executable, *sys.argv],
