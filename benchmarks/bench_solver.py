@@ -445,6 +445,19 @@ def curvature_experiment(protocol: str, quick: bool) -> Experiment:
                                         half=20e-3, side=n * voxel, depth=depth_n * voxel))
 
 
+def centre_tip(exp: Experiment) -> tuple[Experiment, np.ndarray, int]:
+    """(exp at its single tip nearest the scan's axis, the scan's tips (n, 3) in m, that
+    tip's index): the single tip of :func:`curvature_comparison` (and of
+    ``profile_single_tip.py``)."""
+    scan = exp.scan
+    tips = np.stack(np.meshgrid(scan.x, scan.y, scan.height, indexing="ij"),
+                    axis=-1).reshape(-1, 3)
+    centre = int(np.argmin(np.abs(tips[:, 0]) + np.abs(tips[:, 1])))
+    one = dataclasses.replace(exp, scan=dataclasses.replace(
+        scan, x=tips[centre:centre + 1, 0], y=tips[centre:centre + 1, 1]))
+    return one, tips, centre
+
+
 def _mrfmsim_curvature(python: str, exp: Experiment, kind: str, tips: np.ndarray) -> dict:
     """mrfmsim's values (converted to Hz) and per-tip times on exp's voxel centres."""
     sample = exp.sample
@@ -487,12 +500,7 @@ def curvature_comparison(python: str | None, quick: bool, rounds: int = 2) -> di
     out: dict = {"status": "ran"}
     for protocol, kind in (("force-gradient", "force-gradient"), ("CERMIT", "CERMIT")):
         exp = curvature_experiment(protocol, quick)
-        scan = exp.scan
-        tips = np.stack(np.meshgrid(scan.x, scan.y, scan.height, indexing="ij"),
-                        axis=-1).reshape(-1, 3)
-        centre = int(np.argmin(np.abs(tips[:, 0]) + np.abs(tips[:, 1])))
-        one = dataclasses.replace(exp, scan=dataclasses.replace(
-            scan, x=tips[centre:centre + 1, 0], y=tips[centre:centre + 1, 1]))
+        one, tips, centre = centre_tip(exp)
         simulate(exp, progress=False)  # compilation
         simulate(one, method="direct", progress=False)
         best = {"map": math.inf, "one": math.inf, "mrfmsim_map": math.inf,

@@ -15,16 +15,15 @@ are compiled afresh into a temporary cache folder (a kernel loaded from numba's 
 cache keeps no object code to read symbols from; about a minute for the full case), the
 symbol table of each compiled object is read with ``nm`` and written, at the addresses where
 the object was loaded, to ``/tmp/perf-<pid>.map``, the file ``perf report`` reads for
-just-in-time code. Needs ``perf`` and ``nm`` (binutils) on the PATH and permission to
-profile one's own processes (``kernel.perf_event_paranoid`` <= 2). Timings: a sampling
-profile's shares, not a benchmark; compare code versions with interleaved runs of
-``bench_solver.py``.
+just-in-time code; the folder, the map and perf's data are removed at the end. Needs
+``perf`` and ``nm`` (binutils) on the PATH and permission to profile one's own processes
+(``kernel.perf_event_paranoid`` <= 2). Timings: a sampling profile's shares, not a
+benchmark; compare code versions with interleaved runs of ``bench_solver.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import re
@@ -34,6 +33,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+#: environment variable naming the numba cache folder this script made (removed at the end)
+_OWN_CACHE = "MRFM_PROFILE_OWN_CACHE"
 
 
 def _symbols(obj: bytes) -> list[tuple[int, int, str]]:
@@ -110,36 +112,49 @@ def main() -> int:
     if "NUMBA_CACHE_DIR" not in os.environ:  # compile afresh (see the module notes)
         cache = tempfile.mkdtemp(prefix="mrfm-profile-cache-")
         os.execve(sys.executable, [sys.executable, *sys.argv],
-                  {**os.environ, "NUMBA_CACHE_DIR": cache})
+                  {**os.environ, "NUMBA_CACHE_DIR": cache, _OWN_CACHE: cache})
+    try:
+        return _profile(args)
+    finally:  # leave nothing behind: the cache this script made, the perf map
+        Path(f"/tmp/perf-{os.getpid()}.map").unlink(missing_ok=True)
+        if os.environ.get(_OWN_CACHE):
+            shutil.rmtree(os.environ[_OWN_CACHE], ignore_errors=True)
+
+
+def _profile(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import numba
-    import numpy as np
-    from bench_solver import curvature_experiment
+    from bench_solver import centre_tip, curvature_experiment
 
     from mrfm.solver import direct, simulate
     from mrfm.solver import kernels as K
 
     numba.set_num_threads(args.threads)
-    exp = curvature_experiment(args.protocol, args.quick)
-    one = dataclasses.replace(exp, scan=dataclasses.replace(exp.scan, x=np.array([0.0]),
-                                                            y=np.array([0.0])))
+    one = centre_tip(curvature_experiment(args.protocol, args.quick))[0]
     print("compiling ...", file=sys.stderr, flush=True)
     simulate(one, method="direct", progress=False)
     kid = {"CERMIT": K.CERMIT, "CAI": K.CAI, "force-gradient": K.FORCE_GRADIENT}[args.protocol]
     voxel_sums = direct.specialized(kid, 0)[0]
     n_symbols = write_perf_map([voxel_sums.dispatcher], Path(f"/tmp/perf-{os.getpid()}.map"))
-    data = Path(tempfile.mkdtemp(prefix="mrfm-profile-")) / "perf.data"
-    perf = subprocess.Popen(["perf", "record", "-q", "-F", "5000", "-p", str(os.getpid()),
-                             "-o", str(data), "--", "sleep", str(args.seconds)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(0.5)
-    start, runs = time.perf_counter(), 0
-    while perf.poll() is None:
-        simulate(one, method="direct", progress=False)
-        runs += 1
-    per_run = (time.perf_counter() - start) / max(runs, 1)
-    report = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--stdio",
-                             "--sort", "dso,symbol", "-q"], capture_output=True, text=True)
+    with tempfile.TemporaryDirectory(prefix="mrfm-profile-") as folder:
+        data = Path(folder) / "perf.data"
+        perf = subprocess.Popen(["perf", "record", "-q", "-F", "5000", "-p", str(os.getpid()),
+                                 "-o", str(data), "--", "sleep", str(args.seconds)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        start, runs = time.perf_counter(), 0
+        while perf.poll() is None:
+            simulate(one, method="direct", progress=False)
+            runs += 1
+        per_run = (time.perf_counter() - start) / max(runs, 1)
+        if perf.returncode != 0:
+            err = (perf.stderr.read() if perf.stderr else "").strip().splitlines()
+            print(f"profile_single_tip: perf record failed: {err[-1] if err else perf.returncode}"
+                  " (see kernel.perf_event_paranoid)", file=sys.stderr)
+            return 2
+        report = subprocess.run(["perf", "report", "-i", str(data), "--no-children",
+                                 "--stdio", "--sort", "dso,symbol", "-q"], capture_output=True,
+                                text=True)
     rows = []
     for line in report.stdout.splitlines():
         m = re.match(r"\s*([\d.]+)%\s+(\S+(?: tid \d+)?)\s+\[.\]\s+(\S+)", line)
