@@ -1,7 +1,10 @@
 """Direct summation: every tip position against every voxel (and every point spin).
 
 Serves arbitrary tip positions and the reference tests. The work is split
-into (tip, x-slab) items run in parallel with numba ``prange``; each item
+into (tip, slab) items run in parallel with numba ``prange``
+(:func:`mrfm.solver.partition.work_items`: where the kernel and the density are
+mirror-symmetric about a tip on the voxel lattice, one of each pair of mirrored slabs,
+counted twice; exact); each item
 walks its slab of the density grid as a tree of index boxes, skipping boxes
 that an exact bound proves to be far from resonance
 (:func:`mrfm.solver.box_bounds.box_is_silent`) and empty voxels, so the cost per
@@ -15,7 +18,6 @@ estimate passes; the rest voxel by voxel.
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 from numba import njit, prange, types
@@ -25,6 +27,8 @@ from mrfm.jit import scalar_kernel
 from mrfm.solver import box_bounds as BB
 from mrfm.solver import cubature as C
 from mrfm.solver import kernels as K
+from mrfm.solver import mirror as M
+from mrfm.solver import partition as P
 from mrfm.solver import sheet as SH
 from mrfm.solver import slice as S
 
@@ -37,9 +41,9 @@ BLOCK_STACK = 256
 
 
 @scalar_kernel
-def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, origin, voxel,
-               pp, pp_ideal, out, crossings, stack, blocks, tol, uniform):
-    """Sum of rho * voxel_value over voxels [i0, i1) x [0, ny) x [0, nz) for one magnet centre.
+def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, j0, j1, nz, origin,
+               voxel, pp, pp_ideal, out, crossings, stack, blocks, tol, uniform):
+    """Sum of rho * voxel_value over voxels [i0, i1) x [j0, j1) x [0, nz) for one magnet centre.
 
     Index boxes are split in two along their longest side (in metres; depth-first); a box
     that :func:`mrfm.solver.box_bounds.box_is_silent` proves silent is skipped whole, so the work
@@ -53,8 +57,8 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, ny, nz, or
     n = 1
     blocks[0, 0] = i0
     blocks[0, 1] = i1
-    blocks[0, 2] = 0
-    blocks[0, 3] = ny
+    blocks[0, 2] = j0
+    blocks[0, 3] = j1
     blocks[0, 4] = 0
     blocks[0, 5] = nz
     acc = 0.0
@@ -228,51 +232,32 @@ def _cubature_numba(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb,
 
 
 @njit(cache=True, fastmath=False, parallel=True)
-def _voxel_sums(kid, shape_id, mparams, pol, centres, rho3, origin, voxel, pp, nchunks, tol,
-                uniform):
+def _voxel_sums(kid, shape_id, mparams, pol, centres, rho3, origin, voxel, pp, items, weights,
+                tol, uniform):
+    """``sum_w weights[w] * _block_sum(item w)`` per tip: ``items`` (n, 5) int64 rows (tip,
+    i0, i1, j0, j1), from :func:`mrfm.solver.partition.work_items`; (nt,) float64 times the
+    voxel volume."""
     nt = centres.shape[0]
-    nx, ny, nz = rho3.shape
-    chunk = (nx + nchunks - 1) // nchunks
-    partial = np.zeros((nt, nchunks))
+    nz = rho3.shape[2]
+    nw = items.shape[0]
+    partial = np.zeros(nw)
     pp_ideal = pp.copy()
     pp_ideal[K.P_LZ] = 0.0
-    for w in prange(nt * nchunks):
-        t = w // nchunks
-        c = w % nchunks
+    for w in prange(nw):
+        t = items[w, 0]
         out, crossings, stack = S.scratch()
         blocks = np.zeros((BLOCK_STACK, 6), dtype=np.int64)
-        i0 = c * chunk
-        i1 = min(nx, i0 + chunk)
-        if i1 > i0:
-            partial[t, c] = _block_sum(kid, shape_id, mparams, pol, centres[t, 0],
-                                       centres[t, 1], centres[t, 2], rho3, i0, i1, ny, nz,
-                                       origin, voxel, pp, pp_ideal, out, crossings, stack,
-                                       blocks, tol, uniform)
+        partial[w] = weights[w] * _block_sum(
+            kid, shape_id, mparams, pol, centres[t, 0], centres[t, 1], centres[t, 2], rho3,
+            items[w, 1], items[w, 2], items[w, 3], items[w, 4], nz, origin, voxel, pp,
+            pp_ideal, out, crossings, stack, blocks, tol, uniform)
     vol = voxel[0] * voxel[1] * voxel[2]
     res = np.zeros(nt)
+    for w in range(nw):
+        res[items[w, 0]] += partial[w]
     for t in range(nt):
-        res[t] = partial[t].sum() * vol
+        res[t] *= vol
     return res
-
-
-#: entries compared per numpy call by :func:`_is_uniform` (a 256 KiB boolean temporary;
-#: 64 KiB: 0.24 ms for 1.02 M voxels, the numpy call overhead showing; 256 KiB: 0.19 ms)
-UNIFORM_CHUNK = 1 << 18
-
-
-def _is_uniform(flat: np.ndarray, chunk: int = UNIFORM_CHUNK) -> bool:
-    """Whether every entry of the 1-D array ``flat`` equals the first (NaN never does).
-
-    numpy's vectorized comparison in chunks of ``chunk`` entries, stopping at the first
-    chunk that differs: no temporary as large as the density (np.all(a == a[0]) writes
-    one). Measured on this project's machine, 4 December 2026: 0.19 ms for 1.02 M voxels
-    and 2.7-3.1 ms for 8.1 M, against 0.66 and 7.5 ms for the parallel numba loop it replaces
-    (that loop was not vectorized: ~1.5 ns per entry on one thread)."""
-    first = flat[0]
-    for i in range(0, flat.size, chunk):
-        if not bool(np.all(flat[i:i + chunk] == first)):
-            return False
-    return True
 
 
 @njit(cache=True, fastmath=False, parallel=True)
@@ -308,22 +293,15 @@ def specialized(kid: int, shape_id: int):
     kid_c = int(kid)
     shape_c = int(shape_id)
 
-    def voxel_sums(mparams, pol, centres, rho3, origin, voxel, pp, nchunks, tol, uniform):
+    def voxel_sums(mparams, pol, centres, rho3, origin, voxel, pp, items, weights, tol,
+                   uniform):
         return _voxel_sums(kid_c, shape_c, mparams, pol, centres, rho3, origin, voxel, pp,
-                           nchunks, tol, uniform)
+                           items, weights, tol, uniform)
 
     def point_sums(mparams, pol, centres, positions, pp, nchunks):
         return _point_sums(kid_c, shape_c, mparams, pol, centres, positions, pp, nchunks)
 
     return S.compile_specialized(kid_c, shape_c, voxel_sums, point_sums)
-
-
-def _chunks(n_tips: int, n_items: int, min_items: int = 4096) -> int:
-    """Voxel chunks per tip: enough parallel items for the threads, not too small."""
-    from numba import get_num_threads
-
-    want = max(1, math.ceil(4 * get_num_threads() / max(n_tips, 1)))
-    return int(max(1, min(want, math.ceil(n_items / min_items))))
 
 
 def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin: np.ndarray,
@@ -359,16 +337,18 @@ def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin:
     rho3 = np.ascontiguousarray(rho, dtype=float)
     nt = centres.shape[0]
     out = np.zeros(nt)
-    nchunks = _chunks(nt, rho3.shape[0], min_items=1)
     batch = nt if progress is None else max(1, min(nt, 64))
     voxel_sums = specialized(kid, int(magnet.shape_id))[0]
-    uniform = bool(rho3.size) and _is_uniform(rho3.reshape(-1))
+    uniform = bool(rho3.size) and P.is_uniform(rho3.reshape(-1))
     tol = C.CUBATURE_TOL if cubature_tol is None else float(cubature_tol)
+    pol = _f64(magnet.polarization)
+    fold = M.mirror_symmetric(kid, int(magnet.shape_id), pol)
     for start in range(0, nt, batch):
         stop = min(nt, start + batch)
-        out[start:stop] = voxel_sums(_f64(magnet.params), _f64(magnet.polarization),
-                                     centres[start:stop], rho3, _f64(origin), _f64(voxel), pp,
-                                     nchunks, tol, uniform)
+        items, weights = P.work_items(centres[start:stop], rho3, origin, voxel, fold, uniform)
+        out[start:stop] = voxel_sums(_f64(magnet.params), pol, centres[start:stop], rho3,
+                                     _f64(origin), _f64(voxel), pp, items, weights, tol,
+                                     uniform)
         if progress is not None:
             progress(stop - start)
     return out
@@ -381,7 +361,7 @@ def point_signal(kid: int, magnet, centres: np.ndarray, positions: np.ndarray,
     centres = np.ascontiguousarray(centres, dtype=float)
     if positions.shape[0] == 0:
         return np.zeros(centres.shape[0])
-    nchunks = _chunks(centres.shape[0], positions.shape[0], min_items=64)
+    nchunks = P.chunks(centres.shape[0], positions.shape[0], min_items=64)
     point_sums = specialized(kid, int(magnet.shape_id))[1]
     return point_sums(_f64(magnet.params), _f64(magnet.polarization), centres, positions, pp,
                       nchunks)

@@ -17,9 +17,9 @@ evaluated, and a (layer, height) whose kernel plane is all zero (the slice
 misses that layer) costs no FFT. Two exact savings:
 
 - kernels even in both lateral offsets (the curvature protocols under a sphere
-  polarized along z, :func:`mrfm.solver.fft_layout.mirror_symmetric`) are evaluated on
+  polarized along z, :func:`mrfm.solver.mirror.mirror_symmetric`) are evaluated on
   one half of each offset axis that has mirror pairs and copied to the other
-  (:func:`mrfm.solver.fft_layout.mirror_map`; a centred tip grid over a centred sample:
+  (:func:`mrfm.solver.mirror.mirror_map`; a centred tip grid over a centred sample:
   a quarter of the offsets);
 - equal voxel layers (a uniform slab) share one transform: their kernel planes are
   summed first, since ``sum_k rho K_k = rho sum_k K_k``
@@ -38,7 +38,8 @@ from mrfm.jit import scalar_kernel
 from mrfm.solver import box_bounds as BB
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
-from mrfm.solver.fft_layout import add_expanded, layer_runs, mirror_map, mirror_symmetric
+from mrfm.solver.fft_layout import add_expanded, layer_runs
+from mrfm.solver.mirror import mirror_map, mirror_symmetric
 
 #: lateral tile edge (offset-grid points) of the culling test in :func:`kernel_plane`
 TILE = 16

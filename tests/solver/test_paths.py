@@ -107,14 +107,14 @@ def test_auto_method_choice():
 
 @pytest.mark.parametrize("where", [None, 0, 4096, 4097, -1])
 def test_uniform_density_check_reads_every_entry(where):
-    """direct._is_uniform (chunked) against numpy on a density whose one differing entry
+    """partition.is_uniform (chunked) against numpy on a density whose one differing entry
     sits at a chunk boundary, or nowhere; a NaN is never uniform."""
-    from mrfm.solver.direct import _is_uniform
+    from mrfm.solver.partition import is_uniform
 
     flat = np.full(3 * 4096 + 5, 4.9e28)
     if where is not None:
         flat[where] = 5.0e28
     for chunk in (1, 4096, 4097, 1 << 16):
-        assert _is_uniform(flat, chunk) == bool(np.all(flat == flat[0]))
+        assert is_uniform(flat, chunk) == bool(np.all(flat == flat[0]))
     flat[:] = np.nan
-    assert not _is_uniform(flat)
+    assert not is_uniform(flat)

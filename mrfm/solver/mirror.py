@@ -1,0 +1,117 @@
+"""Mirror symmetry of the kernel, and the exact savings it gives both summation paths.
+
+Under a sphere polarized along z the curvature protocols' kernel is even in both lateral
+offsets, K(-dx, dy) = K(dx, -dy) = K(dx, dy) (:func:`mirror_symmetric`). Two uses, each
+exact (a value computed at one offset serves its mirror image):
+
+- the FFT path (:mod:`mrfm.solver.fft`) evaluates the kernel on one half of each lateral
+  offset axis that has mirror pairs and copies it to the other (:func:`mirror_map`);
+- the direct path (:mod:`mrfm.solver.direct`) folds the voxel grid about a tip whose
+  lateral coordinate lies on a voxel centre or halfway between two: of each pair of voxel
+  slabs mirrored about the tip it sums one, with weight 2 (:func:`fold_axis`), where the
+  density is mirror-symmetric about the tip too (:func:`density_mirrored`; always for a
+  uniform density). A tip on the lattice in x and in y needs about a quarter of the voxels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mrfm.solver import kernels as K
+
+#: how close to an integer 2 (t - o) / pitch must be for a tip to count as on the lattice
+#: (in voxel pitches): rounding in the tip and grid coordinates, nothing physical
+LATTICE_TOL = 1e-6
+
+
+def mirror_symmetric(kid: int, shape_id: int, pol: np.ndarray) -> bool:
+    """Whether the kernel is even in both lateral offsets: K(-dx, dy) = K(dx, -dy) = K(dx, dy).
+
+    True for the curvature protocols (force gradient, CERMIT) under a sphere polarized
+    along z: its field has B_z, |B| and the transverse magnitude even in x and in y, and
+    the cantilever's swing along x maps onto itself, so d2|B|/dx2, its trajectory average,
+    the slice weight and the Landau-Zener factor are all even (CAI and OSCAR use d|B|/dx,
+    which is odd in x).
+    """
+    return (kid in (K.FORCE_GRADIENT, K.CERMIT) and shape_id == 0 and pol[0] == 0.0
+            and pol[1] == 0.0)
+
+
+def mirror_map(d: np.ndarray) -> tuple[slice, np.ndarray | None]:
+    """The part of a uniform offset axis to evaluate, and where every offset finds its value.
+
+    For ``d_i = d_0 + i s`` with ``-2 d_0 / s`` an integer m, offset i mirrors to m - i
+    (``d_{m-i} = -d_i``). Returns ``(block, index)``: the kernel is evaluated on
+    ``d[block]`` (the longer side of zero, contiguous) and the full axis is
+    ``values[index]``; ``(slice(None), None)`` when the axis has no mirror pairs.
+    """
+    n = d.size
+    if n < 2:
+        return slice(None), None
+    step = d[1] - d[0]
+    m_float = -2.0 * d[0] / step
+    m = round(m_float)
+    if abs(m_float - m) > LATTICE_TOL or m <= 0:
+        return slice(None), None
+    if -d[0] <= d[-1]:
+        lo, hi = (m + 1) // 2, n
+    else:
+        lo, hi = 0, min(n, m // 2 + 1)
+    idx = np.arange(n)
+    inside = (idx >= lo) & (idx < hi)
+    src = np.where(inside, idx, m - idx) - lo
+    if np.any(src < 0) or np.any(src >= hi - lo) or hi - lo == n:
+        return slice(None), None
+    return slice(lo, hi), src
+
+
+def mirror_pairs(origin: float, pitch: float, n: int, tip: float) -> tuple[int, int] | None:
+    """The voxel indices ``[a, b]`` (inclusive) that pair up about a tip coordinate.
+
+    Voxel i (centre ``origin + i pitch``) mirrors about ``tip`` to voxel m - i with
+    m = 2 (tip - origin) / pitch; returns None unless m is an integer (the tip on a voxel
+    centre, m even, or halfway between two, m odd) and at least one pair of distinct
+    voxels exists. Then a + b = m and every i in [a, b] has its mirror in [a, b].
+    """
+    m_float = 2.0 * (tip - origin) / pitch
+    m = round(m_float)
+    if abs(m_float - m) > LATTICE_TOL:
+        return None
+    a = max(0, m - (n - 1))
+    b = min(n - 1, m)
+    if b - a < 1:
+        return None
+    return a, b
+
+
+def fold_axis(origin: float, pitch: float, n: int,
+              tip: float) -> list[tuple[int, int, float]]:
+    """Index ranges ``(lo, hi, weight)`` along one axis whose weighted sums give the sum
+    over all n voxels, for a summand even about ``tip`` (see :func:`mirror_pairs`).
+
+    The unpaired voxels at either end and the voxel on the mirror plane (m even) keep
+    weight 1; of the pairs only the upper half is listed, with weight 2. Without pairs:
+    ``[(0, n, 1.0)]``. Empty ranges are left out.
+    """
+    pairs = mirror_pairs(origin, pitch, n, tip)
+    if pairs is None:
+        return [(0, n, 1.0)]
+    a, b = pairs
+    m = a + b
+    ranges = [(0, a, 1.0)]
+    if m % 2 == 0:
+        ranges.append((m // 2, m // 2 + 1, 1.0))
+    ranges += [((m + 1 + (m % 2 == 0)) // 2, b + 1, 2.0), (b + 1, n, 1.0)]
+    return [(lo, hi, w) for lo, hi, w in ranges if hi > lo]
+
+
+def density_mirrored(rho: np.ndarray, axis: int, a: int, b: int) -> bool:
+    """Whether ``rho`` (nx, ny, nz) is mirror-symmetric along ``axis`` (0: x, 1: y) over the
+    index range [a, b]: entry a + i equals entry b - i for every i (exact comparison)."""
+    part = rho[a:b + 1] if axis == 0 else rho[:, a:b + 1]
+    flipped = part[::-1] if axis == 0 else part[:, ::-1]
+    return bool(np.array_equal(part, flipped))
+
+
+__all__ = ["LATTICE_TOL", "density_mirrored", "fold_axis", "mirror_map", "mirror_pairs",
+           "mirror_symmetric"]

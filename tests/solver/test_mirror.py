@@ -1,0 +1,130 @@
+"""The direct path's mirror fold (mrfm.solver.mirror, partition.work_items): exact.
+
+A tip on the voxel lattice (or halfway between two voxel centres) of a z-polarized sphere
+has the curvature protocols' kernel even about it; the direct path then sums one of each
+pair of mirrored voxel slabs twice. Checked against plain sums: the index ranges against
+brute-force sums of even functions, and the solver's folded voxel-by-voxel sums against
+the unfolded ones, for uniform, mirror-symmetric and asymmetric densities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mrfm.physics import Sample
+from mrfm.solver import cubature as C
+from mrfm.solver import mirror as M
+from mrfm.solver import partition as P
+from mrfm.solver import simulate
+
+from .helpers import ELECTRON, make_exp, slab_sample
+
+
+def _even(d):
+    return np.exp(-(d / 3.0) ** 2) + 1e-3 * d**4 + np.cos(d)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 16])
+@pytest.mark.parametrize("m_half", [-3.0, -0.5, 0.0, 0.5, 2.0, 3.5, 7.5, 9.0, 14.5, 20.0])
+def test_fold_axis_sums_an_even_summand_exactly(n, m_half):
+    origin, pitch = -1.25e-9, 0.5e-9
+    tip = origin + m_half * pitch
+    d = (origin + np.arange(n) * pitch - tip) / pitch
+    ranges = M.fold_axis(origin, pitch, n, tip)
+    covered = np.zeros(n)
+    total = 0.0
+    for lo, hi, w in ranges:
+        assert 0 <= lo < hi <= n and w in (1.0, 2.0)
+        covered[lo:hi] += 1
+        total += w * _even(d[lo:hi]).sum()
+    assert np.all(covered <= 1)  # disjoint
+    assert total == pytest.approx(_even(d).sum(), rel=1e-13)
+    pairs = M.mirror_pairs(origin, pitch, n, tip)
+    if pairs is None:
+        assert ranges == [(0, n, 1.0)]
+    else:
+        a, b = pairs
+        assert a + b == round(2 * m_half) and b > a
+        assert any(w == 2.0 for _, _, w in ranges)
+        assert np.sum(covered) < n  # fewer voxels summed
+
+
+def test_off_lattice_tips_are_not_folded():
+    assert M.mirror_pairs(0.0, 1e-9, 20, 3.3e-9) is None
+    assert M.fold_axis(0.0, 1e-9, 20, 3.3e-9) == [(0, 20, 1.0)]
+    assert M.mirror_pairs(0.0, 1e-9, 20, 3.5e-9 + 1e-16) == (0, 7)  # rounding, not physics
+
+
+def test_density_mirrored():
+    rng = np.random.default_rng(3)
+    rho = rng.uniform(size=(9, 6, 3))
+    sym = rho + rho[::-1]  # symmetric about i = 4 along x over [0, 8]
+    assert M.density_mirrored(sym, 0, 0, 8)
+    assert not M.density_mirrored(rho, 0, 0, 8)
+    assert not M.density_mirrored(sym, 1, 0, 5)
+    sym_y = rho + rho[:, ::-1]
+    assert M.density_mirrored(sym_y, 1, 0, 5)
+    sym_y[2, 1, 0] += 1e-300 if sym_y[2, 1, 0] == 0 else sym_y[2, 1, 0] * 1e-15
+    assert not M.density_mirrored(sym_y, 1, 0, 5)
+
+
+def _sample(kind: str) -> Sample:
+    base = slab_sample(nx=16, ny=14, nz=6, voxel=1e-9, species=ELECTRON)
+    rho = next(iter(base.densities.values())).copy()
+    if kind == "symmetric":  # mirror-symmetric about x = 0 and y = 0 (the grid's centre)
+        i = np.abs(np.arange(16) - 7.5)[:, None, None]
+        j = np.abs(np.arange(14) - 6.5)[None, :, None]
+        rho = rho * (1.0 + 0.05 * i + 0.03 * j**2) * np.ones((1, 1, 6))
+        rho[:, :, 2] = 0.0
+    elif kind == "asymmetric":
+        rho = rho * np.random.default_rng(5).uniform(0.5, 1.5, size=rho.shape)
+    return Sample(origin=base.origin, voxel=base.voxel, densities={ELECTRON.name: rho})
+
+
+# x: 0 is halfway between two voxel centres of the 16-voxel axis, 0.5 nm a centre, 3.5 nm a
+# centre with 7 unpaired slabs, 0.3 nm off the lattice; y: 0 a centre-between, 1 nm likewise
+TIPS_X = np.array([0.0, 0.5e-9, 3.5e-9, 0.3e-9])
+TIPS_Y = np.array([0.0, 1.0e-9])
+
+
+@pytest.mark.parametrize("protocol,high", [("force-gradient", False), ("CERMIT", True),
+                                           ("CERMIT", False)])
+@pytest.mark.parametrize("kind", ["uniform", "symmetric", "asymmetric"])
+def test_folded_direct_sum_equals_the_unfolded_sum(protocol, high, kind, monkeypatch):
+    exp = make_exp(protocol=protocol, sample=_sample(kind), species=ELECTRON, x=TIPS_X,
+                   y=TIPS_Y, heights=(20e-9,), amplitude=0.2e-9, high_field=high,
+                   fm_depth=0.1, B0=0.2, cermit_mode="invert", adiabatic="landau-zener",
+                   B1=2e-6)
+    monkeypatch.setattr(C, "CUBATURE_TOL", 0.0)  # voxel by voxel: the fold alone differs
+    folded = simulate(exp, method="direct", progress=False).signal
+    with monkeypatch.context() as m:
+        m.setattr(M, "mirror_symmetric", lambda *a: False)
+        plain = simulate(exp, method="direct", progress=False).signal
+    peak = np.abs(plain).max()
+    assert peak > 0
+    np.testing.assert_allclose(folded, plain, rtol=0, atol=1e-11 * peak)
+
+
+def _columns(items, weights):
+    cols = (items[:, 2] - items[:, 1]) * (items[:, 4] - items[:, 3])
+    return int(cols.sum()), float((weights * cols).sum())
+
+
+@pytest.mark.parametrize("kind,folds", [("uniform", True), ("symmetric", True),
+                                        ("asymmetric", False)])
+def test_work_items_fold_a_lattice_tip_where_the_density_allows(kind, folds):
+    rho = next(iter(_sample(kind).densities.values()))
+    origin = np.array([-7.5e-9, -6.5e-9, 0.0])
+    voxel = np.full(3, 1e-9)
+    uniform = kind == "uniform"
+    centres = np.array([[0.0, 0.0, 30e-9], [0.3e-9, 0.0, 30e-9], [0.3e-9, 0.3e-9, 30e-9]])
+    items, weights = P.work_items(centres, rho, origin, voxel, True, uniform)
+    assert items.shape[1] == 5 and items.shape[0] == weights.shape[0]
+    for t, expect in enumerate([8 * 7, 16 * 7, 16 * 14]):  # folded x and y, y only, none
+        mine = items[:, 0] == t
+        summed, weighted = _columns(items[mine], weights[mine])
+        assert weighted == 16 * 14  # every column counted once, with its weight
+        assert summed == (expect if folds else 16 * 14)
+    items, weights = P.work_items(centres, rho, origin, voxel, False, uniform)
+    assert np.all(weights == 1.0) and _columns(items, weights)[0] == 3 * 16 * 14
