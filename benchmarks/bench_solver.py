@@ -41,7 +41,7 @@ from numba import get_num_threads, njit, prange
 
 from mrfm.config import Experiment, loads
 from mrfm.physics import Sample, SphereMagnet, SpinSpecies
-from mrfm.solver import SolverSettings, simulate
+from mrfm.solver import SolverSettings, mirror, simulate
 
 _SLAB_TOML = """
 name = "bench: {protocol} on a {n}^3 slab of 2 nm voxels under a 50 nm sphere"
@@ -458,6 +458,26 @@ def centre_tip(exp: Experiment) -> tuple[Experiment, np.ndarray, int]:
     return one, tips, centre
 
 
+def off_lattice_tip(one: Experiment) -> Experiment:
+    """``one`` (a single tip) moved by 0.37 and 0.16 voxel pitches in x and y: a tip that is
+    neither on a voxel centre nor halfway between two, so the direct path cannot fold the
+    grid about it (:mod:`mrfm.solver.mirror`); the general case of a single tip."""
+    pitch = np.asarray(one.sample.voxel, float)
+    scan = one.scan
+    return dataclasses.replace(one, scan=dataclasses.replace(
+        scan, x=scan.x + 0.37 * pitch[0], y=scan.y + 0.16 * pitch[1]))
+
+
+def _folded_axes(exp: Experiment, tip: np.ndarray) -> list[str]:
+    """The lateral axes along which ``tip`` (x, y, height) m lies on the voxel lattice of
+    exp's sample or halfway between two voxel centres (:func:`mrfm.solver.mirror.mirror_pairs`)."""
+    smp = exp.sample
+    shape = next(iter(smp.densities.values())).shape
+    return [name for a, name in ((0, "x"), (1, "y"))
+            if mirror.mirror_pairs(float(smp.origin[a]), float(smp.voxel[a]), shape[a],
+                                   float(tip[a])) is not None]
+
+
 def _mrfmsim_curvature(python: str, exp: Experiment, kind: str, tips: np.ndarray) -> dict:
     """mrfmsim's values (converted to Hz) and per-tip times on exp's voxel centres."""
     sample = exp.sample
@@ -501,9 +521,10 @@ def curvature_comparison(python: str | None, quick: bool, rounds: int = 2) -> di
     for protocol, kind in (("force-gradient", "force-gradient"), ("CERMIT", "CERMIT")):
         exp = curvature_experiment(protocol, quick)
         one, tips, centre = centre_tip(exp)
+        off = off_lattice_tip(one)
         simulate(exp, progress=False)  # compilation
         simulate(one, method="direct", progress=False)
-        best = {"map": math.inf, "one": math.inf, "mrfmsim_map": math.inf,
+        best = {"map": math.inf, "one": math.inf, "off": math.inf, "mrfmsim_map": math.inf,
                 "mrfmsim_one": math.inf, "mrfmsim_median": math.inf}
         loads_seen = []
         for _ in range(rounds):
@@ -516,6 +537,9 @@ def curvature_comparison(python: str | None, quick: bool, rounds: int = 2) -> di
             res1, dt1 = _time(lambda e=one: simulate(e, method="direct", progress=False),
                               repeats=3)
             best["one"] = min(best["one"], dt1)
+            res_off, dt_off = _time(lambda e=off: simulate(e, method="direct", progress=False),
+                                    repeats=3)
+            best["off"] = min(best["off"], dt_off)
             loads_seen.append(_loadavg())
             theirs = _mrfmsim_curvature(python, exp, kind, tips)
             best["mrfmsim_map"] = min(best["mrfmsim_map"], float(theirs["seconds"].sum()))
@@ -547,7 +571,16 @@ def curvature_comparison(python: str | None, quick: bool, rounds: int = 2) -> di
                            "speed_ratio": best["mrfmsim_one"] / best["one"],
                            "mrfm_Hz": float(res1.signal.ravel()[0]),
                            "mrfmsim_Hz": float(ref[centre]),
-                           "rel_diff": float(res1.signal.ravel()[0] / ref[centre] - 1.0)},
+                           "rel_diff": float(res1.signal.ravel()[0] / ref[centre] - 1.0),
+                           # axes along which the tip lies on the voxel lattice, where the
+                           # direct path folds the grid about it; the general case below
+                           "folded_axes": _folded_axes(exp, tips[centre])},
+            "single_tip_off_lattice": {
+                "tip_m": [float(off.scan.x[0]), float(off.scan.y[0]),
+                          float(off.scan.height[0])],
+                "mrfm_s": best["off"], "mrfmsim_s": best["mrfmsim_one"],
+                "speed_ratio": best["mrfmsim_one"] / best["off"],
+                "mrfm_Hz": float(res_off.signal.ravel()[0])},
             "loadavg": loads_seen,
         }
     return out

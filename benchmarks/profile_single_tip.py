@@ -3,12 +3,15 @@
 Usage::
 
     python benchmarks/profile_single_tip.py [CERMIT|CAI|force-gradient] [--seconds S]
-                                            [--threads N] [--quick]
+                                            [--threads N] [--quick] [--off-lattice]
 
 Runs the single tip of the mrfmsim comparison case (``bench_solver.curvature_experiment``:
 1.02 M voxels of Curie electrons under a 3.3 um sphere; ``--quick``: 41 x 41 x 40) in a
 loop under Linux ``perf`` and prints the share of each compiled function, each C-library
-function and the Python interpreter, as JSON.
+function and the Python interpreter, as JSON. That tip lies on the voxel lattice, where
+the direct path folds the grid about it for the force gradient and CERMIT
+(:mod:`mrfm.solver.mirror`); ``--off-lattice`` profiles the benchmark's off-lattice tip
+(``bench_solver.off_lattice_tip``), which sums every voxel.
 
 perf sees numba's machine code as anonymous memory. This script names it: numba's kernels
 are compiled afresh into a temporary cache folder (a kernel loaded from numba's on-disk
@@ -103,6 +106,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--off-lattice", action="store_true",
+                    help="the tip moved off the voxel lattice (no mirror fold)")
     args = ap.parse_args()
     missing = [tool for tool in ("perf", "nm") if shutil.which(tool) is None]
     if missing:
@@ -124,13 +129,15 @@ def main() -> int:
 def _profile(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import numba
-    from bench_solver import centre_tip, curvature_experiment
+    from bench_solver import centre_tip, curvature_experiment, off_lattice_tip
 
     from mrfm.solver import direct, simulate
     from mrfm.solver import kernels as K
 
     numba.set_num_threads(args.threads)
     one = centre_tip(curvature_experiment(args.protocol, args.quick))[0]
+    if args.off_lattice:
+        one = off_lattice_tip(one)
     print("compiling ...", file=sys.stderr, flush=True)
     simulate(one, method="direct", progress=False)
     kid = {"CERMIT": K.CERMIT, "CAI": K.CAI, "force-gradient": K.FORCE_GRADIENT}[args.protocol]
@@ -162,6 +169,7 @@ def _profile(args: argparse.Namespace) -> int:
             rows.append({"percent": float(m.group(1)), "where": m.group(2),
                          "function": _short(m.group(3))})
     print(json.dumps({"protocol": args.protocol, "quick": args.quick, "threads": args.threads,
+                      "off_lattice": args.off_lattice,
                       "ms_per_tip": round(per_run * 1e3, 2), "runs": runs,
                       "named_kernel_functions": n_symbols, "profile": rows}, indent=1))
     return 0 if rows else 1
