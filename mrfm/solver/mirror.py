@@ -107,10 +107,17 @@ def fold_axis(origin: float, pitch: float, n: int,
 
 def density_mirrored(rho: np.ndarray, axis: int, a: int, b: int) -> bool:
     """Whether ``rho`` (nx, ny, nz) is mirror-symmetric along ``axis`` (0: x, 1: y) over the
-    index range [a, b]: entry a + i equals entry b - i for every i (exact comparison)."""
-    part = rho[a:b + 1] if axis == 0 else rho[:, a:b + 1]
-    flipped = part[::-1] if axis == 0 else part[:, ::-1]
-    return bool(np.array_equal(part, flipped))
+    index range [a, b]: slab a + i equals slab b - i for every i (exact comparison).
+
+    Compared one pair of slabs at a time from the outside in, stopping at the first pair
+    that differs: an asymmetric density usually costs one slab, and no temporary is larger
+    than a slab."""
+    for i in range(a, (a + b + 1) // 2):
+        lo = rho[i] if axis == 0 else rho[:, i]
+        hi = rho[a + b - i] if axis == 0 else rho[:, a + b - i]
+        if not np.array_equal(lo, hi):
+            return False
+    return True
 
 
 __all__ = ["LATTICE_TOL", "density_mirrored", "fold_axis", "mirror_map", "mirror_pairs",
