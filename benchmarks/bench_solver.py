@@ -329,6 +329,19 @@ def mrfmsim_comparison(python: str | None, quick: bool) -> dict:
                        "speed_ratio": pt["seconds"] / dt,
                        "mrfm_cells_per_s": math.prod(shape) / dt, "loadavg": _loadavg()})
     per_tip = float(np.mean([pt["seconds"] for pt in theirs["points"]]))
+    # the first tip moved off the voxel lattice (no mirror fold: the general single tip)
+    x0, y0 = theirs["points"][0]["tip_nm"]
+    off = off_lattice_tip(ibm_experiment(shape=shape, step_nm=step, x_nm=[x0], y_nm=[y0]))
+    res_off, dt_off = _time(lambda: simulate(off, method="direct", settings=settings,
+                                             progress=False), repeats=3)
+    off_lattice = {"tip_nm": [float(off.scan.x[0]) * 1e9, float(off.scan.y[0]) * 1e9],
+                   "mrfm_aN2": float(res_off.signal.ravel()[0]) * 1e36, "mrfm_s": dt_off,
+                   "mrfmsim_mean_s": per_tip, "speed_ratio": per_tip / dt_off,
+                   "mrfm_cells_per_s": math.prod(shape) / dt_off}
+    for pt in points:
+        pt["folded_axes"] = _folded_axes(ibm_experiment(shape=shape, step_nm=step,
+                                                        x_nm=[0.0], y_nm=[0.0]),
+                                         np.array(pt["tip_nm"]) * 1e-9)
     map_exp = ibm_experiment(shape=shape, step_nm=step, x_nm=map_axis, y_nm=map_axis)
     mid = map_axis.size // 2
     # warm-up of the FFT path: a 2 x 2 tip map over the full grid
@@ -350,6 +363,7 @@ def mrfmsim_comparison(python: str | None, quick: bool) -> dict:
         "case": {**_IBM, "grid_shape": list(shape), "grid_step_nm": list(step),
                  "model": "CAI statistical, cos^2 slice, high field"},
         "points": points,
+        "off_lattice_tip": off_lattice,
         "map": {"tips": [int(map_axis.size), int(map_axis.size)], "mrfm_fft_s": dt,
                 "mrfmsim_s_estimated": per_tip * n_map,
                 "speed_ratio": per_tip * n_map / dt, "rel_diff_at_points": checks},

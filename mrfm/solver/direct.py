@@ -342,7 +342,7 @@ def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin:
     uniform = bool(rho3.size) and P.is_uniform(rho3.reshape(-1))
     tol = C.CUBATURE_TOL if cubature_tol is None else float(cubature_tol)
     pol = _f64(magnet.polarization)
-    fold = M.mirror_symmetric(kid, int(magnet.shape_id), pol)
+    fold = M.mirror_symmetric(kid, int(magnet.shape_id), pol, pp[K.P_STAT] != 0.0)
     for start in range(0, nt, batch):
         stop = min(nt, start + batch)
         items, weights = P.work_items(centres[start:stop], rho3, origin, voxel, fold, uniform)

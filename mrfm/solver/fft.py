@@ -16,9 +16,10 @@ Offsets (tiles of them) that an exact bound proves far from resonance are not
 evaluated, and a (layer, height) whose kernel plane is all zero (the slice
 misses that layer) costs no FFT. Two exact savings:
 
-- kernels even in both lateral offsets (the curvature protocols under a sphere
-  polarized along z, :func:`mrfm.solver.mirror.mirror_symmetric`) are evaluated on
-  one half of each offset axis that has mirror pairs and copied to the other
+- kernels even in both lateral offsets (the curvature protocols and CAI's statistical
+  variance under a sphere polarized along z, :func:`mrfm.solver.mirror.mirror_symmetric`)
+  are evaluated on one half of each offset axis that has mirror pairs and copied to the
+  other
   (:func:`mrfm.solver.mirror.mirror_map`; a centred tip grid over a centred sample:
   a quarter of the offsets);
 - equal voxel layers (a uniform slab) share one transform: their kernel planes are
@@ -269,7 +270,7 @@ def fft_signal(kid: int, magnet, *, rho: np.ndarray, origin: np.ndarray, voxel: 
     may_sound, planes_at = specialized(kid, int(magnet.shape_id))
     # offsets evaluated: all, or one half per mirrored axis (copied to the other half)
     xs, ix_map, ys, iy_map = slice(None), None, slice(None), None
-    if mirror_symmetric(kid, int(magnet.shape_id), pol):
+    if mirror_symmetric(kid, int(magnet.shape_id), pol, pp[K.P_STAT] != 0.0):
         xs, ix_map = mirror_map(dxs)
         ys, iy_map = mirror_map(dys)
     ix_map = np.arange(dxs.size) if ix_map is None else ix_map

@@ -1,7 +1,8 @@
 """Mirror symmetry of the kernel, and the exact savings it gives both summation paths.
 
-Under a sphere polarized along z the curvature protocols' kernel is even in both lateral
-offsets, K(-dx, dy) = K(dx, -dy) = K(dx, dy) (:func:`mirror_symmetric`). Two uses, each
+Under a sphere polarized along z the curvature protocols' kernel and CAI's statistical
+variance are even in both lateral offsets, K(-dx, dy) = K(dx, -dy) = K(dx, dy)
+(:func:`mirror_symmetric`). Two uses, each
 exact (a value computed at one offset serves its mirror image):
 
 - the FFT path (:mod:`mrfm.solver.fft`) evaluates the kernel on one half of each lateral
@@ -24,17 +25,18 @@ from mrfm.solver import kernels as K
 LATTICE_TOL = 1e-6
 
 
-def mirror_symmetric(kid: int, shape_id: int, pol: np.ndarray) -> bool:
+def mirror_symmetric(kid: int, shape_id: int, pol: np.ndarray, statistical: bool = False) -> bool:
     """Whether the kernel is even in both lateral offsets: K(-dx, dy) = K(dx, -dy) = K(dx, dy).
 
-    True for the curvature protocols (force gradient, CERMIT) under a sphere polarized
-    along z: its field has B_z, |B| and the transverse magnitude even in x and in y, and
-    the cantilever's swing along x maps onto itself, so d2|B|/dx2, its trajectory average,
-    the slice weight and the Landau-Zener factor are all even (CAI and OSCAR use d|B|/dx,
-    which is odd in x).
+    True under a sphere polarized along z (its B_z, |B| and transverse magnitude are even
+    in x and in y, and the cantilever's swing along x maps onto itself) for the curvature
+    protocols (force gradient, CERMIT: d2|B|/dx2, its trajectory average, the slice weight
+    and the Landau-Zener factor are all even) and for CAI's statistical variance
+    (``statistical``: the square of d|B|/dx times even weights). CAI's Curie force is odd
+    in x (d|B|/dx); OSCAR is never mirrored.
     """
-    return (kid in (K.FORCE_GRADIENT, K.CERMIT) and shape_id == 0 and pol[0] == 0.0
-            and pol[1] == 0.0)
+    even = kid in (K.FORCE_GRADIENT, K.CERMIT) or (kid == K.CAI and statistical)
+    return even and shape_id == 0 and pol[0] == 0.0 and pol[1] == 0.0
 
 
 def mirror_map(d: np.ndarray) -> tuple[slice, np.ndarray | None]:

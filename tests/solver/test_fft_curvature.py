@@ -169,12 +169,16 @@ def _plain_fft(exp, monkeypatch):
     ("force-gradient", False, np.arange(-1, 4) * 5e-9),
     ("CERMIT", True, np.arange(-2, 3) * 5e-9),
     ("CERMIT", False, np.arange(-3, 2) * 10e-9),
+    ("CAI-statistical", False, np.arange(-2, 3) * 5e-9),
 ])
 def test_mirrored_and_grouped_fft_equals_plain(protocol, high, x, monkeypatch):
     sample = _layered_sample()
+    extra = {}
+    if protocol == "CAI-statistical":
+        protocol, extra = "CAI", dict(polarization="statistical")
     exp = make_exp(protocol=protocol, sample=sample, species=ELECTRON, x=x,
                    y=np.array([-5e-9, 0.0, 5e-9, 10e-9]), heights=(20e-9, 24e-9),
-                   amplitude=0.2e-9, high_field=high, fm_depth=3e-3, B0=0.2)
+                   amplitude=0.2e-9, high_field=high, fm_depth=3e-3, B0=0.2, **extra)
     fast = simulate(exp, method="fft").signal
     plain = _plain_fft(exp, monkeypatch)
     peak = np.abs(plain).max()
@@ -188,6 +192,7 @@ def test_mirror_only_for_even_kernels():
     z = np.array([0.0, 0.0, 1.8])
     assert F.mirror_symmetric(K.FORCE_GRADIENT, 0, z) and F.mirror_symmetric(K.CERMIT, 0, z)
     assert not F.mirror_symmetric(K.CAI, 0, z)
+    assert F.mirror_symmetric(K.CAI, 0, z, True)  # CAI's statistical variance is even
     assert not F.mirror_symmetric(K.OSCAR, 0, z)
     assert not F.mirror_symmetric(K.CERMIT, 0, np.array([0.1, 0.0, 1.8]))
     assert not F.mirror_symmetric(K.FORCE_GRADIENT, 1, z)

@@ -14,6 +14,7 @@ import pytest
 
 from mrfm.physics import Sample
 from mrfm.solver import cubature as C
+from mrfm.solver import kernels as K
 from mrfm.solver import mirror as M
 from mrfm.solver import partition as P
 from mrfm.solver import simulate
@@ -88,14 +89,25 @@ TIPS_X = np.array([0.0, 0.5e-9, 3.5e-9, 0.3e-9])
 TIPS_Y = np.array([0.0, 1.0e-9])
 
 
-@pytest.mark.parametrize("protocol,high", [("force-gradient", False), ("CERMIT", True),
-                                           ("CERMIT", False)])
+CASES = {
+    "force-gradient": dict(protocol="force-gradient"),
+    "CERMIT-high": dict(protocol="CERMIT", high_field=True, cermit_mode="invert",
+                        adiabatic="landau-zener", B1=2e-6),
+    "CERMIT-exact": dict(protocol="CERMIT", high_field=False, cermit_mode="invert",
+                         adiabatic="landau-zener", B1=2e-6),
+    "CAI-statistical": dict(protocol="CAI", polarization="statistical",
+                            slice_profile="fundamental"),
+    "CAI-statistical-cos2": dict(protocol="CAI", polarization="statistical",
+                                 slice_profile="cos2", high_field=False),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("kind", ["uniform", "symmetric", "asymmetric"])
-def test_folded_direct_sum_equals_the_unfolded_sum(protocol, high, kind, monkeypatch):
-    exp = make_exp(protocol=protocol, sample=_sample(kind), species=ELECTRON, x=TIPS_X,
-                   y=TIPS_Y, heights=(20e-9,), amplitude=0.2e-9, high_field=high,
-                   fm_depth=0.1, B0=0.2, cermit_mode="invert", adiabatic="landau-zener",
-                   B1=2e-6)
+def test_folded_direct_sum_equals_the_unfolded_sum(case, kind, monkeypatch):
+    exp = make_exp(sample=_sample(kind), species=ELECTRON, x=TIPS_X, y=TIPS_Y,
+                   heights=(20e-9,), amplitude=0.2e-9, fm_depth=0.1, B0=0.2, **CASES[case])
+    assert M.mirror_symmetric(*_kernel_of(exp))
     monkeypatch.setattr(C, "CUBATURE_TOL", 0.0)  # voxel by voxel: the fold alone differs
     folded = simulate(exp, method="direct", progress=False).signal
     with monkeypatch.context() as m:
@@ -104,6 +116,35 @@ def test_folded_direct_sum_equals_the_unfolded_sum(protocol, high, kind, monkeyp
     peak = np.abs(plain).max()
     assert peak > 0
     np.testing.assert_allclose(folded, plain, rtol=0, atol=1e-11 * peak)
+
+
+def _kernel_of(exp):
+    """(kid, shape_id, polarization, statistical) of exp, as the solver passes them."""
+    from mrfm.solver.protocols import protocol_info
+
+    m = exp.magnet
+    return (protocol_info(exp.protocol.name).kernel_id, int(m.shape_id),
+            np.asarray(m.polarization, float), exp.protocol.polarization == "statistical")
+
+
+def test_only_even_kernels_fold():
+    z = np.array([0.0, 0.0, 1.8])
+    for kid in (K.FORCE_GRADIENT, K.CERMIT):
+        assert M.mirror_symmetric(kid, 0, z) and M.mirror_symmetric(kid, 0, z, True)
+    assert M.mirror_symmetric(K.CAI, 0, z, True)  # the variance: (d|B|/dx)^2
+    assert not M.mirror_symmetric(K.CAI, 0, z)  # the Curie force: d|B|/dx, odd in x
+    assert not M.mirror_symmetric(K.OSCAR, 0, z) and not M.mirror_symmetric(K.OSCAR, 0, z, True)
+    assert not M.mirror_symmetric(K.CAI, 0, np.array([0.1, 0.0, 1.8]), True)
+    assert not M.mirror_symmetric(K.CERMIT, 1, z)
+
+
+def test_the_curie_force_is_odd_so_it_is_not_folded(monkeypatch):
+    """CAI's Curie force at mirrored tips has opposite signs: folding it would be wrong."""
+    exp = make_exp(protocol="CAI", sample=_sample("uniform"), species=ELECTRON,
+                   x=np.array([-2.5e-9, 2.5e-9]), y=np.array([0.0]), heights=(20e-9,),
+                   fm_depth=0.1, B0=0.2)
+    sig = simulate(exp, method="direct", progress=False).signal.ravel()
+    assert sig[0] != 0.0 and sig[1] == pytest.approx(-sig[0], rel=1e-9)
 
 
 def _columns(items, weights):
