@@ -170,6 +170,7 @@ def slice_spin_dynamics(exp: Experiment) -> SliceDynamics | None:
     """
     from mrfm.physics import SpinSpecies
     from mrfm.physics import spin_dynamics as sd
+    from mrfm.physics.spins import resonance_field
 
     rf = exp.rf
     if exp.protocol.name == "force-gradient" or rf.frequency <= 0 or rf.B1 <= 0:
@@ -183,7 +184,7 @@ def slice_spin_dynamics(exp: Experiment) -> SliceDynamics | None:
     per_species = SLICE_EVALUATIONS // max(len(names), 1)
     for name in names:
         gamma = SpinSpecies.from_name(name).gamma
-        b_res = 2.0 * math.pi * rf.frequency / abs(gamma)
+        b_res = resonance_field(float(rf.frequency), gamma)
         pos = _spin_positions(exp, name, per_species)
         if len(pos) == 0:
             continue
@@ -231,15 +232,15 @@ def summarize(exp: Experiment) -> ExperimentSummary:
     names = list(dict.fromkeys(list(exp.sample.densities) + list(exp.sample.points)))
     for name in names:
         sp = SpinSpecies.from_name(name)
-        b_res = 2.0 * math.pi * exp.rf.frequency / abs(sp.gamma)
+        b_res = sp.resonance_field(float(exp.rf.frequency))
         species.append(
             SpeciesInfo(
                 name=sp.name,
                 gamma=sp.gamma,
-                larmor_frequency=abs(sp.gamma) * abs(exp.B0) / (2 * np.pi),
+                larmor_frequency=sp.larmor_frequency(float(exp.B0)),
                 polarization=float(sp.polarization(abs(exp.B0), cant.T)),
                 spins=float(exp.sample.spin_count(name)),
-                larmor_frequency_slice=(abs(sp.gamma) * b_res / (2 * np.pi)) if has_rf
+                larmor_frequency_slice=sp.larmor_frequency(b_res) if has_rf
                 else None,
                 polarization_slice=float(sp.polarization(b_res, cant.T)) if has_rf else None,
             )

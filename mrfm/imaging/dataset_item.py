@@ -169,16 +169,23 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
 
 def _curie_spin_variance(exp: Experiment, grid: ImagingGrid, kernel: np.ndarray, density: np.ndarray
                          ) -> np.ndarray:
-    """Statistical force variance under a Curie signal: kernel K = V mu p G -> K^2/(p^2 V)."""
+    """Statistical force variance under a Curie signal, N^2 at each tip position.
+
+    The Curie kernel is K = V <mu_z> G (G: the per-moment force kernel, V the voxel
+    volume, <mu_z> the thermal mean moment at the resonance field); the variance kernel of
+    uncorrelated spins is V Var(mu_z) G^2 = K^2 Var(mu_z) / (<mu_z>^2 V), with both moments
+    from the spin species (:meth:`mrfm.physics.SpinSpecies.mean_moment` and
+    :meth:`~mrfm.physics.SpinSpecies.statistical_moment_variance`: hbar^2 gamma^2 I(I+1)/3).
+    """
     from mrfm.imaging.operators import ConvolutionOperator
     from mrfm.physics import SpinSpecies
 
     names = sorted(exp.sample.densities) or sorted(exp.sample.points)
     species = SpinSpecies.from_name(names[0])
-    b_res = 2 * np.pi * exp.rf.frequency / abs(species.gamma)
-    p = float(species.polarization(b_res, exp.cantilever.T))
+    b_res = species.resonance_field(float(exp.rf.frequency))
+    mean = float(species.mean_moment(b_res, exp.cantilever.T))
     volume = float(np.prod(grid.voxel))
-    var_kernel = kernel**2 / (p**2 * volume)
+    var_kernel = kernel**2 * (float(species.statistical_moment_variance()) / (mean**2 * volume))
     op = ConvolutionOperator(var_kernel, object_shape=grid.object_shape,
                              data_shape=grid.data_shape)
     return op.forward(density)

@@ -84,6 +84,27 @@ _COTH_COEFFS = tuple(
 )
 
 
+def resonance_field(frequency: ArrayLike, gamma: float) -> float | np.ndarray:
+    """Field magnitude at which a spin of gyromagnetic ratio ``gamma`` (rad s^-1 T^-1) has
+    the Larmor frequency ``frequency`` (Hz): 2 pi |f| / |gamma|, T (any shape; the inverse
+    of :meth:`SpinSpecies.larmor_frequency`). Also converts a frequency deviation (an FM
+    depth, Hz) into the field deviation that sweeps the same detuning."""
+    if isinstance(frequency, (int, float)):  # the rig asks at every lock-in update
+        return 2.0 * math.pi * abs(frequency) / abs(gamma)
+    b = 2.0 * math.pi * np.abs(np.asarray(frequency, dtype=float)) / abs(gamma)
+    return float(b) if b.ndim == 0 else b
+
+
+def larmor_frequency(field: ArrayLike, gamma: float) -> float | np.ndarray:
+    """Larmor frequency |gamma| |B| / (2 pi), Hz, of a spin of gyromagnetic ratio ``gamma``
+    (rad s^-1 T^-1) in a field of magnitude ``field`` (T, any shape); also the frequency
+    deviation that a field deviation sweeps."""
+    if isinstance(field, (int, float)):
+        return abs(gamma) * abs(field) / (2.0 * math.pi)
+    f = abs(gamma) * np.abs(np.asarray(field, dtype=float)) / (2.0 * math.pi)
+    return float(f) if f.ndim == 0 else f
+
+
 def canonical_name(name: str) -> str:
     """The canonical species name for ``name`` or an alias ("proton" -> "1H").
 
@@ -305,6 +326,10 @@ class SpinSpecies:
         return float(v) if v.ndim == 0 else v
 
     def larmor_frequency(self, B: ArrayLike) -> float | np.ndarray:
-        """Larmor frequency |gamma| |B| / (2 pi), Hz; B in T, any shape."""
-        f = abs(self.gamma) * np.abs(np.asarray(B, dtype=float)) / (2.0 * math.pi)
-        return float(f) if f.ndim == 0 else f
+        """Larmor frequency |gamma| |B| / (2 pi), Hz; B in T, any shape
+        (:func:`larmor_frequency`)."""
+        return larmor_frequency(B, self.gamma)
+
+    def resonance_field(self, frequency: ArrayLike) -> float | np.ndarray:
+        """Field magnitude of Larmor frequency ``frequency`` (Hz), T: :func:`resonance_field`."""
+        return resonance_field(frequency, self.gamma)

@@ -48,6 +48,23 @@ from mrfm.physics._checks import positive
 from mrfm.physics.cantilever import Cantilever
 
 _HOUR = 3600.0
+#: the temperatures between which a piezo's range is interpolated, K (liquid helium, room)
+PIEZO_LOW_TEMPERATURE = 4.2
+PIEZO_ROOM_TEMPERATURE = 300.0
+
+
+def piezo_fraction_at(temperature: float, fraction_4K: float) -> float:
+    """A piezo's range (its displacement per volt) at ``temperature`` (K) relative to its
+    300 K value: ``fraction_4K`` at 4.2 K and below, 1 at 300 K and above, linear between
+    (the piezoelectric coefficients of PZT fall to a fifth to a third on cooling; the
+    stage's ``piezo_fraction_4K`` or a virtual rig's ``low_temperature_fraction``)."""
+    lo, hi = PIEZO_LOW_TEMPERATURE, PIEZO_ROOM_TEMPERATURE
+    if temperature >= hi:
+        return 1.0
+    if temperature <= lo:
+        return fraction_4K
+    return fraction_4K + (1.0 - fraction_4K) * (temperature - lo) / (hi - lo)
+
 
 
 @dataclass(frozen=True)
@@ -159,12 +176,7 @@ class Stage:
     def piezo_fraction(self, temperature: float | None = None) -> float:
         """Piezo range at ``temperature`` (default: the stage's) relative to 300 K."""
         t = self.temperature if temperature is None else positive(temperature, "temperature")
-        lo, hi = 4.2, 300.0
-        if t >= hi:
-            return 1.0
-        if t <= lo:
-            return self.piezo_fraction_4K
-        return self.piezo_fraction_4K + (1.0 - self.piezo_fraction_4K) * (t - lo) / (hi - lo)
+        return piezo_fraction_at(t, self.piezo_fraction_4K)
 
     def piezo_range(self, range_300K: float | None = None) -> float:
         """Scan range at the stage temperature, m, from the 300 K range (default the stage's)."""

@@ -29,7 +29,6 @@ Degen et al., PNAS 106, 1313 (2009) (CAI imaging, statistical polarization).
 from __future__ import annotations
 
 import dataclasses
-import math
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
@@ -38,6 +37,7 @@ import numpy as np
 
 from mrfm.errors import UserError
 from mrfm.physics import SpinSpecies
+from mrfm.physics.spins import resonance_field
 from mrfm.rig.gridmap import GridMap
 from mrfm.solver import ResonanceOutsideSampleWarning, simulate
 
@@ -149,10 +149,9 @@ class SignalModel:
         :data:`SETTING_TOLERANCE`.
         """
         exp = self.experiment
-        two_pi_over_gamma = 2.0 * math.pi / self.gamma
         return (
             abs(B0 - float(exp.B0)) <= SETTING_TOLERANCE
-            and abs(f_rf - float(exp.rf.frequency)) * two_pi_over_gamma <= SETTING_TOLERANCE
+            and resonance_field(f_rf - float(exp.rf.frequency), self.gamma) <= SETTING_TOLERANCE
             and abs(fm_depth - float(exp.rf.fm_depth)) <= SETTING_TOLERANCE
         )
 
@@ -257,7 +256,7 @@ class SignalModel:
             rel = pos - centre
             B = np.asarray(self._magnet.field(rel), dtype=float)
             G = np.asarray(self._magnet.gradient(rel), dtype=float)
-            b_res = 2.0 * math.pi * f_rf / gamma
+            b_res = resonance_field(f_rf, gamma)
             Bt = B + b0
             exact = np.sqrt(np.einsum("ij,ij->i", Bt, Bt))
             grad_exact = np.einsum("ni,nij->nj", Bt, G) / exact[:, None]

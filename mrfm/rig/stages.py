@@ -1,7 +1,8 @@
 """The virtual rig's positioners: the fine scanner (PI E-727) and the coarse stepper (ANC300).
 
-* **Fine piezo** (axes 1 x, 2 y, 3 z): gain (m/V) falling from 300 K to 4 K by
-  ``low_temperature_fraction`` (linear in T); the drive voltage is limited by the lab's
+* **Fine piezo** (axes 1 x, 2 y, 3 z): gain (m/V) falling from 300 K to 4.2 K by
+  ``low_temperature_fraction`` (linear in T, :func:`mrfm.physics.stage.piezo_fraction_at`,
+  the law of :meth:`mrfm.physics.Stage.piezo_fraction`); the drive voltage is limited by the lab's
   ``piezo_voltage`` limit at the current temperature, which with the gain gives the
   travel range. Open loop, the displacement is a Prandtl-Ishlinskii model with one
   linear and one play (backlash) operator, ``d = g [(1 - h) V + h P_w(V)]`` (Kuhnen,
@@ -20,14 +21,11 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mrfm.physics.stage import PIEZO_ROOM_TEMPERATURE
 from mrfm.rigdef.rigfile import VirtualSettings
 
 if TYPE_CHECKING:
     from mrfm.rig.state import RigState
-
-#: the temperatures between which the piezo gain is interpolated, K
-ROOM_TEMPERATURE = 300.0
-LOW_TEMPERATURE = 4.0
 
 
 # ------------------------------------------------------------------------- piezo
@@ -77,7 +75,7 @@ class FineStage:
     # gain and range ---------------------------------------------------------
     def gain(self, ax: PiezoAxis) -> float:
         """m per V at the current temperature."""
-        return ax.range_300K / self.state.limits.piezo_voltage_limit(ROOM_TEMPERATURE) * (
+        return ax.range_300K / self.state.limits.piezo_voltage_limit(PIEZO_ROOM_TEMPERATURE) * (
             self.state.temperature_factor()
         )
 

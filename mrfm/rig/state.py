@@ -40,11 +40,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mrfm.physics import Cantilever
+from mrfm.physics.spins import larmor_frequency, resonance_field
+from mrfm.physics.stage import piezo_fraction_at
 from mrfm.rig.clock import SimClock
 from mrfm.rig.environment import Cryostat, Magnet, RFSource
 from mrfm.rig.lockin import LockinChannel, NormalStream
 from mrfm.rig.signal import SignalModel
-from mrfm.rig.stages import LOW_TEMPERATURE, ROOM_TEMPERATURE, CoarseStage, FineStage
+from mrfm.rig.stages import CoarseStage, FineStage
 from mrfm.rigdef.rigfile import RigLimits, VirtualSettings
 from mrfm.timedomain.spins import spin_correlation_time
 
@@ -155,8 +157,8 @@ class RigState:
         # the source tuned for the experiment's carrier
         self.rf.frequency = float(experiment.rf.frequency) / self.rf_multiplier
         self.rf.fm_deviation = (
-            float(experiment.rf.fm_depth) * self.signal_model.gamma
-            / (2.0 * math.pi * self.rf_multiplier)
+            larmor_frequency(float(experiment.rf.fm_depth), self.signal_model.gamma)
+            / self.rf_multiplier
         )
         self.rf.modulation = True
         self.rf.listener = self.before_change
@@ -209,11 +211,11 @@ class RigState:
             return t
 
     def temperature_factor(self) -> float:
-        """Piezo gain relative to 300 K, linear from ``low_temperature_fraction`` at 4 K."""
-        f4 = self.settings.low_temperature_fraction
+        """Piezo gain at the stage temperature relative to 300 K, from
+        ``low_temperature_fraction`` at 4.2 K (:func:`mrfm.physics.stage.piezo_fraction_at`)."""
         self.cryostat.advance(self.clock.now())
-        t = min(max(self.cryostat.temperature, LOW_TEMPERATURE), ROOM_TEMPERATURE)
-        return f4 + (1.0 - f4) * (t - LOW_TEMPERATURE) / (ROOM_TEMPERATURE - LOW_TEMPERATURE)
+        return piezo_fraction_at(self.cryostat.temperature,
+                                 self.settings.low_temperature_fraction)
 
     def voltage_limit(self) -> float:
         """Lab's piezo voltage limit at the present stage temperature, V."""
@@ -264,7 +266,7 @@ class RigState:
             x, y, h = self.tip_position()
             b0 = self.field()
             f_rf, f_dev = self.carrier()
-            fm_depth = 2.0 * math.pi * f_dev / self.signal_model.gamma
+            fm_depth = resonance_field(f_dev, self.signal_model.gamma)
         return self.signal_model.signal_at(x, y, h, b0, f_rf, fm_depth)
 
     def carrier(self) -> tuple[float, float]:
@@ -285,7 +287,7 @@ class RigState:
             where = (x, y, h, b0, f_rf, f_dev, active)
             if not active:
                 return LockinInputs(where, f_mod)
-            fm_depth = 2.0 * math.pi * f_dev / self.signal_model.gamma
+            fm_depth = resonance_field(f_dev, self.signal_model.gamma)
         value = self.signal_model.signal_at(x, y, h, b0, f_rf, fm_depth)
         if value == 0.0:
             return LockinInputs(where, f_mod)

@@ -123,7 +123,8 @@ class VirtualSettings:
     fine_range_300K : tuple of 3 floats
         Fine-piezo travel of the x, y, z axes at 300 K, m.
     low_temperature_fraction : float
-        Piezo gain at 4 K relative to 300 K (ranges "shrink several-fold").
+        Piezo gain at 4.2 K and below relative to 300 K (ranges "shrink several-fold"),
+        linear in between (:func:`mrfm.physics.stage.piezo_fraction_at`).
     hysteresis : float
         Fraction of the piezo response that goes through the play (backlash) operator.
     play_width : float

@@ -128,7 +128,7 @@ def _spin_by_spin(exp: Experiment, tip: tuple[float, float, float],
         field = np.asarray(exp.magnet.field((p - centre)[None, :]), dtype=float)[0]
         field[2] += float(exp.B0)
         b = field[2] if exp.protocol.high_field else float(np.linalg.norm(field))
-        b_res = 2.0 * math.pi * float(exp.rf.frequency) / abs(SpinSpecies.from_name(name).gamma)
+        b_res = SpinSpecies.from_name(name).resonance_field(float(exp.rf.frequency))
         s = (b - b_res) / float(exp.rf.fm_depth)
         if not abs(s) < 1.0:
             continue  # outside the slice: never inverted, no force at any harmonic
@@ -145,6 +145,7 @@ def offset_distribution_harmonics(exp: Experiment, tip: tuple[float, float, floa
     """H_0 .. H_n_max (N; statistical: sum v_i c_1 c_n, N^2) of a one-species sample from
     its offset distribution (see the module notes), ideal passages; shape (n_max + 1,)."""
     from mrfm.physics import SpinSpecies
+    from mrfm.physics.spins import larmor_frequency, resonance_field
 
     statistical = exp.protocol.polarization == "statistical"
 
@@ -152,12 +153,12 @@ def offset_distribution_harmonics(exp: Experiment, tip: tuple[float, float, floa
     gamma = abs(SpinSpecies.from_name(name).gamma)
     base = _one_point(exp, tip, slice_profile="hard", adiabatic="ideal")
     depth = float(exp.rf.fm_depth)
-    b_res = 2.0 * math.pi * float(exp.rf.frequency) / gamma
+    b_res = resonance_field(float(exp.rf.frequency), gamma)
 
     def cumulative(sigma: float) -> float:
         """Hard-slice signal of the spins with -1 < s < sigma."""
         centre = b_res + 0.5 * (sigma - 1.0) * depth
-        rf = dataclasses.replace(exp.rf, frequency=gamma * centre / (2.0 * math.pi),
+        rf = dataclasses.replace(exp.rf, frequency=larmor_frequency(centre, gamma),
                                  fm_depth=0.5 * (sigma + 1.0) * depth)
         return _signal(dataclasses.replace(base, rf=rf))
 

@@ -55,6 +55,23 @@ def test_codata_electron_and_proton():
         assert "CODATA" in s.source
 
 
+def test_resonance_field_inverts_the_larmor_frequency():
+    """2 pi f / |gamma|: 1 T at the CODATA 42.577478461 MHz of the proton and 28024.9513861
+    MHz of the electron; scalars and arrays; the sign of f or gamma does not matter."""
+    from mrfm.physics.spins import larmor_frequency, resonance_field
+
+    p = SpinSpecies.from_name("1H")
+    e = SpinSpecies.from_name("electron")
+    assert p.resonance_field(42.577478461e6) == pytest.approx(1.0, rel=1e-9)
+    assert e.resonance_field(28024.9513861e6) == pytest.approx(1.0, rel=1e-9)
+    assert resonance_field(-5e9, e.gamma) == resonance_field(5e9, -e.gamma) > 0
+    fields = np.array([[0.1, 2.0], [7.5, 0.0]])
+    np.testing.assert_allclose(resonance_field(larmor_frequency(fields, e.gamma), e.gamma),
+                               fields, rtol=1e-15)
+    assert isinstance(resonance_field(1e6, p.gamma), float)
+    assert larmor_frequency(0.3, p.gamma) == pytest.approx(p.larmor_frequency(0.3), rel=1e-15)
+
+
 @pytest.mark.parametrize("name", sorted(HARRIS))
 def test_harris_table(name):
     value, spin, decimals = HARRIS[name]

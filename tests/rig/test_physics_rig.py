@@ -41,8 +41,9 @@ def test_piezo_moves_respect_limits(rig, client):
     assert val(gcs(c, "TMX? 3")) == pytest.approx(4.0, abs=1e-6)  # height limit 4 um
     fine = rig.state.fine
     lo, hi = fine.travel(fine.axes["1"])
-    # 4.2 K: gain 50 um/120 V * (0.2 + 0.8 * 0.2/296), times the 250 V limit
-    f = 0.2 + 0.8 * 0.2 / 296
+    # 4.2 K: gain 50 um/120 V * 0.2 (the stage law's fraction at 4.2 K and below), times
+    # the lab's voltage limit there
+    f = 0.2
     v_limit = 250 + (120 - 250) * 0.2 / 296  # interpolated between (4 K, 250 V), (300 K, 120 V)
     assert hi - lo == pytest.approx(50e-6 / 120 * f * v_limit, rel=1e-9)
     c.send("MOV 1 2.5")
@@ -340,3 +341,24 @@ def test_cantilever_noise_follows_the_cryostat_temperature(rig):
     c = st.cantilever
     assert (c.k, c.f0, c.Q, c.T) == (c0.k, c0.f0, c0.Q, temp)
     assert st.input_noise_psd(c0.f0) == pytest.approx(expected(temp), rel=1e-12)
+
+
+def test_piezo_gain_follows_the_stage_law(rig):
+    """The rig's piezo gain is the stage's law (mrfm.physics.stage.piezo_fraction_at) with the
+    rig's own 4.2 K fraction, at every stage temperature: 1 at 300 K, the fraction at 4.2 K
+    and below, linear between (the rig once had its own copy, interpolating from 4.0 K)."""
+    from mrfm.physics import Stage
+    from mrfm.physics.stage import piezo_fraction_at
+
+    state = rig.state
+    f4 = state.settings.low_temperature_fraction
+    for t in (0.3, 4.0, 4.2, 77.0, 152.1, 299.0, 300.0, 320.0):
+        state.cryostat.temperature = t
+        state.cryostat.setpoint = t
+        got = state.temperature_factor()
+        t_now = state.cryostat.temperature
+        assert got == piezo_fraction_at(t_now, f4)
+        assert got == pytest.approx(Stage(temperature=t_now, piezo_fraction_4K=f4)
+                                    .piezo_fraction(), rel=1e-15)
+    assert piezo_fraction_at(4.0, 0.2) == 0.2 and piezo_fraction_at(300.0, 0.2) == 1.0
+    assert piezo_fraction_at(152.1, 0.2) == pytest.approx(0.6, rel=1e-12)

@@ -112,7 +112,7 @@ def build_params(exp: Experiment, species: SpinSpecies, info: ProtocolInfo,
     gamma = abs(float(species.gamma))
     pp[K.P_B0] = float(exp.B0)
     rf = exp.rf
-    pp[K.P_BRES] = 2.0 * math.pi * float(rf.frequency) / gamma if rf.frequency > 0 else 0.0
+    pp[K.P_BRES] = species.resonance_field(float(rf.frequency)) if rf.frequency > 0 else 0.0
     pp[K.P_HALF] = float(rf.fm_depth) if rf.fm_depth > 0 else float(rf.B1)
     pp[K.P_B1] = float(rf.B1)
     pp[K.P_XPK] = float(exp.amplitude)
