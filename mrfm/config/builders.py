@@ -82,7 +82,6 @@ def with_magnetic_spring(cantilever: Cantilever, cant: CantileverSection, magnet
     and f0 -> f0 sqrt(1 + dk/k), the quality factors unchanged (their shift, dk/2k, is
     neglected). Otherwise the cantilever is returned unchanged.
     """
-    from mrfm.physics import Cantilever
     from mrfm.physics.cantilever import magnetic_spring_constant
 
     if cant.effective_length is None:
@@ -92,9 +91,7 @@ def with_magnetic_spring(cantilever: Cantilever, cant: CantileverSection, magnet
     bk = math.inf if cant.tip_anisotropy_field is None else cant.tip_anisotropy_field
     try:
         dk = magnetic_spring_constant(float(np.linalg.norm(m)), b, cant.effective_length, bk)
-        k = cantilever.k + dk
-        return Cantilever(k=k, f0=cantilever.f0 * math.sqrt(k / cantilever.k),
-                          Q=cantilever.Q, T=cantilever.T, damping=cantilever.damping)
+        return cantilever.stiffened(dk)
     except ValueError as exc:
         raise ConfigError(f"cantilever.effective_length: magnetic spring: {exc}") from None
 

@@ -176,6 +176,15 @@ class Cantilever:
         """A cantilever with the loss channels ``damping`` (Q = ``damping.intrinsic``)."""
         return cls(k=k, f0=f0, Q=damping.intrinsic, T=T, damping=damping)
 
+    def stiffened(self, dk: float) -> Cantilever:
+        """The same cantilever with its spring constant raised by ``dk`` (N/m; e.g. the
+        magnetic spring of :func:`magnetic_spring_constant`): the modal mass is unchanged,
+        so f0 scales with sqrt(k'/k) (exact; :meth:`frequency_shift` is its first order),
+        and Q and the damping channels are kept."""
+        k = positive(self.k + dk, "Cantilever.k + dk", "N/m")
+        return Cantilever(k=k, f0=self.f0 * math.sqrt(k / self.k), Q=self.Q, T=self.T,
+                          damping=self.damping)
+
     @property
     def Q_total(self) -> float:  # noqa: N802 - the physics symbol
         """Total quality factor, 1/Q_total = sum of 1/Q_i over the loss channels."""

@@ -303,9 +303,9 @@ class RigState:
 
     def input_noise_psd(self, f: float) -> float:
         """One-sided voltage noise PSD at the lock-in input at frequency f, V^2/Hz: the
-        thermal displacement PSD ``S_F |H(f)|^2`` and the detector noise, times the gain."""
-        c = self.cantilever
-        s_x = c.force_noise_psd() * abs(self.transfer(f)) ** 2 + self.settings.detector_noise**2
+        thermal displacement PSD ``S_F |H(f)|^2`` (:meth:`mrfm.physics.Cantilever.displacement_psd`)
+        and the detector noise, times the gain."""
+        s_x = self.cantilever.displacement_psd(f) + self.settings.detector_noise**2
         return self.settings.volts_per_meter**2 * s_x
 
     def new_lockin(self) -> LockinChannel:

@@ -120,3 +120,19 @@ def test_invalid_parameters_raise(kwargs, field):
 def test_negative_bandwidth_raises():
     with pytest.raises(ValueError, match="bandwidth"):
         rugar2004().force_noise(-1.0)
+
+
+def test_stiffened_keeps_the_mass_and_matches_the_first_order_shift():
+    """k -> k + dk at fixed modal mass: f0' = f0 sqrt(1 + dk/k) exactly, whose first order
+    is frequency_shift(-dk) (the force gradient -dk); Q, T and damping are kept."""
+    c = Cantilever(k=110e-6, f0=5.5e3, Q=2e4, T=1.6)
+    dk = 3.3e-9
+    s = c.stiffened(dk)
+    assert s.k == c.k + dk and s.Q == c.Q and s.T == c.T
+    assert s.mass == pytest.approx(c.mass, rel=1e-14)
+    assert s.f0 == pytest.approx(5.5e3 * math.sqrt(1 + dk / 110e-6), rel=1e-15)
+    # first order: delta f = f0 dk / 2k; the exact shift differs by O((dk/k)^2)
+    assert s.f0 - c.f0 == pytest.approx(float(c.frequency_shift(-dk)), rel=1e-4)
+    assert c.stiffened(0.0) == c
+    with pytest.raises(ValueError, match="k"):
+        c.stiffened(-2 * c.k)
