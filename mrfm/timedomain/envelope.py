@@ -54,7 +54,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 from numba import njit
-from scipy import constants
 
 from mrfm.physics.cantilever import Cantilever
 
@@ -167,9 +166,10 @@ class EnvelopeSystem:
         # noise intensities (G G^T): circular complex noise puts half on Re and half on Im
         q = np.zeros((size, size))
         q[I_XI, I_XI] = 2.0 / tm
-        # the thermal force of the cantilever's own damping: E|B|^2 = g^2 kB T/k without
-        # feedback, times Q_loop/Q with it (feedback cooling)
-        q_b = 2.0 / c.ringdown_time * g * g * constants.k * c.T / c.k
+        # the thermal force of the cantilever's own damping: E|B|^2 = g^2 kB T/k (the
+        # thermal variance, Cantilever.thermal_rms squared) without feedback, times
+        # Q_loop/Q with it (feedback cooling)
+        q_b = 2.0 / c.ringdown_time * g * g * c.thermal_rms() ** 2
         q[I_B, I_B] = q[I_B + 1, I_B + 1] = 0.5 * q_b
         s_det = (g * p.detector_noise) ** 2
         q[I_Y, I_Y] = q[I_Y + 1, I_Y + 1] = 0.5 * s_det / tau**2
