@@ -37,6 +37,7 @@ import numpy as np
 
 from mrfm.errors import UserError
 from mrfm.physics import SpinSpecies
+from mrfm.physics.spin_dynamics import force_per_moment
 from mrfm.physics.spins import resonance_field
 from mrfm.rig.gridmap import GridMap
 from mrfm.solver import ResonanceOutsideSampleWarning, simulate
@@ -259,7 +260,7 @@ class SignalModel:
             b_res = resonance_field(f_rf, gamma)
             Bt = B + b0
             exact = np.sqrt(np.einsum("ij,ij->i", Bt, Bt))
-            grad_exact = np.einsum("ni,nij->nj", Bt, G) / exact[:, None]
+            grad_exact = force_per_moment(Bt, G)  # grad |B|
             high = B0 + B[:, 2]
             grad_high = G[:, 2, :]
             for b, grad, form in ((exact, grad_exact, "exact"), (high, grad_high, "high")):
