@@ -7,7 +7,10 @@ absolute sample index) only — Philox-4x32-10 with a ziggurat for normals, draw
 inside the kernel (:mod:`.noise`) — so the record is identical whatever the
 chunk size. The spin signal is made in the same kernel: the CAI envelope, the
 Ornstein–Uhlenbeck statistical force or the OSCAR telegraph (:mod:`.spins` gives
-the same processes as stand-alone functions). Per sample n (time t_n = n dt):
+the same processes as stand-alone functions). The per-sample laws are the scalar forms
+of the modules that own them, compiled into the loop (:func:`.interferometer.fringe_power`,
+:func:`.lockin.rc_section` and :func:`.lockin.rms_outputs`, :func:`.spins.cai_envelope_at`;
+each tested against its module's general function). Per sample n (time t_n = n dt):
 
 1. the photodiode sees P(x_n) + shot noise, low-passed by the detector; the
    voltage ``gain (P - P0)`` is clipped and quantized by the ADC;
@@ -35,6 +38,7 @@ import numpy as np
 
 from mrfm.jit import shared_kernel
 from mrfm.timedomain import chain_setup, waveform
+from mrfm.timedomain import interferometer as optics
 from mrfm.timedomain import pll as pll_mod
 from mrfm.timedomain.adc import quantize_sample
 from mrfm.timedomain.chain_layout import (
@@ -122,9 +126,10 @@ from mrfm.timedomain.chain_layout import (
     WAVE_ON,
     XPK,
 )
-from mrfm.timedomain.lockin import RESYNC, phasor_at, reference_phasor
+from mrfm.timedomain.lockin import RESYNC, phasor_at, rc_section, reference_phasor, rms_outputs
 from mrfm.timedomain.noise import FILL_BLOCK, fill_pairs, fill_singles, fill_uniforms
 from mrfm.timedomain.parameters import ChainParameters, check_parameters
+from mrfm.timedomain.spins import cai_envelope_at
 
 
 @shared_kernel
@@ -185,7 +190,6 @@ def chain_kernel(n0, p, st, k0, k1, wave, out_x, out_f, out_pd, out_lx, out_ly, 
     q_k00, q_k01, q_k10, q_k11 = p[K00], p[K01], p[K10], p[K11]
     q_l00, q_l10, q_l11 = p[L00], p[L10], p[L11]
     q_lk_a = p[LK_A]
-    q_lk_b = 1.0 - q_lk_a
     q_lk_cps = p[LK_CPS]
     q_lk_phase = p[LK_PHASE]
     q_lk_sens = p[LK_SENS]
@@ -215,7 +219,6 @@ def chain_kernel(n0, p, st, k0, k1, wave, out_x, out_f, out_pd, out_lx, out_ly, 
     q_env_log_keep = p[ENV_LOG_KEEP]
     q_env_inv_t1 = p[ENV_INV_T1]
     q_dt = p[DT]
-    sqrt2 = math.sqrt(2.0)
     wbuf = np.empty(2 * FILL_BLOCK, dtype=np.uint64)
     z_th = np.zeros(2 * FILL_BLOCK)
     z_shot = np.zeros(FILL_BLOCK)
@@ -242,7 +245,7 @@ def chain_kernel(n0, p, st, k0, k1, wave, out_x, out_f, out_pd, out_lx, out_ly, 
                     u_wave = waveform.turns_of(cm, sm)
             out_x[i] = x
             # optics, detector, ADC
-            power = q_opt_p0 * (1.0 + q_opt_vis * math.cos(q_opt_k4 * x + q_opt_phase))
+            power = optics.fringe_power(x, q_opt_p0, q_opt_vis, q_opt_k4, q_opt_phase)
             power += q_shot_sigma * z_shot[j]
             det = q_det_a * det + (1.0 - q_det_a) * power
             u, c = quantize_sample(q_pd_gain * (det - q_opt_p0), q_adc_step, q_adc_vmax)
@@ -252,14 +255,14 @@ def chain_kernel(n0, p, st, k0, k1, wave, out_x, out_f, out_pd, out_lx, out_ly, 
             # lock-in: four RC sections per arm, output after `order` of them
             xin = u * cr
             yin = u * sr
-            x1 = q_lk_a * x1 + q_lk_b * xin
-            y1 = q_lk_a * y1 + q_lk_b * yin
-            x2 = q_lk_a * x2 + q_lk_b * x1
-            y2 = q_lk_a * y2 + q_lk_b * y1
-            x3 = q_lk_a * x3 + q_lk_b * x2
-            y3 = q_lk_a * y3 + q_lk_b * y2
-            x4 = q_lk_a * x4 + q_lk_b * x3
-            y4 = q_lk_a * y4 + q_lk_b * y3
+            x1 = rc_section(q_lk_a, x1, xin)
+            y1 = rc_section(q_lk_a, y1, yin)
+            x2 = rc_section(q_lk_a, x2, x1)
+            y2 = rc_section(q_lk_a, y2, y1)
+            x3 = rc_section(q_lk_a, x3, x2)
+            y3 = rc_section(q_lk_a, y3, y2)
+            x4 = rc_section(q_lk_a, x4, x3)
+            y4 = rc_section(q_lk_a, y4, y3)
             if order == 4:
                 lx, ly = x4, y4
             elif order == 3:
@@ -268,8 +271,7 @@ def chain_kernel(n0, p, st, k0, k1, wave, out_x, out_f, out_pd, out_lx, out_ly, 
                 lx, ly = x2, y2
             else:
                 lx, ly = x1, y1
-            lx = sqrt2 * lx
-            ly = -sqrt2 * ly
+            lx, ly = rms_outputs(lx, ly)
             out_lx[i] = lx
             out_ly[i] = ly
             if abs(lx) > q_lk_sens or abs(ly) > q_lk_sens:
@@ -286,8 +288,8 @@ def chain_kernel(n0, p, st, k0, k1, wave, out_x, out_f, out_pd, out_lx, out_ly, 
                 spin = q_value
                 if env_on:
                     t = float(nabs) * q_dt
-                    spin = q_value * (math.exp(math.floor(t * q_env_rate) * q_env_log_keep)
-                                      * math.exp(-t * q_env_inv_t1))
+                    spin = q_value * cai_envelope_at(t, q_env_rate, q_env_log_keep,
+                                                     q_env_inv_t1)
                 fc = spin
             elif model == MODEL_CAI_STAT:
                 spin = spin_state

@@ -60,6 +60,21 @@ def phasor_at(n0, cycles_per_sample, phase, resync):  # pragma: no cover - numba
     return c, s
 
 
+@njit(cache=True, fastmath=False, inline="always")
+def rc_section(a, state, x):  # pragma: no cover - numba
+    """One sample x through a first-order low-pass section of pole ``a`` = exp(-dt/tau):
+    the new state a state + (1 - a) x."""
+    return a * state + (1.0 - a) * x
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def rms_outputs(x, y):  # pragma: no cover - numba
+    """The filtered in-phase and quadrature products as the lock-in's RMS outputs (X, Y):
+    sqrt(2) x and -sqrt(2) y (the product with cos / sin halves the amplitude; Y is the
+    component in phase with -sin)."""
+    return math.sqrt(2.0) * x, -math.sqrt(2.0) * y
+
+
 @njit(cache=True, fastmath=False)
 def lockin_sample(u, c, s, a, order, stages):  # pragma: no cover - numba
     """Feed one input sample u with reference (c, s); return (X, Y) (RMS).
@@ -69,11 +84,11 @@ def lockin_sample(u, c, s, a, order, stages):  # pragma: no cover - numba
     xin = u * c
     yin = u * s
     for j in range(order):
-        stages[j] = a * stages[j] + (1.0 - a) * xin
+        stages[j] = rc_section(a, stages[j], xin)
         xin = stages[j]
-        stages[order + j] = a * stages[order + j] + (1.0 - a) * yin
+        stages[order + j] = rc_section(a, stages[order + j], yin)
         yin = stages[order + j]
-    return math.sqrt(2.0) * xin, -math.sqrt(2.0) * yin
+    return rms_outputs(xin, yin)
 
 
 @njit(cache=True, fastmath=False)
