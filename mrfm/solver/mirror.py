@@ -21,8 +21,11 @@ import numpy as np
 from mrfm.solver import kernels as K
 
 #: how close to an integer 2 (t - o) / pitch must be for a tip to count as on the lattice
-#: (in voxel pitches): rounding in the tip and grid coordinates, nothing physical
-LATTICE_TOL = 1e-6
+#: (in voxel pitches): rounding in the tip and grid coordinates (about 1e-14 for grids of
+#: 10^5 voxels), nothing physical. A fold about a tip delta pitches off the lattice pairs
+#: K(d) with K(-d) instead of K(-d + 2 delta), an error of first order in delta, so this
+#: stays far below any step a derivative by finite differences would take (1e-6 did not)
+LATTICE_TOL = 1e-9
 
 
 def mirror_symmetric(kid: int, shape_id: int, pol: np.ndarray, statistical: bool = False) -> bool:

@@ -54,7 +54,21 @@ def test_fold_axis_sums_an_even_summand_exactly(n, m_half):
 def test_off_lattice_tips_are_not_folded():
     assert M.mirror_pairs(0.0, 1e-9, 20, 3.3e-9) is None
     assert M.fold_axis(0.0, 1e-9, 20, 3.3e-9) == [(0, 20, 1.0)]
-    assert M.mirror_pairs(0.0, 1e-9, 20, 3.5e-9 + 1e-16) == (0, 7)  # rounding, not physics
+    assert M.mirror_pairs(0.0, 1e-9, 20, 3.5e-9 + 1e-21) == (0, 7)  # rounding, not physics
+    # 1e-16 m off a 1 nm lattice is 2e-7 pitches: a real offset, not folded (a fold there
+    # would be wrong to first order in the offset)
+    assert M.mirror_pairs(0.0, 1e-9, 20, 3.5e-9 + 1e-16) is None
+
+
+def test_a_tip_just_off_the_lattice_keeps_the_mirror_symmetry_of_the_signal(monkeypatch):
+    """S(+h) = S(-h) about a lattice point for tips 1e-16 m to either side (folded tips
+    there would differ to first order in h)."""
+    exp = make_exp(protocol="force-gradient", sample=_sample("uniform"), species=ELECTRON,
+                   x=np.array([-1e-16, 1e-16]), y=np.array([0.0]), heights=(20e-9,),
+                   amplitude=0.2e-9, B0=0.2)
+    monkeypatch.setattr(C, "CUBATURE_TOL", 0.0)
+    minus, plus = simulate(exp, method="direct", progress=False).signal.ravel()
+    assert plus == pytest.approx(minus, rel=1e-12)
 
 
 def test_density_mirrored():
