@@ -343,9 +343,11 @@ def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin:
     tol = C.CUBATURE_TOL if cubature_tol is None else float(cubature_tol)
     pol = _f64(magnet.polarization)
     fold = M.mirror_symmetric(kid, int(magnet.shape_id), pol, pp[K.P_STAT] != 0.0)
+    mirrored: dict[tuple[int, int, int], bool] = {}  # density checks, kept across batches
     for start in range(0, nt, batch):
         stop = min(nt, start + batch)
-        items, weights = P.work_items(centres[start:stop], rho3, origin, voxel, fold, uniform)
+        items, weights = P.work_items(centres[start:stop], rho3, origin, voxel, fold, uniform,
+                                      mirrored)
         out[start:stop] = voxel_sums(_f64(magnet.params), pol, centres[start:stop], rho3,
                                      _f64(origin), _f64(voxel), pp, items, weights, tol,
                                      uniform)

@@ -45,7 +45,9 @@ def chunks(n_tips: int, n_items: int, min_items: int = 4096) -> int:
 
 
 def work_items(centres: np.ndarray, rho3: np.ndarray, origin: np.ndarray, voxel: np.ndarray,
-               fold: bool, uniform: bool) -> tuple[np.ndarray, np.ndarray]:
+               fold: bool, uniform: bool,
+               mirrored: dict[tuple[int, int, int], bool] | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """The parallel items of :func:`mrfm.solver.direct._voxel_sums`: (items (n, 5) int64
     rows (tip, i0, i1, j0, j1), weights (n,) float64); the signal of tip t is the sum over
     its rows of weight times the voxel sum over [i0, i1) x [j0, j1) x all layers.
@@ -55,12 +57,15 @@ def work_items(centres: np.ndarray, rho3: np.ndarray, origin: np.ndarray, voxel:
     halfway) and the density is mirror-symmetric there (:func:`mrfm.solver.mirror.fold_axis`;
     ``uniform``: no check needed); otherwise one range of weight 1 per axis. The ranges of a
     tip are cut along their longer index side into about ``4 x threads / tips`` items in
-    all (at least one each), in proportion to their voxel columns.
+    all (at least one each), in proportion to their voxel columns. ``mirrored``: the
+    density checks made so far, (axis, a, b) -> bool, kept by the caller across batches of
+    tips (filled in here).
     """
     nx, ny = rho3.shape[0], rho3.shape[1]
     nt = centres.shape[0]
     want = chunks(nt, nx * ny, min_items=1)
-    mirrored: dict[tuple[int, int, int], bool] = {}
+    if mirrored is None:
+        mirrored = {}
 
     def ranges(axis: int, n: int, tip: float) -> list[tuple[int, int, float]]:
         if not fold:
