@@ -2,8 +2,8 @@
 
 Under a sphere polarized along z the curvature protocols' kernel and CAI's statistical
 variance are even in both lateral offsets, K(-dx, dy) = K(dx, -dy) = K(dx, dy)
-(:func:`mirror_symmetric`). Two uses, each
-exact (a value computed at one offset serves its mirror image):
+(:func:`mirror_symmetric`). Two uses, each exact for the per-voxel values (a value
+computed at one offset serves its mirror image):
 
 - the FFT path (:mod:`mrfm.solver.fft`) evaluates the kernel on one half of each lateral
   offset axis that has mirror pairs and copies it to the other (:func:`mirror_map`);
@@ -15,6 +15,8 @@ exact (a value computed at one offset serves its mirror image):
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -79,6 +81,8 @@ def mirror_pairs(origin: float, pitch: float, n: int, tip: float) -> tuple[int, 
     voxels exists. Then a + b = m and every i in [a, b] has its mirror in [a, b].
     """
     m_float = 2.0 * (tip - origin) / pitch
+    if not math.isfinite(m_float):
+        return None
     m = round(m_float)
     if abs(m_float - m) > LATTICE_TOL:
         return None

@@ -58,6 +58,8 @@ def test_off_lattice_tips_are_not_folded():
     # 1e-16 m off a 1 nm lattice is 2e-7 pitches: a real offset, not folded (a fold there
     # would be wrong to first order in the offset)
     assert M.mirror_pairs(0.0, 1e-9, 20, 3.5e-9 + 1e-16) is None
+    assert M.mirror_pairs(0.0, 1e-9, 20, float("nan")) is None
+    assert M.fold_axis(0.0, 1e-9, 20, float("inf")) == [(0, 20, 1.0)]
 
 
 def test_a_tip_just_off_the_lattice_keeps_the_mirror_symmetry_of_the_signal(monkeypatch):
