@@ -56,8 +56,9 @@ def work_items(centres: np.ndarray, rho3: np.ndarray, origin: np.ndarray, voxel:
     grid is folded about it along x and y where the tip lies on the voxel lattice (or
     halfway) and the density is mirror-symmetric there (:func:`mrfm.solver.mirror.fold_axis`;
     ``uniform``: no check needed); otherwise one range of weight 1 per axis. The ranges of a
-    tip are cut along their longer index side into about ``4 x threads / tips`` items in
-    all (at least one each), in proportion to their voxel columns. ``mirrored``: the
+    tip are cut along x (along y where a range is one slab thick in x) into about
+    ``4 x threads / tips`` items in all (at least one each), in proportion to their voxel
+    columns; the items are then dealt out to the threads in turn. ``mirrored``: the
     density checks made so far, (axis, a, b) -> bool, kept by the caller across batches of
     tips (filled in here).
     """
