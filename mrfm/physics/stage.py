@@ -66,7 +66,6 @@ def piezo_fraction_at(temperature: float, fraction_4K: float) -> float:
     return fraction_4K + (1.0 - fraction_4K) * (temperature - lo) / (hi - lo)
 
 
-
 @dataclass(frozen=True)
 class Stage:
     """Cryostat stage: temperature, vacuum, piezo scanners, drift.

@@ -255,8 +255,7 @@ class SignalModel:
         b0 = np.array([0.0, 0.0, B0])
         for gamma, pos, edges in self._spin_cells():
             rel = pos - centre
-            B = np.asarray(self._magnet.field(rel), dtype=float)
-            G = np.asarray(self._magnet.gradient(rel), dtype=float)
+            B, G = self._magnet.field_and_gradient(rel)  # one kernel pass for both
             b_res = resonance_field(f_rf, gamma)
             Bt = B + b0
             exact = np.sqrt(np.einsum("ij,ij->i", Bt, Bt))

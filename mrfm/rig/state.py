@@ -134,8 +134,6 @@ class RigState:
         self.signal_model = signal_model or SignalModel(experiment)
         #: the experiment's cantilever; :attr:`cantilever` gives it at the cryostat's temperature
         self._cantilever: Cantilever = experiment.cantilever
-        self._transfer_key: tuple[float, float, float, float] | None = None
-        self._transfer = 0j
         base = float(experiment.cantilever.T)
         field0 = float(experiment.B0)
         if self.settings.base_temperature is not None:
@@ -185,13 +183,9 @@ class RigState:
         return Cantilever(k=c.k, f0=c.f0, Q=q, T=c.T).ringdown_time
 
     def transfer(self, f: float) -> complex:
-        """The cantilever's x/F at frequency ``f`` (Hz), m/N (remembered for the last f)."""
-        c = self._cantilever
-        key = (f, c.k, c.f0, c.Q_total)  # the total damping sets the response
-        if key != self._transfer_key:
-            self._transfer = complex(c.transfer_function(f))
-            self._transfer_key = key
-        return self._transfer
+        """The rig's cantilever's x/F at frequency ``f`` (Hz), m/N: its total damping sets
+        the response (:meth:`mrfm.physics.Cantilever.transfer_function`)."""
+        return complex(self._cantilever.transfer_function(f))
 
     def now(self) -> float:
         """Simulated time, s."""

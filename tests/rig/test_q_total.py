@@ -68,7 +68,7 @@ def test_scan_calibration_of_the_virtual_lockin_uses_q_total(damped):
 
 
 def test_rig_transfer_and_lockin_follow_a_change_of_the_total_damping(damped):
-    """The rig's cached transfer function and the lock-in engine are keyed on Q_total: a
+    """The rig's transfer function and the lock-in engine follow Q_total: a
     cantilever with the same intrinsic Q but other gas damping gives a new response."""
     st = RigState(experiment=damped, clock=SimClock(manual=True))
     c = st.cantilever
