@@ -19,8 +19,7 @@ misses that layer) costs no FFT. Two exact savings:
 - kernels even in both lateral offsets (the curvature protocols and CAI's statistical
   variance under a sphere polarized along z, :func:`mrfm.solver.mirror.mirror_symmetric`)
   are evaluated on one half of each offset axis that has mirror pairs and copied to the
-  other
-  (:func:`mrfm.solver.mirror.mirror_map`; a centred tip grid over a centred sample:
+  other (:func:`mrfm.solver.mirror.mirror_map`; a centred tip grid over a centred sample:
   a quarter of the offsets);
 - equal voxel layers (a uniform slab) share one transform: their kernel planes are
   summed first, since ``sum_k rho K_k = rho sum_k K_k``
