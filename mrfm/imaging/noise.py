@@ -11,9 +11,12 @@ low-pass is an ``order``-pole RC filter of time constant ``tau``. Effects:
   same filter as the signal, so consecutive points are correlated when ``dwell < tau``;
 * statistical spin noise: ``N`` spins-1/2 have a net moment of variance ``N mu^2``
   (Degen et al., PRL 99, 250601 (2007)), correlated over ``tau_m``; averaged over a
-  dwell time its variance falls by ``min(1, 2 tau_m / dwell)``. For a force-variance
-  measurement (statistical polarization) the estimate of a variance from ``n``
-  independent samples has standard deviation ``sqrt(2/n)`` times the total variance;
+  dwell time T its variance falls by ``2 (u - 1 + exp(-u)) / u^2``, ``u = T / tau_m``
+  (:func:`mrfm.physics.spin_dynamics.averaged_variance_fraction`). For a force-variance
+  measurement (statistical polarization) the variance estimated as the mean square over
+  the dwell has relative standard deviation
+  :func:`mrfm.physics.spin_dynamics.variance_estimate_rel_std` (``sqrt(2)`` for a short
+  dwell, ``sqrt(2 tau_m / T)`` for a long one), applied to the total variance;
 * tip-sample drift: a constant drift velocity of random direction; the signal is
   sampled at the drifted positions (trilinear interpolation of the noiseless map);
 * lock-in filtering: the signal sequence is passed through the RC filter (exact
@@ -26,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage, signal
+
+from mrfm.physics import spin_dynamics as SD
 
 
 def _filter_coefficients(tau: float, dwell: float, order: int) -> tuple[np.ndarray, np.ndarray]:
@@ -182,14 +187,14 @@ def add_noise(
         x = sample_with_drift(x, offsets, spacing)
         info["drift_rms"] = float(np.sqrt(np.mean(np.sum(offsets**2, axis=-1))))
     seq = raster_order(x)
-    averaging = min(1.0, 2.0 * model.tau_m / model.dwell)
     if model.snr is None:
         if model.kind == "variance":
-            n_eff = max(1.0, model.dwell / (2.0 * model.tau_m))
-            std = np.sqrt(2.0 / n_eff) * (np.abs(seq) + model.thermal_sigma**2)
+            rel = SD.variance_estimate_rel_std(model.dwell, model.tau_m)
+            std = rel * (np.abs(seq) + model.thermal_sigma**2)
             seq = seq + std * rng.standard_normal(seq.size)
             info["spin_sigma_rms"] = float(np.sqrt(np.mean(std**2)))
         elif spin_variance is not None:
+            averaging = SD.averaged_variance_fraction(model.dwell, model.tau_m)
             std = np.sqrt(np.maximum(raster_order(spin_variance), 0.0) * averaging)
             seq = seq + std * rng.standard_normal(seq.size)
             info["spin_sigma_rms"] = float(np.sqrt(np.mean(std**2)))

@@ -48,6 +48,8 @@ Spin lock with rotating-frame relaxation (T1rho)
     S(f) = 4 sigma**2 tau_m / (1 + (2 pi f tau_m)**2) (FWHM 1/(pi tau_m) Hz). Through the
     lock-in's output filter H (:mod:`mrfm.physics.lockin`) the fraction of its power that
     reaches the output is int S |H|**2 df / sigma**2, tau_m / (tau_m + tau) for one pole.
+    Averaged over a time T instead (a dwell), its variance falls by
+    2 (u - 1 + exp(-u)) / u**2, u = T / tau_m (:func:`averaged_variance_fraction`).
 """
 
 from __future__ import annotations
@@ -313,3 +315,40 @@ def lockin_capture_fraction(tau_m: float, time_constant: float, order: int) -> f
 
     value, _ = integrate.quad(integrand, 0.0, 0.5 * math.pi, epsabs=1e-13, epsrel=1e-11)
     return float(value)
+
+
+def averaged_variance_fraction(duration: ArrayLike, tau_m: float) -> float | np.ndarray:
+    """Variance of the mean of the spin signal over ``duration`` (s), over its variance.
+
+    For a stationary process with autocorrelation sigma**2 exp(-|t| / tau_m) the mean over
+    T has variance (sigma**2 / T**2) int_0^T int_0^T exp(-|t - s| / tau_m) ds dt =
+    sigma**2 2 (u - 1 + exp(-u)) / u**2 with u = T / tau_m (a boxcar average: 1 for
+    T << tau_m, 2 tau_m / T for T >> tau_m; e.g. Papoulis, *Probability, Random Variables
+    and Stochastic Processes*, 4th ed., section 9-5 on time averages). Below u = 1e-3 the
+    series 1 - u/3 + u**2/12 - u**3/60 avoids the cancellation.
+    """
+    tm = float(tau_m)
+    if not (math.isfinite(tm) and tm > 0):
+        raise ValueError(f"averaged_variance_fraction: tau_m {tau_m!r} s must be > 0")
+    u = np.asarray(duration, dtype=float) / tm
+    if np.any(~(u >= 0)):
+        raise ValueError(f"averaged_variance_fraction: duration {duration!r} s must be >= 0")
+    small = u < 1e-3
+    us = np.where(small, 1.0, u)  # no division by 0 in the branch not taken
+    exact = 2.0 * (us + np.expm1(-us)) / (us * us)
+    series = 1.0 - u / 3.0 + u * u / 12.0 - u**3 / 60.0
+    return _out(np.where(small, series, exact))
+
+
+def variance_estimate_rel_std(duration: ArrayLike, tau_m: float) -> float | np.ndarray:
+    """Relative standard deviation of a variance measured as the mean of x**2 over
+    ``duration`` (s), x a zero-mean Gaussian signal with autocorrelation
+    sigma**2 exp(-|t| / tau_m) (the spin signal of a statistical-polarization measurement,
+    Degen et al., PRL 99, 250601 (2007)).
+
+    x**2 has autocovariance 2 sigma**4 exp(-2 |t| / tau_m) (Isserlis' theorem), so the
+    estimate's variance is 2 sigma**4 times :func:`averaged_variance_fraction` at
+    tau_m / 2: sqrt(2) for a duration much shorter than tau_m, sqrt(2 tau_m / T) for a
+    long one.
+    """
+    return _out(np.sqrt(2.0 * np.asarray(averaged_variance_fraction(duration, 0.5 * tau_m))))
