@@ -131,6 +131,28 @@ def magnetic_spring_constant(moment: float, field: float, effective_length: floa
     return mu * b / le**2 * factor
 
 
+def modal_mass(k: float, f0: float) -> float:
+    """Effective (modal) mass m = k / omega0**2 of a mode of spring constant ``k`` (N/m)
+    at ``f0`` (Hz), kg. The law of :attr:`Cantilever.mass`, for callers that may lack a
+    temperature (the time domain's noiseless chains)."""
+    omega0 = 2.0 * math.pi * f0
+    return k / omega0**2
+
+
+def amplitude_decay_rate(f0: float, Q: float) -> float:  # noqa: N803 - the physics symbol
+    """Amplitude decay rate gamma = omega0 / (2 Q) of the free oscillation, 1/s: the
+    inverse of :attr:`Cantilever.ringdown_time`; 0 for Q = inf (an undamped oscillator)."""
+    if math.isinf(Q):
+        return 0.0
+    return 2.0 * math.pi * f0 / (2.0 * Q)
+
+
+def spring_shift_per_hz(k: float, f0: float) -> float:
+    """Spring-constant change per frequency shift, dk/df = 2 k / f0, N/m per Hz: the inverse
+    of :meth:`Cantilever.frequency_shift` (df = -(f0 / 2k) dF/dx with dk = -dF/dx)."""
+    return 2.0 * k / f0
+
+
 @dataclass(frozen=True)
 class Cantilever:
     """A cantilever's fundamental flexural mode at temperature T.
@@ -197,13 +219,14 @@ class Cantilever:
 
     @property
     def mass(self) -> float:
-        """Effective (modal) mass k / omega0**2, kg."""
-        return self.k / self.omega0**2
+        """Effective (modal) mass k / omega0**2, kg (:func:`modal_mass`)."""
+        return modal_mass(self.k, self.f0)
 
     @property
     def ringdown_time(self) -> float:
-        """Amplitude ring-down (1/e) time tau = 2 Q_total / omega0, s."""
-        return 2.0 * self.Q_total / self.omega0
+        """Amplitude ring-down (1/e) time tau = 2 Q_total / omega0, s: the inverse of
+        :func:`amplitude_decay_rate`."""
+        return 1.0 / amplitude_decay_rate(self.f0, self.Q_total)
 
     def force_noise_psd(self) -> float:
         """One-sided thermal force-noise PSD S_F = 4 k kB T / (omega0 Q_total), N^2/Hz."""
@@ -234,7 +257,7 @@ class Cantilever:
             Frequency shift, Hz; same shape as the input (a float for a scalar).
         """
         g = np.asarray(force_gradient, dtype=float)
-        shift = -self.f0 / (2.0 * self.k) * g
+        shift = -g / spring_shift_per_hz(self.k, self.f0)
         return float(shift) if shift.ndim == 0 else shift
 
     def transfer_function(self, f: ArrayLike) -> complex | np.ndarray:

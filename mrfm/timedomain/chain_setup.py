@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mrfm.errors import UserError
+from mrfm.physics import cantilever as CL
 from mrfm.timedomain import chain_layout as L
 from mrfm.timedomain import interferometer as optics
 from mrfm.timedomain import noise, waveform
@@ -57,7 +58,7 @@ def build(params: ChainParameters) -> ChainSetup:
     """The kernel's parameter vector and initial state for ``params`` (checked by the caller)."""
     c = params
     omega0 = 2.0 * math.pi * c.f0
-    mass = c.k / omega0**2
+    mass = CL.modal_mass(c.k, c.f0)
     t_eff = c.effective_temperature
     base_q = math.inf if c.mode == "self-oscillating" else c.Q
     d = discretize(k=c.k, omega0=omega0, Q=c.Q, temperature=t_eff, dt=c.dt, base_Q=base_q)
@@ -70,7 +71,7 @@ def build(params: ChainParameters) -> ChainSetup:
     p[[L.L00, L.L10, L.L11]] = d.chol[0, 0], d.chol[1, 0], d.chol[1, 1]
     if c.drive_amplitude > 0:
         f_drive = c.drive_frequency if c.drive_frequency is not None else c.f0
-        gamma = 0.0 if math.isinf(base_q) else omega0 / (2.0 * base_q)
+        gamma = CL.amplitude_decay_rate(c.f0, base_q)
         g = sinusoid_response(d.phi, omega0=omega0, gamma=gamma, mass=mass,
                               omega=2.0 * math.pi * f_drive, dt=c.dt)
         p[[L.DGR0, L.DGI0, L.DGR1, L.DGI1]] = g[0].real, g[0].imag, g[1].real, g[1].imag
@@ -79,7 +80,7 @@ def build(params: ChainParameters) -> ChainSetup:
         p[L.DRV_AMP] = c.drive_amplitude
     if c.spin_model in ("cai", "cai-statistical"):
         f_mod = c.modulation_frequency if c.modulation_frequency is not None else c.f0
-        gamma = 0.0 if math.isinf(base_q) else omega0 / (2.0 * base_q)
+        gamma = CL.amplitude_decay_rate(c.f0, base_q)
         g = sinusoid_response(d.phi, omega0=omega0, gamma=gamma, mass=mass,
                               omega=2.0 * math.pi * f_mod, dt=c.dt)
         p[[L.SGR0, L.SGI0, L.SGR1, L.SGI1]] = g[0].real, g[0].imag, g[1].real, g[1].imag
@@ -93,11 +94,11 @@ def build(params: ChainParameters) -> ChainSetup:
             p[L.WAVE_ON] = 1.0
     if c.mode == "self-oscillating":
         p[L.SELF] = 1.0
-        p[L.C_DAMP] = mass * omega0 / c.Q
+        # the damping coefficient m omega0 / Q = 2 m gamma
+        p[L.C_DAMP] = 2.0 * mass * CL.amplitude_decay_rate(c.f0, c.Q)
         p[L.XPK] = c.amplitude
         p[L.AGC_GAIN] = c.agc_gain
-        ringdown = 2.0 * c.Q / omega0
-        p[L.AGC_A] = math.exp(-c.dt * c.agc_gain / ringdown)
+        p[L.AGC_A] = math.exp(-c.dt * c.agc_gain * CL.amplitude_decay_rate(c.f0, c.Q))
         p[L.GMAX] = 1.0 + 10.0 * c.agc_gain
         p[L.PLL_ON] = 1.0
         f_pd = c.pll_detector_cutoff or 10.0 * c.pll_bandwidth
@@ -128,9 +129,9 @@ def build(params: ChainParameters) -> ChainSetup:
     p[L.SP_MODEL] = SPIN_MODELS.index(c.spin_model)
     p[L.SP_VALUE] = c.spin_value
     p[L.DT] = c.dt
-    # a shift df is the spring-constant change dk = 2 k df / f0: the inverse of
-    # Cantilever.frequency_shift, df = -(f0 / 2k) dF/dx, with dk = -dF/dx
-    p[L.SP_DK_PER_HZ] = 2.0 * c.k / c.f0
+    # a shift df is the spring-constant change dk = 2 k df / f0 (the inverse of
+    # Cantilever.frequency_shift)
+    p[L.SP_DK_PER_HZ] = CL.spring_shift_per_hz(c.k, c.f0)
     if c.spin_model == "cai":
         f_mod = c.modulation_frequency if c.modulation_frequency is not None else c.f0
         if not 0.0 <= c.cai_loss < 1.0:

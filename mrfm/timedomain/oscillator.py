@@ -47,7 +47,7 @@ import scipy.linalg
 from numpy.typing import ArrayLike
 
 from mrfm.errors import UserError
-from mrfm.physics.cantilever import Cantilever
+from mrfm.physics.cantilever import Cantilever, amplitude_decay_rate, modal_mass
 from mrfm.timedomain.oscillator_kernels import propagate, propagate_thermal
 
 __all__ = [
@@ -226,8 +226,9 @@ def discretize(
         raise UserError(f"time step dt = {dt!r} s must be > 0")
     base_Q = Q if base_Q is None else base_Q
     check_quality_factor(base_Q)
-    mass = k / omega0**2
-    gamma = omega0 / (2.0 * base_Q) if math.isfinite(base_Q) else 0.0
+    f0 = omega0 / (2.0 * math.pi)
+    mass = modal_mass(k, f0)
+    gamma = amplitude_decay_rate(f0, base_Q)
     phi = transition_matrix(omega0=omega0, gamma=gamma, dt=dt)
     wd = math.sqrt(omega0**2 - gamma**2)
     # Gamma = (1/m) (int_0^dt Phi_01(s) ds, Phi_01(dt)); Phi_01(s) = exp(-gamma s) sin(wd s)/wd
@@ -236,7 +237,7 @@ def discretize(
     # fluctuation-dissipation law), as an acceleration: q = S_F / (2 m^2) = 2 c kB T / m^2
     q = 0.0
     if temperature > 0:
-        bath = Cantilever(k=k, f0=omega0 / (2.0 * math.pi), Q=Q, T=temperature)
+        bath = Cantilever(k=k, f0=f0, Q=Q, T=temperature)
         q = bath.force_noise_psd() / (2.0 * mass**2)
     if q > 0:
         cov = noise_covariance(omega0=omega0, gamma=gamma, dt=dt, q=q)

@@ -136,3 +136,22 @@ def test_stiffened_keeps_the_mass_and_matches_the_first_order_shift():
     assert c.stiffened(0.0) == c
     with pytest.raises(ValueError, match="k"):
         c.stiffened(-2 * c.k)
+
+
+def test_module_laws_are_the_cantilevers_own():
+    """modal_mass, amplitude_decay_rate and spring_shift_per_hz (the time domain's chains,
+    which may be noiseless, T = 0) against the class and closed forms."""
+    from mrfm.physics import cantilever as cl
+
+    c = Cantilever(k=0.78e-3, f0=4975.0, Q=1e4, T=11.0)
+    w0 = 2 * math.pi * 4975.0
+    assert cl.modal_mass(c.k, c.f0) == c.mass
+    assert c.mass == pytest.approx(0.78e-3 / w0**2, rel=1e-15)
+    assert cl.amplitude_decay_rate(c.f0, c.Q) == pytest.approx(w0 / 2e4, rel=1e-15)
+    assert cl.amplitude_decay_rate(c.f0, math.inf) == 0.0
+    assert c.ringdown_time * cl.amplitude_decay_rate(c.f0, c.Q) == pytest.approx(1.0, rel=1e-15)
+    # a shift df and the spring-constant change it reports invert each other
+    dk = 3.1e-9
+    df = c.frequency_shift(-dk)  # dF/dx = -dk
+    assert df == pytest.approx(c.f0 * dk / (2 * c.k), rel=1e-15)
+    assert cl.spring_shift_per_hz(c.k, c.f0) * df == pytest.approx(dk, rel=1e-15)
