@@ -145,9 +145,12 @@ def test_module_laws_are_the_cantilevers_own():
 
     c = Cantilever(k=0.78e-3, f0=4975.0, Q=1e4, T=11.0)
     w0 = 2 * math.pi * 4975.0
-    assert cl.modal_mass(c.k, c.f0) == c.mass
-    assert c.mass == pytest.approx(0.78e-3 / w0**2, rel=1e-15)
-    assert cl.amplitude_decay_rate(c.f0, c.Q) == pytest.approx(w0 / 2e4, rel=1e-15)
+    # abs=0: the mass is ~8e-13 kg, inside pytest.approx's default absolute tolerance
+    assert cl.modal_mass(c.k, c.f0) == pytest.approx(0.78e-3 / w0**2, rel=1e-15, abs=0.0)
+    # equipartition: m <v^2> = kB T with <v^2> = omega0^2 <x^2> = omega0^2 kB T / k
+    assert cl.modal_mass(c.k, c.f0) * w0**2 * c.thermal_rms() ** 2 == pytest.approx(
+        1.380649e-23 * 11.0, rel=1e-14, abs=0.0)
+    assert cl.amplitude_decay_rate(c.f0, c.Q) == pytest.approx(w0 / 2e4, rel=1e-15, abs=0.0)
     assert cl.amplitude_decay_rate(c.f0, math.inf) == 0.0
     assert c.ringdown_time * cl.amplitude_decay_rate(c.f0, c.Q) == pytest.approx(1.0, rel=1e-15)
     # a shift df and the spring-constant change it reports invert each other

@@ -197,7 +197,7 @@ def test_locked_lifetime_combines_t1rho_and_passage_losses():
     assert sd.locked_lifetime(t1rho, a, f) == pytest.approx(1 / (1 / t1rho + loss), rel=1e-13)
 
 
-@pytest.mark.parametrize("u", [2e-4, 9.99e-4, 1.001e-3, 0.05, 0.7, 2.0, 13.0, 400.0])
+@pytest.mark.parametrize("u", [2e-4, 1e-3, 0.05, 0.0999, 0.1001, 0.7, 2.0, 13.0, 400.0])
 def test_averaged_variance_fraction_against_double_integral(u):
     """The boxcar average's variance against its definition, (1/T^2) double integral of
     exp(-|t - s| / tau_m) over [0, T]^2 (scipy dblquad); also across the series switch."""
@@ -207,7 +207,8 @@ def test_averaged_variance_fraction_against_double_integral(u):
     half, _ = integrate.dblquad(lambda s, r: math.exp(-(r - s) / tau), 0.0, t,
                                 0.0, lambda r: r, epsabs=1e-15 * t * t, epsrel=1e-11)
     truth = 2.0 * half
-    assert sd.averaged_variance_fraction(t, tau) == pytest.approx(truth / t**2, rel=1e-8)
+    assert sd.averaged_variance_fraction(t, tau) == pytest.approx(truth / t**2, rel=1e-9,
+                                                                  abs=0.0)
 
 
 def test_averaged_variance_fraction_limits_and_errors():
@@ -217,9 +218,18 @@ def test_averaged_variance_fraction_limits_and_errors():
     t = 100.0
     assert sd.averaged_variance_fraction(t, tau) == pytest.approx(
         2 * tau / t - 2 * (tau / t) ** 2, rel=1e-12)
-    # continuous across the series switch at u = 1e-3
-    lo, hi = sd.averaged_variance_fraction(np.array([1e-3 * (1 - 1e-12), 1e-3]) * tau, tau)
-    assert abs(lo - hi) < 1e-12
+    # the series and the closed form agree to rounding across the switch at u = 0.1 (the
+    # closed form's cancellation is ~2 eps / u there), and the series against exact
+    # rational arithmetic (Fraction, 40 terms) at small u
+    lo, hi = sd.averaged_variance_fraction(np.array([0.1 * (1 - 1e-15), 0.1]) * tau, tau)
+    assert abs(lo - hi) < 1e-14
+    from fractions import Fraction
+
+    for u in (1e-8, 1e-5, 3e-3, 0.05, 0.0999):
+        q = Fraction(u)
+        exact = sum(2 * (-q) ** k / math.factorial(k + 2) for k in range(40))
+        got = sd.averaged_variance_fraction(u * tau, tau)
+        assert abs(Fraction(got) - exact) <= Fraction(1, 10**15) * exact
     for bad in (-1.0, math.nan):
         with pytest.raises(ValueError, match="duration"):
             sd.averaged_variance_fraction(bad, tau)
