@@ -2,9 +2,9 @@
 
 Serves arbitrary tip positions and the reference tests. The work is split
 into (tip, slab) items run in parallel with numba ``prange``
-(:func:`mrfm.solver.partition.work_items`: where the kernel and the density are
-mirror-symmetric about a tip on the voxel lattice, one of each pair of mirrored slabs,
-counted twice; exact); each item
+(:func:`mrfm.solver.partition.work_items`: where the density is mirror-symmetric about a
+tip on the voxel lattice, one of each pair of mirrored slabs, counted twice for an even
+kernel and left out with its partner for an odd one; exact); each item
 walks its slab of the density grid as a tree of index boxes, skipping boxes
 that an exact bound proves to be far from resonance
 (:func:`mrfm.solver.box_bounds.box_is_silent`) and empty voxels, so the cost per
@@ -342,7 +342,7 @@ def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin:
     uniform = bool(rho3.size) and P.is_uniform(rho3.reshape(-1))
     tol = C.CUBATURE_TOL if cubature_tol is None else float(cubature_tol)
     pol = _f64(magnet.polarization)
-    fold = M.mirror_symmetric(kid, int(magnet.shape_id), pol, pp[K.P_STAT] != 0.0)
+    fold = M.mirror_parity(kid, int(magnet.shape_id), pol, pp[K.P_STAT] != 0.0)
     mirrored: dict[tuple[int, int, int], bool] = {}  # density checks, kept across batches
     for start in range(0, nt, batch):
         stop = min(nt, start + batch)

@@ -12,6 +12,8 @@ computed at one offset serves its mirror image):
   slabs mirrored about the tip it sums one, with weight 2 (:func:`fold_axis`), where the
   density is mirror-symmetric about the tip too (:func:`density_mirrored`; always for a
   uniform density). A tip on the lattice in x and in y needs about a quarter of the voxels.
+  CAI's Curie force is odd in x (:func:`mirror_parity`): there the mirrored pairs cancel
+  and only the unpaired slabs are summed.
 """
 
 from __future__ import annotations
@@ -30,18 +32,32 @@ from mrfm.solver import kernels as K
 LATTICE_TOL = 1e-9
 
 
-def mirror_symmetric(kid: int, shape_id: int, pol: np.ndarray, statistical: bool = False) -> bool:
-    """Whether the kernel is even in both lateral offsets: K(-dx, dy) = K(dx, -dy) = K(dx, dy).
+def mirror_parity(kid: int, shape_id: int, pol: np.ndarray,
+                  statistical: bool = False) -> tuple[int, int]:
+    """The kernel's parity under a mirror of each lateral offset: (x, y), each +1 (even,
+    K(-d) = K(d)), -1 (odd, K(-d) = -K(d)) or 0 (neither, or not known).
 
-    True under a sphere polarized along z (its B_z, |B| and transverse magnitude are even
-    in x and in y, and the cantilever's swing along x maps onto itself) for the curvature
-    protocols (force gradient, CERMIT: d2|B|/dx2, its trajectory average, the slice weight
-    and the Landau-Zener factor are all even) and for CAI's statistical variance
-    (``statistical``: the square of d|B|/dx times even weights). CAI's Curie force is odd
-    in x (d|B|/dx); OSCAR is never mirrored.
+    Under a sphere polarized along z (its B_z, |B| and transverse magnitude are even in x
+    and in y, B_x is odd in x, and the cantilever's swing and B1 lie along x): (1, 1) for the
+    curvature protocols (force gradient, CERMIT: d2|B|/dx2, its trajectory average, the
+    slice weight and the Landau-Zener factor are all even) and for CAI's statistical
+    variance (``statistical``: the square of d|B|/dx times even weights); (-1, 1) for CAI's
+    Curie force (d|B|/dx is odd in x and even in y; its slice weight, Landau-Zener
+    retention and moment are even). OSCAR and other tips: (0, 0).
     """
-    even = kid in (K.FORCE_GRADIENT, K.CERMIT) or (kid == K.CAI and statistical)
-    return even and shape_id == 0 and pol[0] == 0.0 and pol[1] == 0.0
+    if shape_id != 0 or pol[0] != 0.0 or pol[1] != 0.0:
+        return 0, 0
+    if kid in (K.FORCE_GRADIENT, K.CERMIT) or (kid == K.CAI and statistical):
+        return 1, 1
+    if kid == K.CAI:
+        return -1, 1
+    return 0, 0
+
+
+def mirror_symmetric(kid: int, shape_id: int, pol: np.ndarray, statistical: bool = False) -> bool:
+    """Whether the kernel is even in both lateral offsets: K(-dx, dy) = K(dx, -dy) = K(dx, dy)
+    (:func:`mirror_parity` is (1, 1)): what the FFT path's mirrored offsets need."""
+    return mirror_parity(kid, shape_id, pol, statistical) == (1, 1)
 
 
 def mirror_map(d: np.ndarray) -> tuple[slice, np.ndarray | None]:
@@ -93,20 +109,25 @@ def mirror_pairs(origin: float, pitch: float, n: int, tip: float) -> tuple[int, 
     return a, b
 
 
-def fold_axis(origin: float, pitch: float, n: int,
-              tip: float) -> list[tuple[int, int, float]]:
+def fold_axis(origin: float, pitch: float, n: int, tip: float,
+              parity: int = 1) -> list[tuple[int, int, float]]:
     """Index ranges ``(lo, hi, weight)`` along one axis whose weighted sums give the sum
-    over all n voxels, for a summand even about ``tip`` (see :func:`mirror_pairs`).
+    over all n voxels, for a summand even (``parity`` 1) or odd (-1) about ``tip`` (see
+    :func:`mirror_pairs`).
 
-    The unpaired voxels at either end and the voxel on the mirror plane (m even) keep
-    weight 1; of the pairs only the upper half is listed, with weight 2. Without pairs:
-    ``[(0, n, 1.0)]``. Empty ranges are left out.
+    Even: the unpaired voxels at either end and the voxel on the mirror plane (m even) keep
+    weight 1; of the pairs only the upper half is listed, with weight 2. Odd: each pair
+    cancels and the voxel on the mirror plane is 0 (K(0) = -K(0)), so only the unpaired
+    voxels are listed. Without pairs, or ``parity`` 0: ``[(0, n, 1.0)]``. Empty ranges are
+    left out (an odd summand about the grid's centre leaves none: the sum is 0).
     """
-    pairs = mirror_pairs(origin, pitch, n, tip)
+    pairs = mirror_pairs(origin, pitch, n, tip) if parity in (1, -1) else None
     if pairs is None:
         return [(0, n, 1.0)]
     a, b = pairs
     m = a + b
+    if parity == -1:
+        return [(lo, hi, 1.0) for lo, hi in ((0, a), (b + 1, n)) if hi > lo]
     ranges = [(0, a, 1.0)]
     if m % 2 == 0:
         ranges.append((m // 2, m // 2 + 1, 1.0))
@@ -130,4 +151,4 @@ def density_mirrored(rho: np.ndarray, axis: int, a: int, b: int) -> bool:
 
 
 __all__ = ["LATTICE_TOL", "density_mirrored", "fold_axis", "mirror_map", "mirror_pairs",
-           "mirror_symmetric"]
+           "mirror_parity", "mirror_symmetric"]

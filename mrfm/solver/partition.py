@@ -3,9 +3,9 @@
 * :func:`is_uniform`: whether the density holds one value (read once per call; the block
   rules then need no per-box check);
 * :func:`work_items`: the parallel items, index ranges of the voxel grid per tip with a
-  weight, folded about tips on the voxel lattice where the kernel and the density are
-  mirror-symmetric (:mod:`mrfm.solver.mirror`; a quarter of the voxels for a tip on the
-  lattice in x and y);
+  weight, folded about tips on the voxel lattice where the kernel is even or odd and the
+  density mirror-symmetric (:mod:`mrfm.solver.mirror`; a quarter of the voxels for a tip
+  on the lattice in x and y);
 * :func:`chunks`: how many items a tip is cut into, so that every thread has work.
 """
 
@@ -45,17 +45,19 @@ def chunks(n_tips: int, n_items: int, min_items: int = 4096) -> int:
 
 
 def work_items(centres: np.ndarray, rho3: np.ndarray, origin: np.ndarray, voxel: np.ndarray,
-               fold: bool, uniform: bool,
+               fold: tuple[int, int], uniform: bool,
                mirrored: dict[tuple[int, int, int], bool] | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
     """The parallel items of :func:`mrfm.solver.direct._voxel_sums`: (items (n, 5) int64
     rows (tip, i0, i1, j0, j1), weights (n,) float64); the signal of tip t is the sum over
     its rows of weight times the voxel sum over [i0, i1) x [j0, j1) x all layers.
 
-    With ``fold`` (an even kernel, :func:`mrfm.solver.mirror.mirror_symmetric`), each tip's
-    grid is folded about it along x and y where the tip lies on the voxel lattice (or
-    halfway) and the density is mirror-symmetric there (:func:`mrfm.solver.mirror.fold_axis`;
-    ``uniform``: no check needed); otherwise one range of weight 1 per axis. The ranges of a
+    ``fold``: the kernel's parity along x and y (:func:`mrfm.solver.mirror.mirror_parity`;
+    (0, 0) folds nothing). Along an axis of parity +-1 each tip's grid is folded about it
+    where the tip lies on the voxel lattice (or halfway) and the density is
+    mirror-symmetric there (:func:`mrfm.solver.mirror.fold_axis`; ``uniform``: no check
+    needed); otherwise one range of weight 1 per axis. A tip whose odd fold cancels every
+    slab gets no item (its signal is 0). The ranges of a
     tip are cut along x (along y where a range is one slab thick in x) into about
     ``4 x threads / tips`` items in all (at least one each), in proportion to their voxel
     columns; the items are then dealt out to the threads in turn. ``mirrored``: the
@@ -69,7 +71,7 @@ def work_items(centres: np.ndarray, rho3: np.ndarray, origin: np.ndarray, voxel:
         mirrored = {}
 
     def ranges(axis: int, n: int, tip: float) -> list[tuple[int, int, float]]:
-        if not fold:
+        if fold[axis] == 0:
             return [(0, n, 1.0)]
         pairs = M.mirror_pairs(float(origin[axis]), float(voxel[axis]), n, tip)
         if pairs is None:
@@ -79,7 +81,7 @@ def work_items(centres: np.ndarray, rho3: np.ndarray, origin: np.ndarray, voxel:
             mirrored[key] = uniform or M.density_mirrored(rho3, axis, *pairs)
         if not mirrored[key]:
             return [(0, n, 1.0)]
-        return M.fold_axis(float(origin[axis]), float(voxel[axis]), n, tip)
+        return M.fold_axis(float(origin[axis]), float(voxel[axis]), n, tip, fold[axis])
 
     rows: list[tuple[int, int, int, int, int]] = []
     weights: list[float] = []

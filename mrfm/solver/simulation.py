@@ -4,6 +4,7 @@ over the direct and FFT paths; importable from :mod:`mrfm.solver`."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
@@ -18,7 +19,8 @@ from mrfm.errors import UserError
 from mrfm.physics import Sample, SpinSpecies
 from mrfm.solver import direct, memory
 from mrfm.solver import fft as fftpath
-from mrfm.solver.protocols import SolverSettings, build_params, protocol_info
+from mrfm.solver import kernels as K
+from mrfm.solver.protocols import ProtocolInfo, SolverSettings, build_params, protocol_info
 from mrfm.solver.result import SignalMap
 
 if TYPE_CHECKING:
@@ -216,7 +218,8 @@ def simulate(exp: Experiment, method: str = "auto", *, settings: SolverSettings 
         signal += values.reshape(signal.shape)
 
     unit = info.module.UNITS[exp.protocol.polarization]
-    if info.uses_slice and not np.any(signal):
+    if info.uses_slice and not np.any(signal) and not _odd_force_cancels(exp, info, chosen,
+                                                                          settings):
         warnings.warn(
             f"{info.name}: the resonance slice does not reach any spin of the sample at any tip "
             "position (check rf.frequency, field.B0 and scan.height); the signal map is all zero",
@@ -226,6 +229,23 @@ def simulate(exp: Experiment, method: str = "auto", *, settings: SolverSettings 
     return SignalMap(signal=signal, unit=unit, coords={"x": x, "y": y, "z": heights},
                      protocol=info.name, polarization=exp.protocol.polarization, method=chosen,
                      elapsed_s=time.perf_counter() - t_start, experiment=exp)
+
+
+def _odd_force_cancels(exp: Experiment, info: ProtocolInfo, method: str,
+                       settings: SolverSettings) -> bool:
+    """Whether an all-zero CAI Curie map is a cancellation rather than a slice that misses
+    every spin: the Curie force is odd in x (:func:`mrfm.solver.mirror.mirror_parity`), so at
+    a tip on a mirror plane of a symmetric sample it is exactly 0 (the direct path leaves
+    out the cancelling pairs), while the statistical variance, (d|B|/dx)^2 >= 0 over the
+    same slice, is not. Evaluated only for an all-zero Curie map."""
+    if info.kernel_id != K.CAI or exp.protocol.polarization != "curie":
+        return False
+    stat = dataclasses.replace(exp, protocol=dataclasses.replace(exp.protocol,
+                                                                 polarization="statistical"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResonanceOutsideSampleWarning)
+        variance = simulate(stat, method=method, settings=settings, progress=False)
+    return bool(np.any(variance.signal))
 
 
 __all__ = ["METHODS", "ResonanceOutsideSampleWarning", "choose_method", "sample_top", "simulate"]

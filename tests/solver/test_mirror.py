@@ -51,6 +51,38 @@ def test_fold_axis_sums_an_even_summand_exactly(n, m_half):
         assert np.sum(covered) < n  # fewer voxels summed
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 16])
+@pytest.mark.parametrize("m_half", [-3.0, -0.5, 0.0, 0.5, 2.0, 3.5, 7.5, 9.0, 14.5, 20.0])
+def test_fold_axis_sums_an_odd_summand_exactly(n, m_half):
+    """Odd parity: the pairs and the slab on the mirror plane are left out (they sum to 0);
+    against the brute-force sum of an odd function (which cancels to rounding)."""
+    origin, pitch = -1.25e-9, 0.5e-9
+    tip = origin + m_half * pitch
+    d = (origin + np.arange(n) * pitch - tip) / pitch
+
+    def odd(x):
+        return np.sin(x) + x**3 * np.exp(-x * x / 9.0)
+
+    ranges = M.fold_axis(origin, pitch, n, tip, -1)
+    covered = np.zeros(n)
+    total = 0.0
+    for lo, hi, w in ranges:
+        assert 0 <= lo < hi <= n and w == 1.0
+        covered[lo:hi] += 1
+        total += odd(d[lo:hi]).sum()
+    assert np.all(covered <= 1)
+    scale = np.abs(odd(d)).sum() if n else 1.0
+    assert abs(total - odd(d).sum()) <= 1e-13 * max(scale, 1.0)
+    pairs = M.mirror_pairs(origin, pitch, n, tip)
+    if pairs is None:
+        assert ranges == [(0, n, 1.0)]
+    else:
+        a, b = pairs
+        assert np.all(covered[a:b + 1] == 0) and np.all(covered[:a] == 1)
+        assert np.all(covered[b + 1:] == 1)
+    assert M.fold_axis(origin, pitch, n, tip, 0) == [(0, n, 1.0)]
+
+
 def test_off_lattice_tips_are_not_folded():
     assert M.mirror_pairs(0.0, 1e-9, 20, 3.3e-9) is None
     assert M.fold_axis(0.0, 1e-9, 20, 3.3e-9) == [(0, 20, 1.0)]
@@ -143,6 +175,53 @@ def _kernel_of(exp):
             np.asarray(m.polarization, float), exp.protocol.polarization == "statistical")
 
 
+@pytest.mark.parametrize("kind", ["uniform", "symmetric", "asymmetric"])
+@pytest.mark.parametrize("profile", ["hard", "fundamental-lz"])
+def test_curie_force_odd_fold_equals_the_unfolded_sum(kind, profile, monkeypatch):
+    """CAI's Curie force, odd in x: the folded voxel-by-voxel sums (pairs about lattice tips
+    left out) against the unfolded ones; exactly 0 at the tips on the grid's mirror plane
+    x = 0 (the unfolded sum there cancels to rounding)."""
+    extra = {} if profile == "hard" else dict(slice_profile="fundamental",
+                                              adiabatic="landau-zener", B1=2e-5)
+    exp = make_exp(protocol="CAI", sample=_sample(kind), species=ELECTRON, x=TIPS_X, y=TIPS_Y,
+                   heights=(20e-9,), fm_depth=0.1, B0=0.2, **extra)
+    assert M.mirror_parity(*_kernel_of(exp)) == (-1, 1)
+    monkeypatch.setattr(C, "CUBATURE_TOL", 0.0)
+    folded = simulate(exp, method="direct", progress=False).signal
+    with monkeypatch.context() as m:
+        m.setattr(M, "mirror_parity", lambda *a: (0, 0))
+        plain = simulate(exp, method="direct", progress=False).signal
+    peak = np.abs(plain).max()
+    assert peak > 0
+    np.testing.assert_allclose(folded, plain, rtol=0, atol=1e-11 * peak)
+    if kind != "asymmetric":
+        assert np.all(folded[0] == 0.0)  # x = 0: the grid's mirror plane
+        assert np.all(np.abs(plain[0]) < 1e-11 * peak)
+    else:
+        assert np.all(folded[0] != 0.0)  # not folded: the density is not symmetric
+
+
+def test_a_cancelled_curie_force_is_not_reported_as_a_missed_slice():
+    """The all-zero Curie map of a centred tip over a symmetric sample is a cancellation:
+    no ResonanceOutsideSampleWarning. A slice that misses the sample still warns."""
+    import warnings
+
+    from mrfm.solver import ResonanceOutsideSampleWarning
+
+    exp = make_exp(protocol="CAI", sample=_sample("uniform"), species=ELECTRON,
+                   x=np.array([0.0]), y=np.array([0.0]), heights=(20e-9,), fm_depth=0.1,
+                   B0=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResonanceOutsideSampleWarning)
+        sig = simulate(exp, method="direct", progress=False).signal
+    assert np.all(sig == 0.0)
+    far = make_exp(protocol="CAI", sample=_sample("uniform"), species=ELECTRON,
+                   x=np.array([0.0]), y=np.array([0.0]), heights=(20e-9,), fm_depth=1e-4,
+                   B0=0.2, rf_frequency=1e6)  # resonance at 36 uT, |B| >= 0.2 T here
+    with pytest.warns(ResonanceOutsideSampleWarning):
+        simulate(far, method="direct", progress=False)
+
+
 def test_only_even_kernels_fold():
     z = np.array([0.0, 0.0, 1.8])
     for kid in (K.FORCE_GRADIENT, K.CERMIT):
@@ -152,10 +231,14 @@ def test_only_even_kernels_fold():
     assert not M.mirror_symmetric(K.OSCAR, 0, z) and not M.mirror_symmetric(K.OSCAR, 0, z, True)
     assert not M.mirror_symmetric(K.CAI, 0, np.array([0.1, 0.0, 1.8]), True)
     assert not M.mirror_symmetric(K.CERMIT, 1, z)
+    assert M.mirror_parity(K.CAI, 0, z) == (-1, 1)  # the Curie force folds as odd in x
+    assert M.mirror_parity(K.CAI, 0, np.array([0.1, 0.0, 1.8])) == (0, 0)
+    assert M.mirror_parity(K.OSCAR, 0, z) == (0, 0) and M.mirror_parity(K.CAI, 1, z) == (0, 0)
 
 
-def test_the_curie_force_is_odd_so_it_is_not_folded(monkeypatch):
-    """CAI's Curie force at mirrored tips has opposite signs: folding it would be wrong."""
+def test_the_curie_force_is_odd(monkeypatch):
+    """CAI's Curie force at mirrored tips has opposite signs: an even fold would be wrong
+    (it is folded as odd, :func:`test_curie_force_odd_fold_equals_the_unfolded_sum`)."""
     exp = make_exp(protocol="CAI", sample=_sample("uniform"), species=ELECTRON,
                    x=np.array([-2.5e-9, 2.5e-9]), y=np.array([0.0]), heights=(20e-9,),
                    fm_depth=0.1, B0=0.2)
@@ -176,12 +259,12 @@ def test_work_items_fold_a_lattice_tip_where_the_density_allows(kind, folds):
     voxel = np.full(3, 1e-9)
     uniform = kind == "uniform"
     centres = np.array([[0.0, 0.0, 30e-9], [0.3e-9, 0.0, 30e-9], [0.3e-9, 0.3e-9, 30e-9]])
-    items, weights = P.work_items(centres, rho, origin, voxel, True, uniform)
+    items, weights = P.work_items(centres, rho, origin, voxel, (1, 1), uniform)
     assert items.shape[1] == 5 and items.shape[0] == weights.shape[0]
     for t, expect in enumerate([8 * 7, 16 * 7, 16 * 14]):  # folded x and y, y only, none
         mine = items[:, 0] == t
         summed, weighted = _columns(items[mine], weights[mine])
         assert weighted == 16 * 14  # every column counted once, with its weight
         assert summed == (expect if folds else 16 * 14)
-    items, weights = P.work_items(centres, rho, origin, voxel, False, uniform)
+    items, weights = P.work_items(centres, rho, origin, voxel, (0, 0), uniform)
     assert np.all(weights == 1.0) and _columns(items, weights)[0] == 3 * 16 * 14
