@@ -10,9 +10,12 @@ low-pass is an ``order``-pole RC filter of time constant ``tau``. Effects:
   ``Cantilever.force_noise(ENBW)``; generated as white noise and passed through the
   same filter as the signal, so consecutive points are correlated when ``dwell < tau``;
 * statistical spin noise: ``N`` spins-1/2 have a net moment of variance ``N mu^2``
-  (Degen et al., PRL 99, 250601 (2007)), correlated over ``tau_m``; averaged over a
-  dwell time T its variance falls by ``2 (u - 1 + exp(-u)) / u^2``, ``u = T / tau_m``
-  (:func:`mrfm.physics.spin_dynamics.averaged_variance_fraction`). For a force-variance
+  (Degen et al., PRL 99, 250601 (2007)), correlated over ``tau_m``; read through the
+  lock-in's filter (an exact sampled model of the correlated signal and the filter,
+  :func:`filtered_spin_noise`) each reading keeps the fraction
+  :func:`mrfm.physics.spin_dynamics.lockin_capture_fraction` of its variance
+  (``tau_m / (tau_m + tau)`` for one pole), and successive readings are correlated as
+  the filtered signal is. For a force-variance
   measurement (statistical polarization) the variance estimated as the mean square over
   the dwell has relative standard deviation
   :func:`mrfm.physics.spin_dynamics.variance_estimate_rel_std` (``sqrt(2)`` for a short
@@ -75,6 +78,29 @@ def filtered_white_noise(n: int, *, sigma: float, tau: float, dwell: float, orde
     gain = float(np.sqrt(np.sum(impulse**2)))
     white = rng.standard_normal(n + burn) * (sigma / gain)
     return signal.lfilter(bb, aa, white)[burn:]
+
+
+def filtered_spin_noise(n: int, *, tau_m: float, tau: float, dwell: float, order: int,
+                        rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """(``n`` readings, their variance): a unit-variance spin signal of correlation time
+    ``tau_m`` read through the lock-in's ``order``-pole filter at the end of each dwell.
+
+    Exact in continuous time (:func:`mrfm.physics.spin_dynamics.filtered_spin_signal_steps`),
+    started from the stationary state: each reading has the variance
+    :func:`mrfm.physics.spin_dynamics.lockin_capture_fraction` (returned), and successive
+    readings are correlated as the filtered signal is. The caller scales the readings by
+    each point's spin-noise standard deviation (held over the point).
+    """
+    phi, root, stationary = SD.filtered_spin_signal_steps(tau_m, tau, order, dwell)
+    m = phi.shape[0]
+    ev, vec = np.linalg.eigh(stationary)
+    z = (vec * np.sqrt(np.clip(ev, 0.0, None))) @ rng.standard_normal(m)
+    w = rng.standard_normal((n, m)) @ root.T
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = z[-1]
+        z = phi @ z + w[i]
+    return out, float(stationary[-1, -1])
 
 
 def raster_order(values: np.ndarray) -> np.ndarray:
@@ -193,13 +219,14 @@ def add_noise(
             std = rel * (np.abs(seq) + model.thermal_sigma**2)
             seq = seq + std * rng.standard_normal(seq.size)
             info["spin_sigma_rms"] = float(np.sqrt(np.mean(std**2)))
-        elif spin_variance is not None:
-            averaging = SD.averaged_variance_fraction(model.dwell, model.tau_m)
-            std = np.sqrt(np.maximum(raster_order(spin_variance), 0.0) * averaging)
-            seq = seq + std * rng.standard_normal(seq.size)
-            info["spin_sigma_rms"] = float(np.sqrt(np.mean(std**2)))
     seq = rc_filter(seq, tau=model.tau, dwell=model.dwell, order=model.order)
     if model.snr is None:
+        if model.kind == "force" and spin_variance is not None:
+            sigma = np.sqrt(np.maximum(raster_order(spin_variance), 0.0))
+            unit, capture = filtered_spin_noise(seq.size, tau_m=model.tau_m, tau=model.tau,
+                                                dwell=model.dwell, order=model.order, rng=rng)
+            seq = seq + sigma * unit
+            info["spin_sigma_rms"] = float(np.sqrt(np.mean(sigma**2) * capture))
         if model.kind == "force":
             seq = seq + filtered_white_noise(seq.size, sigma=model.thermal_sigma, tau=model.tau,
                                              dwell=model.dwell, order=model.order, rng=rng)

@@ -317,6 +317,67 @@ def lockin_capture_fraction(tau_m: float, time_constant: float, order: int) -> f
     return float(value)
 
 
+def filtered_spin_signal_steps(tau_m: float, time_constant: float, order: int,
+                               dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact sampled model of a unit-variance spin signal read through the lock-in filter.
+
+    The spin signal xi(t) has autocorrelation exp(-|t| / tau_m) (an Ornstein-Uhlenbeck
+    process, d xi = -xi / tau_m dt + sqrt(2 / tau_m) dW) and passes through the
+    ``order``-pole RC filter of :func:`mrfm.physics.lockin.response`
+    (d y_k = (y_{k-1} - y_k) / tau dt, y_0 = xi). The state z = (xi, y_1 .. y_order)
+    obeys dz = A z dt + b dW, sampled every ``dt`` exactly (Van Loan, IEEE Trans. Autom.
+    Control 23, 395 (1978)): z[n+1] = Phi z[n] + L w[n], w standard normal.
+
+    Returns
+    -------
+    phi : (order + 1, order + 1) ndarray
+        exp(A dt).
+    root : (order + 1, order + 1) ndarray
+        A square root L L^T of the step covariance int_0^dt e^{As} b b^T e^{A^T s} ds.
+    stationary : (order + 1, order + 1) ndarray
+        The stationary covariance P (A P + P A^T + b b^T = 0); P[-1, -1] is the fraction of
+        the signal's variance at the filter's output, :func:`lockin_capture_fraction`.
+    """
+    from scipy import linalg  # only here: keeps `import mrfm.physics` light
+
+    tm = float(tau_m)
+    tc = float(time_constant)
+    lockin.enbw(tc, order)  # validates order and time constant
+    if not (math.isfinite(tm) and tm > 0):
+        raise ValueError(f"filtered_spin_signal_steps: tau_m {tau_m!r} s must be > 0")
+    if not (math.isfinite(dt) and dt > 0):
+        raise ValueError(f"filtered_spin_signal_steps: dt {dt!r} s must be > 0")
+    n = order + 1
+    a = np.zeros((n, n))
+    a[0, 0] = -1.0 / tm
+    for k in range(1, n):
+        a[k, k - 1] = 1.0 / tc
+        a[k, k] = -1.0 / tc
+    g = np.zeros((n, n))
+    g[0, 0] = 2.0 / tm
+    stationary = linalg.solve_continuous_lyapunov(a, -g)
+    stationary = 0.5 * (stationary + stationary.T)
+    if dt * max(1.0 / tm, 1.0 / tc) <= 2.0:
+        # Van Loan's block exponential (its e^{-A dt} block grows as e^{dt / tau}: short
+        # steps only, where the stationary form below would cancel)
+        big = np.zeros((2 * n, 2 * n))
+        big[:n, :n] = -a
+        big[:n, n:] = g
+        big[n:, n:] = a.T
+        e = linalg.expm(big * dt)
+        phi = e[n:, n:].T
+        q = phi @ e[:n, n:]
+    else:
+        # long steps: the state forgets its start, and Q = P - Phi P Phi^T is well
+        # conditioned
+        phi = linalg.expm(a * dt)
+        q = stationary - phi @ stationary @ phi.T
+    q = 0.5 * (q + q.T)
+    w, v = np.linalg.eigh(q)
+    root = v * np.sqrt(np.clip(w, 0.0, None))
+    return phi, root, stationary
+
+
 def averaged_variance_fraction(duration: ArrayLike, tau_m: float) -> float | np.ndarray:
     """Variance of the mean of the spin signal over ``duration`` (s), over its variance.
 

@@ -1,16 +1,12 @@
 """Spin noise of synthetic scans (``mrfm.imaging.noise.add_noise``) against its laws.
 
-With a lock-in time constant 1/100 of the dwell the filter passes each point unchanged
-(a = exp(-100)), so the added noise's spread is the per-point law itself: sqrt(F(u) Var)
-for the spin noise on a Curie signal, F(u) = 2 (u - 1 + e^-u)/u^2 the boxcar average of an
-exponentially correlated signal (u = dwell / tau_m), and sqrt(2 F(2u)) times the variance
-for a variance measurement. 3600 points: a standard deviation to ~1.2 %; tolerance 5 %.
-At u = 2 the earlier long-dwell shortcuts (min(1, 2/u) and sqrt(2 / max(1, u/2))) gave
-1.0 and 1.41 where the laws give 0.57 and 0.87: the tests tell them apart (checked by
-putting the old formulas back: 5 of the 6 cases fail; at u = 0.1 the variance
-measurement's 1.41 and 1.32 are too close for 3600 points). These are the laws of a
-reading held as the dwell's mean; a lock-in's reading is its filter of the signal (see
-``spin_dynamics.averaged_variance_fraction``).
+- On a Curie map: the spin signal (correlation time tau_m) read through the lock-in's
+  filter, against integrals of its Lorentzian times the filter's |H|^2.
+- A variance measurement: with a lock-in time constant 1/100 of the dwell the filter
+  passes each point unchanged (a = exp(-100)), so the spread is the per-point law,
+  sqrt(2 F(2u)) times the variance, F(u) = 2 (u - 1 + e^-u)/u^2, u = dwell / tau_m. At
+  u = 2 the earlier sqrt(2 / max(1, u/2)) gave 1.41 where the law gives 0.87.
+3600 points: a standard deviation to ~1.2 %; tolerance 5 %.
 """
 
 from __future__ import annotations
@@ -24,22 +20,49 @@ from mrfm.imaging.noise import NoiseModel, add_noise
 
 
 def _model(kind: str, u: float) -> NoiseModel:
+    """A dwell of 50 ms, tau_m = dwell / u and a lock-in 100 times faster than the dwell."""
     dwell = 0.05
     return NoiseModel(kind=kind, thermal_sigma=0.0, tau=dwell / 100, order=1, dwell=dwell,
                       tau_m=dwell / u)
 
 
-@pytest.mark.parametrize("u", [0.1, 2.0, 25.0])
-def test_curie_spin_noise_is_the_boxcar_average(u):
+@pytest.mark.parametrize("order", [1, 4])
+@pytest.mark.parametrize(("tau_m", "tau"), [(0.5, 0.0005), (0.025, 0.0005), (0.002, 0.02),
+                                            (0.05, 0.05)])
+def test_curie_spin_noise_is_the_spin_signal_through_the_lockin(order, tau_m, tau):
+    """The spin noise on a Curie map (zero signal, uniform spin variance): its spread is
+    sqrt(Var g), g = int S |H|^2 df / sigma^2 (the lock-in's capture, scipy quad here), and
+    consecutive points correlate as the filtered signal does one dwell apart (the cosine
+    transform of S |H|^2). Dwell 50 ms, 3600 points: the spread to ~1.2 % (tolerance 5 %),
+    the lag-1 correlation to ~0.017 (tolerance 0.06). At tau = dwell / 100 the long-dwell
+    boxcar law min(1, 2 tau_m / dwell) gave 1 and 0.08 where the lock-in keeps 0.999 and
+    0.98 (tau_m = 0.5 and 0.025 s)."""
+    from scipy import integrate
+
+    from mrfm.physics import lockin
+    from mrfm.physics import spin_dynamics as sd
+
+    dwell = 0.05
+    model = NoiseModel(kind="force", thermal_sigma=0.0, tau=tau, order=order, dwell=dwell,
+                       tau_m=tau_m)
     shape = (20, 18, 10)
-    noiseless = np.zeros(shape)
     var = 4e-36
-    noisy, info = add_noise(noiseless, model=_model("force", u), spacing=(1e-9, 1e-9, 1e-9),
+    noisy, info = add_noise(np.zeros(shape), model=model, spacing=(1e-9, 1e-9, 1e-9),
                             rng=np.random.default_rng(3), spin_variance=np.full(shape, var))
-    expect = math.sqrt(var * 2 * (u - 1 + math.exp(-u)) / u**2)
-    # abs=0: the default absolute tolerance (1e-12) would accept any value near 1e-18 N
-    assert np.std(noisy) == pytest.approx(expect, rel=0.05, abs=0.0)
-    assert info["spin_sigma_rms"] == pytest.approx(expect, rel=1e-12, abs=0.0)
+
+    def power(f):
+        return sd.spin_signal_psd(f, 1.0, tau_m) * abs(
+            lockin.response(f, time_constant=tau, order=order)) ** 2
+
+    capture, _ = integrate.quad(power, 0.0, np.inf, limit=400, epsabs=1e-13)
+    lag, _ = integrate.quad(power, 0.0, np.inf, weight="cos", wvar=2 * math.pi * dwell,
+                            limlst=200)
+    seq = np.transpose(noisy, (2, 1, 0)).ravel()  # acquisition order
+    assert np.std(seq) == pytest.approx(math.sqrt(var * capture), rel=0.05, abs=0.0)
+    assert info["spin_sigma_rms"] == pytest.approx(math.sqrt(var * capture), rel=1e-9,
+                                                   abs=0.0)
+    corr = np.corrcoef(seq[:-1], seq[1:])[0, 1]
+    assert corr == pytest.approx(lag / capture, abs=0.06)
 
 
 @pytest.mark.parametrize("u", [0.1, 2.0, 25.0])

@@ -260,3 +260,37 @@ def test_variance_estimate_rel_std_by_monte_carlo(u):
         acc += x
     assert np.var(acc / n_step) == pytest.approx(sd.averaged_variance_fraction(u * tau, tau),
                                                  rel=0.05)
+
+
+@pytest.mark.parametrize("order", [1, 2, 4])
+@pytest.mark.parametrize(("tau_m", "tc", "dt"), [(0.76, 0.1, 0.05), (0.05, 1.0, 0.3),
+                                                 (1.0, 1.0, 5.0), (1e-3, 0.1, 0.5)])
+def test_filtered_spin_signal_steps_against_the_spectrum(order, tau_m, tc, dt):
+    """The sampled model of the spin signal read through the lock-in filter: the reading's
+    variance and its covariance with the next reading against integrals of the Lorentzian
+    times |H|^2 (scipy quad; the cosine transform by QAWF), and the step's stationarity."""
+    phi, root, p = sd.filtered_spin_signal_steps(tau_m, tc, order, dt)
+
+    def power(f: float) -> float:
+        return (sd.spin_signal_psd(f, 1.0, tau_m)
+                * abs(lockin.response(f, time_constant=tc, order=order)) ** 2)
+
+    var, _ = integrate.quad(power, 0.0, np.inf, limit=400, epsabs=1e-13)
+    lag, _ = integrate.quad(power, 0.0, np.inf, weight="cos", wvar=2 * math.pi * dt,
+                            limlst=200)
+    assert p[-1, -1] == pytest.approx(var, rel=1e-8, abs=0.0)
+    assert (phi @ p)[-1, -1] == pytest.approx(lag, rel=1e-6, abs=1e-12)
+    np.testing.assert_allclose(phi @ p @ phi.T + root @ root.T, p, rtol=0, atol=1e-13)
+
+
+def test_filtered_spin_signal_steps_continuous_across_the_two_step_forms():
+    """Van Loan's form for short steps, P - Phi P Phi^T for long ones (switch at dt = 2 tau):
+    the step covariance agrees across the switch."""
+    tau_m, tc = 1.0, 0.1
+    q = []
+    for dt in (0.2 * (1 - 1e-12), 0.2 * (1 + 1e-12)):
+        _, root, _ = sd.filtered_spin_signal_steps(tau_m, tc, 3, dt)
+        q.append(root @ root.T)
+    np.testing.assert_allclose(q[0], q[1], rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="dt"):
+        sd.filtered_spin_signal_steps(tau_m, tc, 1, 0.0)
