@@ -13,12 +13,12 @@ low-pass is an ``order``-pole RC filter of time constant ``tau``. Effects:
   (Degen et al., PRL 99, 250601 (2007)), correlated over ``tau_m``; read through the
   lock-in's filter (an exact sampled model of the correlated signal and the filter,
   :func:`filtered_spin_noise`) each reading keeps the fraction
-  :func:`mrfm.physics.spin_dynamics.lockin_capture_fraction` of its variance
+  :func:`mrfm.physics.spin_noise.lockin_capture_fraction` of its variance
   (``tau_m / (tau_m + tau)`` for one pole), and successive readings are correlated as
   the filtered signal is. For a force-variance
   measurement (statistical polarization) the variance estimated as the mean square over
   the dwell has relative standard deviation
-  :func:`mrfm.physics.spin_dynamics.variance_estimate_rel_std` (``sqrt(2)`` for a short
+  :func:`mrfm.physics.spin_noise.variance_estimate_rel_std` (``sqrt(2)`` for a short
   dwell, ``sqrt(2 tau_m / T)`` for a long one), applied to the total variance;
 * tip-sample drift: a constant drift velocity of random direction; the signal is
   sampled at the drifted positions (trilinear interpolation of the noiseless map);
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, signal
 
-from mrfm.physics import spin_dynamics as SD
+from mrfm.physics import spin_noise as SN
 
 
 def _filter_coefficients(tau: float, dwell: float, order: int) -> tuple[np.ndarray, np.ndarray]:
@@ -85,13 +85,13 @@ def filtered_spin_noise(n: int, *, tau_m: float, tau: float, dwell: float, order
     """(``n`` readings, their variance): a unit-variance spin signal of correlation time
     ``tau_m`` read through the lock-in's ``order``-pole filter at the end of each dwell.
 
-    Exact in continuous time (:func:`mrfm.physics.spin_dynamics.filtered_spin_signal_steps`),
+    Exact in continuous time (:func:`mrfm.physics.spin_noise.filtered_spin_signal_steps`),
     started from the stationary state: each reading has the variance
-    :func:`mrfm.physics.spin_dynamics.lockin_capture_fraction` (returned), and successive
+    :func:`mrfm.physics.spin_noise.lockin_capture_fraction` (returned), and successive
     readings are correlated as the filtered signal is. The caller scales the readings by
     each point's spin-noise standard deviation (held over the point).
     """
-    phi, root, stationary = SD.filtered_spin_signal_steps(tau_m, tau, order, dwell)
+    phi, root, stationary = SN.filtered_spin_signal_steps(tau_m, tau, order, dwell)
     m = phi.shape[0]
     ev, vec = np.linalg.eigh(stationary)
     z = (vec * np.sqrt(np.clip(ev, 0.0, None))) @ rng.standard_normal(m)
@@ -215,7 +215,7 @@ def add_noise(
     seq = raster_order(x)
     if model.snr is None:
         if model.kind == "variance":
-            rel = SD.variance_estimate_rel_std(model.dwell, model.tau_m)
+            rel = SN.variance_estimate_rel_std(model.dwell, model.tau_m)
             std = rel * (np.abs(seq) + model.thermal_sigma**2)
             seq = seq + std * rng.standard_normal(seq.size)
             info["spin_sigma_rms"] = float(np.sqrt(np.mean(std**2)))

@@ -43,13 +43,8 @@ Effective B1 and the force direction
 Spin lock with rotating-frame relaxation (T1rho)
     A locked (statistical or Curie) moment decays along the effective field as
     exp(-t / T1rho) (Rugar et al. 2004: T1rho = 760 ms for single E' centres; Degen et al.,
-    PRL 99, 250601 (2007)). The demodulated spin force is then a random process with
-    autocorrelation sigma**2 exp(-|tau| / tau_m): one-sided Lorentzian PSD
-    S(f) = 4 sigma**2 tau_m / (1 + (2 pi f tau_m)**2) (FWHM 1/(pi tau_m) Hz). Through the
-    lock-in's output filter H (:mod:`mrfm.physics.lockin`) the fraction of its power that
-    reaches the output is int S |H|**2 df / sigma**2, tau_m / (tau_m + tau) for one pole.
-    Averaged over a time T instead (a dwell), its variance falls by
-    2 (u - 1 + exp(-u)) / u**2, u = T / tau_m (:func:`averaged_variance_fraction`).
+    PRL 99, 250601 (2007)). The demodulated spin force is then a random process of
+    correlation time tau_m, read through the lock-in: :mod:`mrfm.physics.spin_noise`.
 """
 
 from __future__ import annotations
@@ -60,7 +55,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from mrfm.jit import scalar_kernel
-from mrfm.physics import lockin
 
 #: Adiabaticity below which ``mrfm simulate`` warns (P_flip = 1 - exp(-3 pi / 2) = 0.991).
 ADIABATICITY_WARNING = 3.0
@@ -272,151 +266,3 @@ def force_per_moment(total_field: ArrayLike, field_jacobian: ArrayLike) -> np.nd
 def spin_lock_decay(t: ArrayLike, t1rho: float) -> float | np.ndarray:
     """Locked fraction exp(-t / T1rho) after a lock time t (s)."""
     return _out(np.exp(-np.asarray(t, dtype=float) / float(t1rho)))
-
-
-def spin_signal_psd(f: ArrayLike, variance: float, tau_m: float) -> float | np.ndarray:
-    """One-sided Lorentzian PSD 4 sigma**2 tau_m / (1 + (2 pi f tau_m)**2), unit**2/Hz.
-
-    The demodulated spin force (or frequency shift) with correlation time tau_m (s) and
-    variance sigma**2; its integral over 0 < f < inf is sigma**2.
-    """
-    w = 2.0 * math.pi * np.asarray(f, dtype=float) * float(tau_m)
-    return _out(4.0 * float(variance) * float(tau_m) / (1.0 + w * w))
-
-
-def spin_signal_bandwidth(tau_m: float) -> float:
-    """Full width at half maximum of the spin signal's Lorentzian, 1/(pi tau_m), Hz."""
-    return 1.0 / (math.pi * float(tau_m))
-
-
-def lockin_capture_fraction(tau_m: float, time_constant: float, order: int) -> float:
-    """Fraction of the spin signal's power passed by the lock-in's output filter.
-
-    int_0^inf S(f) |H(f)|**2 df / sigma**2 with S the Lorentzian of :func:`spin_signal_psd`
-    and H the n-pole filter of :func:`mrfm.physics.lockin.response`. Closed form for one
-    pole, tau_m / (tau_m + tau); numerical quadrature (scipy ``quad``, substitution
-    f = tan(u) / (2 pi tau_m)) for more poles.
-    """
-    tm = float(tau_m)
-    tc = float(time_constant)
-    lockin.enbw(tc, order)  # validates order and time constant
-    if not (math.isfinite(tm) and tm > 0):
-        raise ValueError(f"lockin_capture_fraction: tau_m {tau_m!r} s must be > 0")
-    if order == 1:
-        return tm / (tm + tc)
-    ratio = tc / tm
-
-    def integrand(u: float) -> float:
-        # S(f) df / sigma^2 = (2/pi) du with f = tan(u) / (2 pi tau_m)
-        g = math.tan(u) * ratio
-        return (2.0 / math.pi) / (1.0 + g * g) ** order
-
-    from scipy import integrate  # only here: keeps `import mrfm.physics` light
-
-    value, _ = integrate.quad(integrand, 0.0, 0.5 * math.pi, epsabs=1e-13, epsrel=1e-11)
-    return float(value)
-
-
-def filtered_spin_signal_steps(tau_m: float, time_constant: float, order: int,
-                               dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact sampled model of a unit-variance spin signal read through the lock-in filter.
-
-    The spin signal xi(t) has autocorrelation exp(-|t| / tau_m) (an Ornstein-Uhlenbeck
-    process, d xi = -xi / tau_m dt + sqrt(2 / tau_m) dW) and passes through the
-    ``order``-pole RC filter of :func:`mrfm.physics.lockin.response`
-    (d y_k = (y_{k-1} - y_k) / tau dt, y_0 = xi). The state z = (xi, y_1 .. y_order)
-    obeys dz = A z dt + b dW, sampled every ``dt`` exactly (Van Loan, IEEE Trans. Autom.
-    Control 23, 395 (1978)): z[n+1] = Phi z[n] + L w[n], w standard normal.
-
-    Returns
-    -------
-    phi : (order + 1, order + 1) ndarray
-        exp(A dt).
-    root : (order + 1, order + 1) ndarray
-        A square root L L^T of the step covariance int_0^dt e^{As} b b^T e^{A^T s} ds.
-    stationary : (order + 1, order + 1) ndarray
-        The stationary covariance P (A P + P A^T + b b^T = 0); P[-1, -1] is the fraction of
-        the signal's variance at the filter's output, :func:`lockin_capture_fraction`.
-    """
-    from scipy import linalg  # only here: keeps `import mrfm.physics` light
-
-    tm = float(tau_m)
-    tc = float(time_constant)
-    lockin.enbw(tc, order)  # validates order and time constant
-    if not (math.isfinite(tm) and tm > 0):
-        raise ValueError(f"filtered_spin_signal_steps: tau_m {tau_m!r} s must be > 0")
-    if not (math.isfinite(dt) and dt > 0):
-        raise ValueError(f"filtered_spin_signal_steps: dt {dt!r} s must be > 0")
-    n = order + 1
-    a = np.zeros((n, n))
-    a[0, 0] = -1.0 / tm
-    for k in range(1, n):
-        a[k, k - 1] = 1.0 / tc
-        a[k, k] = -1.0 / tc
-    g = np.zeros((n, n))
-    g[0, 0] = 2.0 / tm
-    stationary = linalg.solve_continuous_lyapunov(a, -g)
-    stationary = 0.5 * (stationary + stationary.T)
-    if dt * max(1.0 / tm, 1.0 / tc) <= 2.0:
-        # Van Loan's block exponential (its e^{-A dt} block grows as e^{dt / tau}: short
-        # steps only, where the stationary form below would cancel)
-        big = np.zeros((2 * n, 2 * n))
-        big[:n, :n] = -a
-        big[:n, n:] = g
-        big[n:, n:] = a.T
-        e = linalg.expm(big * dt)
-        phi = e[n:, n:].T
-        q = phi @ e[:n, n:]
-    else:
-        # long steps: the state forgets its start, and Q = P - Phi P Phi^T is well
-        # conditioned
-        phi = linalg.expm(a * dt)
-        q = stationary - phi @ stationary @ phi.T
-    q = 0.5 * (q + q.T)
-    w, v = np.linalg.eigh(q)
-    root = v * np.sqrt(np.clip(w, 0.0, None))
-    return phi, root, stationary
-
-
-def averaged_variance_fraction(duration: ArrayLike, tau_m: float) -> float | np.ndarray:
-    """Variance of the mean of the spin signal over ``duration`` (s), over its variance.
-
-    For a stationary process with autocorrelation sigma**2 exp(-|t| / tau_m) the mean over
-    T has variance (sigma**2 / T**2) int_0^T int_0^T exp(-|t - s| / tau_m) ds dt =
-    sigma**2 2 (u - 1 + exp(-u)) / u**2 with u = T / tau_m (a boxcar average: 1 for
-    T << tau_m, 2 tau_m / T for T >> tau_m; e.g. Papoulis, *Probability, Random Variables
-    and Stochastic Processes*, 4th ed., section 9-5 on time averages). Below u = 0.1 the
-    series sum_k 2 (-u)**k / (k + 2)!, k <= 12, avoids the cancellation (both sides within
-    about 1e-14 of the exact value).
-
-    This is the variance of a reading that is the mean over the dwell. A lock-in's output
-    is instead its RC filter of the signal (:func:`lockin_capture_fraction`); the two
-    agree only where the filter's time constant is comparable to the dwell.
-    """
-    tm = float(tau_m)
-    if not (math.isfinite(tm) and tm > 0):
-        raise ValueError(f"averaged_variance_fraction: tau_m {tau_m!r} s must be > 0")
-    u = np.asarray(duration, dtype=float) / tm
-    if np.any(~(u >= 0)):
-        raise ValueError(f"averaged_variance_fraction: duration {duration!r} s must be >= 0")
-    small = u < 0.1
-    us = np.where(small, 1.0, u)  # no division by 0 in the branch not taken
-    exact = 2.0 * (us + np.expm1(-us)) / (us * us)
-    series = np.zeros_like(u)
-    for k in range(12, -1, -1):  # Horner, smallest terms first
-        series = series * -u + 2.0 / math.factorial(k + 2)
-    return _out(np.where(small, series, exact))
-
-
-def variance_estimate_rel_std(duration: ArrayLike, tau_m: float) -> float | np.ndarray:
-    """Relative standard deviation of a variance measured as the mean of x**2 over
-    ``duration`` (s), x a zero-mean Gaussian signal with autocorrelation
-    sigma**2 exp(-|t| / tau_m) (the spin signal of a statistical-polarization measurement,
-    Degen et al., PRL 99, 250601 (2007)).
-
-    x**2 has autocovariance 2 sigma**4 exp(-2 |t| / tau_m) (Isserlis' theorem), so the
-    estimate's variance is 2 sigma**4 times :func:`averaged_variance_fraction` at
-    tau_m / 2: sqrt(2) for a duration much shorter than tau_m, sqrt(2 tau_m / T) for a
-    long one.
-    """
-    return _out(np.sqrt(2.0 * np.asarray(averaged_variance_fraction(duration, 0.5 * tau_m))))

@@ -40,7 +40,7 @@ def test_curie_spin_noise_is_the_spin_signal_through_the_lockin(order, tau_m, ta
     from scipy import integrate
 
     from mrfm.physics import lockin
-    from mrfm.physics import spin_dynamics as sd
+    from mrfm.physics import spin_noise as sn
 
     dwell = 0.05
     model = NoiseModel(kind="force", thermal_sigma=0.0, tau=tau, order=order, dwell=dwell,
@@ -51,7 +51,7 @@ def test_curie_spin_noise_is_the_spin_signal_through_the_lockin(order, tau_m, ta
                             rng=np.random.default_rng(3), spin_variance=np.full(shape, var))
 
     def power(f):
-        return sd.spin_signal_psd(f, 1.0, tau_m) * abs(
+        return sn.spin_signal_psd(f, 1.0, tau_m) * abs(
             lockin.response(f, time_constant=tau, order=order)) ** 2
 
     capture, _ = integrate.quad(power, 0.0, np.inf, limit=400, epsabs=1e-13)

@@ -1,4 +1,5 @@
-"""Spin dynamics: adiabaticity, Landau-Zener inversion, B1_eff, spin lock, lock-in capture.
+"""Spin dynamics: adiabaticity, Landau-Zener inversion, B1_eff, spin lock; the spin signal
+through a lock-in (mrfm.physics.spin_noise).
 
 Independent truth
 -----------------
@@ -21,6 +22,7 @@ from scipy import integrate
 
 from mrfm.physics import SphereMagnet, lockin
 from mrfm.physics import spin_dynamics as sd
+from mrfm.physics import spin_noise as sn
 
 
 def _bloch(omega1: float, delta, t0: float, t1: float, t1rho: float = math.inf,
@@ -152,25 +154,25 @@ def test_force_per_moment_is_grad_of_field_magnitude():
 
 def test_spin_signal_psd_integrates_to_variance():
     var, tau = 2.5e-36, 0.76
-    total, _ = integrate.quad(lambda f: sd.spin_signal_psd(f, var, tau), 0.0, np.inf)
+    total, _ = integrate.quad(lambda f: sn.spin_signal_psd(f, var, tau), 0.0, np.inf)
     assert total == pytest.approx(var, rel=1e-9)
     # half maximum at f = 1/(2 pi tau): FWHM (two-sided) 1/(pi tau)
-    half = sd.spin_signal_bandwidth(tau) / 2.0
-    assert sd.spin_signal_psd(half, var, tau) == pytest.approx(
-        0.5 * sd.spin_signal_psd(0.0, var, tau), rel=1e-12)
+    half = sn.spin_signal_bandwidth(tau) / 2.0
+    assert sn.spin_signal_psd(half, var, tau) == pytest.approx(
+        0.5 * sn.spin_signal_psd(0.0, var, tau), rel=1e-12)
 
 
 @pytest.mark.parametrize("order", [1, 2, 3, 4])
 @pytest.mark.parametrize(("tau_m", "tc"), [(0.76, 0.1), (0.05, 1.0), (1.0, 1.0)])
 def test_lockin_capture_fraction_against_quad(order, tau_m, tc):
     def integrand(f: float) -> float:
-        return (sd.spin_signal_psd(f, 1.0, tau_m)
+        return (sn.spin_signal_psd(f, 1.0, tau_m)
                 * abs(lockin.response(f, time_constant=tc, order=order)) ** 2)
 
     truth, _ = integrate.quad(integrand, 0.0, np.inf, limit=400, epsabs=1e-13)
-    assert sd.lockin_capture_fraction(tau_m, tc, order) == pytest.approx(truth, rel=1e-7)
+    assert sn.lockin_capture_fraction(tau_m, tc, order) == pytest.approx(truth, rel=1e-7)
     if order == 1:
-        assert sd.lockin_capture_fraction(tau_m, tc, 1) == pytest.approx(tau_m / (tau_m + tc))
+        assert sn.lockin_capture_fraction(tau_m, tc, 1) == pytest.approx(tau_m / (tau_m + tc))
 
 
 def test_scalar_kernels_equal_the_vectorized_laws():
@@ -207,34 +209,34 @@ def test_averaged_variance_fraction_against_double_integral(u):
     half, _ = integrate.dblquad(lambda s, r: math.exp(-(r - s) / tau), 0.0, t,
                                 0.0, lambda r: r, epsabs=1e-15 * t * t, epsrel=1e-11)
     truth = 2.0 * half
-    assert sd.averaged_variance_fraction(t, tau) == pytest.approx(truth / t**2, rel=1e-9,
+    assert sn.averaged_variance_fraction(t, tau) == pytest.approx(truth / t**2, rel=1e-9,
                                                                   abs=0.0)
 
 
 def test_averaged_variance_fraction_limits_and_errors():
     tau = 0.2
-    assert sd.averaged_variance_fraction(0.0, tau) == 1.0
+    assert sn.averaged_variance_fraction(0.0, tau) == 1.0
     # long dwell: 2 tau/T - 2 (tau/T)^2 (the e^-u term is below 1e-40)
     t = 100.0
-    assert sd.averaged_variance_fraction(t, tau) == pytest.approx(
+    assert sn.averaged_variance_fraction(t, tau) == pytest.approx(
         2 * tau / t - 2 * (tau / t) ** 2, rel=1e-12)
     # the series and the closed form agree to rounding across the switch at u = 0.1 (the
     # closed form's cancellation is ~2 eps / u there), and the series against exact
     # rational arithmetic (Fraction, 40 terms) at small u
-    lo, hi = sd.averaged_variance_fraction(np.array([0.1 * (1 - 1e-15), 0.1]) * tau, tau)
+    lo, hi = sn.averaged_variance_fraction(np.array([0.1 * (1 - 1e-15), 0.1]) * tau, tau)
     assert abs(lo - hi) < 1e-14
     from fractions import Fraction
 
     for u in (1e-8, 1e-5, 3e-3, 0.05, 0.0999):
         q = Fraction(u)
         exact = sum(2 * (-q) ** k / math.factorial(k + 2) for k in range(40))
-        got = sd.averaged_variance_fraction(u * tau, tau)
+        got = sn.averaged_variance_fraction(u * tau, tau)
         assert abs(Fraction(got) - exact) <= Fraction(1, 10**15) * exact
     for bad in (-1.0, math.nan):
         with pytest.raises(ValueError, match="duration"):
-            sd.averaged_variance_fraction(bad, tau)
+            sn.averaged_variance_fraction(bad, tau)
     with pytest.raises(ValueError, match="tau_m"):
-        sd.averaged_variance_fraction(1.0, 0.0)
+        sn.averaged_variance_fraction(1.0, 0.0)
 
 
 @pytest.mark.parametrize("u", [0.25, 2.0, 10.0])
@@ -252,13 +254,13 @@ def test_variance_estimate_rel_std_by_monte_carlo(u):
         x = a * x + math.sqrt(1 - a * a) * rng.standard_normal(n_rec)
         acc += x * x
     est = acc / n_step
-    assert np.std(est) == pytest.approx(sd.variance_estimate_rel_std(u * tau, tau), rel=0.05)
+    assert np.std(est) == pytest.approx(sn.variance_estimate_rel_std(u * tau, tau), rel=0.05)
     x = rng.standard_normal(n_rec)
     acc = np.zeros(n_rec)
     for _ in range(n_step):
         x = a * x + math.sqrt(1 - a * a) * rng.standard_normal(n_rec)
         acc += x
-    assert np.var(acc / n_step) == pytest.approx(sd.averaged_variance_fraction(u * tau, tau),
+    assert np.var(acc / n_step) == pytest.approx(sn.averaged_variance_fraction(u * tau, tau),
                                                  rel=0.05)
 
 
@@ -269,10 +271,10 @@ def test_filtered_spin_signal_steps_against_the_spectrum(order, tau_m, tc, dt):
     """The sampled model of the spin signal read through the lock-in filter: the reading's
     variance and its covariance with the next reading against integrals of the Lorentzian
     times |H|^2 (scipy quad; the cosine transform by QAWF), and the step's stationarity."""
-    phi, root, p = sd.filtered_spin_signal_steps(tau_m, tc, order, dt)
+    phi, root, p = sn.filtered_spin_signal_steps(tau_m, tc, order, dt)
 
     def power(f: float) -> float:
-        return (sd.spin_signal_psd(f, 1.0, tau_m)
+        return (sn.spin_signal_psd(f, 1.0, tau_m)
                 * abs(lockin.response(f, time_constant=tc, order=order)) ** 2)
 
     var, _ = integrate.quad(power, 0.0, np.inf, limit=400, epsabs=1e-13)
@@ -289,8 +291,8 @@ def test_filtered_spin_signal_steps_continuous_across_the_two_step_forms():
     tau_m, tc = 1.0, 0.1
     q = []
     for dt in (0.2 * (1 - 1e-12), 0.2 * (1 + 1e-12)):
-        _, root, _ = sd.filtered_spin_signal_steps(tau_m, tc, 3, dt)
+        _, root, _ = sn.filtered_spin_signal_steps(tau_m, tc, 3, dt)
         q.append(root @ root.T)
     np.testing.assert_allclose(q[0], q[1], rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="dt"):
-        sd.filtered_spin_signal_steps(tau_m, tc, 1, 0.0)
+        sn.filtered_spin_signal_steps(tau_m, tc, 1, 0.0)
