@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,7 +61,11 @@ def test_ctrl_c_stops_the_workers_keeps_finished_items_exit_130(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
     assert proc.returncode == 130, err
-    lines = [line for line in err.splitlines() if line.strip() and "dashboard" not in line]
+    # progress lines come every 10 s off a terminal: a cold first item (compiling the
+    # solver on a loaded machine) can take longer than that
+    progress = re.compile(r"mrfm: dataset \d+/\d+ items \(")
+    lines = [line for line in err.splitlines()
+             if line.strip() and "dashboard" not in line and not progress.match(line)]
     assert lines == ["mrfm: interrupted (finished work is kept)"], err
     kept = sorted(out.glob("item_*.h5"))
     assert kept and len(kept) < 200
