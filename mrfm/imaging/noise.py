@@ -15,11 +15,11 @@ low-pass is an ``order``-pole RC filter of time constant ``tau``. Effects:
   :func:`filtered_spin_noise`) each reading keeps the fraction
   :func:`mrfm.physics.spin_noise.lockin_capture_fraction` of its variance
   (``tau_m / (tau_m + tau)`` for one pole), and successive readings are correlated as
-  the filtered signal is. For a force-variance
-  measurement (statistical polarization) the variance estimated as the mean square over
-  the dwell has relative standard deviation
-  :func:`mrfm.physics.spin_noise.variance_estimate_rel_std` (``sqrt(2)`` for a short
-  dwell, ``sqrt(2 tau_m / T)`` for a long one), applied to the total variance;
+  the filtered signal is. A force-variance measurement (statistical polarization) reads
+  the dwell's mean square of the lock-in's output, the thermal variance subtracted: its
+  mean is the captured spin variance g sigma^2 (g the capture fraction above) and its
+  spread follows from the output's autocorrelation (the spin and thermal parts each
+  through the filter; Isserlis; :func:`mrfm.physics.spin_noise.mean_square_spread_terms`);
 * tip-sample drift: a constant drift velocity of random direction; the signal is
   sampled at the drifted positions (trilinear interpolation of the noiseless map);
 * lock-in filtering: the signal sequence is passed through the RC filter (exact
@@ -176,6 +176,30 @@ class NoiseModel:
     snr: float | None = None
 
 
+def _variance_reading(variance: np.ndarray, model: NoiseModel, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray, float]:
+    """(readings, their standard deviations, the lock-in's capture g) of a force variance
+    measured at each point as the dwell's mean square of the lock-in's output X, the known
+    thermal variance subtracted.
+
+    X holds the spin signal (variance g sigma^2 after the filter, g of
+    :func:`mrfm.physics.spin_noise.lockin_capture_fraction`) and the thermal force
+    (``thermal_sigma``^2 after it), Gaussian and independent; the reading's mean is
+    g sigma^2, its variance a^2 i_ss + 2 a c i_sw + c^2 i_ww with a = g sigma^2,
+    c = thermal_sigma^2 (:func:`mrfm.physics.spin_noise.mean_square_spread_terms`). The
+    readings of different points are drawn independently (their correlation through the
+    filter across a dwell boundary is left out).
+    """
+    capture = SN.lockin_capture_fraction(model.tau_m, model.tau, model.order)
+    i_ss, i_sw, i_ww = SN.mean_square_spread_terms(model.dwell, model.tau_m, model.tau,
+                                                   model.order)
+    a = capture * np.abs(variance)
+    c = model.thermal_sigma**2
+    std = np.sqrt(a * a * i_ss + 2.0 * a * c * i_sw + c * c * i_ww)
+    mean = capture * variance
+    return mean + std * rng.standard_normal(variance.size), std, float(capture)
+
+
 def add_noise(
     noiseless: np.ndarray,
     *,
@@ -203,29 +227,32 @@ def add_noise(
     noisy : ndarray
     info : dict
         ``sigma`` (standard deviation of noisy - noiseless), ``snr`` (peak/sigma) and the
-        components (``thermal_sigma``, ``spin_sigma_rms``, ``drift_rms``), SI.
+        components (``thermal_sigma``, ``spin_sigma_rms``, ``drift_rms``), SI;
+        ``spin_capture``: the fraction of the spin signal's power that the lock-in's filter
+        passes (:func:`mrfm.physics.spin_noise.lockin_capture_fraction`; it scales a
+        variance measurement's mean and the spin noise; 1 where no spin part is modelled).
     """
     shape = noiseless.shape
     x = np.asarray(noiseless, dtype=float)
-    info: dict[str, float] = {"thermal_sigma": 0.0, "spin_sigma_rms": 0.0, "drift_rms": 0.0}
+    info: dict[str, float] = {"thermal_sigma": 0.0, "spin_sigma_rms": 0.0, "drift_rms": 0.0,
+                              "spin_capture": 1.0}
     if model.drift_rate > 0:
         offsets = drift_offsets(shape, rate=model.drift_rate, dwell=model.dwell, rng=rng)
         x = sample_with_drift(x, offsets, spacing)
         info["drift_rms"] = float(np.sqrt(np.mean(np.sum(offsets**2, axis=-1))))
     seq = raster_order(x)
-    if model.snr is None:
-        if model.kind == "variance":
-            rel = SN.variance_estimate_rel_std(model.dwell, model.tau_m)
-            std = rel * (np.abs(seq) + model.thermal_sigma**2)
-            seq = seq + std * rng.standard_normal(seq.size)
-            info["spin_sigma_rms"] = float(np.sqrt(np.mean(std**2)))
     seq = rc_filter(seq, tau=model.tau, dwell=model.dwell, order=model.order)
     if model.snr is None:
+        if model.kind == "variance":
+            seq, std, capture = _variance_reading(seq, model, rng)
+            info["spin_capture"] = capture
+            info["spin_sigma_rms"] = float(np.sqrt(np.mean(std**2)))
         if model.kind == "force" and spin_variance is not None:
             sigma = np.sqrt(np.maximum(raster_order(spin_variance), 0.0))
             unit, capture = filtered_spin_noise(seq.size, tau_m=model.tau_m, tau=model.tau,
                                                 dwell=model.dwell, order=model.order, rng=rng)
             seq = seq + sigma * unit
+            info["spin_capture"] = capture
             info["spin_sigma_rms"] = float(np.sqrt(np.mean(sigma**2) * capture))
         if model.kind == "force":
             seq = seq + filtered_white_noise(seq.size, sigma=model.thermal_sigma, tau=model.tau,

@@ -72,6 +72,8 @@ def _read_input(path: Path) -> dict[str, Any]:
             out["grid"] = read_grid(entry["imaging"])
             if "noise_sigma" in entry["imaging"]:
                 out["noise_sigma"] = float(entry["imaging/noise_sigma"][()])
+            if "spin_capture" in entry["imaging"]:
+                out["spin_capture"] = float(entry["imaging/spin_capture"][()])
         else:
             axes = {}
             for key, aliases in (("x", ("x",)), ("y", ("y",)), ("height", ("height", "z"))):
@@ -187,6 +189,10 @@ def reconstruct_file(
                         'function was removed, the solver computes it for every tip; '
                         'use "auto" or "solver"')
     kernel, unit, source = kernel_for_experiment(exp, grid)
+    if unit == "N^2" and "spin_capture" in src:
+        # a synthetic variance measurement reads the captured spin variance g sigma^2
+        # (mrfm.imaging.noise): the forward model does too
+        kernel = kernel * src["spin_capture"]
     op = ConvolutionOperator(kernel, object_shape=grid.object_shape, data_shape=grid.data_shape)
     sigma = s.noise_sigma if s.noise_sigma is not None else src.get("noise_sigma")
     truth = src.get("truth") if truth is None else np.asarray(truth, dtype=float)

@@ -70,6 +70,39 @@ def lockin_capture_fraction(tau_m: float, time_constant: float, order: int) -> f
     return float(value)
 
 
+def _chain(tau_m: float | None, tc: float, order: int,
+           caller: str) -> tuple[np.ndarray, np.ndarray]:
+    """(A, G) of dz = A z dt + b dW, G = b b^T: a unit-variance Ornstein-Uhlenbeck signal
+    of correlation time ``tau_m`` (s; its state first) feeding ``order`` RC poles of time
+    constant ``tc`` (s; the output last); ``tau_m`` None: white noise into the first pole
+    (the poles alone)."""
+    lockin.enbw(tc, order)  # validates order and time constant
+    if tau_m is not None and not (math.isfinite(tau_m) and tau_m > 0):
+        raise ValueError(f"{caller}: tau_m {tau_m!r} s must be > 0")
+    first = 0 if tau_m is None else 1
+    n = order + first
+    a = np.zeros((n, n))
+    g = np.zeros((n, n))
+    if tau_m is None:
+        a[0, 0] = -1.0 / tc
+        g[0, 0] = 1.0 / (tc * tc)
+    else:
+        a[0, 0] = -1.0 / tau_m
+        g[0, 0] = 2.0 / tau_m
+    for k in range(1, n):
+        a[k, k - 1] = 1.0 / tc
+        a[k, k] = -1.0 / tc
+    return a, g
+
+
+def _stationary(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The stationary covariance P of :func:`_chain`'s system: A P + P A^T + G = 0."""
+    from scipy import linalg
+
+    p = linalg.solve_continuous_lyapunov(a, -g)
+    return 0.5 * (p + p.T)
+
+
 def filtered_spin_signal_steps(tau_m: float, time_constant: float, order: int,
                                dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact sampled model of a unit-variance spin signal read through the lock-in filter.
@@ -95,21 +128,11 @@ def filtered_spin_signal_steps(tau_m: float, time_constant: float, order: int,
 
     tm = float(tau_m)
     tc = float(time_constant)
-    lockin.enbw(tc, order)  # validates order and time constant
-    if not (math.isfinite(tm) and tm > 0):
-        raise ValueError(f"filtered_spin_signal_steps: tau_m {tau_m!r} s must be > 0")
     if not (math.isfinite(dt) and dt > 0):
         raise ValueError(f"filtered_spin_signal_steps: dt {dt!r} s must be > 0")
-    n = order + 1
-    a = np.zeros((n, n))
-    a[0, 0] = -1.0 / tm
-    for k in range(1, n):
-        a[k, k - 1] = 1.0 / tc
-        a[k, k] = -1.0 / tc
-    g = np.zeros((n, n))
-    g[0, 0] = 2.0 / tm
-    stationary = linalg.solve_continuous_lyapunov(a, -g)
-    stationary = 0.5 * (stationary + stationary.T)
+    a, g = _chain(tm, tc, order, "filtered_spin_signal_steps")
+    n = a.shape[0]
+    stationary = _stationary(a, g)
     if dt * max(1.0 / tm, 1.0 / tc) <= 2.0:
         # Van Loan's block exponential (its e^{-A dt} block grows as e^{dt / tau}: short
         # steps only, where the stationary form below would cancel)
@@ -173,3 +196,68 @@ def variance_estimate_rel_std(duration: ArrayLike, tau_m: float) -> float | np.n
     long one.
     """
     return _out(np.sqrt(2.0 * np.asarray(averaged_variance_fraction(duration, 0.5 * tau_m))))
+
+
+def filtered_autocorrelations(lags: ArrayLike, tau_m: float, time_constant: float,
+                              order: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rho_spin, rho_white): the autocorrelations, normalized to 1 at lag 0, of the
+    lock-in's output (``order`` RC poles of ``time_constant``, s) for the spin signal of
+    correlation time ``tau_m`` (s) and for white noise (the thermal force), at ``lags``
+    (s, >= 0; any shape): (e^{A s} P)[out, out] / P[out, out] of :func:`_chain`'s
+    systems."""
+    from scipy import linalg
+
+    s = np.asarray(lags, dtype=float)
+    if np.any(~(s >= 0)):
+        raise ValueError(f"filtered_autocorrelations: lags {lags!r} s must be >= 0")
+    out = []
+    for tm in (float(tau_m), None):
+        a, g = _chain(tm, float(time_constant), order, "filtered_autocorrelations")
+        p = _stationary(a, g)
+        rho = np.array([(linalg.expm(a * lag) @ p[:, -1])[-1] for lag in s.ravel()])
+        out.append(rho.reshape(s.shape) / p[-1, -1])
+    return out[0], out[1]
+
+
+def mean_square_spread_terms(duration: float, tau_m: float, time_constant: float,
+                             order: int) -> tuple[float, float, float]:
+    """(i_ss, i_sw, i_ww): the variance of the mean of X**2 over ``duration`` T (s) is
+    a**2 i_ss + 2 a c i_sw + c**2 i_ww, X the lock-in's output holding the spin signal
+    (variance a after the filter) and white noise (variance c after the filter), both
+    zero-mean Gaussian and independent.
+
+    Isserlis' theorem gives Cov(X**2(t), X**2(t')) = 2 R_X(t - t')**2 with
+    R_X = a rho_spin + c rho_white (:func:`filtered_autocorrelations`), so
+    i_xy = (4 / T**2) int_0^T (T - s) rho_x(s) rho_y(s) ds: Simpson's rule on 4096
+    intervals of [0, min(T, 30 tau_max)] (tau_max the longest of tau_m and order times the
+    time constant; beyond it the integrand is below e^-60), the autocorrelations stepped
+    by one exact propagator e^{A h}. With no filter and no white part this is 2 F(2u)
+    (:func:`variance_estimate_rel_std` squared).
+    """
+    from scipy import linalg
+
+    t = float(duration)
+    if not (math.isfinite(t) and t > 0):
+        raise ValueError(f"mean_square_spread_terms: duration {duration!r} s must be > 0")
+    end = min(t, 30.0 * max(float(tau_m), order * float(time_constant)))
+    n = 4096
+    h = end / n
+    lags = h * np.arange(n + 1)
+    rho = []
+    for tm in (float(tau_m), None):
+        a, g = _chain(tm, float(time_constant), order, "mean_square_spread_terms")
+        p = _stationary(a, g)
+        step = linalg.expm(a * h)
+        v = p[:, -1].copy()
+        r = np.empty(n + 1)
+        for k in range(n + 1):
+            r[k] = v[-1]
+            v = step @ v
+        rho.append(r / p[-1, -1])
+    rs, rw = rho
+    weights = np.full(n + 1, 2.0)
+    weights[1::2] = 4.0
+    weights[0] = weights[-1] = 1.0
+    weights *= h / 3.0 * (t - lags) * (4.0 / (t * t))
+    return (float(np.sum(weights * rs * rs)), float(np.sum(weights * rs * rw)),
+            float(np.sum(weights * rw * rw)))

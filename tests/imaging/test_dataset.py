@@ -206,6 +206,25 @@ def test_reconstruct_item_and_file_without_configuration(tmp_path, capsys, clien
     first_phase = [done for done, _ in seen[:again["iterations"]]]
     assert first_phase == list(range(1, again["iterations"] + 1))
     assert seen[-1][1] == again["iterations"] * (1 + 3 * RESOLUTION_SEPARATIONS)
+    # the forward model takes the item's lock-in capture g (the reading's mean is
+    # g sigma^2): with g halved the same data reconstruct to twice the density
+    from mrfm.config.reconstruction import ReconstructionSettings
+
+    with h5py.File(item, "r") as fh:
+        g = float(fh["entry/imaging/spin_capture"][()])
+    assert 0.0 < g < 1.0
+    halved = tmp_path / "halved.h5"
+    with h5py.File(item, "r") as src, h5py.File(halved, "w") as dst:
+        src.copy("entry", dst)
+        dst["entry/imaging/spin_capture"][()] = 0.5 * g
+    quick = ReconstructionSettings(resolution_test=False)
+    dens = []
+    for path, name in ((item, "g.h5"), (halved, "half.h5")):
+        reconstruct_file(path, tmp_path / name, settings=quick)
+        with h5py.File(tmp_path / name, "r") as fh:
+            dens.append(fh["entry/data/density"][()])
+    assert np.max(dens[0]) > 0
+    np.testing.assert_allclose(dens[1], 2.0 * dens[0], rtol=1e-9, atol=1e-9 * np.max(dens[0]))
     # strip the configuration: exit 2, one line
     bare = tmp_path / "bare.h5"
     with h5py.File(item, "r") as src, h5py.File(bare, "w") as dst:
