@@ -114,6 +114,7 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
     from mrfm.imaging.operators import ConvolutionOperator
     from mrfm.imaging.phantoms import make_phantom
     from mrfm.physics.lockin import time_constant_for_enbw
+    from mrfm.timedomain.spins import spin_correlation_time
 
     base = cached_experiment(config_text)
     settings = base.section("dataset")
@@ -144,6 +145,11 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
             f"dataset: the physical noise model covers force (N) and force-variance (N^2) "
             f"signals; this protocol gives {unit}: set dataset.snr"
         )
+    tau_m = spin_correlation_time(exp)
+    if not tau_m > 0:
+        raise ConfigError(
+            "dataset: the passages do not keep the spins locked (correlation time 0 s: "
+            "adiabaticity too low; raise rf.B1 or lower rf.fm_depth)")
     bandwidth = exp.protocol.bandwidth
     tau = time_constant_for_enbw(bandwidth, settings.lockin_order)
     dwell = settings.dwell if settings.dwell is not None else 5.0 * tau
@@ -153,7 +159,7 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
         tau=tau,
         order=settings.lockin_order,
         dwell=dwell,
-        tau_m=float(exp.protocol.tau_m or exp.protocol.T1rho),
+        tau_m=tau_m,
         drift_rate=settings.drift_rate,
         snr=settings.snr,
     )

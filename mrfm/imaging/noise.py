@@ -158,7 +158,9 @@ class NoiseModel:
     dwell : float
         Time per scan point, s.
     tau_m : float
-        Correlation time of the spin fluctuations, s.
+        Correlation time of the spin fluctuations, s (datasets:
+        :func:`mrfm.timedomain.spins.spin_correlation_time`, T1rho shortened by imperfect
+        passages).
     drift_rate : float
         Tip-sample drift speed, m/s.
     snr : float or None
@@ -226,7 +228,8 @@ def add_noise(
     -------
     noisy : ndarray
     info : dict
-        ``sigma`` (standard deviation of noisy - noiseless), ``snr`` (peak/sigma) and the
+        ``sigma`` (standard deviation of noisy - noiseless; of noisy - g noiseless for a
+        variance measurement, whose reading is g times the map), ``snr`` (peak/sigma) and the
         components (``thermal_sigma``, ``spin_sigma_rms``, ``drift_rms``), SI;
         ``spin_capture``: the fraction of the spin signal's power that the lock-in's filter
         passes (:func:`mrfm.physics.spin_noise.lockin_capture_fraction`; it scales a
@@ -247,6 +250,7 @@ def add_noise(
             seq, std, capture = _variance_reading(seq, model, rng)
             info["spin_capture"] = capture
             info["spin_sigma_rms"] = float(np.sqrt(np.mean(std**2)))
+            info["thermal_sigma"] = model.thermal_sigma
         if model.kind == "force" and spin_variance is not None:
             sigma = np.sqrt(np.maximum(raster_order(spin_variance), 0.0))
             unit, capture = filtered_spin_noise(seq.size, tau_m=model.tau_m, tau=model.tau,
@@ -261,9 +265,12 @@ def add_noise(
     else:
         peak = float(np.max(np.abs(noiseless)))
         seq = seq + rng.normal(0.0, peak / model.snr, size=seq.size)
+    # a variance measurement reads g times the map (the forward model `mrfm reconstruct`
+    # uses for it): its noise is measured from that, not from the map
+    scale = info["spin_capture"] if model.kind == "variance" else 1.0
     noisy = from_raster_order(seq, shape)
-    sigma = float(np.std(noisy - noiseless))
-    peak = float(np.max(np.abs(noiseless)))
+    sigma = float(np.std(noisy - scale * noiseless))
+    peak = scale * float(np.max(np.abs(noiseless)))
     info["sigma"] = sigma
     info["snr"] = peak / sigma if sigma > 0 else float("inf")
     return noisy, info

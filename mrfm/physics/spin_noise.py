@@ -228,36 +228,66 @@ def mean_square_spread_terms(duration: float, tau_m: float, time_constant: float
 
     Isserlis' theorem gives Cov(X**2(t), X**2(t')) = 2 R_X(t - t')**2 with
     R_X = a rho_spin + c rho_white (:func:`filtered_autocorrelations`), so
-    i_xy = (4 / T**2) int_0^T (T - s) rho_x(s) rho_y(s) ds: Simpson's rule on 4096
-    intervals of [0, min(T, 30 tau_max)] (tau_max the longest of tau_m and order times the
-    time constant; beyond it the integrand is below e^-60), the autocorrelations stepped
-    by one exact propagator e^{A h}. With no filter and no white part this is 2 F(2u)
-    (:func:`variance_estimate_rel_std` squared).
+    i_xy = (4 / T**2) int_0^T (T - s) rho_x(s) rho_y(s) ds: Simpson's rule on
+    [0, min(T, 30 tau_max)] (tau_max the longest of tau_m and order times the time
+    constant; beyond it the integrand is below e^-60) in segments of
+    :data:`SPREAD_INTERVALS` intervals each, the first [0, 40 tau_min], each next ten
+    times as long, so that both time scales are resolved; the autocorrelations are
+    stepped by one exact propagator e^{A h} per segment. With no filter and no white part
+    this is 2 F(2u) (:func:`variance_estimate_rel_std` squared).
     """
-    from scipy import linalg
-
     t = float(duration)
     if not (math.isfinite(t) and t > 0):
         raise ValueError(f"mean_square_spread_terms: duration {duration!r} s must be > 0")
-    end = min(t, 30.0 * max(float(tau_m), order * float(time_constant)))
-    n = 4096
-    h = end / n
-    lags = h * np.arange(n + 1)
-    rho = []
-    for tm in (float(tau_m), None):
-        a, g = _chain(tm, float(time_constant), order, "mean_square_spread_terms")
+    tm = float(tau_m)
+    tc = float(time_constant)
+    end = min(t, 30.0 * max(tm, order * tc))
+    # segments of growing length, each resolving the scale it starts at: [0, 40 tau_min],
+    # then x10 per segment (a 1 ms lock-in under a 1 s spin signal needs its own grid)
+    bounds = [0.0]
+    edge = 40.0 * min(tm, tc)
+    while bounds[-1] < end:
+        bounds.append(min(end, edge))
+        edge *= 10.0
+    chains = []
+    for tau_in in (tm, None):
+        a, g = _chain(tau_in, tc, order, "mean_square_spread_terms")
         p = _stationary(a, g)
-        step = linalg.expm(a * h)
-        v = p[:, -1].copy()
-        r = np.empty(n + 1)
-        for k in range(n + 1):
-            r[k] = v[-1]
-            v = step @ v
-        rho.append(r / p[-1, -1])
-    rs, rw = rho
-    weights = np.full(n + 1, 2.0)
-    weights[1::2] = 4.0
-    weights[0] = weights[-1] = 1.0
-    weights *= h / 3.0 * (t - lags) * (4.0 / (t * t))
-    return (float(np.sum(weights * rs * rs)), float(np.sum(weights * rs * rw)),
-            float(np.sum(weights * rw * rw)))
+        chains.append((a, p[:, -1].copy(), p[-1, -1]))
+    total = np.zeros(3)
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        lags, weights = _simpson(lo, hi, SPREAD_INTERVALS)
+        rs, rw = (_autocorrelation_run(a, v0, p_out, lo, hi, SPREAD_INTERVALS)
+                  for a, v0, p_out in chains)
+        w = weights * (t - lags)
+        total += np.array([np.sum(w * rs * rs), np.sum(w * rs * rw), np.sum(w * rw * rw)])
+    i_ss, i_sw, i_ww = (4.0 / (t * t)) * total
+    return float(i_ss), float(i_sw), float(i_ww)
+
+
+#: Simpson intervals per segment of :func:`mean_square_spread_terms`
+SPREAD_INTERVALS = 2048
+
+
+def _simpson(lo: float, hi: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes, weights) of Simpson's rule on n (even) intervals of [lo, hi]."""
+    h = (hi - lo) / n
+    w = np.full(n + 1, 2.0)
+    w[1::2] = 4.0
+    w[0] = w[-1] = 1.0
+    return lo + h * np.arange(n + 1), w * (h / 3.0)
+
+
+def _autocorrelation_run(a: np.ndarray, v0: np.ndarray, p_out: float, lo: float, hi: float,
+                         n: int) -> np.ndarray:
+    """The normalized output autocorrelation (e^{A s} P)[-1, -1] / P[-1, -1] at the n + 1
+    Simpson nodes of [lo, hi]; ``v0`` = P[:, -1]. One propagator to lo, then one step."""
+    from scipy import linalg
+
+    v = linalg.expm(a * lo) @ v0 if lo > 0 else v0.copy()
+    step = linalg.expm(a * ((hi - lo) / n))
+    r = np.empty(n + 1)
+    for k in range(n + 1):
+        r[k] = v[-1]
+        v = step @ v
+    return r / p_out

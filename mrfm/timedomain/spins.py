@@ -223,7 +223,8 @@ PASSAGE_PROTOCOLS = ("CAI", "OSCAR", "iOSCAR")
 
 def spin_correlation_time(exp: Experiment, f_mod: float | None = None) -> float:
     """Correlation time tau_m of the statistically polarized signal, s: one law for the
-    virtual rig's lock-in (:mod:`mrfm.rig.lockin`) and the time-domain chain.
+    virtual rig's lock-in (:mod:`mrfm.rig.lockin`), the time-domain chain and the
+    datasets' noise (:mod:`mrfm.imaging.noise`).
 
     ``protocol.tau_m`` where the experiment sets it (a measured correlation time); else,
     for CAI, OSCAR and iOSCAR with ``protocol.adiabatic = "landau-zener"``, the lifetime

@@ -310,3 +310,53 @@ def test_a_task_still_held_from_an_earlier_call_is_not_taken_for_this_item(tmp_p
     assert [r["file"] for r in records] == ["item_000000.h5", "item_000001.h5"]
     assert all((tmp_path / "set" / r["file"]).is_file() for r in records)
     held.release()
+
+
+def test_items_take_the_correlation_time_of_the_passages():
+    """The noise model's tau_m is the spins' correlation time under the passages
+    (timedomain.spins.spin_correlation_time: with B1 = 1 mT the Landau-Zener losses end
+    the lock after ~1 ms, not T1rho = 1 s), as the rig and the time domain use; the item's
+    lock-in capture shows it. B1 so weak that no lock survives a passage: exit-2 error."""
+    from mrfm.config import loads
+    from mrfm.errors import ConfigError
+    from mrfm.imaging.dataset_item import make_item
+    from mrfm.physics.lockin import time_constant_for_enbw
+    from mrfm.physics.spin_noise import lockin_capture_fraction
+    from mrfm.timedomain.spins import spin_correlation_time
+
+    text = CONFIG.replace('B1 = "4 mT"', 'B1 = "1 mT"')
+    item = make_item(text, 0)
+    exp = item.experiment
+    tau_m = spin_correlation_time(exp)
+    assert 0 < tau_m < 0.01 * exp.protocol.T1rho
+    order = loads(text).section("dataset").lockin_order
+    tau = time_constant_for_enbw(exp.protocol.bandwidth, order)
+    assert item.noise["spin_capture"] == pytest.approx(
+        lockin_capture_fraction(tau_m, tau, order), rel=1e-12, abs=0.0)
+    with pytest.raises(ConfigError, match="do not keep the spins locked"):
+        make_item(CONFIG.replace('B1 = "4 mT"', 'B1 = "0.2 mT"'), 0)
+
+
+def test_a_force_items_capture_does_not_scale_its_reconstruction(tmp_path, clients):
+    """A Curie (force) item records the capture of its spin noise, but its reading's mean is
+    the force itself: the reconstruction's forward model is not scaled (only N^2 data are)."""
+    from mrfm.config.reconstruction import ReconstructionSettings
+
+    cfg = _write(tmp_path, CONFIG.replace('polarization = "statistical"',
+                                          'polarization = "curie"'))
+    summary = generate_dataset(cfg, count=1, out_dir=tmp_path / "c", client=clients[1],
+                               progress=False)
+    item = tmp_path / "c" / read_manifest(summary["manifest"])[0]["file"]
+    halved = tmp_path / "halved.h5"
+    with h5py.File(item, "r") as src, h5py.File(halved, "w") as dst:
+        assert src["entry/data/signal"].attrs["units"] == "N"
+        src.copy("entry", dst)
+        dst["entry/imaging/spin_capture"][()] = 0.5 * float(src["entry/imaging/spin_capture"][()])
+    quick = ReconstructionSettings(resolution_test=False, stopping="fixed", iterations=30)
+    dens = []
+    for path, name in ((item, "a.h5"), (halved, "b.h5")):
+        reconstruct_file(path, tmp_path / name, settings=quick)
+        with h5py.File(tmp_path / name, "r") as fh:
+            dens.append(fh["entry/data/density"][()])
+    assert np.max(dens[0]) > 0
+    np.testing.assert_array_equal(dens[1], dens[0])

@@ -90,9 +90,31 @@ def test_variance_measurement_mean_and_spread(tau_m, tau, thermal):
     a, c = g * level, thermal**2
     spread = math.sqrt(a * a * i_ss + 2 * a * c * i_sw + c * c * i_ww)
     assert info["spin_capture"] == g
+    # the noise level is measured from the reading's mean g sigma^2, not from sigma^2
+    # (which would add (1 - g) sigma^2 of bias to it)
+    assert info["sigma"] == pytest.approx(np.std(noisy), rel=1e-12, abs=0.0)
+    assert info["snr"] == pytest.approx(a / info["sigma"], rel=1e-12, abs=0.0)
     assert np.std(noisy) == pytest.approx(spread, rel=0.05, abs=0.0)
     assert abs(np.mean(noisy) - a) < 4 * spread / math.sqrt(noisy.size)
     if thermal == 0.0 and tau <= 1e-3 * tau_m:
         # the filter's own smoothing moves it by ~tau / tau_m
         assert spread == pytest.approx(a * sn.variance_estimate_rel_std(dwell, tau_m),
                                        rel=0.01, abs=0.0)
+
+
+def test_variance_noise_level_is_measured_from_the_captured_reading():
+    """On a varying map the reported noise level is the readings' random spread (the rms of
+    their standard deviations), not their distance from the uncaptured map: with g = 1/3
+    that distance is dominated by (1 - g) times the map's variation."""
+    dwell = 0.05
+    model = NoiseModel(kind="variance", thermal_sigma=0.0, tau=dwell / 10, order=1,
+                       dwell=dwell, tau_m=dwell / 20)
+    shape = (20, 18, 10)
+    level = np.linspace(0.1, 3.0, np.prod(shape)).reshape(shape) * 1e-36
+    noisy, info = add_noise(level, model=model, spacing=(1e-9, 1e-9, 1e-9),
+                            rng=np.random.default_rng(6))
+    g = info["spin_capture"]
+    assert g == pytest.approx(1 / 3, rel=1e-12)
+    assert info["sigma"] == pytest.approx(info["spin_sigma_rms"], rel=0.05, abs=0.0)
+    # the distance from the uncaptured map: sqrt(sigma^2 + ((1 - g) std(map))^2)
+    assert np.std(noisy - level) > 1.5 * info["sigma"]
