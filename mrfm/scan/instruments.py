@@ -11,6 +11,7 @@ set-point beyond them is refused by the driver before it is sent.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
@@ -35,8 +36,17 @@ DEFAULT_BACKEND = "@py"
 
 
 def driver_limits(role: str, limits: RigLimits | None,
-                  stage_temperature: float | None = None) -> dict[str, float]:
-    """Per-driver safety limits of one role from the rig's ``[limits]``."""
+                  stage_temperature: float | None = None,
+                  measured_temperature: float | None = None) -> dict[str, float]:
+    """Per-driver safety limits of one role from the rig's ``[limits]``.
+
+    The coarse stepper's amplitude and offset stay below the piezo voltage limit at the
+    stage temperature: the lower of the limits at the measured temperature (the rig's
+    temperature controller) and at the experiment's ``stage.temperature``, so a plan
+    written for a cold stage never drives a warm one harder than its limit; without a
+    measured temperature, the lowest limit of the table (the warm one), whatever the
+    experiment says.
+    """
     if limits is None:
         return {}
     if role == "rf":
@@ -44,9 +54,13 @@ def driver_limits(role: str, limits: RigLimits | None,
     if role == "magnet":
         # every field and ramp-rate set-point is checked by the driver before it is sent
         return {"max_field": limits.max_field, "max_ramp_rate": limits.max_field_rate}
-    if role == "coarse" and stage_temperature is not None:
-        # stepper amplitude and offset never above the piezo limit at this temperature
-        volts = limits.piezo_voltage_limit(stage_temperature)
+    if role == "coarse":
+        if measured_temperature is None or not math.isfinite(measured_temperature):
+            volts = min(v for _, v in limits.piezo_voltage)
+        else:
+            volts = limits.piezo_voltage_limit(measured_temperature)
+            if stage_temperature is not None:
+                volts = min(volts, limits.piezo_voltage_limit(stage_temperature))
         return {"voltage": volts, "offset": volts}
     return {}
 
@@ -87,19 +101,39 @@ def open_drivers(roles: Mapping[str, InstrumentSpec], *, limits: RigLimits | Non
     """Open the instrument of every role (:func:`open_driver`); all are closed on exit,
     and those already open are closed if a later one cannot be reached."""
     opened: dict[str, Instrument | IDS3010] = {}
+    measured: float | None = None
     try:
-        for role, spec in roles.items():
+        # the thermometer first: the coarse stepper's voltage limit needs its reading
+        order = sorted(roles, key=lambda role: role != "temperature")
+        for role in order:
+            spec = roles[role]
             opened[role] = open_driver(spec, role, limits=limits,
-                                       stage_temperature=stage_temperature)
-        yield RigDrivers(**opened)  # type: ignore[arg-type]  # each role its own class
+                                       stage_temperature=stage_temperature,
+                                       measured_temperature=measured)
+            if role == "temperature":
+                measured = read_stage_temperature(opened[role], spec)
+        yield RigDrivers(**{role: opened[role] for role in roles})  # type: ignore[arg-type]
     finally:
         for drv in opened.values():
             with contextlib.suppress(Exception):  # closing never hides what ended the scan
                 drv.close()
 
 
+def read_stage_temperature(driver: Instrument | IDS3010, spec: InstrumentSpec) -> float:
+    """The stage temperature (K) from the temperature controller's ``input`` (default A);
+    UserError if it does not answer (nothing has moved)."""
+    sensor = str(spec.options.get("input", "A"))
+    try:
+        return float(driver.temperature(sensor))  # type: ignore[union-attr]
+    except (InstrumentError, OSError, ValueError) as exc:
+        raise UserError(f"instruments.{spec.name}: cannot read the stage temperature on "
+                        f"input {sensor} ({exc.__class__.__name__}: {exc}); the coarse "
+                        "stepper's voltage limit depends on it") from None
+
+
 def open_driver(spec: InstrumentSpec, role: str, *, limits: RigLimits | None = None,
-                stage_temperature: float | None = None) -> Instrument | IDS3010:
+                stage_temperature: float | None = None,
+                measured_temperature: float | None = None) -> Instrument | IDS3010:
     """Open one instrument with its driver; UserError if it cannot be reached.
 
     Raises
@@ -115,7 +149,8 @@ def open_driver(spec: InstrumentSpec, role: str, *, limits: RigLimits | None = N
     backend = str(spec.options.get("backend", DEFAULT_BACKEND))
     try:
         return open_instrument(spec, backend=backend,
-                               limits=driver_limits(role, limits, stage_temperature))
+                               limits=driver_limits(role, limits, stage_temperature,
+                                                    measured_temperature))
     except (InstrumentError, OSError) as exc:
         raise UserError(f"instruments.{spec.name}: cannot reach {spec.resource} "
                         f"({exc.__class__.__name__}: {exc}); check the address and that the "
