@@ -1,12 +1,15 @@
 """The spin signal behind the virtual rig's lock-in: :class:`SignalModel`.
 
-``SignalModel.signal_at(x, y, height, B0, f_rf, fm_depth)`` returns the signal
-of an experiment (:class:`mrfm.config.Experiment`) at one tip position and one
-set of instrument settings. It always comes from :mod:`mrfm.solver` (the
-solver's protocol, unit and sample; results are cached per rounded setting):
+``SignalModel.signal_at(x, y, height, B0, f_rf, fm_depth, temperature)`` returns the
+signal of an experiment (:class:`mrfm.config.Experiment`) at one tip position, one set
+of instrument settings and the sample's temperature (the cryostat's: a Curie
+polarization follows it). It always comes from :mod:`mrfm.solver` (the solver's
+protocol, unit and sample; results are cached per rounded setting):
 
-* **signal map**: while B0, f_rf and fm_depth are the experiment's own (to
-  :data:`SETTING_TOLERANCE`), readings at tip positions inside the
+* **signal map**: while B0, f_rf, fm_depth and the temperature are the experiment's own
+  (to :data:`SETTING_TOLERANCE`; the temperature to :data:`TEMPERATURE_DIGITS`
+  significant digits, and any temperature for statistical polarization, whose variance
+  does not depend on it), readings at tip positions inside the
   experiment's ``[scan]`` grid come from one ``simulate`` of that grid
   (:meth:`SignalModel.prepare_map`, the FFT path where the grid allows; the
   virtual rig computes it in its warm-up). On a grid node (to
@@ -29,6 +32,7 @@ Degen et al., PNAS 106, 1313 (2009) (CAI imaging, statistical polarization).
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
@@ -49,6 +53,9 @@ if TYPE_CHECKING:
 #: as the experiment's own, so the signal map answers (float round trips through the
 #: instruments' wire formats stay far below it; the slice is mT thick)
 SETTING_TOLERANCE = 1e-9
+#: significant digits of the sample temperature a reading is computed at (cache key and
+#: solver input): a Curie signal moves by at most 5e-5 of itself
+TEMPERATURE_DIGITS = 5
 #: protocols whose signal needs a spin in the resonant slice / in the OSCAR sweep region
 SLICE_PROTOCOLS = ("CAI", "CERMIT")
 SWEEP_PROTOCOLS = ("OSCAR", "iOSCAR")
@@ -114,29 +121,39 @@ class SignalModel:
         self._map_started = False
         self._map_done = threading.Event()
         self._cells: list[tuple[float, np.ndarray, np.ndarray]] | None = None
+        self._statistical = experiment.protocol.polarization == "statistical"
+        #: the experiment's temperature as readings round theirs (the map's)
+        self._t_experiment = float(f"{float(experiment.cantilever.T):.{TEMPERATURE_DIGITS}g}")
 
     # ------------------------------------------------------------------ public
     def signal_at(
-        self, x: float, y: float, height: float, B0: float, f_rf: float, fm_depth: float
+        self, x: float, y: float, height: float, B0: float, f_rf: float, fm_depth: float,
+        temperature: float | None = None,
     ) -> float:
-        """Signal at tip position (x, y, height) m, field B0 T, RF f_rf Hz, FM depth fm_depth T.
+        """Signal at tip position (x, y, height) m, field B0 T, RF f_rf Hz, FM depth
+        fm_depth T and sample temperature ``temperature`` K (None: the experiment's).
 
         Returns the solver's signal in :attr:`unit` (N for CAI). Zero when
-        ``fm_depth <= 0`` (no adiabatic sweep).
+        ``fm_depth <= 0`` (no adiabatic sweep). The temperature is rounded to
+        :data:`TEMPERATURE_DIGITS` significant digits (a Curie signal then moves by at
+        most 5e-5 of itself) and ignored under statistical polarization.
         """
         if fm_depth <= 0.0 or f_rf <= 0.0:
             return 0.0
+        t = self._temperature(temperature)
         key = (
             round(x * 1e10), round(y * 1e10), round(height * 1e10),
-            round(B0 * 1e7), round(f_rf * 1e-1), round(fm_depth * 1e7),
+            round(B0 * 1e7), round(f_rf * 1e-1), round(fm_depth * 1e7), t,
         )
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        value = self._map_value(x, y, height, B0, f_rf, fm_depth)
+        value = None
+        if t == self._t_experiment:
+            value = self._map_value(x, y, height, B0, f_rf, fm_depth)
         if value is None:
-            value = self._solver_signal(x, y, height, B0, f_rf, fm_depth)
+            value = self._solver_signal(x, y, height, B0, f_rf, fm_depth, t)
         with self._lock:
             self._cache[key] = value
             while len(self._cache) > 4096:
@@ -304,11 +321,24 @@ class SignalModel:
         self._cells = cells
         return cells
 
+    def _temperature(self, temperature: float | None) -> float:
+        """The sample temperature a reading is computed at, K: ``temperature`` to
+        :data:`TEMPERATURE_DIGITS` significant digits; the experiment's where None or
+        where the polarization is statistical."""
+        if temperature is None or self._statistical:
+            return self._t_experiment
+        t = float(temperature)
+        if not (math.isfinite(t) and t > 0):
+            raise UserError(f"sample temperature {temperature!r} K must be > 0")
+        return float(f"{t:.{TEMPERATURE_DIGITS}g}")
+
     # ----------------------------------------------------------------- solver
     def _solver_signal(
-        self, x: float, y: float, height: float, B0: float, f_rf: float, fm_depth: float
+        self, x: float, y: float, height: float, B0: float, f_rf: float, fm_depth: float,
+        temperature: float,
     ) -> float:
-        """One-point solver call; 0 without calling it when no spin can resonate."""
+        """One-point solver call at the sample temperature (K); 0 without calling it when
+        no spin can resonate."""
         if not self.may_resonate(x, y, height, B0, f_rf, fm_depth):
             return 0.0
         exp = self.experiment
@@ -316,6 +346,11 @@ class SignalModel:
         scan = dataclasses.replace(exp.scan, x=one([x]), y=one([y]), height=one([height]))
         rf = dataclasses.replace(exp.rf, frequency=float(f_rf), fm_depth=float(fm_depth))
         point = dataclasses.replace(exp, scan=scan, rf=rf, B0=float(B0))
+        if temperature != float(exp.cantilever.T):
+            # the solver's Curie polarization takes the sample temperature from the
+            # cantilever's (they share the stage)
+            point = dataclasses.replace(point, cantilever=dataclasses.replace(
+                exp.cantilever, T=temperature))
         try:
             res = self._simulate(point, method="direct", progress=False)
         except UserError:

@@ -261,7 +261,8 @@ class RigState:
             b0 = self.field()
             f_rf, f_dev = self.carrier()
             fm_depth = resonance_field(f_dev, self.signal_model.gamma)
-        return self.signal_model.signal_at(x, y, h, b0, f_rf, fm_depth)
+            t = self.cryostat.temperature
+        return self.signal_model.signal_at(x, y, h, b0, f_rf, fm_depth, t)
 
     def carrier(self) -> tuple[float, float]:
         """(frequency, FM deviation) at the spins, Hz: the source's times ``rf_multiplier``."""
@@ -282,7 +283,9 @@ class RigState:
             if not active:
                 return LockinInputs(where, f_mod)
             fm_depth = resonance_field(f_dev, self.signal_model.gamma)
-        value = self.signal_model.signal_at(x, y, h, b0, f_rf, fm_depth)
+            # the stage temperature as last advanced (readings advance it)
+            temperature = self.cryostat.temperature
+        value = self.signal_model.signal_at(x, y, h, b0, f_rf, fm_depth, temperature)
         if value == 0.0:
             return LockinInputs(where, f_mod)
         unit = self.signal_model.unit

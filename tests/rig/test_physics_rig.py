@@ -362,3 +362,51 @@ def test_piezo_gain_follows_the_stage_law(rig):
                                     .piezo_fraction(), rel=1e-15)
     assert piezo_fraction_at(4.0, 0.2) == 0.2 and piezo_fraction_at(300.0, 0.2) == 1.0
     assert piezo_fraction_at(152.1, 0.2) == pytest.approx(0.6, rel=1e-12)
+
+
+def test_the_curie_signal_follows_the_cryostat_temperature():
+    """The spin signal is computed at the stage's temperature, not at the experiment's
+    (the rig's thermal noise already was): the same rig at 4.2 K and at 8.4 K gives the
+    ratio of the protons' Curie polarizations, tanh(x/2)/tanh(x) with x = mu B / kB 4.2 K
+    (0.5 to 1e-7 at 2.7 T), and the 8.4 K value is the solver's at 8.4 K."""
+    import dataclasses
+
+    import numpy as np
+    from scipy.constants import k as kB
+
+    from mrfm.solver import simulate
+
+    values = []
+    for base in ("4.2 K", "8.4 K"):
+        rig = make_rig(LOCKIN_RIG.replace('base_temperature = "4.2 K"',
+                                          f'base_temperature = "{base}"'),
+                       clock=SimClock(manual=True))
+        try:
+            rf, li = _cai_on(rig, 0.0)
+            sc = LineClient(rig.resources["scanner"])
+            sc.send("MOV 1 0.1")  # the tip at x = 100 nm, over the pad's edge
+            assert sc.query("ERR?") == "0"
+            st = rig.state
+            st.clock.advance(1.0)
+            assert st.temperature() == pytest.approx(float(base.split()[0]))
+            values.append(st.spin_signal())
+            for cl in (rf, sc, li):
+                cl.close()
+            tip = st.tip_position()
+            b0, (f_rf, f_dev) = st.field(), st.carrier()
+            exp = st.signal_model.experiment
+        finally:
+            rig.stop()
+    assert abs(values[0]) > 1e-17
+    mu = abs(GAMMA_1H) * 1.054571817e-34 / 2
+    x = mu * 2.7 / (kB * 4.2)
+    assert values[1] / values[0] == pytest.approx(math.tanh(x / 2) / math.tanh(x), rel=1e-6)
+    one = np.array
+    point = dataclasses.replace(
+        exp, B0=b0, cantilever=dataclasses.replace(exp.cantilever, T=8.4),
+        rf=dataclasses.replace(exp.rf, frequency=f_rf,
+                               fm_depth=f_dev * 2 * math.pi / abs(GAMMA_1H)),
+        scan=dataclasses.replace(exp.scan, x=one([tip[0]]), y=one([tip[1]]),
+                                 height=one([tip[2]])))
+    solver = float(simulate(point, method="direct", progress=False).signal.ravel()[0])
+    assert values[1] == pytest.approx(solver, rel=1e-9)
