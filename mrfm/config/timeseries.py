@@ -133,11 +133,13 @@ class TimeseriesSettings:
         The spin signal in the solver's unit (CAI: N, statistical CAI: N^2, OSCAR and
         gradient protocols: Hz); default: computed with mrfm.solver at ``tip``.
     spin_correlation_time : float or None
-        Correlation time of statistical polarization, s (default
+        Correlation time of statistical polarization, s, and the lifetime of a Curie CAI
+        lock where ``cai_loss`` is 0 (default
         :func:`mrfm.timedomain.spins.spin_correlation_time`: protocol.tau_m, else the
         lock's lifetime with the passage losses, else T1rho).
     cai_loss : float
-        Fraction of the magnetization lost per adiabatic inversion.
+        Fraction of the magnetization lost per adiabatic inversion; when given (> 0) a
+        Curie CAI lock decays by it and by T1rho, instead of by the lock's lifetime.
     modulation_frequency : float or None
         CAI frequency-modulation rate, Hz (default f0).
     agc_gain : float

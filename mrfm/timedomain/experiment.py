@@ -79,6 +79,12 @@ def chain_parameters(exp: Experiment, settings: TimeseriesSettings,
         model, _ = SPIN_MODELS[(sig.protocol, sig.polarization)]
         value = sig.value
         spin_time = exp.protocol.T1rho  # the CAI (Curie) decay between inversions
+        if model == "cai" and settings.cai_loss == 0.0:
+            # the Curie lock decays with the passage losses too: the same lifetime as the
+            # statistical signal's correlation (a given cai_loss models them itself)
+            spin_time = (settings.spin_correlation_time
+                         or spin_correlation_time(exp, settings.modulation_frequency
+                                                  or cant.f0))
         if model in ("cai-statistical", "shift-telegraph"):
             # the lock's correlation time, the virtual rig's law (passage losses included)
             f_mod = settings.modulation_frequency or cant.f0

@@ -88,3 +88,20 @@ def test_ideal_passages_or_a_given_tau_m_keep_the_configured_time():
     params, _ = chain_parameters(exp, TimeseriesSettings.from_config(SOLVER_FREE,
                                                                      "timeseries"))
     assert params.spin_time == 0.25
+
+
+def test_a_curie_cai_lock_lives_as_long_as_the_statistical_one():
+    """The time domain's Curie CAI envelope decays with the same lifetime of the lock
+    (T1rho shortened by the passage losses), unless the settings give their own loss per
+    inversion (then T1rho and that loss)."""
+    exp, field, b = _one_spin()
+    exp = dataclasses.replace(exp, protocol=dataclasses.replace(exp.protocol,
+                                                                polarization="curie"))
+    _, tau = _by_hand(field, b, F0)
+    params, _ = chain_parameters(exp, TimeseriesSettings.from_config(
+        {"duration": "1 ms", "spin_signal": 1e-18}, "timeseries"))
+    assert params.spin_model == "cai"
+    assert params.spin_time == pytest.approx(tau, rel=1e-9)
+    params, _ = chain_parameters(exp, TimeseriesSettings.from_config(
+        {"duration": "1 ms", "spin_signal": 1e-18, "cai_loss": 0.01}, "timeseries"))
+    assert params.spin_time == T1RHO and params.cai_loss == 0.01
