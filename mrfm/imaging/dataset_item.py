@@ -78,10 +78,17 @@ def cached_experiment(text: str, overrides: tuple[tuple[str, float], ...] = ()) 
 
 
 @functools.lru_cache(maxsize=4)
-def _kernel(text: str, overrides: tuple, grid: ImagingGrid) -> tuple[np.ndarray, str, str]:
+def _kernel(text: str, overrides: tuple, grid: ImagingGrid,
+            polarization: str | None = None) -> tuple[np.ndarray, str, str]:
+    """The point-spread function of the experiment (``polarization``: under that
+    polarization instead of its own), cached per process."""
     from mrfm.imaging.psf import kernel_for_experiment
 
-    return kernel_for_experiment(cached_experiment(text, overrides), grid)
+    exp = cached_experiment(text, overrides)
+    if polarization is not None and polarization != exp.protocol.polarization:
+        exp = dataclasses.replace(exp, protocol=dataclasses.replace(
+            exp.protocol, polarization=polarization))
+    return kernel_for_experiment(exp, grid)
 
 
 def item_grid(exp: Experiment, settings: DatasetSettings) -> ImagingGrid:
@@ -165,7 +172,7 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
     )
     spin_variance = None
     if settings.spin_noise and not statistical and settings.snr is None:
-        spin_variance = _curie_spin_variance(exp, grid, kernel, density)
+        spin_variance = curie_spin_variance(config_text, overrides, grid, density)
     noisy, info = add_noise(noiseless, model=model, spacing=grid.voxel, rng=rng_noise,
                             spin_variance=spin_variance)
     return Item(index=index, phantom=kind, parameters=parameters, experiment=exp, grid=grid,
@@ -173,26 +180,17 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
                 psf_source=source)
 
 
-def _curie_spin_variance(exp: Experiment, grid: ImagingGrid, kernel: np.ndarray, density: np.ndarray
-                         ) -> np.ndarray:
-    """Statistical force variance under a Curie signal, N^2 at each tip position.
-
-    The Curie kernel is K = V <mu_z> G (G: the per-moment force kernel, V the voxel
-    volume, <mu_z> the thermal mean moment at the resonance field); the variance kernel of
-    uncorrelated spins is V Var(mu_z) G^2 = K^2 Var(mu_z) / (<mu_z>^2 V), with both moments
-    from the spin species (:meth:`mrfm.physics.SpinSpecies.mean_moment` and
-    :meth:`~mrfm.physics.SpinSpecies.statistical_moment_variance`: hbar^2 gamma^2 I(I+1)/3).
-    """
+def curie_spin_variance(config_text: str, overrides: tuple, grid: ImagingGrid,
+                        density: np.ndarray) -> np.ndarray:
+    """Statistical variance of the signal at each tip position under a Curie signal (the
+    Curie signal's unit squared): the density through the solver's point-spread function
+    of the same experiment under statistical polarization (each spin's
+    Var(mu_z) = hbar^2 gamma^2 I(I+1)/3 times its kernel squared, averaged over each voxel
+    by the solver as the Curie kernel is)."""
     from mrfm.imaging.operators import ConvolutionOperator
-    from mrfm.physics import SpinSpecies
 
-    names = sorted(exp.sample.densities) or sorted(exp.sample.points)
-    species = SpinSpecies.from_name(names[0])
-    b_res = species.resonance_field(float(exp.rf.frequency))
-    mean = float(species.mean_moment(b_res, exp.cantilever.T))
-    volume = float(np.prod(grid.voxel))
-    var_kernel = kernel**2 * (float(species.statistical_moment_variance()) / (mean**2 * volume))
-    op = ConvolutionOperator(var_kernel, object_shape=grid.object_shape,
+    kernel, _, _ = _kernel(config_text, overrides, grid, "statistical")
+    op = ConvolutionOperator(kernel, object_shape=grid.object_shape,
                              data_shape=grid.data_shape)
     return op.forward(density)
 
