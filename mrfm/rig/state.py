@@ -145,12 +145,13 @@ class RigState:
         self.fine = FineStage(self)
         self.magnet = Magnet(self, field0)
         proto = experiment.protocol
-        #: correlation time of statistical polarization, s: [protocol] tau_m, else the
-        #: lock's lifetime with the passage losses (the time-domain chain's law,
-        #: :func:`mrfm.timedomain.spins.spin_correlation_time`; Curie: T1rho, unused)
-        self.spin_correlation_time = (
+        #: the experiment's own correlation time of statistical polarization, s
+        #: (:attr:`spin_correlation_time` at the experiment's settings; Curie: T1rho, unused)
+        self._tau_experiment = (
             spin_correlation_time(experiment) if proto.polarization == "statistical"
             else float(proto.T1rho))
+        self._tau_key: tuple | None = None
+        self._tau = self._tau_experiment
         self.rf = RFSource(mod_rate=self._cantilever.f0)
         # the source tuned for the experiment's carrier
         self.rf.frequency = float(experiment.rf.frequency) / self.rf_multiplier
@@ -171,6 +172,32 @@ class RigState:
         if c.T != t:
             c = self._cantilever = dataclasses.replace(c, T=t)
         return c
+
+    @property
+    def spin_correlation_time(self) -> float:
+        """Correlation time of statistical polarization at the present field, carrier, FM
+        depth and modulation rate, s: ``[protocol] tau_m``, else the lock's lifetime with
+        the passage losses of the slice these settings make (the time-domain chain's law,
+        :func:`mrfm.timedomain.spins.spin_correlation_time`, evaluated again when a setting
+        changes); the experiment's own value while the FM is off. Curie: T1rho (unused)."""
+        with self.lock:
+            if self.experiment.protocol.polarization != "statistical":
+                return self._tau_experiment
+            f_rf, f_dev = self.carrier()
+            fm_depth = resonance_field(f_dev, self.signal_model.gamma)
+            f_mod = float(self.rf.mod_rate)
+            b0 = float(self.magnet.field(self.clock.now()))
+            if not (fm_depth > 0 and f_mod > 0 and f_rf > 0):
+                return self._tau_experiment
+            key = (round(b0 * 1e7), round(f_rf * 1e-1), round(fm_depth * 1e7),
+                   round(f_mod * 1e3))
+            if key != self._tau_key:
+                exp = self.experiment
+                here = dataclasses.replace(exp, B0=b0, rf=dataclasses.replace(
+                    exp.rf, frequency=f_rf, fm_depth=fm_depth))
+                self._tau = spin_correlation_time(here, f_mod)
+                self._tau_key = key
+            return self._tau
 
     @property
     def ringdown_time(self) -> float:

@@ -105,3 +105,26 @@ def test_a_curie_cai_lock_lives_as_long_as_the_statistical_one():
     params, _ = chain_parameters(exp, TimeseriesSettings.from_config(
         {"duration": "1 ms", "spin_signal": 1e-18, "cai_loss": 0.01}, "timeseries"))
     assert params.spin_time == T1RHO and params.cai_loss == 0.01
+
+
+def test_the_rigs_correlation_time_follows_its_rf_settings():
+    """The virtual rig evaluates the lock's lifetime at its present settings: twice the FM
+    deviation (the spin then at s = 0.15 of a 4 mT slice, a slower sweep per field unit
+    but a deeper one) or a 4 kHz modulation rate give the hand-computed lifetimes."""
+    exp, field, b = _one_spin()
+    st = RigState(experiment=exp, clock=SimClock(manual=True))
+    assert st.spin_correlation_time == pytest.approx(_by_hand(field, b, F0)[1], rel=1e-9)
+
+    def by_hand(depth: float, f_mod: float) -> float:
+        b1_eff = B1 * math.sqrt(1 - (field[0] / b) ** 2)
+        s = S_OFFSET * FM_DEPTH / depth
+        a = abs(PROTON.gamma) * b1_eff**2 / (2 * math.pi * f_mod * depth * math.sqrt(1 - s * s))
+        keep = 1 - 2 * math.exp(-math.pi * a / 2)
+        return 1 / (1 / T1RHO - 2 * f_mod * math.log(keep))
+
+    st.rf.fm_deviation *= 2
+    assert st.spin_correlation_time == pytest.approx(by_hand(2 * FM_DEPTH, F0), rel=1e-9)
+    assert st.spin_correlation_time < 0.2 * _by_hand(field, b, F0)[1]
+    st.rf.fm_deviation /= 2
+    st.rf.mod_rate = 4e3
+    assert st.spin_correlation_time == pytest.approx(_by_hand(field, b, 4e3)[1], rel=1e-9)
