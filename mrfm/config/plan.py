@@ -7,7 +7,7 @@ optional ``[plan]`` section says how to visit it::
     [plan]
     pattern = "serpentine"     # serpentine | one-way | points
     settle_time = "5 ms"       # stage settling after each move
-    lockin_settle = 5          # wait n x the lock-in time constant before reading
+    lockin_settle = 7          # wait n x the lock-in time constant before reading
     safe_height = "1 um"       # retract height for approach, retract and parking
     approach_step = "100 nm"   # largest downward step while approaching the first point
     stuck_reads = 5            # lock-in X and Y bit-identical this many reads in a row: a
@@ -42,8 +42,9 @@ class ScanPlan:
         "choice", choices=("serpentine", "one-way", "points")))
     settle_time: float = field(default=2e-3, metadata=spec(
         "quantity", dimension="time", min=0, max=60.0, doc="stage settling per point"))
-    lockin_settle: float = field(default=5.0, metadata=spec(
-        "quantity", dimension="dimensionless", min=0, max=100.0, doc="multiples of tau"))
+    lockin_settle: float = field(default=7.0, metadata=spec(
+        "quantity", dimension="dimensionless", min=0, max=100.0,
+        doc="multiples of tau (7: 99 % of a step at 6 and 12 dB/oct)"))
     safe_height: float = field(default=1e-6, metadata=spec(
         "quantity", dimension="length", min=0, min_exclusive=True, max=1e-3))
     approach_step: float = field(default=100e-9, metadata=spec(

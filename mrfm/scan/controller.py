@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from mrfm.drivers.errors import InstrumentError
 from mrfm.errors import UserError
+from mrfm.physics.lockin import settling_time, step_response
 from mrfm.scan.estimate import DurationEstimator, unmeasured_positions
 from mrfm.scan.plan import Position, ScanPlan
 from mrfm.scan.rig_protocol import RigHandle
@@ -207,6 +208,20 @@ class ScanController:
                 return
             self.sleep(min(remaining, POLL_INTERVAL))
 
+    def _warn_settling(self, settle: float) -> None:
+        """Say so when the wait per point (``settle`` rig s: the stage's settling and the
+        lock-in's) is shorter than the lock-in's 99 % settling time for its slope
+        (:func:`mrfm.physics.lockin.settling_time`): the readings then lag the signal."""
+        tau = self.rig.time_constant()
+        order = self.rig.filter_order()
+        need = settling_time(tau, order, 0.99)
+        if settle < need:
+            reached = step_response(settle, time_constant=tau, order=order)
+            self.notify(
+                f"warning: the lock-in ({6 * order} dB/oct) reaches 99 % of a step in "
+                f"{need / tau:.1f} time constants; the scan waits {settle / tau:.1f} per "
+                f"point ({100 * reached:.0f} % settled): raise plan.lockin_settle")
+
     def _wait_for_temperature(self) -> None:
         """Pause while the temperature is above the interlock (up to the limit's timeout).
 
@@ -252,6 +267,7 @@ class ScanController:
         status = "running"
         problems: list[str] = []
         settle = self.plan.settle_time + self.plan.lockin_settle * self.rig.time_constant()
+        self._warn_settling(settle)
         done_here = 0
         loop_time = 0.0
         settle_time = 0.0

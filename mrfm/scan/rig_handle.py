@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from mrfm.drivers.base import Logged
 from mrfm.drivers.errors import InstrumentError, InstrumentTimeout, LimitError
 from mrfm.errors import UserError
+from mrfm.physics.lockin import filter_order
 from mrfm.rigdef.rigfile import InstrumentSpec, RigFile
 from mrfm.scan.instruments import RigDrivers, open_drivers
 from mrfm.scan.plan import Position
@@ -253,6 +254,10 @@ class DriverRig:
         if self._tau is None:
             self._tau = float(self.drivers.lockin.time_constant)
         return self._tau
+
+    def filter_order(self) -> int:
+        """Poles of the lock-in's output filter, from its slope (6 dB/oct each)."""
+        return filter_order(int(round(float(self.drivers.lockin.filter_slope))))
 
     def prepare(self, *, limits: SafetyLimits) -> None:
         """Switch the RF on for the measurement, after the start interlocks passed.

@@ -54,6 +54,9 @@ class RigHandle(Protocol):
     def time_constant(self) -> float:
         """Lock-in time constant, s."""
 
+    def filter_order(self) -> int:
+        """Poles of the lock-in's output filter (6 dB/oct each)."""
+
     def move_to(self, position: Position) -> None:
         """Move the tip to (x, y, height), m; returns when the stage is on target."""
 

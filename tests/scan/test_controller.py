@@ -8,6 +8,7 @@ without any instrument or network.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import signal
@@ -52,12 +53,16 @@ class ScriptedRig:
         self.ramping = ramping
         self.rf_dbm = rf_dbm
         self.safe = False
+        self.poles = 4
 
     def channels(self):
         return CHANNELS
 
     def time_constant(self):
         return 1e-3
+
+    def filter_order(self):
+        return self.poles
 
     def move_to(self, position):
         self.calls.append(("move", tuple(position)))
@@ -270,3 +275,24 @@ def test_the_estimate_adds_the_rigs_time_the_approach_and_the_safe_state(tmp_pat
     # across 44.7 nm to the park position (1)
     expected = 15 * 5.1e-3 + 3 * 5e-3 + 0.1 + (1 + 5 + 10 + 1) * 1e-3
     assert ctl.estimate_duration() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("poles", "settle", "warned", "percent"),
+                         [(4, 5.0, True, "73 %"), (3, 5.0, True, "88 %"),
+                          (2, 7.0, False, None), (4, 10.1, False, None), (1, 4.0, True, "98 %")])
+def test_a_wait_shorter_than_the_lockins_settling_is_reported(tmp_path, poles, settle, warned,
+                                                             percent):
+    """The scan says so when it reads before the lock-in has reached 99 % of a step for its
+    slope (P(n, t/tau) = 0.99 at 4.6, 6.6, 8.4 and 10.0 tau for 1..4 poles; the default
+    plan waits 7 tau)."""
+    rig = ScriptedRig()
+    rig.poles = poles
+    plan = dataclasses.replace(PLAN, lockin_settle=settle)
+    messages = []
+    ScanController(rig, plan, GRID, new_store(tmp_path), limits=LIMITS,
+                   notify=messages.append).run()
+    found = [m for m in messages if "reaches 99 % of a step" in m]
+    assert bool(found) == warned, messages
+    if warned:
+        assert f"({percent} settled)" in found[0] and f"{6 * poles} dB/oct" in found[0]
+    assert ScanPlan().lockin_settle == 7.0

@@ -121,8 +121,8 @@ def test_serpentine_visits_every_point_once_in_snake_order():
     assert len(visited) == 12
     one_way = ScanPlan.from_config({"pattern": "one-way"})
     assert [idx for idx, _ in list(one_way.lines(grid))[1]][0] == (0, 1, 0)
-    # duration: 12 points x (2 ms settle + 5 x 10 ms) = 0.624 s
-    assert plan.estimate_duration(grid, time_constant=0.01) == pytest.approx(12 * 0.052)
+    # duration: 12 points x (2 ms settle + 7 x 10 ms, the defaults) = 0.864 s
+    assert plan.estimate_duration(grid, time_constant=0.01) == pytest.approx(12 * 0.072)
 
 
 def test_point_plans_are_validated():
