@@ -40,8 +40,6 @@ def test_step_response_and_settling_time(order):
     1 - e^-x sum_{k<n} x^k / k! (x = t / tau) and against a simulation of n RC sections
     (exact one-step updates of a held unit step, 1e4 steps per tau); the 99 % settling
     times 4.61, 6.64, 8.41, 10.05 tau (SR830 manual, ch. 3: about 5, 7, 9, 10 tau)."""
-
-
     tau = 0.03
     t = np.array([0.0, 0.5, 2.0, 5.0, 9.0]) * tau
     x = t / tau
