@@ -328,9 +328,17 @@ class RigState:
     def input_noise_psd(self, f: float) -> float:
         """One-sided voltage noise PSD at the lock-in input at frequency f, V^2/Hz: the
         thermal displacement PSD ``S_F |H(f)|^2`` (:meth:`mrfm.physics.Cantilever.displacement_psd`)
-        and the detector noise, times the gain."""
-        s_x = self.cantilever.displacement_psd(f) + self.settings.detector_noise**2
-        return self.settings.volts_per_meter**2 * s_x
+        and the detector noise, times the gain. Under velocity feedback
+        (``[virtual] feedback_Q``) the thermal force S_F is the cantilever's own and H the
+        closed loop's (Q = feedback_Q), as the lock-in's engine has it."""
+        c = self.cantilever
+        q = self.settings.feedback_Q
+        if q is None:
+            s_x = c.displacement_psd(f)
+        else:
+            loop = Cantilever(k=c.k, f0=c.f0, Q=q, T=c.T)
+            s_x = c.force_noise_psd() * abs(loop.transfer_function(f)) ** 2
+        return self.settings.volts_per_meter**2 * (s_x + self.settings.detector_noise**2)
 
     def new_lockin(self) -> LockinChannel:
         """A demodulator for one lock-in instrument."""

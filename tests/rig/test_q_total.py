@@ -85,3 +85,21 @@ def test_rig_transfer_and_lockin_follow_a_change_of_the_total_damping(damped):
     assert abs(st.transfer(f0)) == pytest.approx(less.Q_total / less.k, rel=1e-12)
     ch.noise_std()
     assert ch._engine.params.cantilever.Q_total == pytest.approx(less.Q_total, rel=1e-15)
+
+
+def test_input_noise_under_velocity_feedback(damped):
+    """Velocity feedback (``feedback_Q``) damps the response, not the thermal force: at f0
+    the input noise is vpm^2 (S_F (Q_fb/k)^2 + S_det) with the cantilever's own
+    S_F = 4 k kB T / (2 pi f0 Q_total) (Poggio et al., PRL 99, 017201 (2007): cold damping
+    leaves the force noise unchanged)."""
+    from scipy import constants
+
+    settings = VirtualSettings(volts_per_meter=2e7, feedback_Q=150.0, detector_noise=1e-13)
+    st = RigState(experiment=damped, settings=settings, clock=SimClock(manual=True))
+    c = st.cantilever
+    s_f = 4 * c.k * constants.k * c.T / (2 * math.pi * c.f0 * c.Q_total)
+    expected = 2e7**2 * (s_f * (150.0 / c.k) ** 2 + 1e-13**2)
+    assert st.input_noise_psd(c.f0) == pytest.approx(expected, rel=1e-12)
+    plain = RigState(experiment=damped, settings=dataclasses.replace(settings, feedback_Q=None),
+                     clock=SimClock(manual=True))
+    assert plain.input_noise_psd(c.f0) > 10 * st.input_noise_psd(c.f0)
