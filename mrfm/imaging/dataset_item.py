@@ -152,7 +152,8 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
             f"dataset: the physical noise model covers force (N) and force-variance (N^2) "
             f"signals; this protocol gives {unit}: set dataset.snr"
         )
-    tau_m = spin_correlation_time(exp)
+    spin_noise = settings.snr is None and (statistical or settings.spin_noise)
+    tau_m = spin_correlation_time(exp) if spin_noise else float(exp.protocol.T1rho)
     if not tau_m > 0:
         raise ConfigError(
             "dataset: the passages do not keep the spins locked (correlation time 0 s: "
@@ -171,7 +172,7 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
         snr=settings.snr,
     )
     spin_variance = None
-    if settings.spin_noise and not statistical and settings.snr is None:
+    if spin_noise and not statistical:
         spin_variance = curie_spin_variance(config_text, overrides, grid, density)
     noisy, info = add_noise(noiseless, model=model, spacing=grid.voxel, rng=rng_noise,
                             spin_variance=spin_variance)

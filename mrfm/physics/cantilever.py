@@ -207,6 +207,16 @@ class Cantilever:
         return Cantilever(k=k, f0=self.f0 * math.sqrt(k / self.k), Q=self.Q, T=self.T,
                           damping=self.damping)
 
+    def feedback_loop(self, q: float | None) -> Cantilever:
+        """The response of this cantilever under velocity feedback that sets its quality
+        factor to ``q`` ("cold damping"; None: no feedback, ``self``): the same k, f0 and
+        T with Q = q, for its transfer function and ring-down time. The thermal force
+        acting on it stays this cantilever's own (:meth:`force_noise_psd` of ``self``,
+        not of the loop: the feedback damps the response, not the bath)."""
+        if q is None:
+            return self
+        return Cantilever(k=self.k, f0=self.f0, Q=q, T=self.T)
+
     @property
     def Q_total(self) -> float:  # noqa: N802 - the physics symbol
         """Total quality factor, 1/Q_total = sum of 1/Q_i over the loss channels."""

@@ -15,6 +15,7 @@ measured variance (:func:`variance_estimate_rel_std`).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -46,28 +47,17 @@ def lockin_capture_fraction(tau_m: float, time_constant: float, order: int) -> f
     """Fraction of the spin signal's power passed by the lock-in's output filter.
 
     int_0^inf S(f) |H(f)|**2 df / sigma**2 with S the Lorentzian of :func:`spin_signal_psd`
-    and H the n-pole filter of :func:`mrfm.physics.lockin.response`. Closed form for one
-    pole, tau_m / (tau_m + tau); numerical quadrature (scipy ``quad``, substitution
-    f = tan(u) / (2 pi tau_m)) for more poles.
+    and H the n-pole filter of :func:`mrfm.physics.lockin.response`: the output's
+    stationary variance P[out, out] of the signal-and-filter system of
+    :func:`filtered_spin_signal_steps` (its Lyapunov equation; tested against the
+    integral by quadrature); tau_m / (tau_m + tau) for one pole.
     """
     tm = float(tau_m)
     tc = float(time_constant)
-    lockin.enbw(tc, order)  # validates order and time constant
-    if not (math.isfinite(tm) and tm > 0):
-        raise ValueError(f"lockin_capture_fraction: tau_m {tau_m!r} s must be > 0")
+    a, g = _chain(tm, tc, order, "lockin_capture_fraction")
     if order == 1:
         return tm / (tm + tc)
-    ratio = tc / tm
-
-    def integrand(u: float) -> float:
-        # S(f) df / sigma^2 = (2/pi) du with f = tan(u) / (2 pi tau_m)
-        g = math.tan(u) * ratio
-        return (2.0 / math.pi) / (1.0 + g * g) ** order
-
-    from scipy import integrate  # only here: keeps `import mrfm.physics` light
-
-    value, _ = integrate.quad(integrand, 0.0, 0.5 * math.pi, epsabs=1e-13, epsrel=1e-11)
-    return float(value)
+    return float(_stationary(a, g)[-1, -1])
 
 
 def _chain(tau_m: float | None, tc: float, order: int,
@@ -219,6 +209,7 @@ def filtered_autocorrelations(lags: ArrayLike, tau_m: float, time_constant: floa
     return out[0], out[1]
 
 
+@functools.lru_cache(maxsize=64)
 def mean_square_spread_terms(duration: float, tau_m: float, time_constant: float,
                              order: int) -> tuple[float, float, float]:
     """(i_ss, i_sw, i_ww): the variance of the mean of X**2 over ``duration`` T (s) is

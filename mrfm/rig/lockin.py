@@ -40,9 +40,7 @@ def force_per_volt(cantilever: Cantilever, settings: VirtualSettings) -> float:
     function (its total damping, :attr:`~mrfm.physics.Cantilever.Q_total`: intrinsic, gas
     at the stage pressure, non-contact, tip; ``k/Q_total`` at f0), or its velocity-feedback
     loop's (``feedback_Q``)."""
-    c = cantilever
-    q = settings.feedback_Q
-    loop = c if q is None else Cantilever(k=c.k, f0=c.f0, Q=q, T=c.T)
+    loop = cantilever.feedback_loop(settings.feedback_Q)
     return math.sqrt(2.0) / (settings.volts_per_meter * abs(loop.transfer_function(loop.f0)))
 
 

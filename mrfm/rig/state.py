@@ -203,11 +203,7 @@ class RigState:
     def ringdown_time(self) -> float:
         """Ring-up and ring-down time 2Q/omega0 the lock-in sees, s: the cantilever's, or
         the closed loop's under velocity feedback (``[virtual] feedback_Q``)."""
-        c = self.cantilever
-        q = self.settings.feedback_Q
-        if q is None:
-            return c.ringdown_time
-        return Cantilever(k=c.k, f0=c.f0, Q=q, T=c.T).ringdown_time
+        return self.cantilever.feedback_loop(self.settings.feedback_Q).ringdown_time
 
     def transfer(self, f: float) -> complex:
         """The rig's cantilever's x/F at frequency ``f`` (Hz), m/N: its total damping sets
@@ -332,12 +328,8 @@ class RigState:
         (``[virtual] feedback_Q``) the thermal force S_F is the cantilever's own and H the
         closed loop's (Q = feedback_Q), as the lock-in's engine has it."""
         c = self.cantilever
-        q = self.settings.feedback_Q
-        if q is None:
-            s_x = c.displacement_psd(f)
-        else:
-            loop = Cantilever(k=c.k, f0=c.f0, Q=q, T=c.T)
-            s_x = c.force_noise_psd() * abs(loop.transfer_function(f)) ** 2
+        loop = c.feedback_loop(self.settings.feedback_Q)
+        s_x = c.force_noise_psd() * abs(loop.transfer_function(f)) ** 2
         return self.settings.volts_per_meter**2 * (s_x + self.settings.detector_noise**2)
 
     def new_lockin(self) -> LockinChannel:

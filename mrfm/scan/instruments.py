@@ -119,10 +119,16 @@ def open_drivers(roles: Mapping[str, InstrumentSpec], *, limits: RigLimits | Non
                 drv.close()
 
 
+def temperature_input(spec: InstrumentSpec) -> str:
+    """The temperature controller's sensor input that reads the stage (rig-file option
+    ``input``, default A)."""
+    return str(spec.options.get("input", "A"))
+
+
 def read_stage_temperature(driver: Instrument | IDS3010, spec: InstrumentSpec) -> float:
-    """The stage temperature (K) from the temperature controller's ``input`` (default A);
-    UserError if it does not answer (nothing has moved)."""
-    sensor = str(spec.options.get("input", "A"))
+    """The stage temperature (K) from the temperature controller's
+    :func:`temperature_input`; UserError if it does not answer (nothing has moved)."""
+    sensor = temperature_input(spec)
     try:
         return float(driver.temperature(sensor))  # type: ignore[union-attr]
     except (InstrumentError, OSError, ValueError) as exc:

@@ -21,7 +21,7 @@ from mrfm.drivers.errors import InstrumentError, InstrumentTimeout, LimitError
 from mrfm.errors import UserError
 from mrfm.physics.lockin import filter_order
 from mrfm.rigdef.rigfile import InstrumentSpec, RigFile
-from mrfm.scan.instruments import RigDrivers, open_drivers
+from mrfm.scan.instruments import RigDrivers, open_drivers, temperature_input
 from mrfm.scan.plan import Position
 from mrfm.scan.rig_protocol import RigTiming
 from mrfm.scan.roles import (
@@ -397,7 +397,7 @@ class DriverRig:
         """Stage temperature, K (-inf without a temperature controller: no interlock)."""
         if self.drivers.temperature is None:
             return -math.inf
-        sensor = str(self.roles["temperature"].options.get("input", "A"))
+        sensor = temperature_input(self.roles["temperature"])
         return float(self.drivers.temperature.temperature(sensor))
 
     def field_ramping(self) -> bool:

@@ -134,7 +134,7 @@ class EnvelopeSystem:
         n, tau = p.order, p.time_constant
         size = p.size
         # the response: the cantilever, or the closed loop under velocity feedback
-        loop = c if p.feedback_Q is None else Cantilever(k=c.k, f0=c.f0, Q=p.feedback_Q, T=c.T)
+        loop = c.feedback_loop(p.feedback_Q)
         w0, gamma = c.omega0, 1.0 / loop.ringdown_time  # omega0/(2Q)
         wd = math.sqrt(w0 * w0 - gamma * gamma)
         wm = 2.0 * math.pi * p.f_drive

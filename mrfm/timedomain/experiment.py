@@ -78,19 +78,15 @@ def chain_parameters(exp: Experiment, settings: TimeseriesSettings,
     if sig is not None:
         model, _ = SPIN_MODELS[(sig.protocol, sig.polarization)]
         value = sig.value
-        spin_time = exp.protocol.T1rho  # the CAI (Curie) decay between inversions
-        if model == "cai" and settings.cai_loss == 0.0:
-            # the Curie lock decays with the passage losses too: the same lifetime as the
-            # statistical signal's correlation (a given cai_loss models them itself)
-            spin_time = (settings.spin_correlation_time
-                         or spin_correlation_time(exp, settings.modulation_frequency
-                                                  or cant.f0))
-        if model in ("cai-statistical", "shift-telegraph"):
-            # the lock's correlation time, the virtual rig's law (passage losses included)
+        spin_time = exp.protocol.T1rho  # a Curie lock with a given cai_loss: T1rho besides
+        if model in ("cai-statistical", "shift-telegraph") or (
+                model == "cai" and settings.cai_loss == 0.0):
+            # the lock's lifetime, the virtual rig's law (passage losses included): the
+            # statistical signal's correlation time, and the Curie lock's decay
             f_mod = settings.modulation_frequency or cant.f0
             spin_time = (settings.spin_correlation_time
-                         or spin_correlation_time(exp, f_mod if model == "cai-statistical"
-                                                  else cant.f0))
+                         or spin_correlation_time(exp, cant.f0 if model == "shift-telegraph"
+                                                  else f_mod))
     waveform: tuple[float, ...] = ()
     if model in ("cai", "cai-statistical") and settings.spin_signal is None:
         # the slice's real inversion waveform: its harmonics below the Nyquist frequency

@@ -320,8 +320,11 @@ def test_items_take_the_correlation_time_of_the_passages():
     tau = time_constant_for_enbw(exp.protocol.bandwidth, order)
     assert item.noise["spin_capture"] == pytest.approx(
         lockin_capture_fraction(tau_m, tau, order), rel=1e-12, abs=0.0)
+    weak = CONFIG.replace('B1 = "4 mT"', 'B1 = "0.2 mT"')
     with pytest.raises(ConfigError, match="do not keep the spins locked"):
-        make_item(CONFIG.replace('B1 = "4 mT"', 'B1 = "0.2 mT"'), 0)
+        make_item(weak, 0)
+    # with a given SNR no spin noise is modelled: the lock's lifetime does not matter
+    assert make_item(weak.replace("seed = 7", "seed = 7\nsnr = 10"), 0).noisy.size > 0
 
 
 def test_a_force_items_capture_does_not_scale_its_reconstruction(tmp_path, clients):

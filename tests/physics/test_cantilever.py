@@ -158,3 +158,12 @@ def test_module_laws_are_the_cantilevers_own():
     df = c.frequency_shift(-dk)  # dF/dx = -dk
     assert df == pytest.approx(c.f0 * dk / (2 * c.k), rel=1e-15)
     assert cl.spring_shift_per_hz(c.k, c.f0) * df == pytest.approx(dk, rel=1e-15)
+
+
+def test_feedback_loop_keeps_k_f0_and_t_and_sets_q():
+    c = Cantilever(k=50e-6, f0=5e3, Q=2e4, T=0.3)
+    assert c.feedback_loop(None) is c
+    loop = c.feedback_loop(60.0)
+    assert (loop.k, loop.f0, loop.T, loop.Q) == (c.k, c.f0, c.T, 60.0)
+    assert abs(loop.transfer_function(c.f0)) == pytest.approx(60.0 / c.k, rel=1e-12)
+    assert loop.ringdown_time == pytest.approx(2 * 60.0 / (2 * math.pi * 5e3), rel=1e-12)
