@@ -114,8 +114,15 @@ class LockinChannel:
             time_constant=float(self.tau), order=int(self.poles),
             phase=math.radians(self.phase_deg), volts_per_meter=st.settings.volts_per_meter,
             detector_noise=st.settings.detector_noise, spin_force_std=inputs.force_std,
-            spin_direct_std=inputs.direct_std, spin_time=st.spin_correlation_time,
+            spin_direct_std=inputs.direct_std, spin_time=self._spin_time(inputs),
             feedback_Q=st.settings.feedback_Q)
+
+    def _spin_time(self, inputs: LockinInputs) -> float:
+        """The statistical signal's correlation time for ``inputs``, s: theirs (the settings
+        of their moment), else the rig's present one."""
+        if inputs.spin_time is not None:
+            return inputs.spin_time
+        return self.state.spin_correlation_time
 
     def _engine_for(self, inputs: LockinInputs) -> EnvelopeLockin:
         """The engine with parameters for ``inputs`` and the present settings."""
@@ -123,7 +130,7 @@ class LockinChannel:
         cant = st.cantilever  # at the cryostat's temperature; its total damping sets the pole
         key = (self.frequency, self.tau, self.poles, self.phase_deg, inputs.f_drive,
                inputs.force_std, inputs.direct_std, cant.T, cant.Q_total, cant.k, cant.f0,
-               st.spin_correlation_time)
+               self._spin_time(inputs))
         engine = self._engine
         if engine is None:
             params = self._params(inputs)

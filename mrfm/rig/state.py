@@ -75,6 +75,9 @@ class LockinInputs:
         r.m.s. of the statistical spin force, N.
     direct_std : complex
         r.m.s. of a statistical frequency-shift signal at the lock-in input, V.
+    spin_time : float or None
+        Correlation time of a statistical signal at this moment's settings, s
+        (:meth:`RigState.correlation_time_at`); None: the experiment's own.
     """
 
     where: tuple
@@ -83,6 +86,7 @@ class LockinInputs:
     direct: complex = 0j
     force_std: float = 0.0
     direct_std: complex = 0j
+    spin_time: float | None = None
 
 
 class RigState:
@@ -176,26 +180,34 @@ class RigState:
     @property
     def spin_correlation_time(self) -> float:
         """Correlation time of statistical polarization at the present field, carrier, FM
-        depth and modulation rate, s: ``[protocol] tau_m``, else the lock's lifetime with
-        the passage losses of the slice these settings make (the time-domain chain's law,
-        :func:`mrfm.timedomain.spins.spin_correlation_time`, evaluated again when a setting
-        changes); the experiment's own value while the FM is off. Curie: T1rho (unused)."""
+        depth and modulation rate, s (:meth:`correlation_time_at`); the experiment's own
+        while the FM is off. Curie: T1rho (unused)."""
+        with self.lock:
+            f_rf, f_dev = self.carrier()
+            return self.correlation_time_at(
+                float(self.magnet.field(self.clock.now())), f_rf,
+                resonance_field(f_dev, self.signal_model.gamma), float(self.rf.mod_rate))
+
+    def correlation_time_at(self, b0: float, f_rf: float, fm_depth: float,
+                            f_mod: float) -> float:
+        """Correlation time of statistical polarization at field ``b0`` (T), carrier
+        ``f_rf`` (Hz, at the spins), FM depth ``fm_depth`` (T) and modulation rate
+        ``f_mod`` (Hz), s: ``[protocol] tau_m``, else the lock's lifetime with the passage
+        losses of the slice these settings make (the time-domain chain's law,
+        :func:`mrfm.timedomain.spins.spin_correlation_time`, evaluated again when a
+        setting changes); the experiment's own where the FM is off. Curie: T1rho."""
         with self.lock:
             if self.experiment.protocol.polarization != "statistical":
                 return self._tau_experiment
-            f_rf, f_dev = self.carrier()
-            fm_depth = resonance_field(f_dev, self.signal_model.gamma)
-            f_mod = float(self.rf.mod_rate)
-            b0 = float(self.magnet.field(self.clock.now()))
             if not (fm_depth > 0 and f_mod > 0 and f_rf > 0):
                 return self._tau_experiment
             key = (round(b0 * 1e7), round(f_rf * 1e-1), round(fm_depth * 1e7),
                    round(f_mod * 1e3))
             if key != self._tau_key:
                 exp = self.experiment
-                here = dataclasses.replace(exp, B0=b0, rf=dataclasses.replace(
-                    exp.rf, frequency=f_rf, fm_depth=fm_depth))
-                self._tau = spin_correlation_time(here, f_mod)
+                here = dataclasses.replace(exp, B0=float(b0), rf=dataclasses.replace(
+                    exp.rf, frequency=float(f_rf), fm_depth=float(fm_depth)))
+                self._tau = spin_correlation_time(here, float(f_mod))
                 self._tau_key = key
             return self._tau
 
@@ -313,10 +325,14 @@ class RigState:
             return LockinInputs(where, f_mod)
         unit = self.signal_model.unit
         to_volts = -1j * self.settings.volts_per_hertz / math.sqrt(2.0)
-        if unit == "N^2":
-            return LockinInputs(where, f_mod, force_std=math.sqrt(max(value, 0.0)))
-        if unit == "Hz^2":
-            return LockinInputs(where, f_mod, direct_std=to_volts * math.sqrt(max(value, 0.0)))
+        if unit in ("N^2", "Hz^2"):
+            # the statistical signal's correlation at the same moment's settings
+            tau_m = self.correlation_time_at(b0, f_rf, fm_depth, f_mod)
+            if unit == "N^2":
+                return LockinInputs(where, f_mod, force_std=math.sqrt(max(value, 0.0)),
+                                    spin_time=tau_m)
+            return LockinInputs(where, f_mod, direct_std=to_volts * math.sqrt(max(value, 0.0)),
+                                spin_time=tau_m)
         if unit.startswith("Hz"):  # the PLL chain's -90 degrees (see the module docstring)
             return LockinInputs(where, f_mod, direct=to_volts * value)
         return LockinInputs(where, f_mod, force=complex(value))

@@ -67,6 +67,7 @@ def test_rig_and_chain_use_the_lifetime_of_the_lock():
     assert ch.noise_std() > 0
     inputs = st.lockin_inputs(st.now())
     assert inputs.force_std > 0  # the statistical spin force drives the engine ...
+    assert inputs.spin_time == pytest.approx(tau, rel=1e-9)  # ... whose inputs carry tau
     assert ch._engine.params.spin_time == pytest.approx(tau, rel=1e-9)  # ... with this tau
     # the time-domain chain: the same law (at the modulation frequency it runs)
     settings = TimeseriesSettings.from_config({"duration": "1 ms", "spin_signal": 1e-36},
