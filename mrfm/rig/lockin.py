@@ -119,10 +119,11 @@ class LockinChannel:
 
     def _spin_time(self, inputs: LockinInputs) -> float:
         """The statistical signal's correlation time for ``inputs``, s: theirs (the settings
-        of their moment), else the rig's present one."""
+        of their moment); without a statistical signal the experiment's (a constant: the
+        engine is not retuned for it, and no setting is read on this per-reading path)."""
         if inputs.spin_time is not None:
             return inputs.spin_time
-        return self.state.spin_correlation_time
+        return self.state.experiment_correlation_time
 
     def _engine_for(self, inputs: LockinInputs) -> EnvelopeLockin:
         """The engine with parameters for ``inputs`` and the present settings."""

@@ -77,7 +77,8 @@ class LockinInputs:
         r.m.s. of a statistical frequency-shift signal at the lock-in input, V.
     spin_time : float or None
         Correlation time of a statistical signal at this moment's settings, s
-        (:meth:`RigState.correlation_time_at`); None: the experiment's own.
+        (:meth:`RigState.correlation_time_at`); None without a statistical signal (the
+        value then drives nothing).
     """
 
     where: tuple
@@ -151,11 +152,11 @@ class RigState:
         proto = experiment.protocol
         #: the experiment's own correlation time of statistical polarization, s
         #: (:attr:`spin_correlation_time` at the experiment's settings; Curie: T1rho, unused)
-        self._tau_experiment = (
+        self.experiment_correlation_time = (
             spin_correlation_time(experiment) if proto.polarization == "statistical"
             else float(proto.T1rho))
         self._tau_key: tuple | None = None
-        self._tau = self._tau_experiment
+        self._tau = self.experiment_correlation_time
         self.rf = RFSource(mod_rate=self._cantilever.f0)
         # the source tuned for the experiment's carrier
         self.rf.frequency = float(experiment.rf.frequency) / self.rf_multiplier
@@ -198,9 +199,9 @@ class RigState:
         setting changes); the experiment's own where the FM is off. Curie: T1rho."""
         with self.lock:
             if self.experiment.protocol.polarization != "statistical":
-                return self._tau_experiment
+                return self.experiment_correlation_time
             if not (fm_depth > 0 and f_mod > 0 and f_rf > 0):
-                return self._tau_experiment
+                return self.experiment_correlation_time
             key = (round(b0 * 1e7), round(f_rf * 1e-1), round(fm_depth * 1e7),
                    round(f_mod * 1e3))
             if key != self._tau_key:
