@@ -164,7 +164,10 @@ def slice_spin_dynamics(exp: Experiment) -> SliceDynamics | None:
     when |s| < 1, s = (|B| - B_res) / depth, with the sweep depth ``rf.fm_depth`` (CAI) or
     |d|B|/dx| x_pk (OSCAR, iOSCAR, CERMIT with an amplitude; CERMIT without one uses
     fm_depth) at the cantilever frequency. B1_eff is the part of an x-directed B1
-    perpendicular to B. When no spin is in the slice at the centre, a grid of tip positions
+    perpendicular to B. Under ``protocol.high_field`` |B|, its gradient and B1_eff take the
+    solver's high-field forms (B0 + B_z, grad B_z and B1;
+    :mod:`mrfm.physics.spin_dynamics`). When no spin is in the slice at the centre, a grid
+    of tip positions
     from the scan is tried. Voxels are subsampled to about ``SLICE_EVALUATIONS`` field
     evaluations.
     """
@@ -176,6 +179,7 @@ def slice_spin_dynamics(exp: Experiment) -> SliceDynamics | None:
     if exp.protocol.name == "force-gradient" or rf.frequency <= 0 or rf.B1 <= 0:
         return None
     motion = exp.protocol.name in _MOTION_SWEPT and exp.amplitude > 0
+    high = bool(exp.protocol.high_field)
     f0 = exp.cantilever.f0
     b0 = np.array([0.0, 0.0, exp.B0])
     worst, worst_b1 = math.inf, math.nan
@@ -191,9 +195,9 @@ def slice_spin_dynamics(exp: Experiment) -> SliceDynamics | None:
         for centres in _tip_centres(exp, len(pos)):
             rel = (pos[None, :, :] - centres[:, None, :]).reshape(-1, 3)
             field = exp.magnet.field(rel) + b0
-            bmag = np.linalg.norm(field, axis=-1)
+            bmag = sd.field_magnitude(field, high)
             if motion:
-                dbdx = sd.force_per_moment(field, exp.magnet.gradient(rel))[:, 0]
+                dbdx = sd.force_per_moment(field, exp.magnet.gradient(rel), high)[:, 0]
                 depth = np.abs(dbdx) * exp.amplitude
             else:
                 depth = np.full(len(rel), rf.fm_depth)
@@ -203,7 +207,7 @@ def slice_spin_dynamics(exp: Experiment) -> SliceDynamics | None:
             tips_used += len(centres)
             if not np.any(hit):
                 continue
-            b1e = np.atleast_1d(sd.b1_effective(rf.B1, field[hit]))
+            b1e = np.atleast_1d(sd.b1_effective(rf.B1, field[hit], high_field=high))
             a = np.atleast_1d(sd.adiabaticity(gamma, b1e, sd.sweep_rate(depth[hit], f0,
                                                                           s[hit])))
             i = int(np.argmin(a))

@@ -7,8 +7,9 @@ low-pass is an ``order``-pole RC filter of time constant ``tau``. Effects:
 * thermal force noise of the cantilever, one-sided PSD ``S_F = 4 k kB T/(omega0 Q)``;
   after the lock-in its standard deviation is ``sqrt(S_F * ENBW)`` (``ENBW`` the
   filter's equivalent noise bandwidth, PHYSICS.md "Readout") =
-  ``Cantilever.force_noise(ENBW)``; generated as white noise and passed through the
-  same filter as the signal, so consecutive points are correlated when ``dwell < tau``;
+  ``Cantilever.force_noise(ENBW)``; sampled exactly as white noise through the same
+  filter as the signal (:func:`filtered_white_noise`), so consecutive points are
+  correlated when the dwell is not long against the filter's settling;
 * statistical spin noise: ``N`` spins-1/2 have a net moment of variance ``N mu^2``
   (Degen et al., PRL 99, 250601 (2007)), correlated over ``tau_m``; read through the
   lock-in's filter (an exact sampled model of the correlated signal and the filter,
@@ -23,7 +24,8 @@ low-pass is an ``order``-pole RC filter of time constant ``tau``. Effects:
 * tip-sample drift: a constant drift velocity of random direction; the signal is
   sampled at the drifted positions (trilinear interpolation of the noiseless map);
 * lock-in filtering: the signal sequence is passed through the RC filter (exact
-  discretisation for an input held constant over each dwell).
+  discretisation of the n-pole filter for an input held constant over each dwell,
+  :func:`mrfm.physics.lockin.held_input_filter`).
 """
 
 from __future__ import annotations
@@ -33,29 +35,18 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, signal
 
+from mrfm.physics import lockin
 from mrfm.physics import spin_noise as SN
-
-
-def _filter_coefficients(tau: float, dwell: float, order: int) -> tuple[np.ndarray, np.ndarray]:
-    a = float(np.exp(-dwell / tau))
-    b, den = np.array([1.0 - a]), np.array([1.0, -a])
-    bb, aa = np.array([1.0]), np.array([1.0])
-    for _ in range(order):
-        bb = np.convolve(bb, b)
-        aa = np.convolve(aa, den)
-    return bb, aa
 
 
 def rc_filter(sequence: np.ndarray, *, tau: float, dwell: float, order: int,
               initial: float | None = None) -> np.ndarray:
-    """Output of an ``order``-pole RC filter sampled at the end of each dwell.
-
-    Each pole obeys ``y[n] = a y[n-1] + (1 - a) x[n]`` with ``a = exp(-dwell/tau)``, exact
-    for an input held at ``x[n]`` during dwell ``n``. The filter starts settled at
-    ``initial`` (default: the first input).
-    """
+    """Output of the lock-in's ``order``-pole RC filter sampled at the end of each dwell,
+    for an input held at ``x[n]`` during dwell ``n``: exact for every order
+    (:func:`mrfm.physics.lockin.held_input_filter`). The filter starts settled at
+    ``initial`` (default: the first input)."""
     x = np.asarray(sequence, dtype=float)
-    bb, aa = _filter_coefficients(tau, dwell, order)
+    bb, aa = lockin.held_input_filter(tau, order, dwell)
     start = x[0] if initial is None else initial
     zi = signal.lfilter_zi(bb, aa) * start
     y, _ = signal.lfilter(bb, aa, x, zi=zi)
@@ -64,20 +55,13 @@ def rc_filter(sequence: np.ndarray, *, tau: float, dwell: float, order: int,
 
 def filtered_white_noise(n: int, *, sigma: float, tau: float, dwell: float, order: int,
                          rng: np.random.Generator) -> np.ndarray:
-    """``n`` samples of white noise after the RC filter, stationary standard deviation ``sigma``.
-
-    The white input is scaled by the filter's exact discrete noise gain (the sum of its
-    squared impulse response), and a burn-in of ``10 order tau/dwell`` samples removes the
-    start transient.
-    """
+    """``n`` readings of white noise (the thermal force) through the lock-in's filter, one
+    at the end of each dwell, stationary standard deviation ``sigma``: exact in continuous
+    time (:func:`mrfm.physics.spin_noise.filtered_white_noise_steps`), started from the
+    stationary state, so successive readings correlate as the filtered noise does."""
     if sigma == 0:
         return np.zeros(n)
-    bb, aa = _filter_coefficients(tau, dwell, order)
-    burn = int(min(10 * order * tau / dwell, 100_000)) + 1
-    impulse = signal.lfilter(bb, aa, np.r_[1.0, np.zeros(burn + 50 * order)])
-    gain = float(np.sqrt(np.sum(impulse**2)))
-    white = rng.standard_normal(n + burn) * (sigma / gain)
-    return signal.lfilter(bb, aa, white)[burn:]
+    return sigma * _sample_chain(*SN.filtered_white_noise_steps(tau, order, dwell), n, rng)
 
 
 def filtered_spin_noise(n: int, *, tau_m: float, tau: float, dwell: float, order: int,
@@ -92,6 +76,13 @@ def filtered_spin_noise(n: int, *, tau_m: float, tau: float, dwell: float, order
     each point's spin-noise standard deviation (held over the point).
     """
     phi, root, stationary = SN.filtered_spin_signal_steps(tau_m, tau, order, dwell)
+    return _sample_chain(phi, root, stationary, n, rng), float(stationary[-1, -1])
+
+
+def _sample_chain(phi: np.ndarray, root: np.ndarray, stationary: np.ndarray, n: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """``n`` successive outputs (the state's last entry) of z[i+1] = phi z[i] + root w[i]
+    (w standard normal), z[0] drawn from the stationary covariance."""
     m = phi.shape[0]
     ev, vec = np.linalg.eigh(stationary)
     z = (vec * np.sqrt(np.clip(ev, 0.0, None))) @ rng.standard_normal(m)
@@ -100,7 +91,7 @@ def filtered_spin_noise(n: int, *, tau_m: float, tau: float, dwell: float, order
     for i in range(n):
         out[i] = z[-1]
         z = phi @ z + w[i]
-    return out, float(stationary[-1, -1])
+    return out
 
 
 def raster_order(values: np.ndarray) -> np.ndarray:

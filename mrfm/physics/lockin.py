@@ -13,8 +13,13 @@ output variance is S * ENBW) is
          = 1/(4 tau), 1/(8 tau), 3/(32 tau), 5/(64 tau)   for n = 1..4
 
 (the closed form follows from the Beta integral; the SR830 manual's table gives the same
-numbers). The time domain, the virtual rig and the dataset noise model use these
-functions; nothing else in the package restates them.
+numbers). In the time domain the sections are a state y (their outputs, the last is the
+lock-in's output) with dy/dt = A y + e_0 u / tau (:func:`filter_matrix`); over a step of
+dt with the input held, y advances by the Poisson-weighted propagator of
+:func:`held_input_steps`, and the output sampled at the end of each step is the rational
+filter of :func:`held_input_filter` (exact, any order). The time domain, the virtual rig
+and the dataset noise model use these functions; nothing else in the package restates
+them.
 """
 
 from __future__ import annotations
@@ -86,6 +91,62 @@ def time_constant_for_enbw(bandwidth: float, order: int) -> float:
     if not (math.isfinite(bandwidth) and bandwidth > 0):
         raise UserError(f"lock-in noise bandwidth {bandwidth!r} Hz must be > 0")
     return ENBW_FACTOR[order] / bandwidth
+
+
+def filter_matrix(time_constant: float, order: int) -> np.ndarray:
+    """A of the filter's sections as a state y (order,), the lock-in's output last:
+    dy_0/dt = (u - y_0) / tau, dy_k/dt = (y_(k-1) - y_k) / tau; -1/tau on the diagonal,
+    1/tau below it, 1/s. The input u enters the first section as e_0 u / tau."""
+    order = _check_order(order)
+    enbw(time_constant, order)  # validates the time constant
+    a = np.zeros((order, order))
+    for k in range(order):
+        a[k, k] = -1.0 / time_constant
+        if k:
+            a[k, k - 1] = 1.0 / time_constant
+    return a
+
+
+def held_input_steps(time_constant: float, order: int, dt: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(phi, hold): the sections' state after ``dt`` s with the input held at u over it is
+    ``phi @ y + hold * u`` (exact).
+
+    phi = e^(A dt) of :func:`filter_matrix` is lower-triangular Toeplitz, phi[i, j] =
+    e^-x x^(i-j) / (i-j)! (x = dt / tau; A = (N - I) / tau with N nilpotent, so the
+    exponential's series stops at N^(order-1)); a held input leaves the state at rest
+    all equal to it, so hold = (I - phi) 1."""
+    order = _check_order(order)
+    enbw(time_constant, order)
+    if not (math.isfinite(dt) and dt > 0):
+        raise UserError(f"lock-in filter step {dt!r} s must be > 0")
+    x = dt / time_constant
+    phi = np.zeros((order, order))
+    for m in range(order):
+        term = math.exp(-x) * x**m / math.factorial(m)
+        for i in range(m, order):
+            phi[i, i - m] = term
+    return phi, 1.0 - phi.sum(axis=1)
+
+
+def held_input_filter(time_constant: float, order: int, dt: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """(b, a) for :func:`scipy.signal.lfilter`: the lock-in's output at the end of each
+    step of ``dt`` s for an input held over each step (that step's input included).
+
+    The response to one step's unit input, read k steps later, is h[k] = P(n, (k+1) x) -
+    P(n, k x) (:func:`step_response`, x = dt / tau); the n-fold pole e^-x gives
+    a = (1 - e^-x z^-1)^n, and b = h * a (its terms past z^-n vanish). The zero-frequency
+    gain is 1: a settled filter starts from ``scipy.signal.lfilter_zi(b, a) * level``."""
+    order = _check_order(order)
+    held_input_steps(time_constant, order, dt)  # validates
+    k = np.arange(order + 1)
+    h = np.diff(np.asarray(step_response(np.arange(order + 2) * dt,
+                                         time_constant=time_constant, order=order)))
+    den = np.array([math.comb(order, int(j)) * (-math.exp(-dt / time_constant)) ** int(j)
+                    for j in k])
+    num = np.convolve(h, den)[: order + 1]
+    return num, den
 
 
 def response(f: ArrayLike, *, time_constant: float, order: int) -> complex | np.ndarray:

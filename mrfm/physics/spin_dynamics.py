@@ -210,17 +210,33 @@ def b1_effective_at(b1, bx, by, bz, ux, uy, uz):  # pragma: no cover - numba
 
 
 # ------------------------------------------------------------------ geometry of the local field
-def quantization_axis(total_field: ArrayLike) -> np.ndarray:
-    """Unit vector n = B / |B| of the local total field, shape (..., 3) from (..., 3)."""
+def quantization_axis(total_field: ArrayLike, high_field: bool = False) -> np.ndarray:
+    """Unit vector n = B / |B| of the local total field, shape (..., 3) from (..., 3).
+
+    ``high_field``: the high-field approximation of the solver (``protocol.high_field``;
+    :data:`mrfm.solver.kernels.P_HIGH`): B0 along +z dominates the tip's field, so n = z
+    and |B| ~ B0 + B_z (:func:`field_magnitude`)."""
     b = np.asarray(total_field, dtype=float)
+    if high_field:
+        n = np.zeros(b.shape)
+        n[..., 2] = 1.0
+        return n
     norm = np.linalg.norm(b, axis=-1, keepdims=True)
     if np.any(norm == 0.0):
         raise ValueError("quantization_axis: the total field vanishes at a point")
     return b / norm
 
 
+def field_magnitude(total_field: ArrayLike, high_field: bool = False) -> float | np.ndarray:
+    """|B| of the local total field (..., 3) -> (...), T; ``high_field``: B_z, the
+    projection on the axis of :func:`quantization_axis` (B0 + B_tip,z)."""
+    b = np.asarray(total_field, dtype=float)
+    return _out(b[..., 2].copy() if high_field else np.linalg.norm(b, axis=-1))
+
+
 def b1_effective(b1: float, total_field: ArrayLike,
-                 direction: ArrayLike = (1.0, 0.0, 0.0)) -> float | np.ndarray:
+                 direction: ArrayLike = (1.0, 0.0, 0.0),
+                 high_field: bool = False) -> float | np.ndarray:
     """B1_eff = |B1 - (B1 . n) n|, the part of B1 perpendicular to the local field, T.
 
     Parameters
@@ -232,6 +248,8 @@ def b1_effective(b1: float, total_field: ArrayLike,
     direction : array_like, shape (3,)
         Direction of the lab-frame RF field (default x, the usual coil or stripline
         geometry); normalized here.
+    high_field : bool
+        The axis is z (:func:`quantization_axis`): B1 sqrt(1 - u_z**2), B1 for an x RF.
 
     Returns
     -------
@@ -242,12 +260,13 @@ def b1_effective(b1: float, total_field: ArrayLike,
     un = np.linalg.norm(u)
     if u.shape != (3,) or not un > 0:
         raise ValueError(f"b1_effective: direction {direction!r} must be a non-zero 3-vector")
-    n = quantization_axis(total_field)
+    n = quantization_axis(total_field, high_field)
     c = n @ (u / un)
     return _out(float(b1) * np.sqrt(np.clip(1.0 - c * c, 0.0, None)))
 
 
-def force_per_moment(total_field: ArrayLike, field_jacobian: ArrayLike) -> np.ndarray:
+def force_per_moment(total_field: ArrayLike, field_jacobian: ArrayLike,
+                     high_field: bool = False) -> np.ndarray:
     """grad |B| = force on a unit moment locked along n, N per (J/T), shape (..., 3).
 
     Parameters
@@ -256,8 +275,10 @@ def force_per_moment(total_field: ArrayLike, field_jacobian: ArrayLike) -> np.nd
         B at the spins, T.
     field_jacobian : array_like, shape (..., 3, 3)
         dB_i/dx_j, T/m (the magnets' ``gradient`` layout: [..., i, j]).
+    high_field : bool
+        grad B_z (:func:`quantization_axis`).
     """
-    n = quantization_axis(total_field)
+    n = quantization_axis(total_field, high_field)
     jac = np.asarray(field_jacobian, dtype=float)
     return np.einsum("...i,...ij->...j", n, jac)
 

@@ -66,22 +66,20 @@ def _chain(tau_m: float | None, tc: float, order: int,
     of correlation time ``tau_m`` (s; its state first) feeding ``order`` RC poles of time
     constant ``tc`` (s; the output last); ``tau_m`` None: white noise into the first pole
     (the poles alone)."""
-    lockin.enbw(tc, order)  # validates order and time constant
+    poles = lockin.filter_matrix(tc, order)  # validates order and time constant
     if tau_m is not None and not (math.isfinite(tau_m) and tau_m > 0):
         raise ValueError(f"{caller}: tau_m {tau_m!r} s must be > 0")
     first = 0 if tau_m is None else 1
     n = order + first
     a = np.zeros((n, n))
     g = np.zeros((n, n))
+    a[first:, first:] = poles
     if tau_m is None:
-        a[0, 0] = -1.0 / tc
         g[0, 0] = 1.0 / (tc * tc)
     else:
         a[0, 0] = -1.0 / tau_m
+        a[1, 0] = 1.0 / tc  # the signal drives the first pole
         g[0, 0] = 2.0 / tau_m
-    for k in range(1, n):
-        a[k, k - 1] = 1.0 / tc
-        a[k, k] = -1.0 / tc
     return a, g
 
 
@@ -114,16 +112,37 @@ def filtered_spin_signal_steps(tau_m: float, time_constant: float, order: int,
         The stationary covariance P (A P + P A^T + b b^T = 0); P[-1, -1] is the fraction of
         the signal's variance at the filter's output, :func:`lockin_capture_fraction`.
     """
+    tm = float(tau_m)
+    a, g = _chain(tm, float(time_constant), order, "filtered_spin_signal_steps")
+    return _sampled(a, g, dt, max(1.0 / tm, 1.0 / float(time_constant)),
+                    "filtered_spin_signal_steps")
+
+
+def filtered_white_noise_steps(time_constant: float, order: int, dt: float
+                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact sampled model of white noise (the thermal force) read through the lock-in
+    filter, scaled to unit variance at the output: (phi, root, stationary) as in
+    :func:`filtered_spin_signal_steps` for the state of the ``order`` poles alone
+    (stationary[-1, -1] = 1; the output's variance is S ENBW for an input of one-sided
+    PSD S, :func:`mrfm.physics.lockin.enbw`)."""
+    a, g = _chain(None, float(time_constant), order, "filtered_white_noise_steps")
+    phi, root, stationary = _sampled(a, g, dt, 1.0 / float(time_constant),
+                                     "filtered_white_noise_steps")
+    scale = stationary[-1, -1]
+    return phi, root / math.sqrt(scale), stationary / scale
+
+
+def _sampled(a: np.ndarray, g: np.ndarray, dt: float, rate: float,
+             caller: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(phi, root, stationary) of dz = A z dt + b dW (G = b b^T) sampled every ``dt``
+    exactly; ``rate``: the fastest of the system's rates, 1/s."""
     from scipy import linalg  # only here: keeps `import mrfm.physics` light
 
-    tm = float(tau_m)
-    tc = float(time_constant)
     if not (math.isfinite(dt) and dt > 0):
-        raise ValueError(f"filtered_spin_signal_steps: dt {dt!r} s must be > 0")
-    a, g = _chain(tm, tc, order, "filtered_spin_signal_steps")
+        raise ValueError(f"{caller}: dt {dt!r} s must be > 0")
     n = a.shape[0]
     stationary = _stationary(a, g)
-    if dt * max(1.0 / tm, 1.0 / tc) <= 2.0:
+    if dt * rate <= 2.0:
         # Van Loan's block exponential (its e^{-A dt} block grows as e^{dt / tau}: short
         # steps only, where the stationary form below would cancel)
         big = np.zeros((2 * n, 2 * n))

@@ -120,6 +120,7 @@ def _spin_by_spin(exp: Experiment, tip: tuple[float, float, float],
                   spins_at: list[tuple[str, np.ndarray]], n_max: int,
                   statistical: bool) -> tuple[float, ...]:
     from mrfm.physics import SpinSpecies
+    from mrfm.physics import spin_dynamics as sd
 
     centre = np.array([tip[0], tip[1], tip[2] + float(exp.magnet.half_height)])
     hard = _one_point(exp, tip, slice_profile="hard")
@@ -127,7 +128,7 @@ def _spin_by_spin(exp: Experiment, tip: tuple[float, float, float],
     for name, p in spins_at:
         field = np.asarray(exp.magnet.field((p - centre)[None, :]), dtype=float)[0]
         field[2] += float(exp.B0)
-        b = field[2] if exp.protocol.high_field else float(np.linalg.norm(field))
+        b = float(sd.field_magnitude(field, bool(exp.protocol.high_field)))
         b_res = SpinSpecies.from_name(name).resonance_field(float(exp.rf.frequency))
         s = (b - b_res) / float(exp.rf.fm_depth)
         if not abs(s) < 1.0:

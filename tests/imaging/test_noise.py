@@ -118,3 +118,39 @@ def test_variance_noise_level_is_measured_from_the_captured_reading():
     assert info["sigma"] == pytest.approx(info["spin_sigma_rms"], rel=0.05, abs=0.0)
     # the distance from the uncaptured map: sqrt(sigma^2 + ((1 - g) std(map))^2)
     assert np.std(noisy - level) > 1.5 * info["sigma"]
+
+
+@pytest.mark.parametrize("order", [2, 4])
+def test_thermal_noise_and_signal_go_through_the_lockin_exactly(order):
+    """Datasets filter the signal and sample the thermal noise with the lock-in's exact
+    n-pole model: a step of the map reaches P(n, k dwell / tau) after k points
+    (physics.lockin.step_response; 24 dB/oct at a dwell of 5 tau: 0.735 where a chain of
+    separately sampled poles gave 0.973), and the thermal readings (no spin part) have the
+    stationary spread thermal_sigma and the lag-1 and lag-2 correlations of the filtered
+    white noise (spin_noise.filtered_autocorrelations; 8000 points: correlations to ~0.01,
+    tolerance 0.04; spread to ~1.5 %, tolerance 6 %)."""
+    from mrfm.physics import lockin
+    from mrfm.physics import spin_noise as sn
+
+    tau = 0.01
+    step = NoiseModel(kind="force", thermal_sigma=0.0, tau=tau, order=order, dwell=5 * tau,
+                      tau_m=1.0)
+    level = np.zeros((8, 1, 1))
+    level[3:] = 1e-18
+    noisy, _ = add_noise(level, model=step, spacing=(1e-9, 1e-9, 1e-9),
+                         rng=np.random.default_rng(1))
+    reached = noisy[3:6, 0, 0] / 1e-18
+    assert reached == pytest.approx(lockin.step_response(np.array([1, 2, 3]) * 5 * tau,
+                                                         time_constant=tau, order=order),
+                                    rel=1e-10, abs=0.0)
+    thermal = NoiseModel(kind="force", thermal_sigma=2e-18, tau=tau, order=order,
+                         dwell=0.6 * tau, tau_m=1.0)
+    shape = (40, 20, 10)
+    noisy, info = add_noise(np.zeros(shape), model=thermal, spacing=(1e-9, 1e-9, 1e-9),
+                            rng=np.random.default_rng(2))
+    seq = np.transpose(noisy, (2, 1, 0)).ravel()
+    _, rho = sn.filtered_autocorrelations(np.array([0.6, 1.2]) * tau, 1.0, tau, order)
+    assert np.std(seq) == pytest.approx(2e-18, rel=0.06, abs=0.0)
+    assert np.corrcoef(seq[:-1], seq[1:])[0, 1] == pytest.approx(rho[0], abs=0.04)
+    assert np.corrcoef(seq[:-2], seq[2:])[0, 1] == pytest.approx(rho[1], abs=0.04)
+    assert info["thermal_sigma"] == 2e-18
