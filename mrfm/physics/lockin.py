@@ -107,6 +107,13 @@ def filter_matrix(time_constant: float, order: int) -> np.ndarray:
     return a
 
 
+def section_pole(time_constant: float, dt: float) -> float:
+    """Pole a = e^(-dt / tau) of one RC section sampled every ``dt`` s with the input held
+    over each step: y[n+1] = a y[n] + (1 - a) u[n], exact (the one-pole case of
+    :func:`held_input_steps`; the time domain's lock-in, detector and PLL filters)."""
+    return math.exp(-dt / time_constant)
+
+
 def held_input_steps(time_constant: float, order: int, dt: float
                      ) -> tuple[np.ndarray, np.ndarray]:
     """(phi, hold): the sections' state after ``dt`` s with the input held at u over it is
@@ -121,9 +128,10 @@ def held_input_steps(time_constant: float, order: int, dt: float
     if not (math.isfinite(dt) and dt > 0):
         raise UserError(f"lock-in filter step {dt!r} s must be > 0")
     x = dt / time_constant
+    pole = section_pole(time_constant, dt)
     phi = np.zeros((order, order))
     for m in range(order):
-        term = math.exp(-x) * x**m / math.factorial(m)
+        term = pole * x**m / math.factorial(m)
         for i in range(m, order):
             phi[i, i - m] = term
     return phi, 1.0 - phi.sum(axis=1)
@@ -143,8 +151,8 @@ def held_input_filter(time_constant: float, order: int, dt: float
     k = np.arange(order + 1)
     h = np.diff(np.asarray(step_response(np.arange(order + 2) * dt,
                                          time_constant=time_constant, order=order)))
-    den = np.array([math.comb(order, int(j)) * (-math.exp(-dt / time_constant)) ** int(j)
-                    for j in k])
+    pole = section_pole(time_constant, dt)
+    den = np.array([math.comb(order, int(j)) * (-pole) ** int(j) for j in k])
     num = np.convolve(h, den)[: order + 1]
     return num, den
 

@@ -11,8 +11,9 @@
   ``Delta * gamma * log10(1 + t/tau_c)`` (Jung & Gweon, Rev. Sci. Instrum. 71, 3436
   (2000)). Closed loop, the capacitive sensor and the servo remove both; the position
   settles to the target with the servo time constant plus sensor noise.
-* **Coarse stepper**: steps of ``coarse_step_per_volt * V * g(T)/g(300 K)`` issued at
-  the step frequency in simulated time; axes 1-3 offset x, y, height.
+* **Coarse stepper**: steps of ``coarse_step_per_volt * V`` times the same piezo law's
+  fraction at the stage temperature (:meth:`mrfm.rig.state.RigState.temperature_factor`),
+  issued at the step frequency in simulated time; axes 1-3 offset x, y, height.
 """
 
 from __future__ import annotations

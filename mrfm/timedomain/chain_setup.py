@@ -14,6 +14,7 @@ import numpy as np
 
 from mrfm.errors import UserError
 from mrfm.physics import cantilever as CL
+from mrfm.physics.lockin import section_pole
 from mrfm.timedomain import chain_layout as L
 from mrfm.timedomain import interferometer as optics
 from mrfm.timedomain import noise, waveform
@@ -104,7 +105,7 @@ def build(params: ChainParameters) -> ChainSetup:
         f_pd = c.pll_detector_cutoff or 10.0 * c.pll_bandwidth
         kp, ki = pll_mod.loop_gains(c.pll_bandwidth, f_pd)
         p[[L.PLL_DT, L.PLL_FC, L.PLL_KP, L.PLL_KI, L.PLL_A]] = (
-            c.dt, c.f0, kp, ki, math.exp(-2.0 * math.pi * f_pd * c.dt))
+            c.dt, c.f0, kp, ki, optics.lowpass_coefficient(cutoff=f_pd, dt=c.dt))
     p[L.OMEGA0] = omega0
     p[L.OPT_P0] = c.power
     p[L.OPT_VIS] = c.visibility
@@ -120,7 +121,7 @@ def build(params: ChainParameters) -> ChainSetup:
     p[L.ADC_VMAX] = c.adc_range
     p[L.LK_CPS] = c.reference_frequency * c.dt
     p[L.LK_PHASE] = c.lockin_phase
-    p[L.LK_A] = math.exp(-c.dt / c.lockin_time_constant)
+    p[L.LK_A] = section_pole(c.lockin_time_constant, c.dt)
     p[L.LK_ORDER] = filter_order(c.lockin_slope)
     p[L.LK_SENS] = c.lockin_sensitivity
     # random streams and the spin model

@@ -23,6 +23,8 @@ import numpy as np
 import scipy.constants as sc
 from numba import njit
 
+from mrfm.physics import lockin
+
 
 def photodiode_power(x: np.ndarray, *, power: float, visibility: float, wavelength: float,
                      phase: float = -math.pi / 2) -> np.ndarray:
@@ -68,4 +70,4 @@ def lowpass_coefficient(*, cutoff: float, dt: float) -> float:
     """
     if not math.isfinite(cutoff):
         return 0.0
-    return math.exp(-2.0 * math.pi * cutoff * dt)
+    return lockin.section_pole(1.0 / (2.0 * math.pi * cutoff), dt)

@@ -26,7 +26,7 @@ from numba import njit
 
 from mrfm.errors import UserError
 from mrfm.physics import lockin as lockin_filter
-from mrfm.physics.lockin import SLOPES_DB, filter_order
+from mrfm.physics.lockin import SLOPES_DB, filter_order, section_pole
 
 __all__ = ["RESYNC", "SLOPES_DB", "enbw", "filter_order", "lockin_sample", "phasor_at",
            "reference_phasor"]
@@ -141,7 +141,7 @@ def demodulate(
     out_x = np.empty_like(u)
     out_y = np.empty_like(u)
     stages = np.zeros(2 * order)
-    lockin_process(u, 0, frequency * dt, phase, math.exp(-dt / time_constant), order, stages,
+    lockin_process(u, 0, frequency * dt, phase, section_pole(time_constant, dt), order, stages,
                    out_x, out_y)
     return out_x, out_y
 

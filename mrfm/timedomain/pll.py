@@ -27,6 +27,8 @@ import numpy as np
 from numba import njit
 
 from mrfm.errors import UserError
+from mrfm.physics import lockin
+from mrfm.timedomain.interferometer import lowpass_coefficient
 
 #: state vector layout: psi (rad), integrator (Hz), I1, I2, Q1, Q2
 STATE_SIZE = 6
@@ -51,7 +53,9 @@ def closed_loop_response(f: np.ndarray | float, *, kp: float, ki: float,
     s = 2j * math.pi * np.asarray(f, dtype=float)
     g = 2.0 * math.pi * (kp * s + ki) / (s * s)
     if detector_cutoff is not None:
-        g = g / (1.0 + s / (2.0 * math.pi * detector_cutoff)) ** 2
+        # the phase detector's two RC sections: the lock-in's filter at 12 dB/oct
+        g = g * lockin.response(f, time_constant=1.0 / (2.0 * math.pi * detector_cutoff),
+                                order=2)
     h = g / (1.0 + g)
     return complex(h) if np.ndim(h) == 0 else h
 
@@ -155,5 +159,5 @@ def track_frequency(
     state[0] = initial_phase
     out = np.empty(len(u))
     pll_process(np.ascontiguousarray(u, dtype=np.float64), dt, f_center, kp, ki,
-                math.exp(-2.0 * math.pi * f_pd * dt), state, out)
+                lowpass_coefficient(cutoff=f_pd, dt=dt), state, out)
     return out

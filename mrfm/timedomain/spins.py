@@ -45,6 +45,7 @@ import numpy as np
 from numba import njit
 
 from mrfm.errors import UserError
+from mrfm.physics.spin_dynamics import spin_lock_decay
 
 if TYPE_CHECKING:
     from mrfm.config import Experiment
@@ -75,7 +76,7 @@ def cai_envelope(
     if not 0.0 <= loss_per_inversion < 1.0:
         raise UserError(f"loss per inversion {loss_per_inversion!r} must be in [0, 1)")
     count = np.floor(t * inversion_rate)
-    decay = np.exp(-t / t1rho) if math.isfinite(t1rho) else np.ones_like(t)
+    decay = spin_lock_decay(t, t1rho) if math.isfinite(t1rho) else np.ones_like(t)
     return np.exp(count * math.log1p(-loss_per_inversion)) * decay
 
 
