@@ -36,6 +36,7 @@ SI_UNITS: dict[str, str] = {
     "angle": "rad",
     "velocity": "m/s",
     "field_rate": "T/s",
+    "temperature_rate": "K/s",
     "mass_density": "kg/m**3",
     "power_dbm": "",  # handled specially: "10 dBm" or a bare number in dBm
 }
@@ -81,6 +82,7 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
     "angle": (1e-15, 1e9),
     "velocity": (1e-24, 3e8),
     "field_rate": (1e-15, 1e9),
+    "temperature_rate": (1e-15, 1e6),
     "mass_density": (1e-9, 1e6),
 }
 

@@ -102,8 +102,9 @@ def build_stage(stage_s: StageSection, cant: CantileverSection | None = None) ->
     from mrfm.physics import Stage
 
     extra: dict[str, float] = {}
-    if stage_s.piezo_range_300K is not None:
-        extra["piezo_range_300K"] = stage_s.piezo_range_300K
+    for key in ("piezo_range_300K", "loop_length", "temperature_rate", "residual_drift"):
+        if getattr(stage_s, key) is not None:
+            extra[key] = getattr(stage_s, key)
     if cant is not None:
         if cant.thickness is not None:
             extra["cantilever_thickness"] = cant.thickness

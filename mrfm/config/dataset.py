@@ -101,8 +101,10 @@ class DatasetSettings:
         Lock-in low-pass order; its time constant gives ENBW = ``protocol.bandwidth``.
     dwell : float or None
         Time per scan point, s (default 5 lock-in time constants).
-    drift_rate : float
-        Tip-sample drift speed, m/s.
+    drift_rate : float or None
+        Tip-sample drift speed, m/s; default (None): the experiment's stage law,
+        :attr:`mrfm.physics.Stage.drift_rate` (thermal expansion under the stage's
+        temperature fluctuation plus its residual creep); 0 turns drift off.
     spin_noise : bool
         Include statistical spin noise.
     seed : int
@@ -137,8 +139,8 @@ class DatasetSettings:
     dwell: float | None = field(
         default=None, metadata=spec("quantity", dimension="time", min=0.0, min_exclusive=True)
     )
-    drift_rate: float = field(
-        default=0.0, metadata=spec("quantity", dimension="velocity", min=0.0, max=1e-3)
+    drift_rate: float | None = field(
+        default=None, metadata=spec("quantity", dimension="velocity", min=0.0, max=1e-3)
     )
     spin_noise: bool = field(default=True, metadata=spec("bool"))
     seed: int = field(default=0, metadata=spec("int", min=0, max=2**63 - 1))

@@ -79,6 +79,10 @@ class StageSection:
     temperature: float = _q("temperature", 4.2, min=0, min_exclusive=True, max=1000.0)
     pressure: float = _q("pressure", 1e-5, min=0, max=2e5)
     piezo_range_300K: float | None = _q("length", min=0, min_exclusive=True, max=1e-2)
+    # the drift law (Stage.drift_rate); None: the Stage defaults
+    loop_length: float | None = _q("length", min=0, min_exclusive=True, max=10.0)
+    temperature_rate: float | None = _q("temperature_rate", min=0, max=1.0)
+    residual_drift: float | None = _q("velocity", min=0, max=1e-3)
     source: str = _text()
     notes: str = _text()
 

@@ -70,6 +70,7 @@ def write_item(path: Path, item: Item, *, set_identity: str, seed: int) -> dict[
             write_dataset(imaging, key, item.noise[key], "N" if key == "thermal_sigma"
                           else item.unit)
         write_dataset(imaging, "drift_rms", item.noise["drift_rms"], "m")
+        write_dataset(imaging, "drift_rate", item.noise["drift_rate"], "m/s")
         write_dataset(imaging, "spin_capture", item.noise["spin_capture"], "1")
         imaging.create_dataset("psf_source", data=item.psf_source, dtype=h5py.string_dtype())
         params = entry.create_dataset("parameters", data=json.dumps(

@@ -168,7 +168,8 @@ def make_item(config_text: str, index: int, *, base_dir: str = ".") -> Item:
         order=settings.lockin_order,
         dwell=dwell,
         tau_m=tau_m,
-        drift_rate=settings.drift_rate,
+        drift_rate=(float(exp.stage.drift_rate) if settings.drift_rate is None
+                    else settings.drift_rate),
         snr=settings.snr,
     )
     spin_variance = None

@@ -221,7 +221,8 @@ def add_noise(
     info : dict
         ``sigma`` (standard deviation of noisy - noiseless; of noisy - g noiseless for a
         variance measurement, whose reading is g times the map), ``snr`` (peak/sigma) and the
-        components (``thermal_sigma``, ``spin_sigma_rms``, ``drift_rms``), SI;
+        components (``thermal_sigma``, ``spin_sigma_rms``, ``drift_rms``; ``drift_rate``,
+        the model's speed), SI;
         ``spin_capture``: the fraction of the spin signal's power that the lock-in's filter
         passes (:func:`mrfm.physics.spin_noise.lockin_capture_fraction`; it scales a
         variance measurement's mean and the spin noise; 1 where no spin part is modelled).
@@ -229,7 +230,7 @@ def add_noise(
     shape = noiseless.shape
     x = np.asarray(noiseless, dtype=float)
     info: dict[str, float] = {"thermal_sigma": 0.0, "spin_sigma_rms": 0.0, "drift_rms": 0.0,
-                              "spin_capture": 1.0}
+                              "drift_rate": float(model.drift_rate), "spin_capture": 1.0}
     if model.drift_rate > 0:
         offsets = drift_offsets(shape, rate=model.drift_rate, dwell=model.dwell, rng=rng)
         x = sample_with_drift(x, offsets, spacing)

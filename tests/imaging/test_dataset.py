@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -358,3 +359,33 @@ def _reconstruct_with_half_the_capture(item, tmp_path):
             dens.append(fh["entry/data/density"][()])
     assert np.max(dens[0]) > 0
     return dens[0], dens[1]
+
+
+def test_items_drift_at_the_stages_rate_unless_the_dataset_sets_one():
+    """Without ``dataset.drift_rate`` an item drifts at the experiment's stage law
+    (Stage.drift_rate = L alpha(T) |dT/dt| + residual; here 300 K with the loop, rate and
+    residual set in [stage]: 2 cm x 8.6e-6/K x 1 K/h + 2 nm/h = 4.83e-11 m/s), recorded
+    with its rms displacement, rate x dwell x sqrt(mean(i^2)) over the acquisition's
+    points i = 0..n-1 (closed form sqrt((n - 1)(2n - 1)/6)); ``drift_rate = 0`` turns
+    drift off (before 5 December 2026 the default was 0 whatever the stage)."""
+    from mrfm.config import loads
+    from mrfm.imaging.dataset_item import make_item
+    from mrfm.physics.lockin import time_constant_for_enbw
+
+    text = CONFIG.replace('drift_rate = "1 pm/s"\n', "").replace(
+        'temperature = "300 mK"', 'temperature = "300 K"\nloop_length = "2 cm"\n'
+        'temperature_rate = "1 K/h"\nresidual_drift = "2 nm/h"')
+    item = make_item(text, 0)
+    exp = item.experiment
+    rate = exp.stage.drift_rate
+    alpha = exp.stage.thermal_expansion()
+    assert alpha == pytest.approx(8.6e-6, rel=1e-12)
+    assert rate == pytest.approx((0.02 * 8.6e-6 * 1.0 + 2e-9) / 3600, rel=1e-9)
+    assert item.noise["drift_rate"] == rate
+    n = item.noisy.size
+    order = loads(text).section("dataset").lockin_order
+    dwell = 5 * time_constant_for_enbw(exp.protocol.bandwidth, order)
+    expected = rate * dwell * math.sqrt((n - 1) * (2 * n - 1) / 6)
+    assert item.noise["drift_rms"] == pytest.approx(expected, rel=1e-9)
+    off = make_item(text.replace("seed = 7", "seed = 7\ndrift_rate = 0"), 0)
+    assert off.noise["drift_rms"] == 0.0 and off.noise["drift_rate"] == 0.0
