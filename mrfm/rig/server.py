@@ -180,6 +180,12 @@ class VirtualRig:
             channel.warm_up()
 
     def _warm_up_signal(self) -> None:
+        noise = self.state.spin_noise_model
+        if noise is not None:
+            try:
+                noise.prepare_map()
+            except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs time later
+                self.notes.append(f"spin-noise warm-up failed: {exc.__class__.__name__}: {exc}")
         model = self.state.signal_model
         try:
             if model.prepare_map():

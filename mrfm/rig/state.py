@@ -53,7 +53,20 @@ from mrfm.timedomain.spins import spin_correlation_time
 if TYPE_CHECKING:
     from mrfm.config import Experiment
 
-__all__ = ["LockinInputs", "RigState", "SimClock"]
+__all__ = ["LockinInputs", "RigState", "SimClock", "curie_spin_noise_model"]
+
+
+def curie_spin_noise_model(experiment: Experiment, enabled: bool) -> SignalModel | None:
+    """The model of the statistical spin noise on a Curie CAI force: a :class:`SignalModel`
+    of ``experiment`` under statistical polarization (its unit N^2: the force variance of
+    the spins in the slice; Degen et al., PRL 99, 250601 (2007)); None where ``enabled``
+    is False or the signal is not a Curie CAI force."""
+    proto = experiment.protocol
+    if not enabled or proto.name != "CAI" or proto.polarization != "curie":
+        return None
+    stat = dataclasses.replace(experiment, protocol=dataclasses.replace(
+        proto, polarization="statistical"))
+    return SignalModel(stat)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +150,10 @@ class RigState:
         self.normals = NormalStream(self.rng.spawn(1)[0])
         self.experiment = experiment
         self.signal_model = signal_model or SignalModel(experiment)
+        #: the statistical spin noise under a Curie CAI signal (``[virtual] spin_noise``):
+        #: the same experiment under statistical polarization, its force variance at each
+        #: reading (the solver's, as datasets' ``curie_spin_variance``); None otherwise
+        self.spin_noise_model = curie_spin_noise_model(experiment, self.settings.spin_noise)
         #: the experiment's cantilever; :attr:`cantilever` gives it at the cryostat's temperature
         self._cantilever: Cantilever = experiment.cantilever
         base = float(experiment.cantilever.T)
@@ -152,9 +169,10 @@ class RigState:
         proto = experiment.protocol
         #: the experiment's own correlation time of statistical polarization, s
         #: (:attr:`spin_correlation_time` at the experiment's settings; Curie: T1rho, unused)
+        self._fluctuating = (proto.polarization == "statistical"
+                             or self.spin_noise_model is not None)
         self.experiment_correlation_time = (
-            spin_correlation_time(experiment) if proto.polarization == "statistical"
-            else float(proto.T1rho))
+            spin_correlation_time(experiment) if self._fluctuating else float(proto.T1rho))
         self._tau_key: tuple | None = None
         self._tau = self.experiment_correlation_time
         self.rf = RFSource(mod_rate=self._cantilever.f0)
@@ -196,9 +214,10 @@ class RigState:
         ``f_mod`` (Hz), s: ``[protocol] tau_m``, else the lock's lifetime with the passage
         losses of the slice these settings make (the time-domain chain's law,
         :func:`mrfm.timedomain.spins.spin_correlation_time`, evaluated again when a
-        setting changes); the experiment's own where the FM is off. Curie: T1rho."""
+        setting changes); the experiment's own where the FM is off. Curie without spin
+        noise: T1rho (unused)."""
         with self.lock:
-            if self.experiment.protocol.polarization != "statistical":
+            if not self._fluctuating:
                 return self.experiment_correlation_time
             if not (fm_depth > 0 and f_mod > 0 and f_rf > 0):
                 return self.experiment_correlation_time
@@ -322,6 +341,15 @@ class RigState:
             # the stage temperature as last advanced (readings advance it)
             temperature = self.cryostat.temperature
         value = self.signal_model.signal_at(x, y, h, b0, f_rf, fm_depth, temperature)
+        noise = self.spin_noise_model
+        if noise is not None:
+            # a Curie force and the spins' statistical fluctuation about it (nonzero also
+            # where the odd Curie force cancels, on a mirror plane of the sample)
+            variance = noise.signal_at(x, y, h, b0, f_rf, fm_depth, temperature)
+            tau_m = self.correlation_time_at(b0, f_rf, fm_depth, f_mod)
+            if variance > 0.0 and tau_m > 0.0:
+                return LockinInputs(where, f_mod, force=complex(value),
+                                    force_std=math.sqrt(variance), spin_time=tau_m)
         if value == 0.0:
             return LockinInputs(where, f_mod)
         unit = self.signal_model.unit

@@ -98,6 +98,7 @@ _VIRTUAL_DIMENSIONS = {
     "initial_field": ("magnetic_field", 0),
     "initial_height": ("length", 0),
     "seed": ("int", 0),
+    "spin_noise": ("bool", 0),
 }
 
 
@@ -123,6 +124,10 @@ def _number(value: Any, where: str) -> float:
 
 
 def _quantity(value: Any, dimension: str | None, count: int, where: str) -> Any:
+    if dimension == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
     if dimension == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
@@ -178,7 +183,7 @@ def _parse_virtual(table: Any) -> VirtualSettings:
     for key, value in table.items():
         dimension, count = _VIRTUAL_DIMENSIONS[key]
         parsed = _quantity(value, dimension, count, f"virtual.{key}")
-        if key != "seed" and key != "initial_field":
+        if key not in ("seed", "initial_field", "spin_noise"):
             values = parsed if isinstance(parsed, tuple) else (parsed,)
             if any(v < 0 for v in values):
                 raise ConfigError(f"virtual.{key}: must be >= 0, got {value!r}")

@@ -160,6 +160,10 @@ class VirtualSettings:
         Fine z position (tip-surface gap with the coarse z at its start) at power-on, m.
     seed : int or None
         Seed of the noise generators (None: fresh entropy).
+    spin_noise : bool
+        Under a Curie CAI signal, add the spins' statistical fluctuation (the force
+        variance of the experiment under statistical polarization, correlated over the
+        lock's lifetime) to the lock-in's input, as datasets do; default True.
     """
 
     base_temperature: float | None = None
@@ -183,6 +187,7 @@ class VirtualSettings:
     initial_field: float | None = None
     initial_height: float = 1e-6
     seed: int | None = None
+    spin_noise: bool = True
 
 
 @dataclass(frozen=True)

@@ -161,8 +161,12 @@ def test_temperature_follows_setpoint_with_time_constant():
         rig.stop()
 
 
-LOCKIN_RIG = with_experiment(RIG_TOML.replace("seed = 1", 'seed = 7\ninitial_height = "50 nm"')
-                            .replace('initial_field = "0 T"', 'initial_field = "2.6 T"'))
+#: the Curie CAI rig of the lock-in tests; they compare readings with the Curie force and
+#: its thermal noise, so the spins' statistical fluctuation (as large as the force for
+#: these protons) is off here and tested on its own (test_curie_readings_carry_spin_noise)
+LOCKIN_RIG = with_experiment(RIG_TOML.replace(
+    "seed = 1", 'seed = 7\ninitial_height = "50 nm"\nspin_noise = false')
+    .replace('initial_field = "0 T"', 'initial_field = "2.6 T"'))
 #: 1H: RF resonant at 2.7 T and FM deviation of 4 mT, Hz
 GAMMA_1H = SpinSpecies.from_name("1H").gamma
 F_RF = GAMMA_1H * 2.7 / (2 * math.pi)
@@ -410,3 +414,69 @@ def test_the_curie_signal_follows_the_cryostat_temperature():
                                  height=one([tip[2]])))
     solver = float(simulate(point, method="direct", progress=False).signal.ravel()[0])
     assert values[1] == pytest.approx(solver, rel=1e-9)
+
+
+def test_curie_readings_carry_spin_noise():
+    """Under a Curie CAI force the rig adds the spins' statistical fluctuation, as datasets
+    do: the lock-in's inputs carry the force variance of the same experiment under
+    statistical polarization (an independent one-point solver run here) with the lock's
+    correlation time (timedomain.spins.spin_correlation_time), the noise level the
+    lock-in reports grows by it, and readings spaced by 20 correlation times scatter
+    about the Curie X by that level in X (120 readings: the spread to ~7 %, tolerance
+    25 %; the mean to within 4 spreads / sqrt(n)). With [virtual] spin_noise = false the inputs
+    carry the force alone."""
+    import dataclasses
+
+    import numpy as np
+
+    from mrfm.solver import simulate
+    from mrfm.timedomain.spins import spin_correlation_time
+
+    rig = make_rig(LOCKIN_RIG.replace("spin_noise = false", "spin_noise = true"),
+                   clock=SimClock(manual=True))
+    quiet = make_rig(LOCKIN_RIG, clock=SimClock(manual=True))
+    try:
+        st = rig.state
+        rf, li = _cai_on(rig, -90.0)
+        st.fine.move(st.fine.axes["1"], 0.1e-6, st.now())
+        st.clock.advance(300.0)
+        inputs = st.lockin_inputs(st.now())
+        x, y, h, b0, f_rf, f_dev, active = inputs.where
+        exp = st.experiment
+        one = dataclasses.replace(
+            exp, B0=b0,
+            rf=dataclasses.replace(exp.rf, frequency=f_rf, fm_depth=4e-3),
+            protocol=dataclasses.replace(exp.protocol, polarization="statistical"),
+            scan=dataclasses.replace(exp.scan, x=np.array([x]), y=np.array([y]),
+                                     height=np.array([h])))
+        variance = float(simulate(one, method="direct", progress=False).signal.ravel()[0])
+        assert inputs.force_std == pytest.approx(math.sqrt(variance), rel=1e-9)
+        tau_m = spin_correlation_time(dataclasses.replace(one, protocol=exp.protocol),
+                                      float(st.rf.mod_rate))
+        assert inputs.spin_time == pytest.approx(tau_m, rel=1e-9)
+        assert abs(inputs.force) > 0
+        level = st.channels[0].noise_std()
+        qst = quiet.state
+        rf_q, li_q = _cai_on(quiet, -90.0)
+        qst.fine.move(qst.fine.axes["1"], 0.1e-6, qst.now())
+        qst.clock.advance(300.0)
+        plain = qst.lockin_inputs(qst.now())
+        assert plain.force_std == 0.0 and plain.force == inputs.force
+        thermal = qst.channels[0].noise_std()
+        assert level > 3 * thermal  # these protons' fluctuation dominates the thermal noise
+        readings = []
+        for _ in range(120):
+            st.clock.advance(20 * max(tau_m, 10.0))
+            readings.append(float(li.query("SNAP? 1,2").split(",")[0]))
+        c = st.settings.volts_per_meter * st.cantilever.Q / st.cantilever.k / math.sqrt(2)
+        mean_x = c * inputs.force.real
+        # noise_std averages X and Y; the spin part is all in X (the force's phase), the
+        # thermal part circular: X's variance is 2 level^2 - thermal^2
+        spread = math.sqrt(2 * level**2 - thermal**2)
+        assert np.std(readings) == pytest.approx(spread, rel=0.25)
+        assert abs(np.mean(readings) - mean_x) < 4 * spread / math.sqrt(len(readings))
+        for cl in (rf, li, rf_q, li_q):
+            cl.close()
+    finally:
+        rig.stop()
+        quiet.stop()
