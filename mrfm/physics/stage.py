@@ -193,6 +193,34 @@ class Stage:
 
         return self.expansion_300K * g(t) / g(300.0)
 
+    def thermal_strain(self, t_from: float, t_to: float) -> float:
+        """Strain of the mechanical loop between two temperatures, int alpha(T) dT
+        (dimensionless; negative on cooling).
+
+        With t = T / T_knee, int g dT = T_knee (t - I(t)), I(t) = int_0^t du / (1 + u^3) =
+        ln(1 + t)/3 - ln(1 - t + t^2)/6 + (arctan((2t - 1)/sqrt 3) + pi/6)/sqrt 3
+        (partial fractions); for t < 0.25 the series sum_k (-1)^k t^(3k+4) / (3k+4),
+        k <= 12, avoids the cancellation of t - I(t) (tested against quadrature)."""
+        a = positive(t_from, "t_from", "K")
+        b = positive(t_to, "t_to", "K")
+        knee = self.expansion_knee
+        g300 = (300.0 / knee) ** 3 / (1.0 + (300.0 / knee) ** 3)
+
+        def antiderivative(temperature: float) -> float:
+            t = temperature / knee
+            if t < 0.25:
+                t3 = t**3
+                acc = 0.0
+                for k in range(12, -1, -1):  # smallest terms first
+                    acc = acc * -t3 + 1.0 / (3 * k + 4)
+                return knee * t * t3 * acc
+            s3 = math.sqrt(3.0)
+            i = (math.log1p(t) / 3.0 - math.log(1.0 - t + t * t) / 6.0
+                 + (math.atan((2.0 * t - 1.0) / s3) + math.pi / 6.0) / s3)
+            return knee * (t - i)
+
+        return self.expansion_300K / g300 * (antiderivative(b) - antiderivative(a))
+
     @property
     def drift_rate(self) -> float:
         """Tip-sample drift speed, m/s: L alpha(T) |dT/dt| + residual."""

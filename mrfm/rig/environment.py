@@ -12,6 +12,12 @@
   that stops at 4.05 GHz) multiplies both the carrier and the FM deviation, so
   the spins see ``f_rf = N f_source`` and the resonant slice's half-width is
   ``2 pi N f_dev/|gamma|`` in field units.
+* **Drift** (the experiment's stage, :class:`mrfm.physics.Stage`): the tip-sample
+  mechanical loop's thermal expansion since the rig started, ``L int alpha dT`` from the
+  base temperature to the stage's present one (:meth:`mrfm.physics.Stage.thermal_strain`),
+  raises the tip (an assumed geometry: the loop lengthens along z), and the residual creep
+  moves it at ``residual_drift`` along a direction drawn once from the rig's seed. The
+  piezo sensors do not see either (they measure the piezos' extension).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from mrfm.physics import Stage
     from mrfm.rig.state import RigState
 
 
@@ -192,3 +199,39 @@ class RFSource:
     def active_fm(self) -> bool:
         """True when the N-type output sweeps the frequency (FM on, output on, no interlock)."""
         return self.output and self.modulation and self.mod_type == 1 and not self.interlocked
+
+
+# -------------------------------------------------------------------- drift
+class Drift:
+    """Tip-sample drift: thermal expansion of the loop and residual creep (module notes).
+
+    Parameters
+    ----------
+    stage : mrfm.physics.Stage
+        The experiment's stage (loop length, expansion law, residual drift).
+    base : float
+        Temperature at which the drift is zero, K (the cryostat's at start).
+    direction : (3,) sequence of float
+        Unit vector of the residual creep.
+    enabled : bool
+        False: no drift (``[virtual] drift``).
+    """
+
+    def __init__(self, stage: Stage, base: float, direction: tuple[float, float, float],
+                 enabled: bool) -> None:
+        self.stage = stage
+        self.base = float(base)
+        self.direction = direction
+        self.enabled = bool(enabled)
+
+    def offset(self, now: float, temperature: float) -> tuple[float, float, float]:
+        """Displacement of the tip relative to the sample at simulated time ``now`` (s)
+        with the stage at ``temperature`` (K), m (x, y, height)."""
+        if not self.enabled:
+            return 0.0, 0.0, 0.0
+        creep = self.stage.residual_drift * max(now, 0.0)
+        lift = 0.0
+        if temperature != self.base:
+            lift = self.stage.loop_length * self.stage.thermal_strain(self.base, temperature)
+        ux, uy, uz = self.direction
+        return creep * ux, creep * uy, creep * uz + lift

@@ -361,3 +361,16 @@ class SignalModel:
             return 0.0
         self.unit = str(res.unit)
         return float(np.asarray(res.signal, dtype=float).reshape(-1)[0])
+
+
+def curie_spin_noise_model(experiment: Experiment, enabled: bool) -> SignalModel | None:
+    """The model of the statistical spin noise on a Curie CAI force: a :class:`SignalModel`
+    of ``experiment`` under statistical polarization (its unit N^2: the force variance of
+    the spins in the slice; Degen et al., PRL 99, 250601 (2007)); None where ``enabled``
+    is False or the signal is not a Curie CAI force."""
+    proto = experiment.protocol
+    if not enabled or proto.name != "CAI" or proto.polarization != "curie":
+        return None
+    stat = dataclasses.replace(experiment, protocol=dataclasses.replace(
+        proto, polarization="statistical"))
+    return SignalModel(stat)

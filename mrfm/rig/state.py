@@ -43,9 +43,9 @@ from mrfm.physics import Cantilever
 from mrfm.physics.spins import larmor_frequency, resonance_field
 from mrfm.physics.stage import piezo_fraction_at
 from mrfm.rig.clock import SimClock
-from mrfm.rig.environment import Cryostat, Magnet, RFSource
+from mrfm.rig.environment import Cryostat, Drift, Magnet, RFSource
 from mrfm.rig.lockin import LockinChannel, NormalStream
-from mrfm.rig.signal import SignalModel
+from mrfm.rig.signal import SignalModel, curie_spin_noise_model
 from mrfm.rig.stages import CoarseStage, FineStage
 from mrfm.rigdef.rigfile import RigLimits, VirtualSettings
 from mrfm.timedomain.spins import spin_correlation_time
@@ -53,20 +53,8 @@ from mrfm.timedomain.spins import spin_correlation_time
 if TYPE_CHECKING:
     from mrfm.config import Experiment
 
-__all__ = ["LockinInputs", "RigState", "SimClock", "curie_spin_noise_model"]
+__all__ = ["LockinInputs", "RigState", "SimClock"]
 
-
-def curie_spin_noise_model(experiment: Experiment, enabled: bool) -> SignalModel | None:
-    """The model of the statistical spin noise on a Curie CAI force: a :class:`SignalModel`
-    of ``experiment`` under statistical polarization (its unit N^2: the force variance of
-    the spins in the slice; Degen et al., PRL 99, 250601 (2007)); None where ``enabled``
-    is False or the signal is not a Curie CAI force."""
-    proto = experiment.protocol
-    if not enabled or proto.name != "CAI" or proto.polarization != "curie":
-        return None
-    stat = dataclasses.replace(experiment, protocol=dataclasses.replace(
-        proto, polarization="statistical"))
-    return SignalModel(stat)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +151,10 @@ class RigState:
         if self.settings.initial_field is not None:
             field0 = self.settings.initial_field
         self.cryostat = Cryostat(self, base)
+        direction = self.rng.spawn(1)[0].standard_normal(3)
+        direction /= float(np.linalg.norm(direction))
+        self.drift = Drift(experiment.stage, base, tuple(float(d) for d in direction),
+                           self.settings.drift)
         self.coarse = CoarseStage(self)
         self.fine = FineStage(self)
         self.magnet = Magnet(self, field0)
@@ -282,7 +274,8 @@ class RigState:
 
     def tip_position(self, at: float | None = None) -> tuple[float, float, float]:
         """True tip position (x, y, height), m, now or at simulated time ``at`` (s):
-        coarse offsets plus fine positions.
+        coarse offsets plus fine positions plus the tip-sample drift
+        (:class:`mrfm.rig.environment.Drift`, which the piezo sensors do not see).
 
         The height is clamped at 0 (tip touching the surface; recorded in ``events``).
         """
@@ -291,9 +284,10 @@ class RigState:
             f = self.fine
             fine, coarse = f.axes, self.coarse.axes
             offset = self.coarse.position_of
-            x = offset(coarse["1"], now) + f.position(fine["1"], now, noisy=False)
-            y = offset(coarse["2"], now) + f.position(fine["2"], now, noisy=False)
-            h = offset(coarse["3"], now) + f.position(fine["3"], now, noisy=False)
+            dx, dy, dz = self.drift.offset(now, self.cryostat.temperature)
+            x = offset(coarse["1"], now) + f.position(fine["1"], now, noisy=False) + dx
+            y = offset(coarse["2"], now) + f.position(fine["2"], now, noisy=False) + dy
+            h = offset(coarse["3"], now) + f.position(fine["3"], now, noisy=False) + dz
             if h < 0:
                 if not self.events or not self.events[-1].startswith("tip touches"):
                     self.events.append(f"tip touches the surface (height {h:.3g} m)")

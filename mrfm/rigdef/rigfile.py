@@ -98,6 +98,7 @@ _VIRTUAL_DIMENSIONS = {
     "initial_field": ("magnetic_field", 0),
     "initial_height": ("length", 0),
     "seed": ("int", 0),
+    "drift": ("bool", 0),
     "spin_noise": ("bool", 0),
 }
 
@@ -183,7 +184,7 @@ def _parse_virtual(table: Any) -> VirtualSettings:
     for key, value in table.items():
         dimension, count = _VIRTUAL_DIMENSIONS[key]
         parsed = _quantity(value, dimension, count, f"virtual.{key}")
-        if key not in ("seed", "initial_field", "spin_noise"):
+        if key not in ("seed", "initial_field", "spin_noise", "drift"):
             values = parsed if isinstance(parsed, tuple) else (parsed,)
             if any(v < 0 for v in values):
                 raise ConfigError(f"virtual.{key}: must be >= 0, got {value!r}")

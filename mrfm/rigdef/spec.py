@@ -160,6 +160,9 @@ class VirtualSettings:
         Fine z position (tip-surface gap with the coarse z at its start) at power-on, m.
     seed : int or None
         Seed of the noise generators (None: fresh entropy).
+    drift : bool
+        Tip-sample drift from the experiment's stage law (thermal expansion of the loop
+        as the cryostat's temperature changes, residual creep); default True.
     spin_noise : bool
         Under a Curie CAI signal, add the spins' statistical fluctuation (the force
         variance of the experiment under statistical polarization, correlated over the
@@ -187,6 +190,7 @@ class VirtualSettings:
     initial_field: float | None = None
     initial_height: float = 1e-6
     seed: int | None = None
+    drift: bool = True
     spin_noise: bool = True
 
 

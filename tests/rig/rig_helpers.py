@@ -44,6 +44,9 @@ base_temperature = "4.2 K"
 initial_field = "0 T"
 thermal_time_constant = "20 s"
 seed = 1
+# positions are compared to the nm and below after minutes of simulated time and heater
+# steps; the drift has its own test (test_physics_rig.test_the_tip_drifts_...)
+drift = false
 """
 
 

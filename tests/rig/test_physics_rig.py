@@ -480,3 +480,45 @@ def test_curie_readings_carry_spin_noise():
     finally:
         rig.stop()
         quiet.stop()
+
+
+def test_the_tip_drifts_by_the_stages_law_unseen_by_the_sensors():
+    """[virtual] drift (default on): after an hour at the base temperature the tip has crept
+    by the stage's residual drift (1 nm/h) along one direction drawn from the seed, while
+    the scanner's sensor reports the commanded position; heating the stage to 10 K raises
+    the tip by the loop's thermal expansion, L int alpha dT (quadrature here: 0.36 nm)."""
+    from scipy import integrate
+
+    rig = make_rig(RIG_TOML.replace("drift = false", "drift = true"),
+                   clock=SimClock(manual=True))
+    try:
+        st = rig.state
+        stage = st.experiment.stage
+        start = st.tip_position()
+        sc = LineClient(rig.resources["scanner"])
+        before = [val(gcs(sc, f"POS? {i}")) for i in (1, 2, 3)]
+        st.clock.advance(3600.0)
+        moved = [a - b for a, b in zip(st.tip_position(), start, strict=True)]
+        assert math.hypot(*moved) == pytest.approx(stage.residual_drift * 3600.0, rel=1e-9)
+        # the sensors (noise 0.05 nm) still read the commanded 0 where the tip crept by more
+        axis = max(range(3), key=lambda i: abs(moved[i]))
+        assert abs(moved[axis]) > 0.5e-9
+        assert abs(val(gcs(sc, f"POS? {axis + 1}")) - before[axis]) < 0.25e-3  # um
+        ls = LineClient(rig.resources["temperature"], "\r\n")
+        ls.send("SETP 1,10;RANGE 1,1")
+        assert ls.query("RANGE? 1") == "1"  # handled before the clock moves
+        st.clock.advance(400.0)  # 20 thermal time constants
+        t_now = float(ls.query("KRDG? A"))
+        assert t_now == pytest.approx(10.0, abs=1e-6)
+        lift, _ = integrate.quad(stage.thermal_expansion, 4.2, t_now, epsabs=0.0,
+                                 epsrel=1e-12)
+        creep = stage.residual_drift * st.now()
+        direction = [m / math.hypot(*moved) for m in moved]
+        height = st.tip_position()[2] - start[2]
+        assert height == pytest.approx(creep * direction[2] + stage.loop_length * lift,
+                                       rel=1e-6)
+        assert stage.loop_length * lift == pytest.approx(0.36e-9, rel=0.01)
+        for cl in (sc, ls):
+            cl.close()
+    finally:
+        rig.stop()
