@@ -30,6 +30,7 @@ low-pass is an ``order``-pole RC filter of time constant ``tau``. Effects:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -179,18 +180,47 @@ def _variance_reading(variance: np.ndarray, model: NoiseModel, rng: np.random.Ge
     :func:`mrfm.physics.spin_noise.lockin_capture_fraction`) and the thermal force
     (``thermal_sigma``^2 after it), Gaussian and independent; the reading's mean is
     g sigma^2, its variance a^2 i_ss + 2 a c i_sw + c^2 i_ww with a = g sigma^2,
-    c = thermal_sigma^2 (:func:`mrfm.physics.spin_noise.mean_square_spread_terms`). The
-    readings of different points are drawn independently (their correlation through the
-    filter across a dwell boundary is left out).
+    c = thermal_sigma^2 (:func:`mrfm.physics.spin_noise.mean_square_spread_terms`).
+
+    The readings are those of one record: X**2 = s**2 + 2 s w + w**2 (spin s, thermal w),
+    three uncorrelated parts whose dwell means have the lag covariances k_ss, k_sw and k_ww
+    of :func:`mrfm.physics.spin_noise.mean_square_lag_terms`. Each part is drawn as a
+    stationary Gaussian sequence with its covariance (:func:`stationary_gaussian`) and
+    scaled by the point's a, sqrt(2 a c) and c: successive readings correlate as the
+    record's mean squares do (0.55 one point apart for ``dataset-tmv``, where the spin
+    signal's correlation time exceeds the dwell), the spin amplitude taken per point.
     """
     capture = SN.lockin_capture_fraction(model.tau_m, model.tau, model.order)
-    i_ss, i_sw, i_ww = SN.mean_square_spread_terms(model.dwell, model.tau_m, model.tau,
-                                                   model.order)
+    terms = SN.mean_square_lag_terms(model.dwell, model.tau_m, model.tau, model.order)
     a = capture * np.abs(variance)
     c = model.thermal_sigma**2
+    i_ss, i_sw, i_ww = terms[:, 0]
     std = np.sqrt(a * a * i_ss + 2.0 * a * c * i_sw + c * c * i_ww)
-    mean = capture * variance
-    return mean + std * rng.standard_normal(variance.size), std, float(capture)
+    n = variance.size
+    spin, cross, white = (stationary_gaussian(terms[k], n, rng) for k in range(3))
+    fluctuation = a * spin + np.sqrt(2.0 * a * c) * cross + c * white
+    return capture * variance + fluctuation, std, float(capture)
+
+
+def stationary_gaussian(covariance: np.ndarray, n: int, rng: np.random.Generator
+                        ) -> np.ndarray:
+    """``n`` samples of a zero-mean stationary Gaussian sequence whose covariance at lag l
+    is ``covariance[l]`` (zero beyond its end): circulant embedding (Dietrich & Newsam,
+    SIAM J. Sci. Comput. 18, 1088 (1997)) on 2^k >= 2 (n + L) points, exact where the
+    embedding's spectrum is nonnegative; the rounding-level negative part of a truncated
+    covariance is set to 0."""
+    cov = np.asarray(covariance, dtype=float)
+    if n <= 0:
+        return np.zeros(0)
+    lags = cov.size - 1
+    size = 1 << int(math.ceil(math.log2(max(2 * (n + lags), 2))))
+    row = np.zeros(size)
+    row[: lags + 1] = cov
+    if lags:
+        row[-lags:] = cov[:0:-1]
+    spectrum = np.clip(np.fft.fft(row).real, 0.0, None)
+    z = rng.standard_normal(size) + 1j * rng.standard_normal(size)
+    return np.fft.fft(np.sqrt(spectrum / size) * z).real[:n]
 
 
 def add_noise(

@@ -277,6 +277,64 @@ def mean_square_spread_terms(duration: float, tau_m: float, time_constant: float
 
 #: Simpson intervals per segment of :func:`mean_square_spread_terms`
 SPREAD_INTERVALS = 2048
+#: Simpson intervals per dwell past the first of :func:`mean_square_lag_terms` (there the
+#: autocorrelations are at least one dwell old: smooth, or below e^-60 of their start)
+LAG_INTERVALS = 512
+#: most lags :func:`mean_square_lag_terms` reports
+MAX_LAGS = 256
+
+
+@functools.lru_cache(maxsize=64)
+def mean_square_lag_terms(duration: float, tau_m: float, time_constant: float,
+                          order: int) -> np.ndarray:
+    """(3, L + 1) array: the terms k_ss, k_sw, k_ww of the covariance of two readings l
+    dwells apart, each the mean of X**2 over a dwell of ``duration`` T (s) (X as in
+    :func:`mean_square_spread_terms`): Cov(r_i, r_(i+l)) = a**2 k_ss(l) + 2 a c k_sw(l) +
+    c**2 k_ww(l), the readings of one stationary record.
+
+    Isserlis' theorem as there: k_xy(l) = (2 / T**2) int_(-T)^T (T - |u|) rho_x(|u + l T|)
+    rho_y(|u + l T|) du, so k_xy(0) is :func:`mean_square_spread_terms`' i_xy; for l >= 1
+    the integral is the weighted moments of f = rho_x rho_y over the dwells l - 1 and l
+    after the first reading, by Simpson's rule (the first dwell in the segments of
+    :func:`mean_square_spread_terms`, the others in :data:`LAG_INTERVALS` intervals each).
+    L = min(:data:`MAX_LAGS`, ceil(30 tau_max / T) + 1), tau_max the longest of tau_m and
+    order times the time constant: beyond it the terms are below e^-60 of k(0). The array
+    is cached per argument set; treat it as read-only.
+    """
+    t = float(duration)
+    tm = float(tau_m)
+    tc = float(time_constant)
+    zero = mean_square_spread_terms(t, tm, tc, order)
+    tau_max = max(tm, order * tc)
+    lags = int(min(MAX_LAGS, math.ceil(30.0 * tau_max / t) + 1))
+    chains = []
+    for tau_in in (tm, None):
+        a, g = _chain(tau_in, tc, order, "mean_square_lag_terms")
+        p = _stationary(a, g)
+        chains.append((a, p[:, -1].copy(), p[-1, -1]))
+    # moments of f over each dwell m = 0..lags: m0 = int f, m1 = int (s - m T) f
+    m0 = np.zeros((3, lags + 1))
+    m1 = np.zeros((3, lags + 1))
+    bounds = [0.0]
+    edge = 40.0 * min(tm, tc)
+    while bounds[-1] < t:
+        bounds.append(min(t, edge))
+        edge *= 10.0
+    pieces = [(lo, hi, SPREAD_INTERVALS, 0) for lo, hi in zip(bounds[:-1], bounds[1:],
+                                                             strict=True)]
+    pieces += [(m * t, (m + 1) * t, LAG_INTERVALS, m) for m in range(1, lags + 1)]
+    for lo, hi, n, m in pieces:
+        s, w = _simpson(lo, hi, n)
+        rs, rw = (_autocorrelation_run(a, v0, p_out, lo, hi, n) for a, v0, p_out in chains)
+        for row, f in enumerate((rs * rs, rs * rw, rw * rw)):
+            m0[row, m] += np.sum(w * f)
+            m1[row, m] += np.sum(w * (s - m * t) * f)
+    out = np.empty((3, lags + 1))
+    out[:, 0] = zero
+    for lag in range(1, lags + 1):
+        out[:, lag] = (2.0 / (t * t)) * (m1[:, lag - 1] + t * m0[:, lag] - m1[:, lag])
+    out.setflags(write=False)
+    return out
 
 
 def _simpson(lo: float, hi: float, n: int) -> tuple[np.ndarray, np.ndarray]:

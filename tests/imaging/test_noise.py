@@ -72,10 +72,10 @@ def test_variance_measurement_mean_and_spread(tau_m, tau, thermal):
     """A variance measurement (uniform spin variance): the readings' mean is the captured
     variance g sigma^2 and their spread sqrt(a^2 i_ss + 2ac i_sw + c^2 i_ww)
     (a = g sigma^2, c the thermal variance; spin_noise.mean_square_spread_terms, checked
-    there against simulated records). 3600 points: the mean to ~2 % of the spread over
-    60, the spread to ~1.2 % (tolerance 5 %). Without a thermal part and with a filter
-    1000 times faster than the spin signal the spread is sqrt(2 F(2u)) g sigma^2
-    (u = dwell / tau_m), the boxcar law."""
+    there against simulated records). 3600 points: the mean to 4 standard errors (from
+    the readings' lag covariances), the spread to ~1.2 % (tolerance 5 %). Without a
+    thermal part and with a filter 1000 times faster than the spin signal the spread is
+    sqrt(2 F(2u)) g sigma^2 (u = dwell / tau_m), the boxcar law."""
     from mrfm.physics import spin_noise as sn
 
     dwell, order = 0.05, 2
@@ -95,7 +95,14 @@ def test_variance_measurement_mean_and_spread(tau_m, tau, thermal):
     assert info["sigma"] == pytest.approx(np.std(noisy), rel=1e-12, abs=0.0)
     assert info["snr"] == pytest.approx(a / info["sigma"], rel=1e-12, abs=0.0)
     assert np.std(noisy) == pytest.approx(spread, rel=0.05, abs=0.0)
-    assert abs(np.mean(noisy) - a) < 4 * spread / math.sqrt(noisy.size)
+    # the mean's standard error from the readings' lag covariances (they correlate as one
+    # record's mean squares: spin_noise.mean_square_lag_terms)
+    k = sn.mean_square_lag_terms(dwell, tau_m, tau, order)
+    cov = a * a * k[0] + 2 * a * c * k[1] + c * c * k[2]
+    n = noisy.size
+    lags = np.arange(1, min(cov.size, n))
+    error = math.sqrt((cov[0] + 2 * np.sum((1 - lags / n) * cov[lags])) / n)
+    assert abs(np.mean(noisy) - a) < 4 * error
     if thermal == 0.0 and tau <= 1e-3 * tau_m:
         # the filter's own smoothing moves it by ~tau / tau_m
         assert spread == pytest.approx(a * sn.variance_estimate_rel_std(dwell, tau_m),
@@ -154,3 +161,33 @@ def test_thermal_noise_and_signal_go_through_the_lockin_exactly(order):
     assert np.corrcoef(seq[:-1], seq[1:])[0, 1] == pytest.approx(rho[0], abs=0.04)
     assert np.corrcoef(seq[:-2], seq[2:])[0, 1] == pytest.approx(rho[1], abs=0.04)
     assert info["thermal_sigma"] == 2e-18
+
+
+@pytest.mark.parametrize(("tau_m", "tau", "thermal"), [(1.0, 0.125, 0.0), (0.05, 0.02, 3e-18)])
+def test_variance_readings_correlate_as_one_records_mean_squares(tau_m, tau, thermal):
+    """Variance readings of a uniform map (in acquisition order) correlate between
+    neighbours as the mean squares of one record do: Cov(l) = a^2 k_ss(l) + 2ac k_sw(l) +
+    c^2 k_ww(l) (spin_noise.mean_square_lag_terms, checked there by quadrature and a
+    simulated record); dataset-tmv's timing (dwell 5 tau, tau_m 1.6 dwells) gives 0.55
+    one point apart, which the earlier independent draws put at 0. 7200 points: the
+    correlations to ~0.02, tolerance 0.06; the spread to ~2 %, tolerance 8 %."""
+    from mrfm.physics import spin_noise as sn
+
+    dwell, order = 5 * tau, 2
+    model = NoiseModel(kind="variance", thermal_sigma=thermal, tau=tau, order=order,
+                       dwell=dwell, tau_m=tau_m)
+    shape = (40, 18, 10)
+    level = 3e-36
+    noisy, _ = add_noise(np.full(shape, level), model=model, spacing=(1e-9, 1e-9, 1e-9),
+                         rng=np.random.default_rng(9))
+    seq = np.transpose(noisy, (2, 1, 0)).ravel()
+    g = sn.lockin_capture_fraction(tau_m, tau, order)
+    k = sn.mean_square_lag_terms(dwell, tau_m, tau, order)
+    a, c = g * level, thermal**2
+    cov = a * a * k[0] + 2 * a * c * k[1] + c * c * k[2]
+    assert np.std(seq) == pytest.approx(math.sqrt(cov[0]), rel=0.08, abs=0.0)
+    for lag in (1, 2):
+        assert np.corrcoef(seq[:-lag], seq[lag:])[0, 1] == pytest.approx(cov[lag] / cov[0],
+                                                                        abs=0.06)
+    if tau_m == 1.0:
+        assert cov[1] / cov[0] == pytest.approx(0.549, abs=0.002)
