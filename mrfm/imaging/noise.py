@@ -25,7 +25,7 @@ low-pass is an ``order``-pole RC filter of time constant ``tau``. Effects:
   sampled at the drifted positions (trilinear interpolation of the noiseless map);
 * lock-in filtering: the signal sequence is passed through the RC filter (exact
   discretisation of the n-pole filter for an input held constant over each dwell,
-  :func:`mrfm.physics.lockin.held_input_filter`).
+  :func:`mrfm.physics.lockin.held_input_response`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import ndimage
 
 from mrfm.physics import lockin
 from mrfm.physics import spin_noise as SN
@@ -44,14 +44,10 @@ def rc_filter(sequence: np.ndarray, *, tau: float, dwell: float, order: int,
               initial: float | None = None) -> np.ndarray:
     """Output of the lock-in's ``order``-pole RC filter sampled at the end of each dwell,
     for an input held at ``x[n]`` during dwell ``n``: exact for every order
-    (:func:`mrfm.physics.lockin.held_input_filter`). The filter starts settled at
+    (:func:`mrfm.physics.lockin.held_input_response`). The filter starts settled at
     ``initial`` (default: the first input)."""
-    x = np.asarray(sequence, dtype=float)
-    bb, aa = lockin.held_input_filter(tau, order, dwell)
-    start = x[0] if initial is None else initial
-    zi = signal.lfilter_zi(bb, aa) * start
-    y, _ = signal.lfilter(bb, aa, x, zi=zi)
-    return y
+    return lockin.held_input_response(sequence, time_constant=tau, order=order, dt=dwell,
+                                      initial=initial)
 
 
 def filtered_white_noise(n: int, *, sigma: float, tau: float, dwell: float, order: int,

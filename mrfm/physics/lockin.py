@@ -16,8 +16,8 @@ output variance is S * ENBW) is
 numbers). In the time domain the sections are a state y (their outputs, the last is the
 lock-in's output) with dy/dt = A y + e_0 u / tau (:func:`filter_matrix`); over a step of
 dt with the input held, y advances by the Poisson-weighted propagator of
-:func:`held_input_steps`, and the output sampled at the end of each step is the rational
-filter of :func:`held_input_filter` (exact, any order). The time domain, the virtual rig
+:func:`held_input_steps`, and the output sampled at the end of each step is the
+convolution of :func:`held_input_response` (exact, any order). The time domain, the virtual rig
 and the dataset noise model use these functions; nothing else in the package restates
 them.
 """
@@ -110,7 +110,11 @@ def filter_matrix(time_constant: float, order: int) -> np.ndarray:
 def section_pole(time_constant: float, dt: float) -> float:
     """Pole a = e^(-dt / tau) of one RC section sampled every ``dt`` s with the input held
     over each step: y[n+1] = a y[n] + (1 - a) u[n], exact (the one-pole case of
-    :func:`held_input_steps`; the time domain's lock-in, detector and PLL filters)."""
+    :func:`held_input_steps`; the time domain's lock-in, detector and PLL filters).
+    ``time_constant`` inf gives 1 (the output holds)."""
+    if not (time_constant > 0 and dt >= 0 and math.isfinite(dt)):
+        raise UserError(f"RC section: time constant {time_constant!r} s must be > 0 and "
+                        f"step {dt!r} s >= 0")
     return math.exp(-dt / time_constant)
 
 
@@ -137,24 +141,28 @@ def held_input_steps(time_constant: float, order: int, dt: float
     return phi, 1.0 - phi.sum(axis=1)
 
 
-def held_input_filter(time_constant: float, order: int, dt: float
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """(b, a) for :func:`scipy.signal.lfilter`: the lock-in's output at the end of each
-    step of ``dt`` s for an input held over each step (that step's input included).
+def held_input_response(sequence: ArrayLike, *, time_constant: float, order: int,
+                        dt: float, initial: float | None = None) -> np.ndarray:
+    """The filter's output at the end of each step of ``dt`` s for an input held at
+    ``sequence[n]`` over step n, the filter settled at ``initial`` before the first step
+    (default: the first input); exact at any order and step.
 
-    The response to one step's unit input, read k steps later, is h[k] = P(n, (k+1) x) -
-    P(n, k x) (:func:`step_response`, x = dt / tau); the n-fold pole e^-x gives
-    a = (1 - e^-x z^-1)^n, and b = h * a (its terms past z^-n vanish). The zero-frequency
-    gain is 1: a settled filter starts from ``scipy.signal.lfilter_zi(b, a) * level``."""
-    order = _check_order(order)
+    The response to one step's unit input read k steps later is h[k] = P(n, (k+1) x) -
+    P(n, k x) (:func:`step_response`, x = dt / tau), and the settled start decays as
+    1 - P(n, (m+1) x), so y[m] = sum_k h[k] u[m-k] + u0 (1 - P(n, (m+1) x)): a
+    convolution (FFT), free of the ill-conditioned n-fold pole of the rational form
+    (:func:`held_input_steps` gives the same recursively)."""
+    from scipy import signal  # only here: keeps `import mrfm.physics` light
+
     held_input_steps(time_constant, order, dt)  # validates
-    k = np.arange(order + 1)
-    h = np.diff(np.asarray(step_response(np.arange(order + 2) * dt,
-                                         time_constant=time_constant, order=order)))
-    pole = section_pole(time_constant, dt)
-    den = np.array([math.comb(order, int(j)) * (-pole) ** int(j) for j in k])
-    num = np.convolve(h, den)[: order + 1]
-    return num, den
+    u = np.asarray(sequence, dtype=float).reshape(-1)
+    if u.size == 0:
+        return u.copy()
+    start = float(u[0]) if initial is None else float(initial)
+    p = np.asarray(step_response(np.arange(u.size + 1) * dt, time_constant=time_constant,
+                                 order=order))
+    h = np.diff(p)
+    return signal.fftconvolve(u, h)[: u.size] + start * (1.0 - p[1:])
 
 
 def response(f: ArrayLike, *, time_constant: float, order: int) -> complex | np.ndarray:

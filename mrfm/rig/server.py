@@ -172,32 +172,30 @@ class VirtualRig:
         return self
 
     def _warm_up(self) -> None:
-        """Compute the experiment's signal map (:meth:`SignalModel.prepare_map`) before the
-        first reading; without a map, evaluate one point so the solver's kernels compile;
-        then build each lock-in's demodulator (:meth:`LockinChannel.warm_up`)."""
+        """Compute the experiment's signal map (:meth:`SignalModel.prepare_map`), and the
+        spin noise's where a Curie force carries it, before the first reading; without a
+        map, evaluate one point so the solver's kernels compile; then build each lock-in's
+        demodulator (:meth:`LockinChannel.warm_up`)."""
         self._warm_up_signal()
         for channel in list(self.state.channels):
             channel.warm_up()
 
     def _warm_up_signal(self) -> None:
-        noise = self.state.spin_noise_model
-        if noise is not None:
+        models = [("signal", self.state.signal_model)]
+        if self.state.spin_noise_model is not None:
+            models.append(("spin-noise", self.state.spin_noise_model))
+        for what, model in models:
             try:
-                noise.prepare_map()
+                if model.prepare_map():
+                    continue
+                if model.map_error:
+                    self.notes.append(f"{what} map not computed ({model.map_error}); "
+                                      "readings use the one-point solver")
+                exp = self.experiment
+                x, y, h = self.state.tip_position()
+                model.signal_at(x, y, h, exp.B0, exp.rf.frequency, exp.rf.fm_depth)
             except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs time later
-                self.notes.append(f"spin-noise warm-up failed: {exc.__class__.__name__}: {exc}")
-        model = self.state.signal_model
-        try:
-            if model.prepare_map():
-                return
-            if model.map_error:
-                self.notes.append(f"signal map not computed ({model.map_error}); "
-                                  "readings use the one-point solver")
-            exp = self.experiment
-            x, y, h = self.state.tip_position()
-            model.signal_at(x, y, h, exp.B0, exp.rf.frequency, exp.rf.fm_depth)
-        except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs time later
-            self.notes.append(f"signal warm-up failed: {exc.__class__.__name__}: {exc}")
+                self.notes.append(f"{what} warm-up failed: {exc.__class__.__name__}: {exc}")
 
     def stop(self) -> None:
         """Stop every server (idempotent)."""

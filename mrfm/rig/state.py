@@ -160,11 +160,12 @@ class RigState:
         self.magnet = Magnet(self, field0)
         proto = experiment.protocol
         #: the experiment's own correlation time of statistical polarization, s
-        #: (:attr:`spin_correlation_time` at the experiment's settings; Curie: T1rho, unused)
+        #: (:attr:`spin_correlation_time` at the experiment's settings; T1rho where nothing
+        #: fluctuates, or where no lock survives a passage: a placeholder that drives nothing)
         self._fluctuating = (proto.polarization == "statistical"
                              or self.spin_noise_model is not None)
-        self.experiment_correlation_time = (
-            spin_correlation_time(experiment) if self._fluctuating else float(proto.T1rho))
+        tau0 = spin_correlation_time(experiment) if self._fluctuating else 0.0
+        self.experiment_correlation_time = tau0 if tau0 > 0.0 else float(proto.T1rho)
         self._tau_key: tuple | None = None
         self._tau = self.experiment_correlation_time
         self.rf = RFSource(mod_rate=self._cantilever.f0)
@@ -192,7 +193,7 @@ class RigState:
     def spin_correlation_time(self) -> float:
         """Correlation time of statistical polarization at the present field, carrier, FM
         depth and modulation rate, s (:meth:`correlation_time_at`); the experiment's own
-        while the FM is off. Curie: T1rho (unused)."""
+        while the FM is off. Curie without spin noise: T1rho (unused)."""
         with self.lock:
             f_rf, f_dev = self.carrier()
             return self.correlation_time_at(
@@ -206,8 +207,8 @@ class RigState:
         ``f_mod`` (Hz), s: ``[protocol] tau_m``, else the lock's lifetime with the passage
         losses of the slice these settings make (the time-domain chain's law,
         :func:`mrfm.timedomain.spins.spin_correlation_time`, evaluated again when a
-        setting changes); the experiment's own where the FM is off. Curie without spin
-        noise: T1rho (unused)."""
+        setting changes), 0 where no lock survives a passage; the experiment's own where
+        the FM is off. Curie without spin noise: T1rho (unused)."""
         with self.lock:
             if not self._fluctuating:
                 return self.experiment_correlation_time
@@ -351,6 +352,9 @@ class RigState:
         if unit in ("N^2", "Hz^2"):
             # the statistical signal's correlation at the same moment's settings
             tau_m = self.correlation_time_at(b0, f_rf, fm_depth, f_mod)
+            if not tau_m > 0.0:
+                # no lock survives a passage (Landau-Zener losses): nothing is locked
+                return LockinInputs(where, f_mod)
             if unit == "N^2":
                 return LockinInputs(where, f_mod, force_std=math.sqrt(max(value, 0.0)),
                                     spin_time=tau_m)

@@ -70,4 +70,6 @@ def lowpass_coefficient(*, cutoff: float, dt: float) -> float:
     """
     if not math.isfinite(cutoff):
         return 0.0
+    if cutoff == 0.0:
+        return 1.0  # no bandwidth: the output holds
     return lockin.section_pole(1.0 / (2.0 * math.pi * cutoff), dt)

@@ -380,8 +380,6 @@ def test_items_drift_at_the_stages_rate_unless_the_dataset_sets_one():
     item = make_item(text, 0)
     exp = item.experiment
     rate = exp.stage.drift_rate
-    alpha = exp.stage.thermal_expansion()
-    assert alpha == pytest.approx(8.6e-6, rel=1e-12)
     assert rate == pytest.approx((0.02 * 8.6e-6 * 1.0 + 2e-9) / 3600, rel=1e-9)
     assert item.noise["drift_rate"] == rate
     n = item.noisy.size
