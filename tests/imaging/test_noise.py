@@ -19,11 +19,13 @@ import pytest
 from mrfm.imaging.noise import NoiseModel, add_noise
 
 
-def _model(kind: str, u: float) -> NoiseModel:
-    """A dwell of 50 ms, tau_m = dwell / u and a lock-in 100 times faster than the dwell."""
-    dwell = 0.05
-    return NoiseModel(kind=kind, thermal_sigma=0.0, tau=dwell / 100, order=1, dwell=dwell,
-                      tau_m=dwell / u)
+def _uniform_variance(level, tau_m, tau, thermal, dwell, shape, seed):
+    """(readings, info) of a variance measurement of a uniform map ``level`` (N^2) through
+    a 12 dB/oct lock-in."""
+    model = NoiseModel(kind="variance", thermal_sigma=thermal, tau=tau, order=2,
+                       dwell=dwell, tau_m=tau_m)
+    return add_noise(np.full(shape, level), model=model, spacing=(1e-9, 1e-9, 1e-9),
+                     rng=np.random.default_rng(seed))
 
 
 @pytest.mark.parametrize("order", [1, 4])
@@ -78,13 +80,8 @@ def test_variance_measurement_mean_and_spread(tau_m, tau, thermal):
     sqrt(2 F(2u)) g sigma^2 (u = dwell / tau_m), the boxcar law."""
     from mrfm.physics import spin_noise as sn
 
-    dwell, order = 0.05, 2
-    model = NoiseModel(kind="variance", thermal_sigma=thermal, tau=tau, order=order,
-                       dwell=dwell, tau_m=tau_m)
-    shape = (20, 18, 10)
-    level = 3e-36
-    noisy, info = add_noise(np.full(shape, level), model=model, spacing=(1e-9, 1e-9, 1e-9),
-                            rng=np.random.default_rng(4))
+    dwell, order, level = 0.05, 2, 3e-36
+    noisy, info = _uniform_variance(level, tau_m, tau, thermal, dwell, (20, 18, 10), 4)
     g = sn.lockin_capture_fraction(tau_m, tau, order)
     i_ss, i_sw, i_ww = sn.mean_square_spread_terms(dwell, tau_m, tau, order)
     a, c = g * level, thermal**2
@@ -172,13 +169,8 @@ def test_variance_readings_correlate_as_one_records_mean_squares(tau_m, tau, the
     correlations to ~0.02, tolerance 0.06; the spread to ~2 %, tolerance 8 %."""
     from mrfm.physics import spin_noise as sn
 
-    dwell, order = 5 * tau, 2
-    model = NoiseModel(kind="variance", thermal_sigma=thermal, tau=tau, order=order,
-                       dwell=dwell, tau_m=tau_m)
-    shape = (40, 18, 10)
-    level = 3e-36
-    noisy, _ = add_noise(np.full(shape, level), model=model, spacing=(1e-9, 1e-9, 1e-9),
-                         rng=np.random.default_rng(9))
+    dwell, order, level = 5 * tau, 2, 3e-36
+    noisy, _ = _uniform_variance(level, tau_m, tau, thermal, dwell, (40, 18, 10), 9)
     seq = np.transpose(noisy, (2, 1, 0)).ravel()
     g = sn.lockin_capture_fraction(tau_m, tau, order)
     k = sn.mean_square_lag_terms(dwell, tau_m, tau, order)
