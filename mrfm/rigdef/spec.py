@@ -162,7 +162,9 @@ class VirtualSettings:
         Seed of the noise generators (None: fresh entropy).
     drift : bool
         Tip-sample drift from the experiment's stage law (thermal expansion of the loop
-        as the cryostat's temperature changes, residual creep); default True.
+        as the cryostat's temperature changes, residual creep); default False (opt in:
+        at a rig's time scale the creep soon dominates the scan, and readings off the
+        signal map's nodes need the one-point solver).
     spin_noise : bool
         Under a Curie CAI signal, add the spins' statistical fluctuation (the force
         variance of the experiment under statistical polarization, correlated over the
@@ -190,7 +192,7 @@ class VirtualSettings:
     initial_field: float | None = None
     initial_height: float = 1e-6
     seed: int | None = None
-    drift: bool = True
+    drift: bool = False
     spin_noise: bool = True
 
 
