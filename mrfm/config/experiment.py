@@ -176,6 +176,17 @@ class Experiment:
         """The effective configuration as a plain dict (the TOML text parsed back)."""
         return tomllib.loads(self.source_text)
 
+    def under_polarization(self, polarization: str) -> Experiment:
+        """The same experiment with its protocol's spin ``polarization`` ("curie" or
+        "statistical") replaced: e.g. the statistical spin noise that rides on a Curie
+        signal. ``source_text`` stays this experiment's."""
+        if polarization not in ("curie", "statistical"):
+            raise ValueError(f"polarization {polarization!r}: use 'curie' or 'statistical'")
+        if polarization == self.protocol.polarization:
+            return self
+        return dataclasses.replace(self, protocol=dataclasses.replace(
+            self.protocol, polarization=polarization))
+
     def with_overrides(self, overrides: Mapping[str, OverrideValue]) -> Experiment:
         """Return a new Experiment with dotted-key overrides applied (validated again)."""
         return loads(self.source_text, overrides=overrides)

@@ -85,9 +85,8 @@ def _kernel(text: str, overrides: tuple, grid: ImagingGrid,
     from mrfm.imaging.psf import kernel_for_experiment
 
     exp = cached_experiment(text, overrides)
-    if polarization is not None and polarization != exp.protocol.polarization:
-        exp = dataclasses.replace(exp, protocol=dataclasses.replace(
-            exp.protocol, polarization=polarization))
+    if polarization is not None:
+        exp = exp.under_polarization(polarization)
     return kernel_for_experiment(exp, grid)
 
 

@@ -371,6 +371,4 @@ def curie_spin_noise_model(experiment: Experiment, enabled: bool) -> SignalModel
     proto = experiment.protocol
     if not enabled or proto.name != "CAI" or proto.polarization != "curie":
         return None
-    stat = dataclasses.replace(experiment, protocol=dataclasses.replace(
-        proto, polarization="statistical"))
-    return SignalModel(stat)
+    return SignalModel(experiment.under_polarization("statistical"))
