@@ -220,11 +220,10 @@ def filtered_autocorrelations(lags: ArrayLike, tau_m: float, time_constant: floa
     if np.any(~(s >= 0)):
         raise ValueError(f"filtered_autocorrelations: lags {lags!r} s must be >= 0")
     out = []
-    for tm in (float(tau_m), None):
-        a, g = _chain(tm, float(time_constant), order, "filtered_autocorrelations")
-        p = _stationary(a, g)
-        rho = np.array([(linalg.expm(a * lag) @ p[:, -1])[-1] for lag in s.ravel()])
-        out.append(rho.reshape(s.shape) / p[-1, -1])
+    for a, v0, p_out in _output_chains(float(tau_m), float(time_constant), order,
+                                       "filtered_autocorrelations"):
+        rho = np.array([(linalg.expm(a * lag) @ v0)[-1] for lag in s.ravel()])
+        out.append(rho.reshape(s.shape) / p_out)
     return out[0], out[1]
 
 
@@ -251,19 +250,8 @@ def mean_square_spread_terms(duration: float, tau_m: float, time_constant: float
         raise ValueError(f"mean_square_spread_terms: duration {duration!r} s must be > 0")
     tm = float(tau_m)
     tc = float(time_constant)
-    end = min(t, 30.0 * max(tm, order * tc))
-    # segments of growing length, each resolving the scale it starts at: [0, 40 tau_min],
-    # then x10 per segment (a 1 ms lock-in under a 1 s spin signal needs its own grid)
-    bounds = [0.0]
-    edge = 40.0 * min(tm, tc)
-    while bounds[-1] < end:
-        bounds.append(min(end, edge))
-        edge *= 10.0
-    chains = []
-    for tau_in in (tm, None):
-        a, g = _chain(tau_in, tc, order, "mean_square_spread_terms")
-        p = _stationary(a, g)
-        chains.append((a, p[:, -1].copy(), p[-1, -1]))
+    bounds = _growing_segments(min(t, 30.0 * max(tm, order * tc)), tm, tc)
+    chains = _output_chains(tm, tc, order, "mean_square_spread_terms")
     total = np.zeros(3)
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         lags, weights = _simpson(lo, hi, SPREAD_INTERVALS)
@@ -307,19 +295,11 @@ def mean_square_lag_terms(duration: float, tau_m: float, time_constant: float,
     zero = mean_square_spread_terms(t, tm, tc, order)
     tau_max = max(tm, order * tc)
     lags = int(min(MAX_LAGS, math.ceil(30.0 * tau_max / t) + 1))
-    chains = []
-    for tau_in in (tm, None):
-        a, g = _chain(tau_in, tc, order, "mean_square_lag_terms")
-        p = _stationary(a, g)
-        chains.append((a, p[:, -1].copy(), p[-1, -1]))
+    chains = _output_chains(tm, tc, order, "mean_square_lag_terms")
     # moments of f over each dwell m = 0..lags: m0 = int f, m1 = int (s - m T) f
     m0 = np.zeros((3, lags + 1))
     m1 = np.zeros((3, lags + 1))
-    bounds = [0.0]
-    edge = 40.0 * min(tm, tc)
-    while bounds[-1] < t:
-        bounds.append(min(t, edge))
-        edge *= 10.0
+    bounds = _growing_segments(t, tm, tc)
     pieces = [(lo, hi, SPREAD_INTERVALS, 0) for lo, hi in zip(bounds[:-1], bounds[1:],
                                                              strict=True)]
     pieces += [(m * t, (m + 1) * t, LAG_INTERVALS, m) for m in range(1, lags + 1)]
@@ -335,6 +315,30 @@ def mean_square_lag_terms(duration: float, tau_m: float, time_constant: float,
         out[:, lag] = (2.0 / (t * t)) * (m1[:, lag - 1] + t * m0[:, lag] - m1[:, lag])
     out.setflags(write=False)
     return out
+
+
+def _growing_segments(end: float, tau_m: float, tc: float) -> list[float]:
+    """Bounds of [0, end] in segments of growing length, each resolving the scale it starts
+    at: [0, 40 tau_min], then x10 per segment (a 1 ms lock-in under a 1 s spin signal needs
+    its own grid)."""
+    bounds = [0.0]
+    edge = 40.0 * min(tau_m, tc)
+    while bounds[-1] < end:
+        bounds.append(min(end, edge))
+        edge *= 10.0
+    return bounds
+
+
+def _output_chains(tau_m: float, tc: float, order: int,
+                   caller: str) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """(A, P[:, -1], P[-1, -1]) of :func:`_chain`'s spin and white systems, in that order:
+    what :func:`_autocorrelation_run` steps."""
+    chains = []
+    for tau_in in (tau_m, None):
+        a, g = _chain(tau_in, tc, order, caller)
+        p = _stationary(a, g)
+        chains.append((a, p[:, -1].copy(), p[-1, -1]))
+    return chains
 
 
 def _simpson(lo: float, hi: float, n: int) -> tuple[np.ndarray, np.ndarray]:
