@@ -186,12 +186,12 @@ class Stage:
     def thermal_expansion(self, temperature: float | None = None) -> float:
         """Linear thermal expansion coefficient alpha(T) of the mechanical loop, 1/K."""
         t = self.temperature if temperature is None else positive(temperature, "temperature")
+        return self.expansion_300K * self._expansion_shape(t) / self._expansion_shape(300.0)
 
-        def g(x: float) -> float:
-            u = (x / self.expansion_knee) ** 3
-            return u / (1.0 + u)
-
-        return self.expansion_300K * g(t) / g(300.0)
+    def _expansion_shape(self, temperature: float) -> float:
+        """g(T) = t^3 / (1 + t^3), t = T / T_knee: alpha(T) / alpha_300 up to g(300 K)."""
+        u = (temperature / self.expansion_knee) ** 3
+        return u / (1.0 + u)
 
     def thermal_strain(self, t_from: float, t_to: float) -> float:
         """Strain of the mechanical loop between two temperatures, int alpha(T) dT
@@ -204,7 +204,7 @@ class Stage:
         a = positive(t_from, "t_from", "K")
         b = positive(t_to, "t_to", "K")
         knee = self.expansion_knee
-        g300 = (300.0 / knee) ** 3 / (1.0 + (300.0 / knee) ** 3)
+        g300 = self._expansion_shape(300.0)
 
         def antiderivative(temperature: float) -> float:
             t = temperature / knee
