@@ -148,15 +148,25 @@ class _InterruptWatch:
         raise KeyboardInterrupt
 
     def _unraisable(self, unraisable) -> None:
-        if self.seen and isinstance(unraisable.exc_value, KeyboardInterrupt):
-            if self._previous_handler is not None:  # our handler is installed
-                # not now (the handler would raise inside this hook): 10 ms later, in the
-                # main thread, wherever it then is (again in a callback: again here)
-                timer = threading.Timer(0.01, self._redeliver)
-                timer.daemon = True
-                timer.start()
+        try:
+            if self.seen and isinstance(unraisable.exc_value, KeyboardInterrupt):
+                if self._previous_handler is not None:  # our handler is installed
+                    # not now (the handler would raise inside this hook): 10 ms later, in
+                    # the main thread, wherever it then is (again in a callback: again here)
+                    self._arm()
+                return
+        except KeyboardInterrupt:
+            # the previous redelivery landed in this hook (a loaded machine held the main
+            # thread here past 10 ms), where Python ignores it: deliver it once more. Only
+            # one redelivery is ever in flight (each comes from one swallowed interrupt)
+            self._arm()
             return
         self._previous_hook(unraisable)
+
+    def _arm(self) -> None:
+        timer = threading.Timer(0.01, self._redeliver)
+        timer.daemon = True
+        timer.start()
 
     def _redeliver(self) -> None:
         if self._active:
