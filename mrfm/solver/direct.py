@@ -26,6 +26,7 @@ from numba.extending import overload
 from mrfm.jit import scalar_kernel
 from mrfm.solver import box_bounds as BB
 from mrfm.solver import cubature as C
+from mrfm.solver import dense as D
 from mrfm.solver import kernels as K
 from mrfm.solver import mirror as M
 from mrfm.solver import partition as P
@@ -42,7 +43,8 @@ BLOCK_STACK = 256
 
 @scalar_kernel
 def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, j0, j1, nz, origin,
-               voxel, pp, pp_ideal, out, crossings, stack, blocks, tol, uniform):
+               voxel, pp, pp_ideal, out, crossings, stack, blocks, tol, uniform, dense, coef,
+               tlo, thi, fbuf, cls, flagged):
     """Sum of rho * voxel_value over voxels [i0, i1) x [j0, j1) x [0, nz) for one magnet centre.
 
     Index boxes are split in two along their longest side (in metres; depth-first); a box
@@ -52,8 +54,13 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, j0, j1, nz
     voxels where the per-voxel value is smooth (:func:`_cubature_ok`) is summed by
     :func:`mrfm.solver.cubature.block_sum` when its error estimate passes; ``uniform``: the
     whole grid holds one density (no per-box check); ``pp_ideal``: ``pp`` under ideal
-    inversion (see :func:`_cubature`).
+    inversion (see :func:`_cubature`). With ``dense`` (:func:`mrfm.solver.dense.applies`),
+    boxes of at most :data:`mrfm.solver.dense.DENSE_VOXELS` voxels are summed by
+    :func:`mrfm.solver.dense.dense_box` (``coef``, ``tlo``, ``thi``: its moment table;
+    ``fbuf``, ``cls``, ``flagged``: its scratch) and only the voxels it flags voxel by
+    voxel; the block cubature is not tried.
     """
+    leaf_max = D.DENSE_VOXELS if dense else LEAF_VOXELS
     n = 1
     blocks[0, 0] = i0
     blocks[0, 1] = i1
@@ -85,7 +92,7 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, j0, j1, nz
             if BB.box_is_silent(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel[0],
                                voxel[1], voxel[2], pp, out):
                 continue
-            if tol > 0.0 and la * lb * lc >= C.MIN_VOXELS:
+            if tol > 0.0 and not dense and la * lb * lc >= C.MIN_VOXELS:
                 r = _uniform_density(rho3, a0, a1, b0, b1, c0, c1, uniform)
                 if r == 0.0:
                     continue
@@ -95,7 +102,7 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, j0, j1, nz
                     if ok:
                         acc += r * qsum
                         continue
-        if la * lb * lc > LEAF_VOXELS and n + 2 <= blocks.shape[0]:
+        if la * lb * lc > leaf_max and n + 2 <= blocks.shape[0]:
             # split the longest side (in metres, of those longer than one voxel) in two:
             # entry n keeps the lower half (its end becomes m), entry n + 1 the upper (a copy
             # that starts at m)
@@ -117,17 +124,31 @@ def _block_sum(kid, shape_id, mparams, pol, tx, ty, tz, rho3, i0, i1, j0, j1, nz
             blocks[n + 1, col] = m
             n += 2
             continue
-        # a leaf: voxel by voxel, skipping those the screen proves silent (value exactly 0)
+        # a leaf: voxel by voxel, skipping those the screen proves silent (value exactly 0);
+        # a dense leaf: the voxels dense_box leaves (flags)
         screen = False
         s_m = gmx = gmy = gmz = c_m = 0.0
-        if la * lb * lc > 1:
+        # (a box larger than dense_box takes, left by a full block stack, goes voxel by voxel)
+        dense_leaf = dense and la * lb * lc <= D.DENSE_VOXELS
+        if dense_leaf:
+            part, nflag = D.dense_leaf(kid, shape_id, mparams, pol, tx, ty, tz, rho3, a0, a1,
+                                       b0, b1, c0, c1, origin, voxel, pp, coef, tlo, thi, fbuf,
+                                       cls, flagged, out)
+            acc += part
+            if nflag == 0:
+                continue
+        elif la * lb * lc > 1:
             screen, s_m, gmx, gmy, gmz, c_m = BB.leaf_screen(kid, shape_id, mparams, pol, mx,
                                                              my, mz, hx, hy, hz, pp, out)
+        q = -1
         for i in range(a0, a1):
             cx = origin[0] + i * voxel[0] - tx
             for j in range(b0, b1):
                 cy = origin[1] + j * voxel[1] - ty
                 for k in range(c0, c1):
+                    q += 1
+                    if dense_leaf and not flagged[q]:
+                        continue
                     r = rho3[i, j, k]
                     if r == 0.0:
                         continue
@@ -233,7 +254,7 @@ def _cubature_numba(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb,
 
 @njit(cache=True, fastmath=False, parallel=True)
 def _voxel_sums(kid, shape_id, mparams, pol, centres, rho3, origin, voxel, pp, items, weights,
-                tol, uniform):
+                tol, uniform, dense, coef, tlo, thi):
     """``sum_w weights[w] * _block_sum(item w)`` per tip: ``items`` (n, 5) int64 rows (tip,
     i0, i1, j0, j1), from :func:`mrfm.solver.partition.work_items`; (nt,) float64 times the
     voxel volume."""
@@ -247,10 +268,12 @@ def _voxel_sums(kid, shape_id, mparams, pol, centres, rho3, origin, voxel, pp, i
         t = items[w, 0]
         out, crossings, stack = S.scratch()
         blocks = np.zeros((BLOCK_STACK, 6), dtype=np.int64)
+        fbuf, cls, flagged = D.scratch(dense)
         partial[w] = weights[w] * _block_sum(
             kid, shape_id, mparams, pol, centres[t, 0], centres[t, 1], centres[t, 2], rho3,
             items[w, 1], items[w, 2], items[w, 3], items[w, 4], nz, origin, voxel, pp,
-            pp_ideal, out, crossings, stack, blocks, tol, uniform)
+            pp_ideal, out, crossings, stack, blocks, tol, uniform, dense, coef, tlo, thi, fbuf,
+            cls, flagged)
     vol = voxel[0] * voxel[1] * voxel[2]
     res = np.zeros(nt)
     for w in range(nw):
@@ -294,9 +317,9 @@ def specialized(kid: int, shape_id: int):
     shape_c = int(shape_id)
 
     def voxel_sums(mparams, pol, centres, rho3, origin, voxel, pp, items, weights, tol,
-                   uniform):
+                   uniform, dense, coef, tlo, thi):
         return _voxel_sums(kid_c, shape_c, mparams, pol, centres, rho3, origin, voxel, pp,
-                           items, weights, tol, uniform)
+                           items, weights, tol, uniform, dense, coef, tlo, thi)
 
     def point_sums(mparams, pol, centres, positions, pp, nchunks):
         return _point_sums(kid_c, shape_c, mparams, pol, centres, positions, pp, nchunks)
@@ -343,6 +366,7 @@ def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin:
     tol = C.CUBATURE_TOL if cubature_tol is None else float(cubature_tol)
     pol = _f64(magnet.polarization)
     fold = M.mirror_parity(kid, int(magnet.shape_id), pol, pp[K.P_STAT] != 0.0)
+    dense, coef, tlo, thi = D.setup(kid, int(magnet.shape_id), pp, tol)
     mirrored: dict[tuple[int, int, int], bool] = {}  # density checks, kept across batches
     for start in range(0, nt, batch):
         stop = min(nt, start + batch)
@@ -350,7 +374,7 @@ def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin:
                                       mirrored)
         out[start:stop] = voxel_sums(_f64(magnet.params), pol, centres[start:stop], rho3,
                                      _f64(origin), _f64(voxel), pp, items, weights, tol,
-                                     uniform)
+                                     uniform, dense, coef, tlo, thi)
         if progress is not None:
             progress(stop - start)
     return out

@@ -67,6 +67,36 @@ def point_value(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     return w * K.moment_weight(pp, b, q)
 
 
+@njit(cache=True, fastmath=False, inline="always")
+def span_tests(s0, gx, gy, gz, sx, sy, sz, half, hard):
+    """The slice leaf's first tests of a box of edges s whose centre has offset ``s0`` =
+    |B| - B_res and gradient g: ``(span, outside, fully_inside)``.
+
+    ``span = |g_x| s_x + |g_y| s_y + |g_z| s_z`` is twice the linear half-span of |B| over
+    the box, a generous margin for the curvature not yet measured: ``outside`` (value 0)
+    where ``|s0| - span`` clears the half-width, ``fully_inside`` (a hard slice's fraction
+    exactly 1, no refinement) where ``|s0| + span`` stays below it. Shared by
+    :func:`_slice_leaf` and the vectorized leaves of :mod:`mrfm.solver.dense`.
+    """
+    span = abs(gx) * sx + abs(gy) * sy + abs(gz) * sz
+    outside = s0 - span > half or s0 + span < -half
+    fully_inside = hard and (s0 - span > -half) and (s0 + span < half)
+    return span, outside, fully_inside
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def refinement_limit(span, half, hard, pp):
+    """The curvature excess (T) above which a box that an edge may cut is split in eight.
+
+    Hard slice: ``P_TOL`` times the box's span. Under the cos^2 weight the curvature
+    matters everywhere; its slope is at most pi / (2 half), and a curvature excess e moves
+    the box-mean offset by about e / 6, so the weight by at most ~pi e / (12 half):
+    splitting when e > tol * 2 half bounds that by ~0.5 tol.
+    """
+    scale = span if hard else max(span, 2.0 * half)
+    return pp[K.P_TOL] * scale
+
+
 @scalar_kernel
 def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out,
                 crossings):
@@ -76,23 +106,16 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
     b, gx, gy, gz, d2 = K.field_magnitude(shape_id, mparams, pol, cx, cy, cz, order, pp, out)
     s0 = b - pp[K.P_BRES]
     half = pp[K.P_HALF]
-    span = abs(gx) * sx + abs(gy) * sy + abs(gz) * sz  # linear |B| span across the box
-    # generous margin (twice the linear half-span) for the curvature we have not measured
-    if s0 - span > half or s0 + span < -half:
-        return 0.0, False
     profile = pp[K.P_PROFILE]
     hard = profile == BF.PROFILE_HARD
-    # a box wholly inside a hard slice is exact (fraction 1). Under the cos^2 weight the
-    # curvature matters everywhere; its slope is at most pi / (2 half), and a curvature
-    # excess e moves the box-mean offset by about e / 6, so the weight by at most
-    # ~pi e / (12 half): splitting when e > tol * 2 half bounds that by ~0.5 tol
-    fully_inside = hard and (s0 - span > -half) and (s0 + span < half)
+    span, outside, fully_inside = span_tests(s0, gx, gy, gz, sx, sy, sz, half, hard)
+    if outside:
+        return 0.0, False
     # a hard slice's box that no edge cuts (proven) has fraction exactly 0 or 1: not refined
     if (not fully_inside) and can_split and not (
             hard and BB.clear_of_slice_edges(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b,
                                              s0, gx, gy, gz, half, pp)):
-        scale = span if hard else max(span, 2.0 * half)
-        limit = pp[K.P_TOL] * scale
+        limit = refinement_limit(span, half, hard, pp)
         # the measured excess can only exceed ``limit`` if the analytic bound does
         if BB.curvature_bound(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp) > limit:
             e = BB.curvature_excess(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp, out,
@@ -353,5 +376,5 @@ def scratch():
     return out, crossings, np.zeros((STACK_LEN, 4))
 
 
-__all__ = ["inline_voxel_value", "inside_leaf_value", "point_scratch", "point_value", "scratch",
-           "slice_leaf_value", "voxel_value"]
+__all__ = ["inline_voxel_value", "inside_leaf_value", "point_scratch", "point_value",
+           "refinement_limit", "scratch", "slice_leaf_value", "span_tests", "voxel_value"]
