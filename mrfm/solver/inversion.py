@@ -12,41 +12,34 @@ from __future__ import annotations
 
 from numba import njit
 
+from mrfm.jit import scalar_kernel
 from mrfm.physics import spin_dynamics as SD
 from mrfm.solver import kernels as K
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def _sweep_depth(kid, gx, pp):
+def sweep_depth(kid, gx, pp):
     """Sweep amplitude in field units, T: fm_depth (CAI; CERMIT without an amplitude) or
-    |d|B|/dx| x_pk (OSCAR, iOSCAR, CERMIT: the cantilever's motion sweeps the spin)."""
+    |d|B|/dx| x_pk (OSCAR, iOSCAR, CERMIT: the cantilever's motion sweeps the spin).
+    Inlined (the vectorized leaves of :mod:`mrfm.solver.dense`); :func:`_sweep_depth` is
+    the called form."""
     if kid == K.CAI or pp[K.P_XPK] <= 0.0:
         return pp[K.P_HALF]
     return abs(gx) * pp[K.P_XPK]
 
 
-@njit(cache=True, fastmath=False, inline="always")
-def may_differ(kid, b, gx, pp):
-    """Whether :func:`inversion_factor` of a spin with |B| = b and d|B|/dx = gx can differ
-    from 1: False for the protocols and polarizations that keep the factor 1, where the
-    sweep depth is 0, and where the spin is never swept through resonance (offset at
-    least the sweep depth: A = inf and P_flip = 1 exactly; also for a NaN offset). The
-    last spares B1_eff (a second field evaluation) and the exponential at every spin
-    outside the sweep (CERMIT: all but a thin sheet). Inlined (also into the vectorized
-    leaves of :mod:`mrfm.solver.dense`, which hand the spins where it is True to the
-    per-voxel path)."""
-    if not factor_applies(kid, pp):
-        return False
-    depth = _sweep_depth(kid, gx, pp)
-    if depth <= 0.0:
-        return False
-    return abs((b - pp[K.P_BRES]) / depth) < 1.0
+@scalar_kernel
+def _sweep_depth(kid, gx, pp):
+    """:func:`sweep_depth` as a called function (:func:`inversion_factor` is inlined in
+    many kernels; a call keeps each copy small to compile)."""
+    return sweep_depth(kid, gx, pp)
 
 
 @njit(cache=True, fastmath=False, inline="always")
 def factor_applies(kid, pp):
-    """Whether protocol family ``kid`` under ``pp`` (its polarization and CERMIT's mode) has
-    a Landau-Zener factor other than 1 anywhere (it does not depend on the spin)."""
+    """Whether protocol family ``kid`` under ``pp`` (its polarization and CERMIT's mode) can
+    have a Landau-Zener factor other than 1 at all (the first tests of
+    :func:`inversion_factor`)."""
     if kid == K.FORCE_GRADIENT or (kid == K.CERMIT and pp[K.P_INVERT] == 0.0):
         return False
     return pp[K.P_STAT] == 0.0 or kid == K.CERMIT
@@ -54,13 +47,14 @@ def factor_applies(kid, pp):
 
 @njit(cache=True, fastmath=False, inline="always")
 def sweep_reaches(kid, b, gx, pp):
-    """``|b - B_res|`` below the sweep depth, without a division: True wherever
-    :func:`may_differ` is for a ``kid`` where :func:`factor_applies` (the quotient of
-    :func:`may_differ` is below 1 only if the offset is below the depth) and at the few
-    spins more whose quotient rounds to 1. For vectorized callers that hand these spins to
-    the exact path (:mod:`mrfm.solver.dense`; a division per spin cost a fifth of its
-    time)."""
-    return abs(b - pp[K.P_BRES]) < _sweep_depth(kid, gx, pp)
+    """``|b - B_res|`` below the sweep depth, without a division. Where
+    :func:`factor_applies`, :func:`inversion_factor` can differ from 1 only where its
+    quotient ``|b - B_res| / depth`` is below 1, hence only where this is True (the
+    quotient is below 1 only if the offset is below the depth; this is also True at the
+    few spins whose quotient rounds to 1). For vectorized callers that hand these spins to
+    the exact path (:mod:`mrfm.solver.dense`: a division per spin cost a fifth of its
+    loop)."""
+    return abs(b - pp[K.P_BRES]) < sweep_depth(kid, gx, pp)
 
 
 @njit(cache=True, fastmath=False, inline="always")
@@ -77,11 +71,20 @@ def inversion_factor(kid, shape_id, mparams, pol, rx, ry, rz, b, gx, pp, out):
     :func:`mrfm.physics.spin_dynamics.locked_lifetime`); CERMIT saturate and force-gradient 1.
     ``out`` is overwritten (scratch).
     """
-    if not may_differ(kid, b, gx, pp):
-        return 1.0
     stat = pp[K.P_STAT] != 0.0
+    if kid == K.FORCE_GRADIENT or (kid == K.CERMIT and pp[K.P_INVERT] == 0.0):
+        return 1.0
+    if stat and kid != K.CERMIT:
+        return 1.0
     depth = _sweep_depth(kid, gx, pp)
+    if depth <= 0.0:
+        return 1.0
     s = (b - pp[K.P_BRES]) / depth
+    if not abs(s) < 1.0:
+        # never swept through resonance: A = inf, P_flip = 1 exactly, and so the factor
+        # (also for a NaN offset, as before); spares B1_eff (a second field evaluation) and
+        # the exponential at every spin outside the sweep (CERMIT: all but a thin sheet)
+        return 1.0
     b1e = K.b1_effective(shape_id, mparams, pol, rx, ry, rz, pp, out)
     a = SD.adiabaticity_at(pp[K.P_GAMMA], b1e, depth, pp[K.P_FMOD], s)
     p = SD.flip_probability_at(a)
@@ -90,4 +93,4 @@ def inversion_factor(kid, shape_id, mparams, pol, rx, ry, rz, b, gx, pp, out):
     return 2.0 * p - 1.0
 
 
-__all__ = ["factor_applies", "inversion_factor", "may_differ", "sweep_reaches"]
+__all__ = ["factor_applies", "inversion_factor", "sweep_depth", "sweep_reaches"]

@@ -185,21 +185,26 @@ def test_moment_table_refuses_where_no_degree_is_accurate():
 
 
 def test_sweep_reaches_covers_every_spin_the_factor_may_differ_at():
+    """inversion_factor returns 1 before any Landau-Zener arithmetic unless factor_applies
+    and |b - B_res| / depth < 1; sweep_reaches must hold wherever that quotient test does
+    (including offsets at and next to the depth, where the quotient rounds)."""
     rng = np.random.default_rng(2)
     pp = np.zeros(K.PP_LEN)
     pp[K.P_BRES] = 0.6
     pp[K.P_HALF] = 0.02
     pp[K.P_INVERT] = 1.0
     hits = 0
+    assert LZ.factor_applies.py_func(K.CERMIT, pp)
     for xpk in (0.0, 1e-10):
         pp[K.P_XPK] = xpk
         for _ in range(20000):
             gx = rng.normal(0.0, 1e5)
-            depth = abs(gx) * xpk if xpk > 0 else 0.02
+            depth = LZ.sweep_depth.py_func(K.CERMIT, gx, pp)
             b = 0.6 + depth * rng.choice([rng.uniform(-1.2, 1.2), 1.0, -1.0,
-                                          np.nextafter(1.0, 0.0)])
-            if LZ.may_differ.py_func(K.CERMIT, b, gx, pp):
+                                          np.nextafter(1.0, 0.0), np.nextafter(1.0, 2.0)])
+            if depth > 0.0 and abs((b - pp[K.P_BRES]) / depth) < 1.0:
                 hits += 1
-                assert LZ.factor_applies.py_func(K.CERMIT, pp)
                 assert LZ.sweep_reaches.py_func(K.CERMIT, b, gx, pp)
     assert hits > 1000
+    pp[K.P_INVERT] = 0.0  # saturate: the factor is 1 everywhere
+    assert not LZ.factor_applies.py_func(K.CERMIT, pp)
