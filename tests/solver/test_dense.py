@@ -44,9 +44,9 @@ CASES = {
 }
 
 
-def _exp(name, *, x=(6.37e-9, -13.1e-9), y=(0.16e-9,), holes=False):
+def _exp(name, *, x=(6.37e-9, -13.1e-9), y=(0.16e-9,), holes=False, high_field=True):
     """CERMIT on a 32 x 32 x 16 slab of 1 nm electron voxels under the 50 nm sphere of
-    :func:`make_exp`, high field, a slice several voxels thick (fm_depth 0.1 T)."""
+    :func:`make_exp`, high field unless told, a slice several voxels thick (fm_depth 0.1 T)."""
     sample = slab_sample(nx=32, ny=32, nz=16, voxel=1e-9, species=ELECTRON)
     if holes:
         rng = np.random.default_rng(5)
@@ -54,7 +54,7 @@ def _exp(name, *, x=(6.37e-9, -13.1e-9), y=(0.16e-9,), holes=False):
         rho = rho * rng.uniform(0.2, 1.8, rho.shape) * (rng.uniform(size=rho.shape) > 0.1)
         sample = dataclasses.replace(sample, densities={ELECTRON.name: rho})
     return make_exp(protocol="CERMIT", species=ELECTRON, B1=2e-6, fm_depth=0.1,
-                    high_field=True, sample=sample, x=x, y=y, heights=(20e-9,),
+                    high_field=high_field, sample=sample, x=x, y=y, heights=(20e-9,),
                     **CASES[name])
 
 
@@ -63,13 +63,15 @@ def _dense_used(exp) -> bool:
     return D.setup(kid, 0, pp, C.CUBATURE_TOL)[0]
 
 
-@pytest.mark.parametrize("name,holes,on_lattice", [
-    ("curie-invert-lz", False, False), ("curie-invert-lz", True, False),
-    ("curie-invert-lz", False, True), ("curie-saturate-no-amplitude", False, False),
-    ("statistical-invert-lz", True, False)])
-def test_dense_leaves_match_the_voxel_by_voxel_path(name, holes, on_lattice, monkeypatch):
+@pytest.mark.parametrize("name,holes,on_lattice,high_field", [
+    ("curie-invert-lz", False, False, True), ("curie-invert-lz", True, False, True),
+    ("curie-invert-lz", False, True, True), ("curie-saturate-no-amplitude", False, False, True),
+    ("curie-saturate-no-amplitude", False, False, False),  # exact |B|: no amplitude needed
+    ("statistical-invert-lz", True, False, True)])
+def test_dense_leaves_match_the_voxel_by_voxel_path(name, holes, on_lattice, high_field,
+                                                    monkeypatch):
     kw = dict(x=(0.0, -13.0e-9), y=(0.0,)) if on_lattice else {}
-    exp = _exp(name, holes=holes, **kw)
+    exp = _exp(name, holes=holes, high_field=high_field, **kw)
     assert _dense_used(exp)
     fast = simulate(exp, method="direct", progress=False).signal
     monkeypatch.setattr(C, "CUBATURE_TOL", 0.0)
