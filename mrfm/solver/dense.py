@@ -288,7 +288,7 @@ def dense_leaf(kid, shape_id, mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0
     """:func:`dense_box` for the direct path's tree (:func:`mrfm.solver.direct._block_sum`),
     resolved at compile time like :func:`mrfm.solver.quantity.point_quantity`: compiled only
     for a literal CERMIT ``kid`` and sphere ``shape_id`` (the only ones :func:`applies`
-    serves), else (0.0, 0), never reached."""
+    serves); else every voxel flagged (never reached: :func:`setup` does not ask for them)."""
     return dense_box(mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1, origin, voxel, pp,
                      coef, tlo, thi, fbuf, cls, flagged, out)
 
@@ -303,7 +303,12 @@ def _dense_leaf_numba(kid, shape_id, mparams, pol, tx, ty, tz, rho3, a0, a1, b0,
 
     def never(kid, shape_id, mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1, origin,
               voxel, pp, coef, tlo, thi, fbuf, cls, flagged, out):
-        return 0.0, 0
+        # setup() never asks for dense leaves here; a caller that did gets every voxel
+        # flagged, so the per-voxel path sums the box
+        n = (a1 - a0) * (b1 - b0) * (c1 - c0)
+        for q in range(n):
+            flagged[q] = True
+        return 0.0, n
 
     return never
 

@@ -20,11 +20,11 @@ import dataclasses
 import numpy as np
 import pytest
 
+from mrfm.solver import SolverSettings, simulate
 from mrfm.solver import cubature as C
 from mrfm.solver import dense as D
 from mrfm.solver import inversion as LZ
 from mrfm.solver import kernels as K
-from mrfm.solver import simulate
 from mrfm.solver import slice as S
 
 from . import sphere_kernels as SK
@@ -41,6 +41,10 @@ CASES = {
     "curie-saturate-no-amplitude": dict(cermit_mode="saturate", amplitude=0.0),
     "statistical-invert-lz": dict(polarization="statistical", cermit_mode="invert",
                                   adiabatic="landau-zener", amplitude=0.2e-9),
+    "curie-invert-lz-no-amplitude": dict(cermit_mode="invert", adiabatic="landau-zener",
+                                         amplitude=0.0),
+    "statistical-no-amplitude": dict(polarization="statistical", cermit_mode="invert",
+                                     amplitude=0.0),
 }
 
 
@@ -63,19 +67,23 @@ def _dense_used(exp) -> bool:
     return D.setup(kid, 0, pp, C.CUBATURE_TOL)[0]
 
 
-@pytest.mark.parametrize("name,holes,on_lattice,high_field", [
-    ("curie-invert-lz", False, False, True), ("curie-invert-lz", True, False, True),
-    ("curie-invert-lz", False, True, True), ("curie-saturate-no-amplitude", False, False, True),
-    ("curie-saturate-no-amplitude", False, False, False),  # exact |B|: no amplitude needed
-    ("statistical-invert-lz", True, False, True)])
-def test_dense_leaves_match_the_voxel_by_voxel_path(name, holes, on_lattice, high_field,
+@pytest.mark.parametrize("name,holes,on_lattice,high_field,depth", [
+    ("curie-invert-lz", False, False, True, 4), ("curie-invert-lz", True, False, True, 4),
+    ("curie-invert-lz", False, True, True, 4), ("curie-invert-lz", False, False, True, 0),
+    ("curie-saturate-no-amplitude", False, False, True, 4),
+    ("curie-saturate-no-amplitude", False, False, False, 4),  # exact |B|: no amplitude needed
+    ("curie-invert-lz-no-amplitude", False, False, False, 4),  # LZ sheet = the whole slice
+    ("statistical-invert-lz", True, False, True, 4),
+    ("statistical-no-amplitude", True, False, False, 4)])
+def test_dense_leaves_match_the_voxel_by_voxel_path(name, holes, on_lattice, high_field, depth,
                                                     monkeypatch):
     kw = dict(x=(0.0, -13.0e-9), y=(0.0,)) if on_lattice else {}
     exp = _exp(name, holes=holes, high_field=high_field, **kw)
     assert _dense_used(exp)
-    fast = simulate(exp, method="direct", progress=False).signal
+    settings = SolverSettings(max_depth=depth)  # depth 0: the leaf never splits
+    fast = simulate(exp, method="direct", settings=settings, progress=False).signal
     monkeypatch.setattr(C, "CUBATURE_TOL", 0.0)
-    ref = simulate(exp, method="direct", progress=False).signal
+    ref = simulate(exp, method="direct", settings=settings, progress=False).signal
     assert np.all(np.abs(ref) > 0.0)
     np.testing.assert_allclose(fast, ref, rtol=RTOL, atol=0.0)
 
