@@ -56,7 +56,6 @@ if TYPE_CHECKING:
 __all__ = ["LockinInputs", "RigState", "SimClock"]
 
 
-
 @dataclasses.dataclass(frozen=True)
 class LockinInputs:
     """What drives the lock-in at one moment (see :mod:`mrfm.timedomain.envelope`).

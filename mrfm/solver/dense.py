@@ -40,7 +40,6 @@ from numba.extending import overload
 
 from mrfm.jit import scalar_kernel
 from mrfm.physics._sphere import sphere_magnitude
-from mrfm.solver import box_bounds as BB
 from mrfm.solver import box_fraction as BF
 from mrfm.solver import curvature as CV
 from mrfm.solver import inversion as LZ
@@ -146,26 +145,19 @@ def _moments(coef, lo, hi, bs, n, out, work):
     K.table_moments(coef, lo, hi, bs, n, out, work)
 
 
-@njit(cache=True, fastmath=False, inline="always")
-def _weight(stat, var1, m, v):
-    """:func:`mrfm.solver.kernels.moment_weight` from the thermal moment ``m`` (Curie) or
-    the one-spin variance ``var1`` (statistical) and the per-unit-moment value ``v``."""
-    return var1 * v * v if stat else m * v
-
-
 @scalar_kernel(error_model="numpy")
-def _inside_sum(n, cls, rho, moms, vals, stat, var1):
+def _inside_sum(n, cls, rho, moms, vals, pp):
     """Sum of rho times the value of the voxels of class _IN (fraction 1)."""
     acc = 0.0
     for q in range(n):
-        w = rho[q] * _weight(stat, var1, moms[q], vals[q])
+        w = rho[q] * K.weight_of_moment(pp, moms[q], vals[q])
         acc += w if cls[q] == _IN else 0.0
     return acc
 
 
 @scalar_kernel(error_model="numpy")
 def _edge_sum(mparams, pol, n, xs, ys, zs, bs, gxs, gys, gzs, vals, moms, rho, cls, flagged, ax,
-              ay, az, can_split, stat, var1, pp, out):
+              ay, az, can_split, pp, out):
     """Sum of rho times the value of the voxels of class _EDGE that the leaf would not split
     (the leaf's refinement decision and slab fraction); the others are flagged. Returns
     (sum, number flagged)."""
@@ -184,14 +176,12 @@ def _edge_sum(mparams, pol, n, xs, ys, zs, bs, gxs, gys, gzs, vals, moms, rho, c
         gy = gys[q]
         gz = gzs[q]
         s0 = b - bres
-        clear = BB.clear_of_slice_edges(0, mparams, pol, cx, cy, cz, ax, ay, az, b, s0, gx, gy,
-                                        gz, half, pp)
-        if can_split and not clear:
+        clear = False
+        if can_split:
             span = abs(gx) * ax + abs(gy) * ay + abs(gz) * az
-            limit = S.refinement_limit(span, half, True, pp)
-            if (BB.curvature_bound(0, mparams, pol, cx, cy, cz, ax, ay, az, b, pp) > limit
-                    and BB.curvature_excess(0, mparams, pol, cx, cy, cz, ax, ay, az, b, pp, out,
-                                            limit) > limit):
+            split, clear = S.leaf_splits(0, mparams, pol, cx, cy, cz, ax, ay, az, b, s0, gx, gy,
+                                         gz, span, half, True, pp, out)
+            if split:
                 flagged[q] = True
                 nsplit += 1
                 continue
@@ -201,7 +191,7 @@ def _edge_sum(mparams, pol, n, xs, ys, zs, bs, gxs, gys, gzs, vals, moms, rho, c
             frac = 1.0 if (s0 > -half and s0 < half) else 0.0
         else:
             frac = BF.slab_fraction(s0, gx, gy, gz, ax, ay, az, -half, half)
-        acc += rho[q] * frac * _weight(stat, var1, moms[q], vals[q])
+        acc += rho[q] * frac * K.weight_of_moment(pp, moms[q], vals[q])
     return acc, nsplit
 
 
@@ -271,15 +261,12 @@ def dense_box(mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1, origin, vo
     az = voxel[2]
     nflag = _field_pass(mparams, pol, npad, n, xs, ys, zs, bs, gxs, gys, gzs, vals, cls, flagged,
                         ax, ay, az, tlo, thi, pp)
-    stat = pp[K.P_STAT] != 0.0
-    var1 = pp[K.P_VAR1]
-    if not stat:
+    if pp[K.P_STAT] == 0.0:
         # the moment at every voxel (cheaper than skipping; the rejected ones are unused)
         _moments(coef, tlo, thi, bs, npad, moms, work)
-    acc = _inside_sum(npad, cls, rho, moms, vals, stat, var1)
+    acc = _inside_sum(npad, cls, rho, moms, vals, pp)
     part, nsplit = _edge_sum(mparams, pol, n, xs, ys, zs, bs, gxs, gys, gzs, vals, moms, rho,
-                             cls, flagged, ax, ay, az, int(pp[K.P_DEPTH]) > 0, stat, var1, pp,
-                             out)
+                             cls, flagged, ax, ay, az, int(pp[K.P_DEPTH]) > 0, pp, out)
     return acc + part, nflag + nsplit
 
 

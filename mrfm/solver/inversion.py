@@ -38,8 +38,8 @@ def _sweep_depth(kid, gx, pp):
 @njit(cache=True, fastmath=False, inline="always")
 def factor_applies(kid, pp):
     """Whether protocol family ``kid`` under ``pp`` (its polarization and CERMIT's mode) can
-    have a Landau-Zener factor other than 1 at all (the first tests of
-    :func:`inversion_factor`)."""
+    have a Landau-Zener factor other than 1 at all: CERMIT saturate and the force gradient
+    never, statistical CAI/OSCAR never (the first test of :func:`inversion_factor`)."""
     if kid == K.FORCE_GRADIENT or (kid == K.CERMIT and pp[K.P_INVERT] == 0.0):
         return False
     return pp[K.P_STAT] == 0.0 or kid == K.CERMIT
@@ -71,11 +71,9 @@ def inversion_factor(kid, shape_id, mparams, pol, rx, ry, rz, b, gx, pp, out):
     :func:`mrfm.physics.spin_dynamics.locked_lifetime`); CERMIT saturate and force-gradient 1.
     ``out`` is overwritten (scratch).
     """
+    if not factor_applies(kid, pp):
+        return 1.0
     stat = pp[K.P_STAT] != 0.0
-    if kid == K.FORCE_GRADIENT or (kid == K.CERMIT and pp[K.P_INVERT] == 0.0):
-        return 1.0
-    if stat and kid != K.CERMIT:
-        return 1.0
     depth = _sweep_depth(kid, gx, pp)
     if depth <= 0.0:
         return 1.0

@@ -154,11 +154,20 @@ def mean_moment(pp, b):
 def moment_weight(pp, b, q):
     """Per-spin signal from the per-unit-moment kernel value ``q`` (already with prefactor).
 
-    Curie: <mu_z>(|B|, T) * q; statistical: Var(mu_z) * q^2.
+    Curie: <mu_z>(|B|, T) * q; statistical: Var(mu_z) * q^2 (:func:`weight_of_moment`).
     """
+    m = 0.0 if pp[P_STAT] != 0.0 else mean_moment(pp, b)
+    return weight_of_moment(pp, m, q)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def weight_of_moment(pp, m, q):
+    """:func:`moment_weight` where the thermal moment ``m`` (J/T) is at hand: ``m * q``
+    (Curie), ``Var(mu_z) * q^2`` (statistical, ``m`` unused). The vectorized leaves of
+    :mod:`mrfm.solver.dense` take ``m`` from :func:`table_moments`."""
     if pp[P_STAT] != 0.0:
         return pp[P_VAR1] * q * q
-    return mean_moment(pp, b) * q
+    return m * q
 
 
 #: :func:`moment_table` is accepted where it matches :func:`mean_moment` to this fraction of

@@ -97,6 +97,31 @@ def refinement_limit(span, half, hard, pp):
     return pp[K.P_TOL] * scale
 
 
+@njit(cache=True, fastmath=False, inline="always")
+def leaf_splits(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, s0, gx, gy, gz, span, half,
+                hard, pp, out):
+    """The leaf's refinement decision for a box it may split that is not proven wholly
+    inside: ``(split, clear)``.
+
+    ``clear``: a hard slice's box that Taylor's bound proves no edge cuts
+    (:func:`mrfm.solver.box_bounds.clear_of_slice_edges`): its fraction is exactly 0 or 1,
+    not refined. Otherwise ``split`` where the curvature excess across the box
+    (:func:`mrfm.solver.box_bounds.curvature_excess`) exceeds :func:`refinement_limit`,
+    measured only where the analytic bound does. Shared by :func:`_slice_leaf` and the
+    vectorized leaves of :mod:`mrfm.solver.dense`.
+    """
+    if hard and BB.clear_of_slice_edges(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, s0,
+                                        gx, gy, gz, half, pp):
+        return False, True
+    limit = refinement_limit(span, half, hard, pp)
+    # the measured excess can only exceed ``limit`` if the analytic bound does
+    if (BB.curvature_bound(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp) > limit
+            and BB.curvature_excess(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp, out,
+                                    limit) > limit):
+        return True, False
+    return False, False
+
+
 @scalar_kernel
 def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, out,
                 crossings):
@@ -111,17 +136,11 @@ def _slice_leaf(kid, shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, 
     span, outside, fully_inside = span_tests(s0, gx, gy, gz, sx, sy, sz, half, hard)
     if outside:
         return 0.0, False
-    # a hard slice's box that no edge cuts (proven) has fraction exactly 0 or 1: not refined
-    if (not fully_inside) and can_split and not (
-            hard and BB.clear_of_slice_edges(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b,
-                                             s0, gx, gy, gz, half, pp)):
-        limit = refinement_limit(span, half, hard, pp)
-        # the measured excess can only exceed ``limit`` if the analytic bound does
-        if BB.curvature_bound(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp) > limit:
-            e = BB.curvature_excess(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp, out,
-                                  limit)
-            if e > limit:
-                return 0.0, True
+    if (not fully_inside) and can_split:
+        split, clear = leaf_splits(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, s0, gx, gy,
+                                   gz, span, half, hard, pp, out)
+        if split:
+            return 0.0, True
     lz = pp[K.P_LZ] != 0.0
     if hard:
         frac = BF.slab_fraction(s0, gx, gy, gz, sx, sy, sz, -half, half)
@@ -376,5 +395,6 @@ def scratch():
     return out, crossings, np.zeros((STACK_LEN, 4))
 
 
-__all__ = ["inline_voxel_value", "inside_leaf_value", "point_scratch", "point_value",
-           "refinement_limit", "scratch", "slice_leaf_value", "span_tests", "voxel_value"]
+__all__ = ["inline_voxel_value", "inside_leaf_value", "leaf_splits", "point_scratch",
+           "point_value", "refinement_limit", "scratch", "slice_leaf_value", "span_tests",
+           "voxel_value"]
