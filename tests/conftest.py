@@ -35,6 +35,14 @@ from mrfm.kernel_cache import kernel_sources, remove_stale
 #: starts, so every process of the run inherits it; an explicit setting is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+#: The suite starts about 90 Python processes besides its workers (the CLI commands it
+#: tests, their dask workers). Where the environment sets PYTHONDONTWRITEBYTECODE (this
+#: machine's does), each of them compiled the package's sources anew: 0.15-0.2 s of CPU
+#: per process (5 December 2026). The suite's processes write and share the byte code,
+#: as Python does by default; the setting is left alone outside the test run.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
 WARMUP = Path(__file__).with_name("numba_warmup.py")
 _PROC = pytest.StashKey[subprocess.Popen]()
 _LOG = pytest.StashKey[Path]()

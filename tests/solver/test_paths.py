@@ -79,10 +79,12 @@ def test_slice_protocols_match_refined_reference(name, n, tol, size):
 def test_oscar_matches_reference():
     exp = _exp("OSCAR", x=X[2:5], y=Y[1:2], heights=HEIGHTS[:1], nx=6, ny=6, nz=3)
     got = simulate(exp).signal
-    ref = reference_simulate(exp, subdivisions=4, n_theta=1024).signal
+    # the reference's trajectory average has converged at 256 angles (7e-7 of the peak
+    # from 1024, 5 December 2026), and the solver agrees with it to 7e-6 of the peak
+    ref = reference_simulate(exp, subdivisions=4, n_theta=256).signal
     peak = np.abs(ref).max()
     assert peak > 0
-    np.testing.assert_allclose(got, ref, rtol=0, atol=0.03 * peak)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-4 * peak)
 
 
 def test_force_gradient_matches_reference_exactly():
