@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import socket
 import sys
 import threading
 import time
@@ -54,8 +55,8 @@ FIGURES = ("map", "line", "channels")
 #: page poll interval (ms), sent to the page in state.json
 POLL_MS = 1000
 #: most seconds MonitorServer.stop waits for a figure being drawn and for the requests
-#: being served (each bounded: a figure takes well under a second, a stalled client is
-#: dropped after the handler's 15 s timeout)
+#: being served (their connections are shut down first; a figure takes well under a
+#: second)
 STOP_WAIT_S = 20.0
 _HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -271,6 +272,8 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, port: int, model: _Model, max_threads: int):
         self.model = model
         self._slots = threading.BoundedSemaphore(max_threads)
+        self._live: set[socket.socket] = set()  # connections being served
+        self._live_lock = threading.Lock()
         super().__init__((HOST, port), _Handler)
         p = self.server_address[1]
         self.allowed_hosts = {f"{HOST}:{p}", f"localhost:{p}"}
@@ -279,16 +282,29 @@ class _Server(ThreadingHTTPServer):
         if not self._slots.acquire(timeout=5.0):
             self.shutdown_request(request)  # overloaded: drop, the page retries
             return
+        with self._live_lock:
+            self._live.add(request)
         threading.Thread(target=self._work, args=(request, client_address), daemon=True).start()
 
     def _work(self, request, client_address) -> None:
         try:
             self.process_request_thread(request, client_address)
         finally:
+            with self._live_lock:
+                self._live.discard(request)
             self._slots.release()
 
     def drain(self, max_threads: int, timeout: float) -> bool:
-        """Wait until no request is being served (at most ``timeout`` s); True if none is."""
+        """Wait until no request is being served (at most ``timeout`` s); True if none is.
+
+        The connections being served are shut down first: a client that opened one and
+        sent nothing (browsers open spare connections) would otherwise hold its thread
+        for the handler's 15 s timeout. A figure being drawn is finished, its reply not
+        sent."""
+        with self._live_lock:
+            for conn in self._live:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
         deadline = time.monotonic() + timeout
         taken = 0
         try:

@@ -12,8 +12,10 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -97,6 +99,32 @@ def test_many_clients_at_once(server):
     with ThreadPoolExecutor(40) as pool:
         results = list(pool.map(lambda _: _get(server.url, "/state.json")[0], range(120)))
     assert results == [200] * 120
+
+
+def test_stop_waits_for_drawing_but_not_for_idle_connections(tmp_path):
+    """stop() returns once the first figures are drawn and no request is being served; a
+    connection that sends nothing (browsers open spare ones) is shut down, not waited on
+    for the handler's 15 s timeout (it was, for 15 s, between two commits of 5 December
+    2026)."""
+    before = set(threading.enumerate())  # a module's server may be running beside it
+    mon = MonitorServer(make_scan(tmp_path / "s.h5"), port=0)
+    mon.start()
+    port = urlsplit(mon.url).port
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+    try:
+        time.sleep(0.3)  # accepted and waiting for a request line
+        t0 = time.monotonic()
+        mon.stop()
+        took = time.monotonic() - t0
+        assert [t.name for t in set(threading.enumerate()) - before
+                if t.name.startswith("mrfm-monitor")] == []  # the drawing thread ended
+        assert took < 5.0, took
+        for conn in idle:  # the server closed them
+            conn.settimeout(5.0)
+            assert conn.recv(1) == b""
+    finally:
+        for conn in idle:
+            conn.close()
 
 
 def test_cli_bad_input_exit_2(tmp_path, capsys):
