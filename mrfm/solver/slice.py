@@ -44,6 +44,7 @@ from mrfm.solver import curvature as CV
 from mrfm.solver import fundamental as FW
 from mrfm.solver import inversion as LZ
 from mrfm.solver import kernels as K
+from mrfm.solver import oscar_trajectory as OT
 from mrfm.solver import quantity as Q
 
 STACK_LEN = 128
@@ -200,7 +201,7 @@ def _oscar_leaf(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, can_split, pp, o
     reach = abs(gx) * a + 0.5 * abs(d2) * a * a  # |B| excursion along the trajectory (Taylor)
     if abs(s0) > 2.0 * reach + span:
         return 0.0, False
-    j, swept, db0, db1 = K.oscar_trajectory_integral(shape_id, mparams, pol, cx, cy, cz, pp, out,
+    j, swept, db0, db1 = OT.oscar_trajectory_integral(shape_id, mparams, pol, cx, cy, cz, pp, out,
                                                      crossings)
     if can_split and (abs(db0) < 0.75 * span or abs(db1) < 0.75 * span):
         return 0.0, True

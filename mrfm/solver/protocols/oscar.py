@@ -17,7 +17,7 @@ Sign convention: a spin locked parallel to the effective field (the thermal
 equilibrium orientation) in a uniform gradient G gives
 delta_f = -2 f0 mu |G| / (pi k x_pk) for B1 -> 0 (a softer spring); PHYSICS.md
 quotes the magnitude. The theta integral is done by
-:func:`mrfm.solver.kernels.oscar_trajectory_integral` (crossings located,
+:func:`mrfm.solver.oscar_trajectory.oscar_trajectory_integral` (crossings located,
 graded Gauss-Legendre).
 """
 
@@ -27,7 +27,8 @@ import math
 from typing import TYPE_CHECKING
 
 from mrfm.jit import scalar_kernel
-from mrfm.solver.kernels import P_PREF, field_magnitude, oscar_trajectory_integral
+from mrfm.solver.kernels import P_PREF, field_magnitude
+from mrfm.solver.oscar_trajectory import oscar_trajectory_integral
 
 if TYPE_CHECKING:
     from mrfm.config import Experiment
