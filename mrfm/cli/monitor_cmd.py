@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         threading.Thread(target=watch, daemon=True).start()
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
     try:
-        with MonitorServer(args.file, port=args.port) as server:
+        server = MonitorServer(args.file, port=args.port)
+        with server:
             if hasattr(os, "nice"):  # once serving (bad input returns before, unchanged)
                 with contextlib.suppress(OSError):
                     os.nice(10)
@@ -61,10 +62,11 @@ def run(args: argparse.Namespace) -> int:
                 pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if os.environ.get(STOP_WITH_STDIN) == "1":
-        # the child of MonitorProcess, stopped cleanly (pages closed, server joined): leave
-        # without the interpreter's and C++ libraries' exit-time teardown, which raced a
-        # native thread once in CI ("terminate called without an active exception", SIGABRT)
+    if os.environ.get(STOP_WITH_STDIN) == "1" or not server.stopped_cleanly:
+        # the child of MonitorProcess, stopped cleanly (pages closed, server joined), or a
+        # server that gave up waiting for a thread still drawing or reading: leave without
+        # the interpreter's and C++ libraries' exit-time teardown, which raced a native
+        # thread once in CI ("terminate called without an active exception", SIGABRT)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)

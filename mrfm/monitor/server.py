@@ -284,15 +284,26 @@ class _Server(ThreadingHTTPServer):
             return
         with self._live_lock:
             self._live.add(request)
-        threading.Thread(target=self._work, args=(request, client_address), daemon=True).start()
+        try:
+            threading.Thread(target=self._work, args=(request, client_address),
+                             daemon=True).start()
+        except BaseException:  # no thread: give back what _work would have
+            self.shutdown_request(request)
+            self._slots.release()
+            raise
 
     def _work(self, request, client_address) -> None:
         try:
             self.process_request_thread(request, client_address)
         finally:
-            with self._live_lock:
-                self._live.discard(request)
             self._slots.release()
+
+    def shutdown_request(self, request) -> None:  # type: ignore[override]
+        # out of the live set before it is closed, so drain never shuts down a closed
+        # socket's descriptor number (which the OS may have handed to a new socket)
+        with self._live_lock:
+            self._live.discard(request)
+        super().shutdown_request(request)
 
     def drain(self, max_threads: int, timeout: float) -> bool:
         """Wait until no request is being served (at most ``timeout`` s); True if none is.
@@ -344,6 +355,9 @@ class MonitorServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._prerender: threading.Thread | None = None
+        #: False after a stop() that gave up waiting (STOP_WAIT_S) for a figure being
+        #: drawn or a request being served: a thread may still be inside matplotlib/HDF5
+        self.stopped_cleanly = True
 
     @property
     def url(self) -> str:
@@ -384,12 +398,13 @@ class MonitorServer:
         0.2-0.5 s after its start, in 19 of 24 tries (SIGSEGV, or SIGABRT "terminate
         called without an active exception"; 5 December 2026)."""
         if self._server is not None:
-            self._server.shutdown()
             self._server.model.closing.set()
+            self._server.shutdown()
             if self._prerender is not None:
                 self._prerender.join(timeout=STOP_WAIT_S)
+                self.stopped_cleanly = not self._prerender.is_alive()
                 self._prerender = None
-            self._server.drain(self.max_threads, STOP_WAIT_S)
+            self.stopped_cleanly &= self._server.drain(self.max_threads, STOP_WAIT_S)
             self._server.server_close()
             self._server = None
         if self._thread is not None:
