@@ -9,12 +9,8 @@ Paths (anything else is 404, any other method 405/501, a foreign ``Host`` 403)::
     /line.png?channel=C  the latest line of C and the line before it
     /channels.png        every channel against time
 
-One :class:`mrfm.monitor.model.Model` holds the latest snapshot of the file for all clients: it is
-re-read only when the file's modification time or size changed, at most every
-``min_refresh_s`` or every three times the time the last figures took to render,
-whichever is longer (so rendering takes at most a third of one core however fast the
-scan writes), and each figure is rendered once per file state, whatever the number of
-browsers watching.
+One :class:`mrfm.monitor.model.Model` of the file serves all clients (it re-reads the
+file and renders each figure only as often as its docstring says).
 """
 
 from __future__ import annotations
