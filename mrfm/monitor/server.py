@@ -130,6 +130,7 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, port: int, model: Model, max_threads: int):
         self.model = model
+        self.max_threads = max_threads
         self._slots = threading.BoundedSemaphore(max_threads)
         self._live: set[socket.socket] = set()  # connections being served
         self._live_lock = threading.Lock()
@@ -164,7 +165,7 @@ class _Server(ThreadingHTTPServer):
             self._live.discard(request)
         super().shutdown_request(request)
 
-    def drain(self, max_threads: int, timeout: float) -> bool:
+    def drain(self, timeout: float) -> bool:
         """Wait until no request is being served (at most ``timeout`` s); True if none is.
 
         The connections being served are shut down first: a client that opened one and
@@ -178,13 +179,13 @@ class _Server(ThreadingHTTPServer):
         deadline = time.monotonic() + timeout
         taken = 0
         try:
-            while taken < max_threads and self._slots.acquire(
+            while taken < self.max_threads and self._slots.acquire(
                     timeout=max(deadline - time.monotonic(), 0.0)):
                 taken += 1
         finally:
             for _ in range(taken):
                 self._slots.release()
-        return taken == max_threads
+        return taken == self.max_threads
 
 
 class MonitorServer:
@@ -263,7 +264,7 @@ class MonitorServer:
                 self._prerender.join(timeout=STOP_WAIT_S)
                 self.stopped_cleanly = not self._prerender.is_alive()
                 self._prerender = None
-            self.stopped_cleanly &= self._server.drain(self.max_threads, STOP_WAIT_S)
+            self.stopped_cleanly &= self._server.drain(STOP_WAIT_S)
             self._server.server_close()
             self._server = None
         if self._thread is not None:
