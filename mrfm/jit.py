@@ -33,6 +33,17 @@ def scalar_kernel(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
     return njit(cache=True, fastmath=False, _nrt=False, **options)(fn)
 
 
+#: ``jit_options`` of an ``@overload`` (e.g. a compile-time protocol dispatch) whose
+#: implementation is a scalar kernel called from its numba callers rather than inlined into
+#: them: compiled without the reference-counting runtime, as :func:`scalar_kernel`.
+#: Inlining (``inline="always"``) copies the implementation's IR, and that of everything
+#: inlined into it, at every call site: numba deep-copies it block by block, so the cost
+#: grows with the size of the inlined tree (5 December 2026: dropping it for the protocol
+#: dispatch, the per-spin quantities and the cubature selection of the direct path cut the
+#: force gradient's first compilation from 58 to 34 CPU-seconds, with the same numbers)
+SCALAR_OVERLOAD = {"_nrt": False}
+
+
 def compile_closure(fn: Callable[..., Any], suffix: str, **options: Any) -> Any:
     """``njit(cache=True, fastmath=False, **options)`` of a closure made for particular
     constants (a tip shape, a protocol family), under a name of its own.

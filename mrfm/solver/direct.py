@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
-from mrfm.jit import scalar_kernel
+from mrfm.jit import SCALAR_OVERLOAD, scalar_kernel
 from mrfm.solver import box_bounds as BB
 from mrfm.solver import cubature as C
 from mrfm.solver import dense as D
@@ -204,7 +204,7 @@ def _cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, v
                            voxel, pp, pp_ideal, out, crossings, tol)
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@scalar_kernel
 def _plain_cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, voxel, pp,
                     pp_ideal, out, crossings, tol):
     if _cubature_ok(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, voxel, pp, out):
@@ -213,7 +213,7 @@ def _plain_cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb,
     return False, 0.0
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@scalar_kernel
 def _sheet_cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, voxel, pp,
                     pp_ideal, out, crossings, tol):
     if not SH.sheet_applies(kid, shape_id, pp):
@@ -238,7 +238,7 @@ def _sheet_cubature(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb,
     return False, 0.0
 
 
-@overload(_cubature, prefer_literal=True, inline="always")
+@overload(_cubature, prefer_literal=True, jit_options=SCALAR_OVERLOAD)
 def _cubature_numba(kid, shape_id, mparams, pol, mx, my, mz, hx, hy, hz, la, lb, lc, voxel, pp,
                     pp_ideal, out, crossings, tol):
     if isinstance(kid, types.IntegerLiteral) and kid.literal_value == K.OSCAR:

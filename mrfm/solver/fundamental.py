@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from mrfm.jit import scalar_kernel
 from mrfm.solver.box_fraction import (
@@ -36,7 +35,7 @@ FUNDAMENTAL_GRADING = 0.3
 GL4_X, GL4_W = np.polynomial.legendre.leggauss(4)
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@scalar_kernel
 def _fundamental_g(c, stat, k):
     """Weight G at cos(theta) = c (>= 0): (4/pi) c (1 - 2 e) or (16/pi^2) c^2, e = exp(-k/c)."""
     if stat:
@@ -47,7 +46,7 @@ def _fundamental_g(c, stat, k):
     return 4.0 / math.pi * c * (1.0 - 2.0 * e)
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@scalar_kernel
 def _fundamental_dg(sn, c, stat, k):
     """dG/dtheta at sin(theta) = sn, cos(theta) = c (see :func:`fundamental_fraction`)."""
     if stat:

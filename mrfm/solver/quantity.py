@@ -10,9 +10,10 @@ into the caller, any other ``kid`` all of them.
 
 from __future__ import annotations
 
-from numba import njit, types
+from numba import types
 from numba.extending import overload
 
+from mrfm.jit import SCALAR_OVERLOAD, scalar_kernel
 from mrfm.solver import curvature as CV
 from mrfm.solver import kernels as K
 from mrfm.solver.protocols import cai, cermit, force_gradient, oscar
@@ -30,7 +31,7 @@ def point_quantity(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     return _QUANTITIES[kid](shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
 
 
-@overload(point_quantity, prefer_literal=True, inline="always")
+@overload(point_quantity, prefer_literal=True, jit_options=SCALAR_OVERLOAD)
 def _point_quantity_numba(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     if isinstance(kid, types.IntegerLiteral):
         quantity = _QUANTITIES[kid.literal_value]
@@ -66,25 +67,25 @@ def centre_value(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, cr
     return _any_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings)
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@scalar_kernel
 def _cai_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings):
     return K.moment_weight(pp, b, pp[K.P_PREF] * gx)
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@scalar_kernel
 def _cermit_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings):
     k2 = CV.curvature_from_g2(shape_id, mparams, pol, cx, cy, cz, d2, pp, out)
     return K.moment_weight(pp, b, pp[K.P_PREF] * k2)
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@scalar_kernel
 def _any_centre(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out, crossings):
     b, gx, gy, gz, q, inside = point_quantity(kid, shape_id, mparams, pol, cx, cy, cz, pp,
                                               out, crossings)
     return K.moment_weight(pp, b, q)
 
 
-@overload(centre_value, prefer_literal=True, inline="always")
+@overload(centre_value, prefer_literal=True, jit_options=SCALAR_OVERLOAD)
 def _centre_value_numba(kid, shape_id, mparams, pol, cx, cy, cz, b, gx, d2, pp, out,
                         crossings):
     if not isinstance(kid, types.IntegerLiteral):

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from numba import njit
-
+from mrfm.jit import scalar_kernel
 from mrfm.solver.curvature import field_and_curvature
 from mrfm.solver.kernels import P_BRES, P_HALF, P_PREF
 
@@ -44,7 +43,7 @@ def prefactor(exp: Experiment) -> float:
     return -c * exp.cantilever.frequency_shift(1.0)
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@scalar_kernel
 def quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     """Per-unit-moment CERMIT kernel: q = c f0/(2k) K2 (Hz per J/T); see the module notes.
 

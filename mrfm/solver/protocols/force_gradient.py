@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from numba import njit
-
+from mrfm.jit import scalar_kernel
 from mrfm.solver.curvature import field_and_curvature
 from mrfm.solver.kernels import P_PREF
 
@@ -36,7 +35,7 @@ def prefactor(exp: Experiment) -> float:
     return exp.cantilever.frequency_shift(1.0)
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@scalar_kernel
 def quantity(shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     """Per-unit-moment force-gradient kernel q = -(f0/2k) K2 (Hz per J/T); every spin counts.
 
