@@ -38,9 +38,7 @@ def scalar_kernel(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
 #: them: compiled without the reference-counting runtime, as :func:`scalar_kernel`.
 #: Inlining (``inline="always"``) copies the implementation's IR, and that of everything
 #: inlined into it, at every call site: numba deep-copies it block by block, so the cost
-#: grows with the size of the inlined tree (5 December 2026: dropping it for the protocol
-#: dispatch, the per-spin quantities and the cubature selection of the direct path cut the
-#: force gradient's first compilation from 58 to 34 CPU-seconds, with the same numbers)
+#: grows with the size of the inlined tree (docs/PERFORMANCE.md, "Which inlining pays")
 SCALAR_OVERLOAD = {"_nrt": False}
 
 
