@@ -33,6 +33,26 @@ def scalar_kernel(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
     return njit(cache=True, fastmath=False, _nrt=False, **options)(fn)
 
 
+def inlined_kernel(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """:func:`scalar_kernel` that LLVM inlines into every numba caller (``forceinline``:
+    the compiled function carries LLVM's ``alwaysinline`` attribute and is inlined when the
+    caller's module is linked and optimized), for large per-voxel functions called from
+    many places.
+
+    numba's own ``inline="always"`` copies the callee's IR, with everything inlined into
+    it, at every call site and at every typing of a call inside an inlined overload:
+    the force gradient's curvature (:func:`mrfm.solver.curvature.field_and_curvature`) was
+    copied 11 times into one compilation of the direct path. Compiled once per signature
+    and inlined by LLVM instead, the per-voxel code is the same after optimization (the
+    same numbers, the same speed in paired runs) and the direct path's first compilation
+    for the force gradient took 12 instead of about 50 CPU-seconds (docs/PERFORMANCE.md,
+    "Which inlining pays"). Used bare or with options, as :func:`scalar_kernel`.
+    """
+    if fn is None:
+        return lambda f: inlined_kernel(f, **options)
+    return njit(cache=True, fastmath=False, forceinline=True, _nrt=False, **options)(fn)
+
+
 #: ``jit_options`` of an ``@overload`` (e.g. a compile-time protocol dispatch) whose
 #: implementation is a scalar kernel called from its numba callers rather than inlined into
 #: them: compiled without the reference-counting runtime, as :func:`scalar_kernel`.

@@ -15,7 +15,7 @@ import math
 
 from numba import njit
 
-from mrfm.jit import scalar_kernel
+from mrfm.jit import inlined_kernel, scalar_kernel
 from mrfm.physics._sphere import sphere_bz_xxxx
 from mrfm.solver.kernels import P_HIGH, P_NTHETA, P_XPK, field_magnitude
 
@@ -31,6 +31,9 @@ SMALL_AMPLITUDE_TOL = 1e-3
 ANALYTIC_TOL = 1e-9
 
 
+# inlined by numba, not by LLVM (:func:`mrfm.jit.inlined_kernel`): the vectorized CERMIT
+# leaves call it inside their field loop, which LLVM then left scalar (the benchmark's
+# off-lattice CERMIT tip 10.1-10.4 against 6.3-9.6 ms, 5 December 2026)
 @njit(cache=True, fastmath=False, inline="always")
 def sphere_small_amplitude(mparams, pol, rx, ry, rz, g2, a):
     """Analytic small-amplitude trajectory curvature of a sphere tip in the high-field
@@ -66,7 +69,7 @@ def sphere_small_amplitude(mparams, pol, rx, ry, rz, g2, a):
     return k2, 210.0 * a2 * a2 * kj <= ANALYTIC_TOL * abs(g2) * (d3 * d3 * d3)
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@inlined_kernel
 def small_amplitude_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
     """Small-amplitude form of :func:`trajectory_curvature` and whether it may be used.
 
@@ -106,7 +109,7 @@ def small_amplitude_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
     return difference_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out)
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@inlined_kernel
 def _analytic_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp):
     """(K2, ok) of :func:`sphere_small_amplitude` for a sphere tip at high field, else
     (g2, False)."""
@@ -115,7 +118,7 @@ def _analytic_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp):
     return g2, False
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@inlined_kernel
 def difference_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
     """(K2, ok) of :func:`small_amplitude_curvature` from the second difference of g_2 at
     step a = x_pk (two field evaluations), without the analytic sphere form."""
@@ -127,7 +130,7 @@ def difference_curvature(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
     return g2 + second, swing <= SMALL_AMPLITUDE_TOL * abs(g2)
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@inlined_kernel
 def field_and_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out):
     """|B|, grad|B| and the trajectory curvature :func:`trajectory_curvature` at one point.
 
@@ -140,7 +143,7 @@ def field_and_curvature(shape_id, mparams, pol, rx, ry, rz, pp, out):
     return b, gx, gy, gz, curvature_from_g2(shape_id, mparams, pol, rx, ry, rz, g2, pp, out)
 
 
-@njit(cache=True, fastmath=False, inline="always")
+@inlined_kernel
 def curvature_from_g2(shape_id, mparams, pol, rx, ry, rz, g2, pp, out):
     """The trajectory curvature K2 of :func:`field_and_curvature` where the caller already
     has g2 = d2|B|/dx2 at the point (from ``field_magnitude(..., 2, ...)``), T/m^2."""
