@@ -50,7 +50,7 @@ def inlined_kernel(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
     """
     if fn is None:
         return lambda f: inlined_kernel(f, **options)
-    return njit(cache=True, fastmath=False, forceinline=True, _nrt=False, **options)(fn)
+    return scalar_kernel(fn, forceinline=True, **options)
 
 
 #: ``jit_options`` of an ``@overload`` (e.g. a compile-time protocol dispatch) whose
