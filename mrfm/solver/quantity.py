@@ -4,8 +4,9 @@
 :mod:`mrfm.solver.protocols`); :func:`centre_value` the per-spin value at the centre of a
 slice box from the field values the caller already has (CAI's d|B|/dx, CERMIT's
 trajectory curvature from d2|B|/dx2). Both are resolved when their numba caller is
-compiled: a compile-time literal protocol id (``kid``) compiles only that protocol's code
-into the caller, any other ``kid`` all of them.
+compiled: a compile-time literal protocol id (``kid``) compiles only that protocol's code,
+any other ``kid`` all of them, as a function the caller calls (not inlined into it:
+:data:`mrfm.jit.SCALAR_OVERLOAD`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def point_quantity(kid, shape_id, mparams, pol, rx, ry, rz, pp, out, crossings):
     """The per-point quantity of protocol family ``kid`` (see the protocol modules).
 
     Resolved when the numba caller is compiled (overload below): a compile-time literal
-    ``kid`` compiles only that protocol into the caller; otherwise all four are.
+    ``kid`` compiles only that protocol's quantity, otherwise all four are; called, not
+    inlined.
     """
     return _QUANTITIES[kid](shape_id, mparams, pol, rx, ry, rz, pp, out, crossings)
 
