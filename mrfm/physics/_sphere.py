@@ -83,6 +83,15 @@ def _gradient_off_diagonal(a, c, ji, jj, xi, xj):
     return a * (ji * xj + jj * xi) - c * xi * xj
 
 
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def _bz_axis_seconds(aa, cc, dd, jr, jx, jy, jz, rx, ry, rz):
+    """(d2B_z/dx2, d2B_z/dy2, d2B_z/dz2) of the dipole from the coefficients of
+    :func:`_third`."""
+    return (_third(aa, cc, dd, jr, jz, jx, jx, rz, rx, rx, 0.0, 0.0, 1.0),
+            _third(aa, cc, dd, jr, jz, jy, jy, rz, ry, ry, 0.0, 0.0, 1.0),
+            _third(aa, cc, dd, jr, jz, jz, jz, rz, rz, rz, 1.0, 1.0, 1.0))
+
+
 @scalar_kernel(error_model="numpy")
 def sphere_point(params, pol, rx, ry, rz, order, out):
     """Fill ``out`` (see :func:`mrfm.physics.magnet_kernels.magnet_point`) for a sphere.
@@ -134,9 +143,7 @@ def sphere_point(params, pol, rx, ry, rz, order, out):
     aa = a
     cc = 5.0 * a * ir2  # 15 k / r^7
     dd = 7.0 * c * ir2  # 105 k (J.r) / r^9
-    hxx = _third(aa, cc, dd, jr, jz, jx, jx, rz, rx, rx, 0.0, 0.0, 1.0)
-    hyy = _third(aa, cc, dd, jr, jz, jy, jy, rz, ry, ry, 0.0, 0.0, 1.0)
-    hzz = _third(aa, cc, dd, jr, jz, jz, jz, rz, rz, rz, 1.0, 1.0, 1.0)
+    hxx, hyy, hzz = _bz_axis_seconds(aa, cc, dd, jr, jx, jy, jz, rx, ry, rz)
     hxy = _third(aa, cc, dd, jr, jz, jx, jy, rz, rx, ry, 0.0, 0.0, 0.0)
     hxz = _third(aa, cc, dd, jr, jz, jx, jz, rz, rx, rz, 0.0, 1.0, 0.0)
     hyz = _third(aa, cc, dd, jr, jz, jy, jz, rz, ry, rz, 0.0, 1.0, 0.0)
@@ -174,10 +181,14 @@ def sphere_magnitude(params, pol, rx, ry, rz, order, b0, high):
         T, T/m and T/m^2; entries above ``order`` are 0 (all derivatives are 0 inside
         the sphere). ``d2 = (|dB/dx|^2 + B . d2B/dx2) / |B| - (d|B|/dx)^2 / |B|``.
     """
-    radius = params[0]
-    jx = pol[0]
-    jy = pol[1]
-    jz = pol[2]
+    return magnitude_terms(params[0], pol[0], pol[1], pol[2], rx, ry, rz, order, b0, high)
+
+
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def magnitude_terms(radius, jx, jy, jz, rx, ry, rz, order, b0, high):
+    """:func:`sphere_magnitude` with the radius (m) and the polarization (T) as numbers: a
+    vectorized loop over voxels keeps them in registers (read from arrays inside the loop,
+    they are read again at every voxel, since the loop's stores might change them)."""
     r2 = rx * rx + ry * ry + rz * rz
     if r2 < radius * radius:
         bx = 2.0 / 3.0 * jx
@@ -244,7 +255,13 @@ def sphere_bz_xxxx(params, pol, rx, ry, rz):
     function), so by Banach's theorem on symmetric multilinear forms
     ``|d^n B_z/dx^n| <= (n + 2)! k |J| / r^(n+3)``. Inside the sphere the value is 0.
     """
-    radius = params[0]
+    return bz_xxxx_terms(params[0], pol[0], pol[1], pol[2], rx, ry, rz)
+
+
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def bz_xxxx_terms(radius, jx, jy, jz, rx, ry, rz):
+    """:func:`sphere_bz_xxxx` with the radius and the polarization as numbers (see
+    :func:`magnitude_terms`)."""
     w = rx * rx + ry * ry + rz * rz
     if w < radius * radius:
         return 0.0
@@ -253,6 +270,24 @@ def sphere_bz_xxxx(params, pol, rx, ry, rz):
     ir = math.sqrt(ir2)
     ir7 = ir * ir2 * ir2 * ir2
     u = rx * rx * ir2
-    odd = pol[0] * rx * (525.0 - 3150.0 * u + 3465.0 * u * u)
-    even = (pol[1] * ry + pol[2] * rz) * (105.0 - 1890.0 * u + 3465.0 * u * u)
-    return k * ir7 * (3.0 * rz * ir2 * (odd + even) - pol[2] * (45.0 - 630.0 * u + 945.0 * u * u))
+    odd = jx * rx * (525.0 - 3150.0 * u + 3465.0 * u * u)
+    even = (jy * ry + jz * rz) * (105.0 - 1890.0 * u + 3465.0 * u * u)
+    return k * ir7 * (3.0 * rz * ir2 * (odd + even) - jz * (45.0 - 630.0 * u + 945.0 * u * u))
+
+
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def sphere_bz_axis_seconds(params, pol, rx, ry, rz):
+    """(d2B_z/dx2, d2B_z/dy2, d2B_z/dz2) of the sphere's field at one point, T/m^2 (the
+    diagonal of the Hessian of B_z that :func:`sphere_point` stores; 0 inside the sphere),
+    for bounds that need only the axis curvatures of B_z
+    (:func:`mrfm.solver.box_bounds.curvature_bound`)."""
+    radius = params[0]
+    r2 = rx * rx + ry * ry + rz * rz
+    if r2 < radius * radius:
+        return 0.0, 0.0, 0.0
+    jx = pol[0]
+    jy = pol[1]
+    jz = pol[2]
+    f, g, a, c, d, jr = _dipole_terms(radius, jx, jy, jz, rx, ry, rz)
+    ir2 = 1.0 / r2
+    return _bz_axis_seconds(a, 5.0 * a * ir2, 7.0 * c * ir2, jr, jx, jy, jz, rx, ry, rz)

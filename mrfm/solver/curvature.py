@@ -16,7 +16,7 @@ import math
 from numba import njit
 
 from mrfm.jit import inlined_kernel, scalar_kernel
-from mrfm.physics._sphere import sphere_bz_xxxx
+from mrfm.physics._sphere import bz_xxxx_terms
 from mrfm.solver.kernels import P_HIGH, P_NTHETA, P_XPK, field_magnitude
 
 #: the small-amplitude expansion of :func:`trajectory_curvature` is used where d2|B|/dx2 varies
@@ -57,15 +57,20 @@ def sphere_small_amplitude(mparams, pol, rx, ry, rz, g2, a):
         T/m^2; ``ok`` where the bound is at most :data:`ANALYTIC_TOL` ``|g_2|`` and the
         swing stays outside the sphere.
     """
-    radius = mparams[0]
+    return small_amplitude_terms(mparams[0], pol[0], pol[1], pol[2], rx, ry, rz, g2, a)
+
+
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def small_amplitude_terms(radius, jx, jy, jz, rx, ry, rz, g2, a):
+    """:func:`sphere_small_amplitude` with the radius (m) and the polarization (T) as
+    numbers (see :func:`mrfm.physics._sphere.magnitude_terms`)."""
     d = math.sqrt(rx * rx + ry * ry + rz * rz) - a
     if d <= radius:
         return g2, False
-    kj = radius * radius * radius / 3.0 * math.sqrt(pol[0] * pol[0] + pol[1] * pol[1]
-                                                    + pol[2] * pol[2])
+    kj = radius * radius * radius / 3.0 * math.sqrt(jx * jx + jy * jy + jz * jz)
     a2 = a * a
     d3 = d * d * d
-    k2 = g2 + 0.125 * a2 * sphere_bz_xxxx(mparams, pol, rx, ry, rz)
+    k2 = g2 + 0.125 * a2 * bz_xxxx_terms(radius, jx, jy, jz, rx, ry, rz)
     return k2, 210.0 * a2 * a2 * kj <= ANALYTIC_TOL * abs(g2) * (d3 * d3 * d3)
 
 

@@ -2,7 +2,7 @@
 
 The direct path (:mod:`mrfm.solver.direct`) walks each work item's voxels as a tree of
 index boxes. For CERMIT with a hard slice, a sphere tip and a per-spin curvature in closed
-form (the high-field small-amplitude form :func:`mrfm.solver.curvature.sphere_small_amplitude`,
+form (the high-field small-amplitude form :func:`mrfm.solver.curvature.small_amplitude_terms`,
 or no cantilever amplitude), a box of at most :data:`DENSE_VOXELS` voxels that the tree
 cannot prove silent is evaluated here, voxel by voxel, in loops over arrays that LLVM
 vectorizes (no calls, no early exits: the sphere's field, the leaf's tests and the
@@ -10,6 +10,9 @@ curvature are all inlined), instead of one voxel at a time through the branchy p
 leaf (:func:`mrfm.solver.slice.voxel_value`). Every voxel gets the value that leaf gives
 it, from the same functions:
 
+- voxels that the per-voxel path's screen proves silent
+  (:func:`mrfm.solver.box_bounds.voxel_is_silent`, from one field evaluation at the box's
+  middle) and voxels of density 0 are left out first (:func:`compact`);
 - the leaf's first tests (:func:`mrfm.solver.slice.span_tests`) reject a voxel (value 0) or
   prove it wholly inside the slice (fraction exactly 1, no refinement);
 - a voxel an edge may cut takes the leaf's refinement decision: Taylor's proof that no
@@ -17,7 +20,10 @@ it, from the same functions:
   or 1), the analytic bound of the curvature excess and, where that bound does not settle
   it, the measured excess (:func:`mrfm.solver.box_bounds.curvature_excess`); a voxel
   that needs no split takes the linear slab fraction
-  (:func:`mrfm.solver.box_fraction.slab_fraction`);
+  (:func:`mrfm.solver.box_fraction.slab_fraction`). The first two are decided in the
+  vectorized loop where box-wide bounds settle them
+  (:func:`mrfm.solver.box_bounds.box_refinement_bounds`: conservative, so a voxel they
+  prove clear or smooth the leaf proves so too), the rest voxel by voxel;
 - the per-spin value is the curvature times the thermal moment (Chebyshev table of
   :func:`mrfm.solver.kernels.mean_moment`, :func:`mrfm.solver.kernels.moment_table`, within
   1e-12 of the largest moment, ~2e-15 for spin 1/2; numba cannot vectorize ``tanh``) or,
@@ -34,12 +40,15 @@ path, ``cubature_tol = 0``, which never comes here).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
 from mrfm.jit import scalar_kernel
-from mrfm.physics._sphere import sphere_magnitude
+from mrfm.physics._sphere import magnitude_terms
+from mrfm.solver import box_bounds as BB
 from mrfm.solver import box_fraction as BF
 from mrfm.solver import curvature as CV
 from mrfm.solver import inversion as LZ
@@ -59,6 +68,7 @@ _OUT = 0
 _IN = 1
 _EDGE = 2
 _FLAG = 3
+_CUT = 4
 
 
 def applies(kid: int, shape_id: int, pp: np.ndarray) -> bool:
@@ -79,53 +89,94 @@ def table_interval(pp: np.ndarray) -> tuple[float, float]:
 
 @njit(cache=True, fastmath=False, inline="always")
 def scratch(used):
-    """Fresh scratch of :func:`dense_box` for one thread: ((_NF, m) float64, (m,) int64
-    classes, (m,) bool flags), m = DENSE_VOXELS rounded up to PAD where ``used``, else 1 (a
-    caller that does not take dense leaves)."""
+    """Fresh scratch of :func:`dense_box` for one thread: ((_NF, m) float64, (2, m) int64
+    (classes, box indices), (2 m,) bool (the box's flags, the kept voxels' flags)),
+    m = DENSE_VOXELS rounded up to PAD where ``used``, else 1 (a caller that does not take
+    dense leaves)."""
     size = (DENSE_VOXELS + PAD - 1) // PAD * PAD if used else 1
-    return (np.zeros((_NF, size)), np.zeros(size, dtype=np.int64),
-            np.zeros(size, dtype=np.bool_))
+    return (np.zeros((_NF, size)), np.zeros((2, size), dtype=np.int64),
+            np.zeros(2 * size, dtype=np.bool_))
 
 
-@scalar_kernel(error_model="numpy")
-def _field_pass(mparams, pol, n, nreal, xs, ys, zs, bs, gxs, gys, gzs, vals, cls, flagged, ax,
-                ay, az, tlo, thi, pp):
-    """Field, tests and per-unit-moment value of voxels 0..n-1 (centres xs, ys, zs relative
-    to the magnet centre): |B| and its gradient into bs, gxs, gys, gzs, the prefactor times
-    the curvature into vals, the class (_OUT, _IN, _EDGE, _FLAG) into cls and whether it is
-    _FLAG into flagged; returns the number flagged among the first ``nreal`` (the rest pad
-    the box). Two loops: the field, then the tests (one loop with both spent a third more per
-    voxel on this machine)."""
-    b0 = pp[K.P_B0]
-    high = pp[K.P_HIGH] != 0.0
-    bres = pp[K.P_BRES]
-    half = pp[K.P_HALF]
-    xpk = pp[K.P_XPK]
-    pref = pp[K.P_PREF]
-    lz = pp[K.P_LZ] != 0.0 and LZ.factor_applies(K.CERMIT, pp)
-    nflag = 0
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def _fields(radius, jx, jy, jz, n, xs, ys, zs, bs, gxs, gys, gzs, vals, flagged, b0, pref, xpk,
+            high, amp):
+    """The field loop of :func:`_field_pass` (``high``, ``amp``: constants of each copy):
+    |B|, grad|B| and the prefactor times the curvature (the small-amplitude form where
+    ``amp``, flagged where refused)."""
     for q in range(n):
         cx = xs[q]
         cy = ys[q]
         cz = zs[q]
-        b, gx, gy, gz, d2 = sphere_magnitude(mparams, pol, cx, cy, cz, 2, b0, high)
+        b, gx, gy, gz, d2 = magnitude_terms(radius, jx, jy, jz, cx, cy, cz, 2, b0, high)
         k2 = d2
         ok = True
-        if xpk > 0.0:
-            k2, ok = CV.sphere_small_amplitude(mparams, pol, cx, cy, cz, d2, xpk)
+        if amp:
+            k2, ok = CV.small_amplitude_terms(radius, jx, jy, jz, cx, cy, cz, d2, xpk)
         bs[q] = b
         gxs[q] = gx
         gys[q] = gy
         gzs[q] = gz
         vals[q] = pref * k2
         flagged[q] = not ok
+
+
+@scalar_kernel(error_model="numpy")
+def _field_pass(mparams, pol, n, nreal, xs, ys, zs, bs, gxs, gys, gzs, vals, cls, flagged, ax,
+                ay, az, tlo, thi, pp, can_split, cbox, kbox):
+    """Field, tests and per-unit-moment value of voxels 0..n-1 (centres xs, ys, zs relative
+    to the magnet centre): |B| and its gradient into bs, gxs, gys, gzs, the prefactor times
+    the curvature into vals, the class into cls and whether it is _FLAG into flagged;
+    returns the number flagged among the first ``nreal`` (the rest pad the box). Two loops:
+    the field, then the tests (one loop with both spent a third more per voxel on this
+    machine).
+
+    Classes: _OUT and _IN by the leaf's first tests; _FLAG; then the leaf's refinement
+    decision (``can_split``, :func:`mrfm.solver.slice.leaf_splits`) where the box-wide
+    bounds of :func:`mrfm.solver.box_bounds.box_refinement_bounds` settle it: Taylor's proof
+    that no edge cuts the voxel with the box's ``cbox`` (at least the C of the voxel's own
+    proof, so what it proves the leaf proves: _IN or _OUT as the leaf's fraction 1 or 0),
+    and _CUT (no split: the leaf's slab fraction) where ``kbox``, an upper bound of the
+    measured curvature excess, is within the leaf's refinement limit; the rest _EDGE (the
+    leaf's decision, voxel by voxel, in :func:`_edge_sum`)."""
+    b0 = pp[K.P_B0]
+    bres = pp[K.P_BRES]
+    half = pp[K.P_HALF]
+    xpk = pp[K.P_XPK]
+    pref = pp[K.P_PREF]
+    tol = pp[K.P_TOL]
+    lz = pp[K.P_LZ] != 0.0 and LZ.factor_applies(K.CERMIT, pp)
+    radius = mparams[0]
+    jx = pol[0]
+    jy = pol[1]
+    jz = pol[2]
+    # the field loop compiled once per case (a test of these flags inside it halved its speed)
+    if pp[K.P_HIGH] != 0.0 and xpk > 0.0:
+        _fields(radius, jx, jy, jz, n, xs, ys, zs, bs, gxs, gys, gzs, vals, flagged, b0, pref,
+                xpk, True, True)
+    elif pp[K.P_HIGH] != 0.0:
+        _fields(radius, jx, jy, jz, n, xs, ys, zs, bs, gxs, gys, gzs, vals, flagged, b0, pref,
+                xpk, True, False)
+    else:
+        _fields(radius, jx, jy, jz, n, xs, ys, zs, bs, gxs, gys, gzs, vals, flagged, b0, pref,
+                xpk, False, False)
+    nflag = 0
+    r2 = 0.25 * (ax * ax + ay * ay + az * az)
+    cdev = 0.5 * cbox * r2
     for q in range(n):
         b = bs[q]
         gx = gxs[q]
-        span, outside, inside = S.span_tests(b - bres, gx, gys[q], gzs[q], ax, ay, az, half,
-                                             True)
-        flag = flagged[q] or (lz and LZ.sweep_reaches(K.CERMIT, b, gx, pp)) or not (
-            b >= tlo and b <= thi)
+        s0 = b - bres
+        span, outside, inside = S.span_tests(s0, gx, gys[q], gzs[q], ax, ay, az, half, True)
+        flag = flagged[q] | (lz & LZ.sweep_reaches(K.CERMIT, s0, gx, half, xpk)) | (not (
+            b >= tlo and b <= thi))
+        # clear_of_slice_edges's test with the box's C
+        dev = 0.5 * span + cdev
+        dev += 1e-9 * dev + 1e-12 * abs(b)
+        lo = s0 - dev
+        hi = s0 + dev
+        clear = can_split & ((hi < -half) | (lo > half) | ((lo > -half) & (hi < half)))
+        smooth = (not can_split) | (kbox <= S.refinement_limit(span, half, True, tol))
         c = _EDGE
         if outside:
             c = _OUT
@@ -133,9 +184,13 @@ def _field_pass(mparams, pol, n, nreal, xs, ys, zs, bs, gxs, gys, gzs, vals, cls
             c = _FLAG
         elif inside:
             c = _IN
+        elif clear:
+            c = _IN if (s0 > -half and s0 < half) else _OUT
+        elif smooth:
+            c = _CUT
         cls[q] = c
         flagged[q] = c == _FLAG
-        nflag += c == _FLAG and q < nreal
+        nflag += (c == _FLAG) & (q < nreal)
     return nflag
 
 
@@ -158,15 +213,16 @@ def _inside_sum(n, cls, rho, moms, vals, pp):
 @scalar_kernel(error_model="numpy")
 def _edge_sum(mparams, pol, n, xs, ys, zs, bs, gxs, gys, gzs, vals, moms, rho, cls, flagged, ax,
               ay, az, can_split, pp, out):
-    """Sum of rho times the value of the voxels of class _EDGE that the leaf would not split
-    (the leaf's refinement decision and slab fraction); the others are flagged. Returns
-    (sum, number flagged)."""
+    """Sum of rho times the value of the voxels of class _CUT (the leaf's slab fraction) and
+    of those of class _EDGE that the leaf would not split (its refinement decision, then the
+    fraction); the others are flagged. Returns (sum, number flagged)."""
     bres = pp[K.P_BRES]
     half = pp[K.P_HALF]
     acc = 0.0
     nsplit = 0
     for q in range(n):
-        if cls[q] != _EDGE:
+        kind = cls[q]
+        if kind != _EDGE and kind != _CUT:
             continue
         cx = xs[q]
         cy = ys[q]
@@ -177,7 +233,7 @@ def _edge_sum(mparams, pol, n, xs, ys, zs, bs, gxs, gys, gzs, vals, moms, rho, c
         gz = gzs[q]
         s0 = b - bres
         clear = False
-        if can_split:
+        if can_split and kind == _EDGE:
             span = abs(gx) * ax + abs(gy) * ay + abs(gz) * az
             split, clear = S.leaf_splits(0, mparams, pol, cx, cy, cz, ax, ay, az, b, s0, gx, gy,
                                          gz, span, half, True, pp, out)
@@ -193,6 +249,77 @@ def _edge_sum(mparams, pol, n, xs, ys, zs, bs, gxs, gys, gzs, vals, moms, rho, c
             frac = BF.slab_fraction(s0, gx, gy, gz, ax, ay, az, -half, half)
         acc += rho[q] * frac * K.weight_of_moment(pp, moms[q], vals[q])
     return acc, nsplit
+
+
+@scalar_kernel
+def compact(mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1, origin, voxel, pp, fbuf,
+            cls, flagged, out):
+    """The voxels of the box [a0, a1) x [b0, b1) x [c0, c1) that :func:`dense_box` evaluates,
+    into its scratch: centres relative to the magnet centre (tx, ty, tz) into ``fbuf[0:3]``,
+    densities into ``fbuf[3]``, box indices q (as in :func:`dense_box`) into ``cls[1]``; the
+    box's flags ``flagged[:n]`` cleared. Left out: voxels of density 0 and those that the
+    screen of :func:`mrfm.solver.box_bounds.leaf_screen` proves silent (the per-voxel
+    path's :func:`mrfm.solver.box_bounds.voxel_is_silent`, with every voxel's distance from
+    the box's middle taken as the largest: a linear test per voxel, no square root), so
+    their value is exactly 0.
+
+    Returns
+    -------
+    (m, mx, my, mz, rmax) : (int, float, float, float, float)
+        Voxels kept; the box's middle relative to the magnet centre and the largest
+        distance of a voxel centre from it, m.
+    """
+    la = a1 - a0
+    lb = b1 - b0
+    lc = c1 - c0
+    xs = fbuf[0]
+    ys = fbuf[1]
+    zs = fbuf[2]
+    rho = fbuf[3]
+    where = cls[1]
+    ax = voxel[0]
+    ay = voxel[1]
+    az = voxel[2]
+    hx = 0.5 * (la - 1) * ax
+    hy = 0.5 * (lb - 1) * ay
+    hz = 0.5 * (lc - 1) * az
+    mx = origin[0] + 0.5 * (a0 + a1 - 1) * ax - tx
+    my = origin[1] + 0.5 * (b0 + b1 - 1) * ay - ty
+    mz = origin[2] + 0.5 * (c0 + c1 - 1) * az - tz
+    rmax = math.sqrt(hx * hx + hy * hy + hz * hz)
+    ok, s_m, gmx, gmy, gmz, c_m = BB.leaf_screen(K.CERMIT, 0, mparams, pol, mx, my, mz, hx, hy,
+                                                 hz, pp, out)
+    half = pp[K.P_HALF]
+    reach = math.inf
+    if ok:
+        # voxel_is_silent's reach at the largest distance (it grows with the distance)
+        cr = c_m * rmax
+        reach = (0.5 * c_m * rmax * rmax + (abs(gmx) + cr) * ax + (abs(gmy) + cr) * ay
+                 + (abs(gmz) + cr) * az)
+        reach += 1e-9 * reach + 1e-12 * abs(s_m + pp[K.P_BRES])
+    m = 0
+    q = 0
+    for i in range(a0, a1):
+        cx = origin[0] + i * ax - tx
+        lx = s_m + gmx * (cx - mx)
+        for j in range(b0, b1):
+            cy = origin[1] + j * ay - ty
+            lxy = lx + gmy * (cy - my)
+            for k in range(c0, c1):
+                cz = origin[2] + k * az - tz
+                lin = lxy + gmz * (cz - mz)
+                r = rho3[i, j, k]
+                flagged[q] = False
+                # (a branch: writing every voxel and advancing m by the test was slower)
+                if r != 0.0 and not (lin - reach > half or lin + reach < -half):
+                    xs[m] = cx
+                    ys[m] = cy
+                    zs[m] = cz
+                    rho[m] = r
+                    where[m] = q
+                    m += 1
+                q += 1
+    return m, mx, my, mz, rmax
 
 
 @scalar_kernel
@@ -213,7 +340,8 @@ def dense_box(mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1, origin, vo
         :func:`mrfm.solver.kernels.moment_table` on [tlo, thi] (Curie; unused under
         statistical polarization, where tlo = -inf and thi = inf).
     fbuf, cls, flagged
-        :func:`scratch`.
+        :func:`scratch`; after the call ``cls[0, p]`` is the class of the p-th voxel that
+        :func:`compact` kept and ``cls[1, p]`` its box index.
     out : (OUT_LEN,) float64
         The field kernels' scratch (:func:`mrfm.solver.slice.scratch`).
 
@@ -223,9 +351,14 @@ def dense_box(mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1, origin, vo
         ``flagged[q]`` (q = ((i - a0) * (b1 - b0) + j - b0) * (c1 - c0) + k - c0) marks the
         voxels left to the caller's per-voxel path.
     """
-    lb = b1 - b0
-    lc = c1 - c0
-    n = (a1 - a0) * lb * lc
+    n = (a1 - a0) * (b1 - b0) * (c1 - c0)
+    size = fbuf.shape[1]
+    if n > size or 2 * size > flagged.size or size > cls.shape[1]:
+        raise ValueError("dense_box: the box has more voxels than its scratch holds")
+    m, mx, my, mz, rmax = compact(mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1,
+                                  origin, voxel, pp, fbuf, cls, flagged, out)
+    if m == 0:
+        return 0.0, 0
     xs = fbuf[0]
     ys = fbuf[1]
     zs = fbuf[2]
@@ -237,36 +370,32 @@ def dense_box(mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1, origin, vo
     vals = fbuf[8]
     moms = fbuf[9]
     work = fbuf[10]
-    npad = (n + PAD - 1) // PAD * PAD
-    if npad > fbuf.shape[1] or npad > cls.size or npad > flagged.size:
-        raise ValueError("dense_box: the box has more voxels than its scratch holds")
-    q = 0
-    for i in range(a0, a1):
-        cx = origin[0] + i * voxel[0] - tx
-        for j in range(b0, b1):
-            cy = origin[1] + j * voxel[1] - ty
-            for k in range(c0, c1):
-                xs[q] = cx
-                ys[q] = cy
-                zs[q] = origin[2] + k * voxel[2] - tz
-                rho[q] = rho3[i, j, k]
-                q += 1
-    for q in range(n, npad):
-        xs[q] = xs[0]
-        ys[q] = ys[0]
-        zs[q] = zs[0]
-        rho[q] = 0.0
+    kinds = cls[0]
+    where = cls[1]
+    cflag = flagged[size:]  # the flags of the kept voxels, in their order
+    npad = (m + PAD - 1) // PAD * PAD
+    for p in range(m, npad):
+        xs[p] = xs[0]
+        ys[p] = ys[0]
+        zs[p] = zs[0]
+        rho[p] = 0.0
     ax = voxel[0]
     ay = voxel[1]
     az = voxel[2]
-    nflag = _field_pass(mparams, pol, npad, n, xs, ys, zs, bs, gxs, gys, gzs, vals, cls, flagged,
-                        ax, ay, az, tlo, thi, pp)
+    can_split = int(pp[K.P_DEPTH]) > 0
+    cbox, kbox = BB.box_refinement_bounds(mparams, pol, mx, my, mz, rmax, ax, ay, az, pp)
+    nflag = _field_pass(mparams, pol, npad, m, xs, ys, zs, bs, gxs, gys, gzs, vals, kinds, cflag,
+                        ax, ay, az, tlo, thi, pp, can_split, cbox, kbox)
     if pp[K.P_STAT] == 0.0:
         # the moment at every voxel (cheaper than skipping; the rejected ones are unused)
         _moments(coef, tlo, thi, bs, npad, moms, work)
-    acc = _inside_sum(npad, cls, rho, moms, vals, pp)
-    part, nsplit = _edge_sum(mparams, pol, n, xs, ys, zs, bs, gxs, gys, gzs, vals, moms, rho,
-                             cls, flagged, ax, ay, az, int(pp[K.P_DEPTH]) > 0, pp, out)
+    acc = _inside_sum(npad, kinds, rho, moms, vals, pp)
+    part, nsplit = _edge_sum(mparams, pol, m, xs, ys, zs, bs, gxs, gys, gzs, vals, moms, rho,
+                             kinds, cflag, ax, ay, az, can_split, pp, out)
+    if nflag + nsplit > 0:
+        for p in range(m):
+            if cflag[p]:
+                flagged[where[p]] = True
     return acc + part, nflag + nsplit
 
 

@@ -362,7 +362,9 @@ def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin:
     out = np.zeros(nt)
     batch = nt if progress is None else max(1, min(nt, 64))
     voxel_sums = specialized(kid, int(magnet.shape_id))[0]
-    uniform = bool(rho3.size) and P.is_uniform(rho3.reshape(-1))
+    # whether the density is one value: read (the whole density) only where it is used, by
+    # the block rules (not with dense leaves) and by a fold's density check
+    uniform = functools.cache(lambda: bool(rho3.size) and P.is_uniform(rho3.reshape(-1)))
     tol = C.CUBATURE_TOL if cubature_tol is None else float(cubature_tol)
     pol = _f64(magnet.polarization)
     fold = M.mirror_parity(kid, int(magnet.shape_id), pol, pp[K.P_STAT] != 0.0)
@@ -374,7 +376,7 @@ def voxel_signal(kid: int, magnet, centres: np.ndarray, rho: np.ndarray, origin:
                                       mirrored)
         out[start:stop] = voxel_sums(_f64(magnet.params), pol, centres[start:stop], rho3,
                                      _f64(origin), _f64(voxel), pp, items, weights, tol,
-                                     uniform, dense, coef, tlo, thi)
+                                     (not dense) and uniform(), dense, coef, tlo, thi)
         if progress is not None:
             progress(stop - start)
     return out

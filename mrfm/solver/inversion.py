@@ -23,9 +23,16 @@ def sweep_depth(kid, gx, pp):
     |d|B|/dx| x_pk (OSCAR, iOSCAR, CERMIT: the cantilever's motion sweeps the spin).
     Inlined (the vectorized leaves of :mod:`mrfm.solver.dense`); :func:`_sweep_depth` is
     the called form."""
-    if kid == K.CAI or pp[K.P_XPK] <= 0.0:
-        return pp[K.P_HALF]
-    return abs(gx) * pp[K.P_XPK]
+    return depth_of(kid, gx, pp[K.P_HALF], pp[K.P_XPK])
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def depth_of(kid, gx, half, xpk):
+    """:func:`sweep_depth` from the fm depth ``half`` (T) and the amplitude ``xpk`` (m) as
+    numbers (a vectorized loop keeps them in registers)."""
+    if kid == K.CAI or xpk <= 0.0:
+        return half
+    return abs(gx) * xpk
 
 
 @scalar_kernel
@@ -46,15 +53,16 @@ def factor_applies(kid, pp):
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def sweep_reaches(kid, b, gx, pp):
-    """``|b - B_res|`` below the sweep depth, without a division. Where
+def sweep_reaches(kid, s0, gx, half, xpk):
+    """``|s0|`` (s0 = |B| - B_res) below the sweep depth (:func:`depth_of`), without a
+    division. Where
     :func:`factor_applies`, :func:`inversion_factor` can differ from 1 only where its
     quotient ``|b - B_res| / depth`` is below 1, hence only where this is True (the
     quotient is below 1 only if the offset is below the depth; this is also True at the
     few spins whose quotient rounds to 1). For vectorized callers that hand these spins to
     the exact path (:mod:`mrfm.solver.dense`: a division per spin cost a fifth of its
     loop)."""
-    return abs(b - pp[K.P_BRES]) < sweep_depth(kid, gx, pp)
+    return abs(s0) < depth_of(kid, gx, half, xpk)
 
 
 @njit(cache=True, fastmath=False, inline="always")

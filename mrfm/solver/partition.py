@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numba import get_num_threads
@@ -45,7 +46,7 @@ def chunks(n_tips: int, n_items: int, min_items: int = 4096) -> int:
 
 
 def work_items(centres: np.ndarray, rho3: np.ndarray, origin: np.ndarray, voxel: np.ndarray,
-               fold: tuple[int, int], uniform: bool,
+               fold: tuple[int, int], uniform: Callable[[], bool],
                mirrored: dict[tuple[int, int, int], bool] | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
     """The parallel items of :func:`mrfm.solver.direct._voxel_sums`: (items (n, 5) int64
@@ -55,8 +56,9 @@ def work_items(centres: np.ndarray, rho3: np.ndarray, origin: np.ndarray, voxel:
     ``fold``: the kernel's parity along x and y (:func:`mrfm.solver.mirror.mirror_parity`;
     (0, 0) folds nothing). Along an axis of parity +-1 each tip's grid is folded about it
     where the tip lies on the voxel lattice (or halfway) and the density is
-    mirror-symmetric there (:func:`mrfm.solver.mirror.fold_axis`; ``uniform``: no check
-    needed); otherwise one range of weight 1 per axis. A tip whose odd fold cancels every
+    mirror-symmetric there (:func:`mrfm.solver.mirror.fold_axis`; no check where
+    ``uniform()``, asked only where a tip could fold: it reads the whole density);
+    otherwise one range of weight 1 per axis. A tip whose odd fold cancels every
     slab gets no item (its signal is 0). The ranges of a
     tip are cut along x (along y where a range is one slab thick in x) into about
     ``4 x threads / tips`` items in all (at least one each), in proportion to their voxel
@@ -78,7 +80,7 @@ def work_items(centres: np.ndarray, rho3: np.ndarray, origin: np.ndarray, voxel:
             return [(0, n, 1.0)]
         key = (axis, *pairs)
         if key not in mirrored:
-            mirrored[key] = uniform or M.density_mirrored(rho3, axis, *pairs)
+            mirrored[key] = uniform() or M.density_mirrored(rho3, axis, *pairs)
         if not mirrored[key]:
             return [(0, n, 1.0)]
         return M.fold_axis(float(origin[axis]), float(voxel[axis]), n, tip, fold[axis])

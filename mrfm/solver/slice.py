@@ -86,7 +86,7 @@ def span_tests(s0, gx, gy, gz, sx, sy, sz, half, hard):
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def refinement_limit(span, half, hard, pp):
+def refinement_limit(span, half, hard, tol):
     """The curvature excess (T) above which a box that an edge may cut is split in eight.
 
     Hard slice: ``P_TOL`` times the box's span. Under the cos^2 weight the curvature
@@ -95,7 +95,7 @@ def refinement_limit(span, half, hard, pp):
     splitting when e > tol * 2 half bounds that by ~0.5 tol.
     """
     scale = span if hard else max(span, 2.0 * half)
-    return pp[K.P_TOL] * scale
+    return tol * scale
 
 
 @njit(cache=True, fastmath=False, inline="always")
@@ -114,7 +114,7 @@ def leaf_splits(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, s0, gx, gy, g
     if hard and BB.clear_of_slice_edges(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, s0,
                                         gx, gy, gz, half, pp):
         return False, True
-    limit = refinement_limit(span, half, hard, pp)
+    limit = refinement_limit(span, half, hard, pp[K.P_TOL])
     # the measured excess can only exceed ``limit`` if the analytic bound does
     if (BB.curvature_bound(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp) > limit
             and BB.curvature_excess(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp, out,

@@ -20,6 +20,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from mrfm.physics import SphereMagnet
 from mrfm.solver import SolverSettings, simulate
 from mrfm.solver import cubature as C
 from mrfm.solver import dense as D
@@ -28,7 +29,7 @@ from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
 
 from . import sphere_kernels as SK
-from .helpers import ELECTRON, make_exp, slab_sample
+from .helpers import ELECTRON, dipole_field, make_exp, slab_sample
 from .test_fast_paths import _kernel_args
 
 #: the dense leaves equal the voxel-by-voxel sum up to rounding and the moment table's error
@@ -48,18 +49,35 @@ CASES = {
 }
 
 
-def _exp(name, *, x=(6.37e-9, -13.1e-9), y=(0.16e-9,), holes=False, high_field=True):
+def _exp(name, *, x=(6.37e-9, -13.1e-9), y=(0.16e-9,), holes=False, high_field=True,
+         wide=False):
     """CERMIT on a 32 x 32 x 16 slab of 1 nm electron voxels under the 50 nm sphere of
-    :func:`make_exp`, high field unless told, a slice several voxels thick (fm_depth 0.1 T)."""
-    sample = slab_sample(nx=32, ny=32, nz=16, voxel=1e-9, species=ELECTRON)
+    :func:`make_exp`, high field unless told, a slice several voxels thick (fm_depth 0.1 T).
+
+    ``wide``: a 24 x 24 x 16 slab of 2 nm voxels 50 nm under a 1 um sphere, the slice
+    (fm_depth 20 mT, about 7 voxels thick on the axis) centred 16 nm deep on the axis: the
+    field curves little across a voxel, so the box-wide bounds of
+    :func:`mrfm.solver.box_bounds.box_refinement_bounds` settle most refinement decisions
+    (classes _CUT and the edge-free _IN/_OUT), as on the benchmark's geometry."""
+    if wide:
+        sample = slab_sample(nx=24, ny=24, nz=16, voxel=2e-9, species=ELECTRON)
+        magnet = SphereMagnet(radius=1e-6, polarization=np.array([0.0, 0.0, 1.8]))
+        centre = np.array([0.0, 0.0, 50e-9 + 1e-6])
+        bz = [dipole_field(magnet, np.array([0.0, 0.0, -d]) - centre)[2] for d in (0.0, 16e-9)]
+        kw = dict(magnet=magnet, heights=(50e-9,), fm_depth=0.02,
+                  resonance_offset=bz[1] - 0.6 * bz[0])
+        x = (x[0] * 2, x[1] * 2)
+        y = (y[0] * 2,)
+    else:
+        sample = slab_sample(nx=32, ny=32, nz=16, voxel=1e-9, species=ELECTRON)
+        kw = dict(fm_depth=0.1, heights=(20e-9,))
     if holes:
         rng = np.random.default_rng(5)
         rho = next(iter(sample.densities.values()))
         rho = rho * rng.uniform(0.2, 1.8, rho.shape) * (rng.uniform(size=rho.shape) > 0.1)
         sample = dataclasses.replace(sample, densities={ELECTRON.name: rho})
-    return make_exp(protocol="CERMIT", species=ELECTRON, B1=2e-6, fm_depth=0.1,
-                    high_field=high_field, sample=sample, x=x, y=y, heights=(20e-9,),
-                    **CASES[name])
+    return make_exp(protocol="CERMIT", species=ELECTRON, B1=2e-6, high_field=high_field,
+                    sample=sample, x=x, y=y, **kw, **CASES[name])
 
 
 def _dense_used(exp) -> bool:
@@ -67,18 +85,24 @@ def _dense_used(exp) -> bool:
     return D.setup(kid, 0, pp, C.CUBATURE_TOL)[0]
 
 
-@pytest.mark.parametrize("name,holes,on_lattice,high_field,depth", [
-    ("curie-invert-lz", False, False, True, 4), ("curie-invert-lz", True, False, True, 4),
-    ("curie-invert-lz", False, True, True, 4), ("curie-invert-lz", False, False, True, 0),
-    ("curie-saturate-no-amplitude", False, False, True, 4),
-    ("curie-saturate-no-amplitude", False, False, False, 4),  # exact |B|: no amplitude needed
-    ("curie-invert-lz-no-amplitude", False, False, False, 4),  # LZ sheet = the whole slice
-    ("statistical-invert-lz", True, False, True, 4),
-    ("statistical-no-amplitude", True, False, False, 4)])
+@pytest.mark.parametrize("name,holes,on_lattice,high_field,depth,wide", [
+    ("curie-invert-lz", False, False, True, 4, True),
+    ("statistical-invert-lz", True, False, True, 4, True),
+    ("curie-saturate-no-amplitude", True, False, False, 4, True),
+    ("curie-invert-lz", False, False, True, 4, False),
+    ("curie-invert-lz", True, False, True, 4, False),
+    ("curie-invert-lz", False, True, True, 4, False),
+    ("curie-invert-lz", False, False, True, 0, False),
+    ("curie-saturate-no-amplitude", False, False, True, 4, False),
+    # exact |B|: no amplitude needed
+    ("curie-saturate-no-amplitude", False, False, False, 4, False),
+    ("curie-invert-lz-no-amplitude", False, False, False, 4, False),  # LZ sheet = the slice
+    ("statistical-invert-lz", True, False, True, 4, False),
+    ("statistical-no-amplitude", True, False, False, 4, False)])
 def test_dense_leaves_match_the_voxel_by_voxel_path(name, holes, on_lattice, high_field, depth,
-                                                    monkeypatch):
+                                                    monkeypatch, wide):
     kw = dict(x=(0.0, -13.0e-9), y=(0.0,)) if on_lattice else {}
-    exp = _exp(name, holes=holes, high_field=high_field, **kw)
+    exp = _exp(name, holes=holes, high_field=high_field, wide=wide, **kw)
     assert _dense_used(exp)
     settings = SolverSettings(max_depth=depth)  # depth 0: the leaf never splits
     fast = simulate(exp, method="direct", settings=settings, progress=False).signal
@@ -105,16 +129,19 @@ def test_dense_leaves_serve_only_the_cases_they_model():
     assert not D.setup(kid, 1, pp, C.CUBATURE_TOL)[0]  # not a sphere
 
 
-@pytest.mark.parametrize(("name", "table"), [("curie-invert-lz", "full"),
-                                             ("statistical-invert-lz", "full"),
-                                             ("curie-invert-lz", "narrow")])
-def test_dense_box_plus_its_flagged_voxels_is_the_voxel_sum(name, table):
+@pytest.mark.parametrize(("name", "table", "wide"), [("curie-invert-lz", "full", False),
+                                                     ("statistical-invert-lz", "full", False),
+                                                     ("curie-invert-lz", "narrow", False),
+                                                     ("curie-invert-lz", "full", True)])
+def test_dense_box_plus_its_flagged_voxels_is_the_voxel_sum(name, table, wide):
     """60 random boxes: the vectorized sum plus the per-voxel values of the voxels it
-    flags is the voxel sum. ``narrow``: the Curie moment table covers only the middle
-    half of the slice (the solver's covers the slice widened by a half-width each side),
-    so voxels of the slice fall outside it, and each of them must be flagged to the
-    per-voxel path (checked against the same boxes with the full table)."""
-    exp = _exp(name, holes=True)
+    flags is the voxel sum, and every class occurs (``wide``: the classes the box-wide
+    bounds give; else those the per-voxel decisions give, splits included). ``narrow``: the
+    Curie moment table covers only the middle half of the slice (the solver's covers the
+    slice widened by a half-width each side), so voxels of the slice fall outside it, and
+    each of them must be flagged to the per-voxel path (checked against the same boxes with
+    the full table)."""
+    exp = _exp(name, holes=True, wide=wide)
     kid, mp, pol, pp, half_h = _kernel_args(exp)
     dense, coef, tlo, thi = D.setup(kid, 0, pp, C.CUBATURE_TOL)
     assert dense
@@ -128,13 +155,13 @@ def test_dense_box_plus_its_flagged_voxels_is_the_voxel_sum(name, table):
     rho3 = next(iter(exp.sample.densities.values()))
     origin = np.asarray(exp.sample.origin, float)
     voxel = np.asarray(exp.sample.voxel, float)
-    # magnet centre above the sample as the solver puts it (tip at x = 0.37, y = 0.16 nm)
-    tip = np.array([0.37e-9, 0.16e-9, 20e-9 + half_h])
+    # magnet centre above the sample as the solver puts it (tip at x = 0.37, y = 0.16 voxels)
+    tip = np.array([0.37 * voxel[0], 0.16 * voxel[1], exp.scan.height[0] + half_h])
     k = SK.protocol_kernels(kid)
     fbuf, cls, flagged = D.scratch(True)
     out, cr, stack = S.scratch()
     rng = np.random.default_rng(9)
-    seen = dict.fromkeys(("out", "in", "edge", "flag", "split"), 0)
+    seen = dict.fromkeys(("screened", "out", "in", "cut", "edge", "flag", "split"), 0)
     nx, ny, nz = rho3.shape
     for _ in range(60):
         la, lb, lc = rng.integers(1, 7, 3)  # at most 216 <= DENSE_VOXELS
@@ -165,15 +192,24 @@ def test_dense_box_plus_its_flagged_voxels_is_the_voxel_sum(name, table):
                         rest += v
                     q += 1
         assert part + rest == pytest.approx(whole, rel=0.0, abs=RTOL * mass + 1e-300)
-        cl = cls[:n]
+        # the classes of the voxels compact() kept (the others are silent or empty)
+        m = D.compact(mp, pol, *tip, rho3, a0, a0 + la, b0, b0 + lb, c0, c0 + lc, origin,
+                      voxel, pp, fbuf, np.zeros_like(cls), np.zeros_like(flagged), out)[0]
+        cl = cls[0, :m]
+        box_flags = flagged[cls[1, :m]]
+        seen["screened"] += n - m - int(np.sum(rho3[a0:a0 + la, b0:b0 + lb, c0:c0 + lc] == 0))
         seen["out"] += int(np.sum(cl == D._OUT))
         seen["in"] += int(np.sum(cl == D._IN))
+        seen["cut"] += int(np.sum(cl == D._CUT))
         seen["edge"] += int(np.sum(cl == D._EDGE))
         seen["flag"] += int(np.sum(cl == D._FLAG))
-        seen["split"] += int(np.sum(flagged[:n] & (cl == D._EDGE)))
+        seen["split"] += int(np.sum(box_flags & (cl == D._EDGE)))
     # (with the narrow table every voxel an edge may cut is beyond it, so flagged)
-    need = seen if table == "full" else {k: seen[k] for k in ("out", "in", "flag")}
-    assert all(v > 0 for v in need.values()), seen
+    keys = {"narrow": ("out", "in", "flag"), "full": ("screened", "out", "in", "edge", "flag",
+                                                     "split")}[table]
+    if wide:
+        keys = ("screened", "out", "in", "cut")
+    assert all(seen[k] > 0 for k in keys), seen
     assert (missed > 0) == (table == "narrow"), missed
 
 
@@ -238,7 +274,8 @@ def test_sweep_reaches_covers_every_spin_the_factor_may_differ_at():
                                           np.nextafter(1.0, 0.0), np.nextafter(1.0, 2.0)])
             if depth > 0.0 and abs((b - pp[K.P_BRES]) / depth) < 1.0:
                 hits += 1
-                assert LZ.sweep_reaches.py_func(K.CERMIT, b, gx, pp)
+                assert LZ.sweep_reaches.py_func(K.CERMIT, b - pp[K.P_BRES], gx, pp[K.P_HALF],
+                                                xpk)
     assert hits > 1000
     pp[K.P_INVERT] = 0.0  # saturate: the factor is 1 everywhere
     assert not LZ.factor_applies.py_func(K.CERMIT, pp)

@@ -259,12 +259,12 @@ def test_work_items_fold_a_lattice_tip_where_the_density_allows(kind, folds):
     voxel = np.full(3, 1e-9)
     uniform = kind == "uniform"
     centres = np.array([[0.0, 0.0, 30e-9], [0.3e-9, 0.0, 30e-9], [0.3e-9, 0.3e-9, 30e-9]])
-    items, weights = P.work_items(centres, rho, origin, voxel, (1, 1), uniform)
+    items, weights = P.work_items(centres, rho, origin, voxel, (1, 1), lambda: uniform)
     assert items.shape[1] == 5 and items.shape[0] == weights.shape[0]
     for t, expect in enumerate([8 * 7, 16 * 7, 16 * 14]):  # folded x and y, y only, none
         mine = items[:, 0] == t
         summed, weighted = _columns(items[mine], weights[mine])
         assert weighted == 16 * 14  # every column counted once, with its weight
         assert summed == (expect if folds else 16 * 14)
-    items, weights = P.work_items(centres, rho, origin, voxel, (0, 0), uniform)
+    items, weights = P.work_items(centres, rho, origin, voxel, (0, 0), lambda: uniform)
     assert np.all(weights == 1.0) and _columns(items, weights)[0] == 3 * 16 * 14

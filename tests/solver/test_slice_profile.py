@@ -32,6 +32,7 @@ import pytest
 from mrfm.physics import Sample, SphereMagnet
 from mrfm.physics.magnet_kernels import magnet_point
 from mrfm.solver import SolverSettings, simulate
+from mrfm.solver import box_bounds as BB
 from mrfm.solver import box_fraction as BF
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
@@ -177,10 +178,12 @@ def test_silent_boxes_hold_only_zero_voxels(protocol, high):
     assert silent > 20
 
 
-def test_gradient_and_curvature_bounds():
+@pytest.mark.parametrize("high", [0.0, 1.0])
+def test_gradient_and_curvature_bounds(high):
     rng = np.random.default_rng(2)
     exp = make_exp()
     pp = build_params(exp, PROTON, protocol_info("CAI"), SolverSettings(), 20e-9)
+    pp[K.P_HIGH] = high
     r_mag, j = 50e-9, 1.8
     mp = np.array([r_mag, 0.0, 0.0])
     pol = np.array([0.3, -0.4, 1.7])
@@ -198,6 +201,45 @@ def test_gradient_and_curvature_bounds():
         b = SK.field_magnitude(mp, pol, *p, 0, pp, out)[0]
         e = SK.curvature_excess(mp, pol, *p, *s, b, pp, out, math.inf)
         assert e <= SK.curvature_bound(mp, pol, *p, *s, b, pp)
+
+
+def test_high_field_curvature_bound_is_tight_and_box_bounds_cover_their_voxels():
+    """At high field curvature_bound takes the axis curvatures of B_z at the centre with a
+    third-derivative remainder: it still bounds the measured excess, and on a large sphere
+    (1 um, 2 nm voxels, 50-400 nm away) it is well below the loose bound (24 k |J| / r^5 at
+    every axis): about a fifth of it at the median. box_refinement_bounds, for boxes of voxel centres within rmax of a middle:
+    its C is at least the C each voxel's own edge proof takes (second_derivative_bound at
+    that voxel), and its K at least each voxel's measured excess."""
+    rng = np.random.default_rng(11)
+    exp = make_exp()
+    pp = build_params(exp, PROTON, protocol_info("CAI"), SolverSettings(), 20e-9)
+    pp[K.P_HIGH] = 1.0
+    r_mag = 1e-6
+    mp = np.array([r_mag, 0.0, 0.0])
+    pol = np.array([0.2, -0.1, 1.7])
+    out = np.zeros(K.OUT_LEN)
+    a = np.full(3, 2e-9)
+    ratios = []
+    for _ in range(40):
+        d = rng.normal(size=3)
+        d[2] = -abs(d[2]) - 1.0
+        mid = d / np.linalg.norm(d) * rng.uniform(r_mag + 50e-9, r_mag + 400e-9)
+        hb = rng.integers(0, 4, 3) * a  # half extents of the box of centres
+        rmax = float(np.linalg.norm(hb))
+        c_box, k_box = BB.box_refinement_bounds(mp, pol, *mid, rmax, *a, pp)
+        for off in np.stack(np.meshgrid(*[np.linspace(-1, 1, 3)] * 3), -1).reshape(-1, 3):
+            p = mid + off * hb
+            b = SK.field_magnitude(mp, pol, *p, 0, pp, out)[0]
+            e = SK.curvature_excess(mp, pol, *p, *a, b, pp, out, math.inf)
+            tight = SK.curvature_bound(mp, pol, *p, *a, b, pp)
+            assert e <= tight <= k_box
+            reach = math.sqrt(0.25 * float(a @ a))
+            rmin = float(np.linalg.norm(p)) - reach
+            assert BB.second_derivative_bound(mp, pol, rmin, b, reach, pp) <= c_box
+            loose = 1.05 * BB.second_derivative_bound(mp, pol, rmin, b, 1e-9, pp) * 0.25 * float(
+                a @ a)
+            ratios.append(tight / loose)
+    assert np.median(ratios) < 0.3 and max(ratios) < 0.75, (np.median(ratios), max(ratios))
 
 
 @pytest.mark.parametrize("high", [0.0, 1.0])
