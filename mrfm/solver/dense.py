@@ -47,13 +47,10 @@ from numba import njit, types
 from numba.extending import overload
 
 from mrfm.jit import scalar_kernel
-from mrfm.physics._sphere import magnitude_terms
 from mrfm.solver import box_bounds as BB
 from mrfm.solver import box_fraction as BF
-from mrfm.solver import curvature as CV
-from mrfm.solver import inversion as LZ
+from mrfm.solver import dense_passes as DP
 from mrfm.solver import kernels as K
-from mrfm.solver import slice as S
 
 #: boxes of at most this many voxels are evaluated by :func:`dense_box`
 DENSE_VOXELS = 256
@@ -63,14 +60,6 @@ DENSE_VOXELS = 256
 PAD = 32
 #: rows of the float scratch of :func:`dense_box` (see :func:`scratch`)
 _NF = 11
-#: voxel classes of :func:`_field_pass`
-_OUT = 0
-_IN = 1
-_EDGE = 2
-_FLAG = 3
-_CUT = 4
-
-
 def applies(kid: int, shape_id: int, pp: np.ndarray) -> bool:
     """Whether :func:`dense_box` serves protocol family ``kid`` under tip shape ``shape_id``
     with parameters ``pp``: CERMIT, a sphere, the hard slice, and the trajectory curvature
@@ -96,159 +85,6 @@ def scratch(used):
     size = (DENSE_VOXELS + PAD - 1) // PAD * PAD if used else 1
     return (np.zeros((_NF, size)), np.zeros((2, size), dtype=np.int64),
             np.zeros(2 * size, dtype=np.bool_))
-
-
-@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
-def _fields(radius, jx, jy, jz, n, xs, ys, zs, bs, gxs, gys, gzs, vals, flagged, b0, pref, xpk,
-            high, amp):
-    """The field loop of :func:`_field_pass` (``high``, ``amp``: constants of each copy):
-    |B|, grad|B| and the prefactor times the curvature (the small-amplitude form where
-    ``amp``, flagged where refused)."""
-    for q in range(n):
-        cx = xs[q]
-        cy = ys[q]
-        cz = zs[q]
-        b, gx, gy, gz, d2 = magnitude_terms(radius, jx, jy, jz, cx, cy, cz, 2, b0, high)
-        k2 = d2
-        ok = True
-        if amp:
-            k2, ok = CV.small_amplitude_terms(radius, jx, jy, jz, cx, cy, cz, d2, xpk)
-        bs[q] = b
-        gxs[q] = gx
-        gys[q] = gy
-        gzs[q] = gz
-        vals[q] = pref * k2
-        flagged[q] = not ok
-
-
-@scalar_kernel(error_model="numpy")
-def _field_pass(mparams, pol, n, nreal, xs, ys, zs, bs, gxs, gys, gzs, vals, cls, flagged, ax,
-                ay, az, tlo, thi, pp, can_split, cbox, kbox):
-    """Field, tests and per-unit-moment value of voxels 0..n-1 (centres xs, ys, zs relative
-    to the magnet centre): |B| and its gradient into bs, gxs, gys, gzs, the prefactor times
-    the curvature into vals, the class into cls and whether it is _FLAG into flagged;
-    returns the number flagged among the first ``nreal`` (the rest pad the box). Two loops:
-    the field, then the tests (one loop with both spent a third more per voxel on this
-    machine).
-
-    Classes: _OUT and _IN by the leaf's first tests; _FLAG; then the leaf's refinement
-    decision (``can_split``, :func:`mrfm.solver.slice.leaf_splits`) where the box-wide
-    bounds of :func:`mrfm.solver.box_bounds.box_refinement_bounds` settle it: Taylor's proof
-    that no edge cuts the voxel with the box's ``cbox`` (at least the C of the voxel's own
-    proof, so what it proves the leaf proves: _IN or _OUT as the leaf's fraction 1 or 0),
-    and _CUT (no split: the leaf's slab fraction) where ``kbox``, an upper bound of the
-    measured curvature excess, is within the leaf's refinement limit; the rest _EDGE (the
-    leaf's decision, voxel by voxel, in :func:`_edge_sum`)."""
-    b0 = pp[K.P_B0]
-    bres = pp[K.P_BRES]
-    half = pp[K.P_HALF]
-    xpk = pp[K.P_XPK]
-    pref = pp[K.P_PREF]
-    tol = pp[K.P_TOL]
-    lz = pp[K.P_LZ] != 0.0 and LZ.factor_applies(K.CERMIT, pp)
-    radius = mparams[0]
-    jx = pol[0]
-    jy = pol[1]
-    jz = pol[2]
-    # the field loop compiled once per case (a test of these flags inside it halved its speed)
-    if pp[K.P_HIGH] != 0.0 and xpk > 0.0:
-        _fields(radius, jx, jy, jz, n, xs, ys, zs, bs, gxs, gys, gzs, vals, flagged, b0, pref,
-                xpk, True, True)
-    elif pp[K.P_HIGH] != 0.0:
-        _fields(radius, jx, jy, jz, n, xs, ys, zs, bs, gxs, gys, gzs, vals, flagged, b0, pref,
-                xpk, True, False)
-    else:
-        _fields(radius, jx, jy, jz, n, xs, ys, zs, bs, gxs, gys, gzs, vals, flagged, b0, pref,
-                xpk, False, False)
-    nflag = 0
-    r2 = 0.25 * (ax * ax + ay * ay + az * az)
-    cdev = 0.5 * cbox * r2
-    for q in range(n):
-        b = bs[q]
-        gx = gxs[q]
-        s0 = b - bres
-        span, outside, inside = S.span_tests(s0, gx, gys[q], gzs[q], ax, ay, az, half, True)
-        flag = flagged[q] | (lz & LZ.sweep_reaches(K.CERMIT, s0, gx, half, xpk)) | (not (
-            b >= tlo and b <= thi))
-        # clear_of_slice_edges's test with the box's C
-        dev = 0.5 * span + cdev
-        dev += 1e-9 * dev + 1e-12 * abs(b)
-        lo = s0 - dev
-        hi = s0 + dev
-        clear = can_split & ((hi < -half) | (lo > half) | ((lo > -half) & (hi < half)))
-        smooth = (not can_split) | (kbox <= S.refinement_limit(span, half, True, tol))
-        c = _EDGE
-        if outside:
-            c = _OUT
-        elif flag:
-            c = _FLAG
-        elif inside:
-            c = _IN
-        elif clear:
-            c = _IN if (s0 > -half and s0 < half) else _OUT
-        elif smooth:
-            c = _CUT
-        cls[q] = c
-        flagged[q] = c == _FLAG
-        nflag += (c == _FLAG) & (q < nreal)
-    return nflag
-
-
-@scalar_kernel(error_model="numpy")
-def _moments(coef, lo, hi, bs, n, out, work):
-    """:func:`mrfm.solver.kernels.table_moments` as a loop of its own (vectorized)."""
-    K.table_moments(coef, lo, hi, bs, n, out, work)
-
-
-@scalar_kernel(error_model="numpy")
-def _inside_sum(n, cls, rho, moms, vals, pp):
-    """Sum of rho times the value of the voxels of class _IN (fraction 1)."""
-    acc = 0.0
-    for q in range(n):
-        w = rho[q] * K.weight_of_moment(pp, moms[q], vals[q])
-        acc += w if cls[q] == _IN else 0.0
-    return acc
-
-
-@scalar_kernel(error_model="numpy")
-def _edge_sum(mparams, pol, n, xs, ys, zs, bs, gxs, gys, gzs, vals, moms, rho, cls, flagged, ax,
-              ay, az, can_split, pp, out):
-    """Sum of rho times the value of the voxels of class _CUT (the leaf's slab fraction) and
-    of those of class _EDGE that the leaf would not split (its refinement decision, then the
-    fraction); the others are flagged. Returns (sum, number flagged)."""
-    bres = pp[K.P_BRES]
-    half = pp[K.P_HALF]
-    acc = 0.0
-    nsplit = 0
-    for q in range(n):
-        kind = cls[q]
-        if kind != _EDGE and kind != _CUT:
-            continue
-        cx = xs[q]
-        cy = ys[q]
-        cz = zs[q]
-        b = bs[q]
-        gx = gxs[q]
-        gy = gys[q]
-        gz = gzs[q]
-        s0 = b - bres
-        clear = False
-        if can_split and kind == _EDGE:
-            span = abs(gx) * ax + abs(gy) * ay + abs(gz) * az
-            split, clear = S.leaf_splits(0, mparams, pol, cx, cy, cz, ax, ay, az, b, s0, gx, gy,
-                                         gz, span, half, True, pp, out)
-            if split:
-                flagged[q] = True
-                nsplit += 1
-                continue
-        if clear:
-            # no edge cuts the voxel: its linear fraction is exactly 1 or 0 (see
-            # clear_of_slice_edges), and the centre's side of the edges tells which
-            frac = 1.0 if (s0 > -half and s0 < half) else 0.0
-        else:
-            frac = BF.slab_fraction(s0, gx, gy, gz, ax, ay, az, -half, half)
-        acc += rho[q] * frac * K.weight_of_moment(pp, moms[q], vals[q])
-    return acc, nsplit
 
 
 @scalar_kernel
@@ -384,14 +220,14 @@ def dense_box(mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1, origin, vo
     az = voxel[2]
     can_split = int(pp[K.P_DEPTH]) > 0
     cbox, kbox = BB.box_refinement_bounds(mparams, pol, mx, my, mz, rmax, ax, ay, az, pp)
-    nflag = _field_pass(mparams, pol, npad, m, xs, ys, zs, bs, gxs, gys, gzs, vals, kinds, cflag,
-                        ax, ay, az, tlo, thi, pp, can_split, cbox, kbox)
+    nflag = DP.field_pass(mparams, pol, npad, m, xs, ys, zs, bs, gxs, gys, gzs, vals, kinds,
+                          cflag, ax, ay, az, tlo, thi, pp, can_split, cbox, kbox)
     if pp[K.P_STAT] == 0.0:
         # the moment at every voxel (cheaper than skipping; the rejected ones are unused)
-        _moments(coef, tlo, thi, bs, npad, moms, work)
-    acc = _inside_sum(npad, kinds, rho, moms, vals, pp)
-    part, nsplit = _edge_sum(mparams, pol, m, xs, ys, zs, bs, gxs, gys, gzs, vals, moms, rho,
-                             kinds, cflag, ax, ay, az, can_split, pp, out)
+        DP.moments(coef, tlo, thi, bs, npad, moms, work)
+    acc = DP.inside_sum(npad, kinds, rho, moms, vals, pp)
+    part, nsplit = DP.edge_sum(mparams, pol, m, xs, ys, zs, bs, gxs, gys, gzs, vals, moms, rho,
+                               kinds, cflag, ax, ay, az, can_split, pp, out)
     if nflag + nsplit > 0:
         for p in range(m):
             if cflag[p]:

@@ -24,6 +24,7 @@ from mrfm.physics import SphereMagnet
 from mrfm.solver import SolverSettings, simulate
 from mrfm.solver import cubature as C
 from mrfm.solver import dense as D
+from mrfm.solver import dense_passes as DP
 from mrfm.solver import inversion as LZ
 from mrfm.solver import kernels as K
 from mrfm.solver import slice as S
@@ -198,12 +199,12 @@ def test_dense_box_plus_its_flagged_voxels_is_the_voxel_sum(name, table, wide):
         cl = cls[0, :m]
         box_flags = flagged[cls[1, :m]]
         seen["screened"] += n - m - int(np.sum(rho3[a0:a0 + la, b0:b0 + lb, c0:c0 + lc] == 0))
-        seen["out"] += int(np.sum(cl == D._OUT))
-        seen["in"] += int(np.sum(cl == D._IN))
-        seen["cut"] += int(np.sum(cl == D._CUT))
-        seen["edge"] += int(np.sum(cl == D._EDGE))
-        seen["flag"] += int(np.sum(cl == D._FLAG))
-        seen["split"] += int(np.sum(box_flags & (cl == D._EDGE)))
+        seen["out"] += int(np.sum(cl == DP.OUT))
+        seen["in"] += int(np.sum(cl == DP.IN))
+        seen["cut"] += int(np.sum(cl == DP.CUT))
+        seen["edge"] += int(np.sum(cl == DP.EDGE))
+        seen["flag"] += int(np.sum(cl == DP.FLAG))
+        seen["split"] += int(np.sum(box_flags & (cl == DP.EDGE)))
     # (with the narrow table every voxel an edge may cut is beyond it, so flagged)
     keys = {"narrow": ("out", "in", "flag"), "full": ("screened", "out", "in", "edge", "flag",
                                                      "split")}[table]

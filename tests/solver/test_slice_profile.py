@@ -207,9 +207,10 @@ def test_high_field_curvature_bound_is_tight_and_box_bounds_cover_their_voxels()
     """At high field curvature_bound takes the axis curvatures of B_z at the centre with a
     third-derivative remainder: it still bounds the measured excess, and on a large sphere
     (1 um, 2 nm voxels, 50-400 nm away) it is well below the loose bound (24 k |J| / r^5 at
-    every axis): about a fifth of it at the median. box_refinement_bounds, for boxes of voxel centres within rmax of a middle:
-    its C is at least the C each voxel's own edge proof takes (second_derivative_bound at
-    that voxel), and its K at least each voxel's measured excess."""
+    every axis): about a fifth of it at the median. box_refinement_bounds, for boxes of
+    voxel centres within rmax of a middle: its C is at least the C each voxel's own edge
+    proof takes (second_derivative_bound at that voxel), and its K at least each voxel's
+    measured excess."""
     rng = np.random.default_rng(11)
     exp = make_exp()
     pp = build_params(exp, PROTON, protocol_info("CAI"), SolverSettings(), 20e-9)
