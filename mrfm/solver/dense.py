@@ -133,6 +133,10 @@ def compact(mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1, origin, voxe
         reach = (0.5 * c_m * rmax * rmax + (abs(gmx) + cr) * ax + (abs(gmy) + cr) * ay
                  + (abs(gmz) + cr) * az)
         reach += 1e-9 * reach + 1e-12 * abs(s_m + pp[K.P_BRES])
+        # the whole box screened: |s_m + g . r| over its centres stays beyond half + reach
+        far = abs(gmx) * hx + abs(gmy) * hy + abs(gmz) * hz
+        if s_m - far - reach > half or s_m + far + reach < -half:
+            return 0, mx, my, mz, rmax
     # the density's rows of the box (one or two cache lines each) read first, in a loop of
     # independent loads: where other processes crowd the shared cache, each row's first read
     # in the loop below waited for the memory, one row after another (off-lattice benchmark
