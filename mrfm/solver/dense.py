@@ -147,8 +147,11 @@ def compact(mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1, origin, voxe
         for j in range(b0, b1):
             touch += rho3[i, j, c0] + rho3[i, j, c1 - 1]
     fbuf[_NF - 1, 0] = touch
-    m = 0
-    q = 0
+    # unsigned counters: numba adds a negative-index correction to every store indexed by a
+    # signed counter, which here doubled the loop's time (3.5 against 1.75 ns per voxel)
+    one = np.uint64(1)
+    m = np.uint64(0)
+    q = np.uint64(0)
     for i in range(a0, a1):
         cx = origin[0] + i * ax - tx
         lx = s_m + gmx * (cx - mx)
@@ -167,9 +170,9 @@ def compact(mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1, origin, voxe
                     zs[m] = cz
                     rho[m] = r
                     where[m] = q
-                    m += 1
-                q += 1
-    return m, mx, my, mz, rmax
+                    m += one
+                q += one
+    return np.int64(m), mx, my, mz, rmax
 
 
 @scalar_kernel
