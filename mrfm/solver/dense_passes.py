@@ -78,13 +78,13 @@ def field_pass(mparams, pol, n, nreal, xs, ys, zs, bs, gxs, gys, gzs, vals, cls,
     jx = pol[0]
     jy = pol[1]
     jz = pol[2]
-    # the field loop compiled once per case (a test of these flags inside it halved its speed)
-    if pp[K.P_HIGH] != 0.0 and xpk > 0.0:
+    # the field loop compiled once per case (a test of these flags inside it halved its
+    # speed): at high field with the small-amplitude form, which at x_pk = 0 gives the
+    # curvature itself (0 times g_4) and accepts it; with the exact |B| without it (the
+    # only exact case that applies() serves)
+    if pp[K.P_HIGH] != 0.0:
         _fields(radius, jx, jy, jz, n, xs, ys, zs, bs, gxs, gys, gzs, vals, flagged, b0, pref,
                 xpk, True, True)
-    elif pp[K.P_HIGH] != 0.0:
-        _fields(radius, jx, jy, jz, n, xs, ys, zs, bs, gxs, gys, gzs, vals, flagged, b0, pref,
-                xpk, True, False)
     else:
         _fields(radius, jx, jy, jz, n, xs, ys, zs, bs, gxs, gys, gzs, vals, flagged, b0, pref,
                 xpk, False, False)
