@@ -89,7 +89,7 @@ def span_tests(s0, gx, gy, gz, sx, sy, sz, half, hard):
 def refinement_limit(span, half, hard, tol):
     """The curvature excess (T) above which a box that an edge may cut is split in eight.
 
-    Hard slice: ``P_TOL`` times the box's span. Under the cos^2 weight the curvature
+    Hard slice: ``tol`` (``P_TOL``) times the box's span. Under the cos^2 weight the curvature
     matters everywhere; its slope is at most pi / (2 half), and a curvature excess e moves
     the box-mean offset by about e / 6, so the weight by at most ~pi e / (12 half):
     splitting when e > tol * 2 half bounds that by ~0.5 tol.
