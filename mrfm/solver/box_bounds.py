@@ -92,8 +92,9 @@ def curvature_bound(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp):
     (:func:`mrfm.physics._sphere.sphere_bz_axis_seconds`) and ``|g_3| <= 5! k |J| / r^6``
     (the bound in :func:`mrfm.physics._sphere.sphere_bz_xxxx`'s docstring, n = 3). Margins:
     1e-9 of the loose bound for the closed form's rounding, 1e-11 |B| for the rounding of
-    the measured differences. On the benchmark's CERMIT geometry it is about a quarter of
-    the loose bound, below the refinement limit, so the measurement is spared.
+    the measured differences (:func:`_axis_excess_bound`). On the benchmark's CERMIT
+    geometry it is about a fifth of the loose bound, below the refinement limit, so the
+    measurement is spared.
     """
     if shape_id != 0:
         return math.inf
@@ -104,18 +105,28 @@ def curvature_bound(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, pp):
     if pp[K.P_HIGH] == 0.0 or not loose < math.inf:
         return loose
     # high field, |B| = B0 + B_z (the tight bound of the docstring)
+    tight = _axis_excess_bound(mparams, pol, cx, cy, cz, 0.5 * sx, 0.5 * sy, 0.5 * sz, reach,
+                               rmin, abs(b))
+    return min(loose, tight)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _axis_excess_bound(mparams, pol, cx, cy, cz, hx, hy, hz, reach, rmin, bmax):
+    """High field: a bound (T) of the sum over axes of |second difference of B_z over +-h|
+    at every point within ``reach`` of c, all at distance >= ``rmin`` (> R) from the
+    sphere's centre: ``sum_i h_i^2 (|d2B_z/dx_i2 (c)| + reach 5! k |J| / rmin^6)`` (the mean
+    value form of a second difference, and Banach's bound on the third derivatives), with
+    margins for the closed form's rounding (1e-9 of 24 k |J| |h|^2 / rmin^5) and for that
+    of measured differences of fields up to ``bmax`` (1e-11 of it)."""
     hxx, hyy, hzz = sphere_bz_axis_seconds(mparams, pol, cx, cy, cz)
     kj = mparams[0] ** 3 / 3.0 * math.sqrt(pol[0] * pol[0] + pol[1] * pol[1] + pol[2] * pol[2])
     ir = 1.0 / rmin
     ir3 = ir * ir * ir
-    m3 = 120.0 * kj * ir3 * ir3
-    hx = 0.5 * sx
-    hy = 0.5 * sy
-    hz = 0.5 * sz
-    tight = (hx * hx * (abs(hxx) + hx * m3) + hy * hy * (abs(hyy) + hy * m3)
-             + hz * hz * (abs(hzz) + hz * m3))
-    tight = tight * (1.0 + 1e-9) + 1e-9 * loose + 1e-11 * abs(b)
-    return min(loose, tight)
+    shift = reach * 120.0 * kj * ir3 * ir3
+    k = (hx * hx * (abs(hxx) + shift) + hy * hy * (abs(hyy) + shift)
+         + hz * hz * (abs(hzz) + shift))
+    return (k * (1.0 + 1e-9) + 1e-9 * 24.0 * kj * ir3 * ir * ir * (hx * hx + hy * hy + hz * hz)
+            + 1e-11 * bmax)
 
 
 @scalar_kernel
@@ -140,26 +151,15 @@ def box_refinement_bounds(mparams, pol, mx, my, mz, rmax, ax, ay, az, pp):
     # (a relative 1e-12 below the nearest point, for the rounding of both distances)
     c = second_derivative_bound(mparams, pol, (rm - rmax - reach) * (1.0 - 1e-12), -math.inf,
                                 reach, pp)
-    hx = 0.5 * ax
-    hy = 0.5 * ay
-    hz = 0.5 * az
-    h = max(hx, max(hy, hz))
+    h = 0.5 * max(ax, max(ay, az))
     rmin = (rm - rmax - h) * (1.0 - 1e-12)
     if pp[K.P_HIGH] == 0.0 or rmin <= radius:
         return c, math.inf
-    hxx, hyy, hzz = sphere_bz_axis_seconds(mparams, pol, mx, my, mz)
+    # every field the excess measures is at most |B0| + 2 k |J| / rmin^3
     kj = radius ** 3 / 3.0 * math.sqrt(pol[0] * pol[0] + pol[1] * pol[1] + pol[2] * pol[2])
-    ir = 1.0 / rmin
-    ir3 = ir * ir * ir
-    shift = (rmax + h) * 120.0 * kj * ir3 * ir3
-    hh = hx * hx + hy * hy + hz * hz
-    k = (hx * hx * (abs(hxx) + shift) + hy * hy * (abs(hyy) + shift)
-         + hz * hz * (abs(hzz) + shift))
-    # margins as curvature_bound's: the closed form's rounding (1e-9 of 24 k |J| h^2 / r^5)
-    # and the measured differences' (1e-11 of |B| <= |B0| + 2 k |J| / r^3)
-    k = (k * (1.0 + 1e-9) + 1e-9 * 24.0 * kj * ir3 * ir * ir * hh
-         + 1e-11 * (abs(pp[K.P_B0]) + 2.0 * kj * ir3))
-    return c, k
+    bmax = abs(pp[K.P_B0]) + 2.0 * kj / (rmin * rmin * rmin)
+    return c, _axis_excess_bound(mparams, pol, mx, my, mz, 0.5 * ax, 0.5 * ay, 0.5 * az,
+                                 rmax + h, rmin, bmax)
 
 
 @scalar_kernel
