@@ -141,7 +141,8 @@ def compact(mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1, origin, voxe
     # independent loads: where other processes crowd the shared cache, each row's first read
     # in the loop below waited for the memory, one row after another (off-lattice benchmark
     # tip on one thread, 5 December 2026: 7.5 against 9.7 ms; no change on a quiet machine);
-    # their sum is stored in scratch that dense_box overwrites, so the reads are kept
+    # their sum goes to a scratch entry nothing reads (the moment table's work row), so the
+    # reads are kept
     touch = 0.0
     for i in range(a0, a1):
         for j in range(b0, b1):
