@@ -276,10 +276,18 @@ def voxel_is_silent(s, gx, gy, gz, c, rx, ry, rz, ax, ay, az, pp):
     cover rounding, as in :func:`clear_of_slice_edges`.
     """
     r2 = rx * rx + ry * ry + rz * rz
-    r = math.sqrt(r2)
     lin = s + gx * rx + gy * ry + gz * rz
-    cr = c * r
-    reach = (0.5 * c * r2 + (abs(gx) + cr) * ax + (abs(gy) + cr) * ay + (abs(gz) + cr) * az)
-    reach += 1e-9 * reach + 1e-12 * abs(s + pp[K.P_BRES])
+    reach = screen_reach(s, gx, gy, gz, c, math.sqrt(r2), r2, ax, ay, az, pp)
     half = pp[K.P_HALF]
     return lin - reach > half or lin + reach < -half
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def screen_reach(s, gx, gy, gz, c, r, r2, ax, ay, az, pp):
+    """The margin of :func:`voxel_is_silent` for a voxel at distance ``r`` (``r2`` = r^2)
+    from the screened box's middle: ``C r^2 / 2 + sum_i (|g_i| + C r) a_i`` with the
+    rounding margins; it grows with r, so at the box's largest distance it serves every
+    voxel of the box (:func:`mrfm.solver.dense.compact`)."""
+    cr = c * r
+    reach = (0.5 * c * r2 + (abs(gx) + cr) * ax + (abs(gy) + cr) * ay + (abs(gz) + cr) * az)
+    return reach + (1e-9 * reach + 1e-12 * abs(s + pp[K.P_BRES]))

@@ -31,9 +31,6 @@ SMALL_AMPLITUDE_TOL = 1e-3
 ANALYTIC_TOL = 1e-9
 
 
-# inlined by numba, not by LLVM (:func:`mrfm.jit.inlined_kernel`): the vectorized CERMIT
-# leaves call it inside their field loop, which LLVM then left scalar (the benchmark's
-# off-lattice CERMIT tip 10.1-10.4 against 6.3-9.6 ms, 5 December 2026)
 @njit(cache=True, fastmath=False, inline="always")
 def sphere_small_amplitude(mparams, pol, rx, ry, rz, g2, a):
     """Analytic small-amplitude trajectory curvature of a sphere tip in the high-field
@@ -60,6 +57,10 @@ def sphere_small_amplitude(mparams, pol, rx, ry, rz, g2, a):
     return small_amplitude_terms(mparams[0], pol[0], pol[1], pol[2], rx, ry, rz, g2, a)
 
 
+# inlined by numba, not by LLVM (:func:`mrfm.jit.inlined_kernel`): the vectorized CERMIT
+# leaves (:mod:`mrfm.solver.dense_passes`) call it inside their field loop, which LLVM left
+# scalar when it inlined the curvature (the benchmark's off-lattice CERMIT tip 10.1-10.4
+# against 6.3-9.6 ms, 5 December 2026)
 @njit(cache=True, fastmath=False, error_model="numpy", inline="always")
 def small_amplitude_terms(radius, jx, jy, jz, rx, ry, rz, g2, a):
     """:func:`sphere_small_amplitude` with the radius (m) and the polarization (T) as

@@ -128,11 +128,8 @@ def compact(mparams, pol, tx, ty, tz, rho3, a0, a1, b0, b1, c0, c1, origin, voxe
     half = pp[K.P_HALF]
     reach = math.inf
     if ok:
-        # voxel_is_silent's reach at the largest distance (it grows with the distance)
-        cr = c_m * rmax
-        reach = (0.5 * c_m * rmax * rmax + (abs(gmx) + cr) * ax + (abs(gmy) + cr) * ay
-                 + (abs(gmz) + cr) * az)
-        reach += 1e-9 * reach + 1e-12 * abs(s_m + pp[K.P_BRES])
+        # voxel_is_silent's margin at the largest distance (it grows with the distance)
+        reach = BB.screen_reach(s_m, gmx, gmy, gmz, c_m, rmax, rmax * rmax, ax, ay, az, pp)
         # the whole box screened: |s_m + g . r| over its centres stays beyond half + reach
         far = abs(gmx) * hx + abs(gmy) * hy + abs(gmz) * hz
         if s_m - far - reach > half or s_m + far + reach < -half:

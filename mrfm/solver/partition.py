@@ -1,7 +1,8 @@
 """How the direct path (:mod:`mrfm.solver.direct`) divides its work.
 
-* :func:`is_uniform`: whether the density holds one value (read once per call; the block
-  rules then need no per-box check);
+* :func:`is_uniform`: whether the density holds one value (read at most once per call,
+  where the block rules or a fold's density check use it; the block rules then need no
+  per-box check);
 * :func:`work_items`: the parallel items, index ranges of the voxel grid per tip with a
   weight, folded about tips on the voxel lattice where the kernel is even or odd and the
   density mirror-symmetric (:mod:`mrfm.solver.mirror`; a quarter of the voxels for a tip
