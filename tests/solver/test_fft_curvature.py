@@ -35,7 +35,7 @@ def _points(seed, n, lo=55e-9, hi=400e-9):
     rng = np.random.default_rng(seed)
     for _ in range(n):
         v = rng.normal(size=3)
-        yield v / np.linalg.norm(v) * rng.uniform(lo, hi), rng.normal(size=3)
+        yield v / np.linalg.norm(v) * rng.uniform(lo, hi), SK.frozen(rng.normal(size=3))
 
 
 def test_sphere_bz_xxxx_is_the_fourth_derivative():
@@ -119,7 +119,7 @@ def test_analytic_small_amplitude_curvature_against_the_full_trajectory_average(
 
 def test_analytic_small_amplitude_rejects_large_swings_and_the_sphere():
     params = np.array([RADIUS, 0.0, 0.0])
-    pol = np.array([0.0, 0.0, 1.8])
+    pol = SK.frozen([0.0, 0.0, 1.8])
     r = np.array([10e-9, 5e-9, -90e-9])
     g2 = sphere_magnitude(params, pol, *r, 2, 0.0, True)[4]
     assert CV.sphere_small_amplitude(params, pol, *r, g2, 1e-12)[1]

@@ -80,7 +80,7 @@ def _pp(b0=0.3, high=False, amplitude=0.0, n_theta=64):
     return pp
 
 
-MAG = (0, np.array([50e-9, 0.0, 0.0]), np.array([0.2, 0.1, 1.8]))
+MAG = (0, np.array([50e-9, 0.0, 0.0]), SK.frozen([0.2, 0.1, 1.8]))
 
 
 def _bmag(r, pp):
