@@ -248,6 +248,18 @@ def test_moment_table_matches_the_brillouin_moment(spin, temperature, lo, hi):
     assert np.max(np.abs(got - exact)) <= 2 * K.MOMENT_TABLE_TOL * np.max(np.abs(exact))
 
 
+def test_moment_table_is_remembered_but_each_caller_gets_its_own_array():
+    pp = _moment_pp(temperature=2.0)
+    first = K.moment_table(pp, 0.5, 0.7)
+    kept = first.copy()
+    first[:] = 0.0  # a caller's changes do not reach the remembered table
+    again = K.moment_table(pp, 0.5, 0.7)
+    np.testing.assert_array_equal(again, kept)
+    assert again is not first and again.flags.writeable
+    # other parameters, another table: the key is the whole parameter vector
+    assert not np.array_equal(K.moment_table(_moment_pp(temperature=3.0), 0.5, 0.7), kept)
+
+
 def test_moment_table_refuses_where_no_degree_is_accurate():
     # electrons at 10 mK across zero field: the moment is a step no degree-32 series follows
     assert K.moment_table(_moment_pp(temperature=0.01), -1.0, 1.0).size == 0

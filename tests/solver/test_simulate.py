@@ -49,6 +49,36 @@ def test_memory_limit_and_large_fft_estimate():
     assert need < 8 * memory.GIB
 
 
+def test_small_jobs_skip_the_available_memory_but_never_an_explicit_limit(monkeypatch):
+    """Estimates up to SMALL_JOB_BYTES are not compared with /proc/meminfo (0.1 ms a call);
+    --max-memory, MRFM_MEMORY_LIMIT and an explicit limit still refuse them, and a larger
+    job is still compared with the memory available."""
+    from mrfm import resources
+
+    def unavailable():
+        raise AssertionError("read the available memory")
+
+    monkeypatch.delenv("MRFM_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr(resources, "available_bytes", unavailable)
+    resources.check(resources.SMALL_JOB_BYTES, what="a small job")  # not read
+    exp = make_exp(x=np.arange(-3, 4) * 5e-9)
+    assert simulate(exp, progress=False).signal.shape == (7, 1, 1)
+    with pytest.raises(AssertionError, match="available memory"):
+        resources.check(resources.SMALL_JOB_BYTES + 1, what="a larger job")
+    with pytest.raises(ResourceLimitError, match="the limit"):
+        resources.check(2000, 1000, what="a small job")
+    monkeypatch.setenv("MRFM_MEMORY_LIMIT", "1000")
+    with pytest.raises(ResourceLimitError, match="MRFM_MEMORY_LIMIT"):
+        resources.check(2000, what="a small job")
+    monkeypatch.delenv("MRFM_MEMORY_LIMIT")
+    resources.set_limit(1000)
+    try:
+        with pytest.raises(ResourceLimitError, match="--max-memory"):
+            simulate(exp, progress=False)
+    finally:
+        resources.set_limit(None)
+
+
 def test_two_species_add():
     s1 = slab_sample(species=PROTON)
     rho = next(iter(s1.densities.values()))
