@@ -91,13 +91,19 @@ def available_bytes() -> int:
     return int(0.8 * total)
 
 
-def _limit_and_source() -> tuple[int, str]:
+def _explicit_limit() -> tuple[int, str] | None:
+    """(bytes, source) of a limit set on purpose: :func:`set_limit`, then
+    ``MRFM_MEMORY_LIMIT``; None without one."""
     if _limit is not None:
         return _limit, "--max-memory"
     env = os.environ.get("MRFM_MEMORY_LIMIT")
     if env:
         return parse_size(env, "MRFM_MEMORY_LIMIT"), "MRFM_MEMORY_LIMIT"
-    return available_bytes(), "the memory available now"
+    return None
+
+
+def _limit_and_source() -> tuple[int, str]:
+    return _explicit_limit() or (available_bytes(), "the memory available now")
 
 
 def default_limit() -> int:
@@ -168,10 +174,10 @@ def check(estimate: int, limit: int | None = None, *, what: str,
         The settings that reduce the need, for the message.
     """
     if limit is None:
-        if estimate <= SMALL_JOB_BYTES and _limit is None and not os.environ.get(
-                "MRFM_MEMORY_LIMIT"):
+        explicit = _explicit_limit()
+        if explicit is None and estimate <= SMALL_JOB_BYTES:
             return
-        lim, source = _limit_and_source()
+        lim, source = explicit or _limit_and_source()
     else:
         lim, source = int(limit), "the limit"
     if estimate > lim:

@@ -84,6 +84,20 @@ def _gradient_off_diagonal(a, c, ji, jj, xi, xj):
 
 
 @njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def dipole_strength(radius, jx, jy, jz):
+    """k |J| = R^3 |J| / 3 (T m^3): the scale of the outside field's derivative bounds
+    (``|d^n B_z/dx^n| <= (n + 2)! k |J| / r^(n+3)``, :func:`sphere_bz_xxxx`)."""
+    return radius * radius * radius / 3.0 * math.sqrt(jx * jx + jy * jy + jz * jz)
+
+
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
+def _third_coefficients(a, c, ir2):
+    """(aa, cc, dd) of :func:`_third` from :func:`_dipole_terms`' a and c, ir2 = 1 / r^2:
+    (3 k / r^5, 15 k / r^7, 105 k (J.r) / r^9)."""
+    return a, 5.0 * a * ir2, 7.0 * c * ir2
+
+
+@njit(cache=True, fastmath=False, error_model="numpy", inline="always")
 def _bz_axis_seconds(aa, cc, dd, jr, jx, jy, jz, rx, ry, rz):
     """(d2B_z/dx2, d2B_z/dy2, d2B_z/dz2) of the dipole from the coefficients of
     :func:`_third`."""
@@ -139,10 +153,7 @@ def sphere_point(params, pol, rx, ry, rz, order, out):
     _store_off_diagonal(out, 3, gxy, gxz, gyz)
     if order < 2:
         return
-    ir2 = 1.0 / r2
-    aa = a
-    cc = 5.0 * a * ir2  # 15 k / r^7
-    dd = 7.0 * c * ir2  # 105 k (J.r) / r^9
+    aa, cc, dd = _third_coefficients(a, c, 1.0 / r2)
     hxx, hyy, hzz = _bz_axis_seconds(aa, cc, dd, jr, jx, jy, jz, rx, ry, rz)
     hxy = _third(aa, cc, dd, jr, jz, jx, jy, rz, rx, ry, 0.0, 0.0, 0.0)
     hxz = _third(aa, cc, dd, jr, jz, jx, jz, rz, rx, rz, 0.0, 1.0, 0.0)
@@ -289,5 +300,5 @@ def sphere_bz_axis_seconds(params, pol, rx, ry, rz):
     jy = pol[1]
     jz = pol[2]
     f, g, a, c, d, jr = _dipole_terms(radius, jx, jy, jz, rx, ry, rz)
-    ir2 = 1.0 / r2
-    return _bz_axis_seconds(a, 5.0 * a * ir2, 7.0 * c * ir2, jr, jx, jy, jz, rx, ry, rz)
+    aa, cc, dd = _third_coefficients(a, c, 1.0 / r2)
+    return _bz_axis_seconds(aa, cc, dd, jr, jx, jy, jz, rx, ry, rz)

@@ -22,7 +22,7 @@ import math
 from numba import njit
 
 from mrfm.jit import scalar_kernel
-from mrfm.physics._sphere import sphere_bz_axis_seconds
+from mrfm.physics._sphere import dipole_strength, sphere_bz_axis_seconds
 from mrfm.solver import kernels as K
 
 
@@ -63,8 +63,7 @@ def second_derivative_bound(mparams, pol, rmin, b, reach, pp):
     radius = mparams[0]
     if rmin <= radius:
         return math.inf
-    kj = radius * radius * radius / 3.0 * math.sqrt(pol[0] * pol[0] + pol[1] * pol[1]
-                                                    + pol[2] * pol[2])
+    kj = dipole_strength(radius, pol[0], pol[1], pol[2])
     ir = 1.0 / rmin
     ir4 = ir * ir * ir * ir
     g2 = 24.0 * kj * ir4 * ir
@@ -119,7 +118,7 @@ def _axis_excess_bound(mparams, pol, cx, cy, cz, hx, hy, hz, reach, rmin, bmax):
     margins for the closed form's rounding (1e-9 of 24 k |J| |h|^2 / rmin^5) and for that
     of measured differences of fields up to ``bmax`` (1e-11 of it)."""
     hxx, hyy, hzz = sphere_bz_axis_seconds(mparams, pol, cx, cy, cz)
-    kj = mparams[0] ** 3 / 3.0 * math.sqrt(pol[0] * pol[0] + pol[1] * pol[1] + pol[2] * pol[2])
+    kj = dipole_strength(mparams[0], pol[0], pol[1], pol[2])
     ir = 1.0 / rmin
     ir3 = ir * ir * ir
     shift = reach * 120.0 * kj * ir3 * ir3
@@ -156,7 +155,7 @@ def box_refinement_bounds(mparams, pol, mx, my, mz, rmax, ax, ay, az, pp):
     if pp[K.P_HIGH] == 0.0 or rmin <= radius:
         return c, math.inf
     # every field the excess measures is at most |B0| + 2 k |J| / rmin^3
-    kj = radius ** 3 / 3.0 * math.sqrt(pol[0] * pol[0] + pol[1] * pol[1] + pol[2] * pol[2])
+    kj = dipole_strength(radius, pol[0], pol[1], pol[2])
     bmax = abs(pp[K.P_B0]) + 2.0 * kj / (rmin * rmin * rmin)
     return c, _axis_excess_bound(mparams, pol, mx, my, mz, 0.5 * ax, 0.5 * ay, 0.5 * az,
                                  rmax + h, rmin, bmax)
@@ -184,11 +183,21 @@ def clear_of_slice_edges(shape_id, mparams, pol, cx, cy, cz, sx, sy, sz, b, s0, 
     c = second_derivative_bound(mparams, pol, rmin, b, reach, pp)
     if not c < math.inf:
         return False
-    dev = 0.5 * (abs(gx) * sx + abs(gy) * sy + abs(gz) * sz) + 0.5 * c * r2
+    return edges_clear(s0, abs(gx) * sx + abs(gy) * sy + abs(gz) * sz, c, r2, b, half)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def edges_clear(s0, span, c, r2, b, half):
+    """The test of :func:`clear_of_slice_edges` given the box's ``span`` (sum of |g_i| s_i),
+    the bound ``c`` and ``r2`` = |s|^2 / 4: s stays within ``s0 +- (span / 2 + c r2 / 2)``
+    (with the rounding margins) wholly inside or wholly outside ``|s| <= half``. Without
+    short-circuits, for the vectorized leaves (:func:`mrfm.solver.dense_passes.field_pass`,
+    with the box-wide bound)."""
+    dev = 0.5 * span + 0.5 * c * r2
     dev += 1e-9 * dev + 1e-12 * abs(b)
     lo = s0 - dev
     hi = s0 + dev
-    return hi < -half or lo > half or (lo > -half and hi < half)
+    return (hi < -half) | (lo > half) | ((lo > -half) & (hi < half))
 
 
 @scalar_kernel

@@ -16,7 +16,7 @@ import math
 from numba import njit
 
 from mrfm.jit import inlined_kernel, scalar_kernel
-from mrfm.physics._sphere import bz_xxxx_terms
+from mrfm.physics._sphere import bz_xxxx_terms, dipole_strength
 from mrfm.solver.kernels import P_HIGH, P_NTHETA, P_XPK, field_magnitude
 
 #: the small-amplitude expansion of :func:`trajectory_curvature` is used where d2|B|/dx2 varies
@@ -68,7 +68,7 @@ def small_amplitude_terms(radius, jx, jy, jz, rx, ry, rz, g2, a):
     d = math.sqrt(rx * rx + ry * ry + rz * rz) - a
     if d <= radius:
         return g2, False
-    kj = radius * radius * radius / 3.0 * math.sqrt(jx * jx + jy * jy + jz * jz)
+    kj = dipole_strength(radius, jx, jy, jz)
     a2 = a * a
     d3 = d * d * d
     k2 = g2 + 0.125 * a2 * bz_xxxx_terms(radius, jx, jy, jz, rx, ry, rz)

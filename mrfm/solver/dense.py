@@ -60,6 +60,8 @@ DENSE_VOXELS = 256
 PAD = 32
 #: rows of the float scratch of :func:`dense_box` (see :func:`scratch`)
 _NF = 11
+
+
 def applies(kid: int, shape_id: int, pp: np.ndarray) -> bool:
     """Whether :func:`dense_box` serves protocol family ``kid`` under tip shape ``shape_id``
     with parameters ``pp``: CERMIT, a sphere, the hard slice, and the trajectory curvature

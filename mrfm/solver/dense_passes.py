@@ -12,6 +12,7 @@ from numba import njit
 
 from mrfm.jit import scalar_kernel
 from mrfm.physics._sphere import magnitude_terms
+from mrfm.solver import box_bounds as BB
 from mrfm.solver import box_fraction as BF
 from mrfm.solver import curvature as CV
 from mrfm.solver import inversion as LZ
@@ -90,7 +91,6 @@ def field_pass(mparams, pol, n, nreal, xs, ys, zs, bs, gxs, gys, gzs, vals, cls,
                 xpk, False, False)
     nflag = 0
     r2 = 0.25 * (ax * ax + ay * ay + az * az)
-    cdev = 0.5 * cbox * r2
     for q in range(n):
         b = bs[q]
         gx = gxs[q]
@@ -99,11 +99,7 @@ def field_pass(mparams, pol, n, nreal, xs, ys, zs, bs, gxs, gys, gzs, vals, cls,
         flag = flagged[q] | (lz & LZ.sweep_reaches(K.CERMIT, s0, gx, half, xpk)) | (not (
             b >= tlo and b <= thi))
         # clear_of_slice_edges's test with the box's C
-        dev = 0.5 * span + cdev
-        dev += 1e-9 * dev + 1e-12 * abs(b)
-        lo = s0 - dev
-        hi = s0 + dev
-        clear = can_split & ((hi < -half) | (lo > half) | ((lo > -half) & (hi < half)))
+        clear = can_split & BB.edges_clear(s0, span, cbox, r2, b, half)
         smooth = (not can_split) | (kbox <= S.refinement_limit(span, half, True, tol))
         c = EDGE
         if outside:
